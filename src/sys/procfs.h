@@ -1,0 +1,56 @@
+/*
+ * procfs: readers of /proc/meminfo, /proc/vmstat, /proc/PID/status and /proc/pressure/memory.
+ * Every path goes through one redirectable root so that tests point it at a fixture tree.
+ * Parsers are separate from file reading and take a NUL-terminated buffer.
+ * Return contract: 0 on success, -errno on failure (-EINVAL for unparsable content).
+ */
+#ifndef USBD_SYS_PROCFS_H
+#define USBD_SYS_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Default "/proc". The string is copied. */
+void procfs_set_root(const char *root);
+const char *procfs_root(void);
+
+/* /proc/meminfo, in bytes. Fields the kernel does not report stay 0. */
+struct meminfo {
+	uint64_t total, free, available, buffers, cached, swap_total, swap_free;
+	uint64_t hugepages_total, hugepages_free, hugepage_size, anon_huge;
+};
+int meminfo_parse(const char *buf, struct meminfo *out);
+int meminfo_read(struct meminfo *out);
+
+/* /proc/vmstat counters usbd reports (Firecracker's statistics) and reacts to. */
+struct vmstat {
+	uint64_t pswpin, pswpout, pgmajfault, pgfault, oom_kill;
+	uint64_t allocstall;          /* sum of allocstall_* */
+	uint64_t pgscan_kswapd, pgscan_direct, pgsteal_kswapd, pgsteal_direct;
+	uint64_t htlb_buddy_alloc_success, htlb_buddy_alloc_fail;
+	uint64_t workingset_refault_anon, pglazyfreed;
+};
+int vmstat_parse(const char *buf, struct vmstat *out);
+int vmstat_read(struct vmstat *out);
+
+/* /proc/PID/status, in bytes. */
+struct pid_status {
+	uint64_t vm_rss, vm_swap, vm_locked;
+};
+int pid_status_parse(const char *buf, struct pid_status *out);
+int pid_status_read(pid_t pid, struct pid_status *out);
+
+/* PSI: "some avg10=.. avg60=.. avg300=.. total=.." / "full ...". avg values are percent x 100. */
+struct psi {
+	uint32_t some_avg10, some_avg60, full_avg10, full_avg60;
+	uint64_t some_total_us, full_total_us;
+};
+int psi_parse(const char *buf, struct psi *out);
+/* Reads a PSI file: "" or NULL means <procfs root>/pressure/memory; otherwise the given path. */
+int psi_read(const char *path, struct psi *out);
+
+/* Reads a whole small file into buf (NUL-terminated, truncated to len-1). Returns bytes read or -errno. */
+ssize_t read_small_file(const char *path, char *buf, size_t len);
+
+#endif
