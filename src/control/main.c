@@ -1,1 +1,43 @@
-int main(void){return 0;}
+/* usbd: the controller. See DESIGN.md and `usbd --help`. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "control/ctl.h"
+#include "control/ctl_api.h"
+
+int main(int argc, char **argv)
+{
+	static struct ctl ctl;
+	struct options o;
+	char err[512];
+	int r;
+
+	if (options_parse(argc, argv, &o, err, sizeof(err))) {
+		fprintf(stderr, "usbd: %s\nTry 'usbd --help'.\n", err);
+		return 2;
+	}
+	if (o.help) {
+		fputs(options_usage(), stdout);
+		return 0;
+	}
+	if (o.version) {
+		puts("usbd " USBD_VERSION);
+		return 0;
+	}
+	log_set_ident("usbd");
+	log_set_level(o.verbosity > 0 ? LOG_LVL_DEBUG : o.verbosity < 0 ? LOG_LVL_WARN : LOG_LVL_INFO);
+	if (geteuid() != 0) {
+		log_err("usbd must run as root: it creates a cgroup and writes cgroup files");
+		return 1;
+	}
+	if ((r = ctl_init(&ctl, &o))) {
+		ctl_api_close(&ctl);
+		ctl_shutdown(&ctl);
+		return 1;
+	}
+	r = ctl_run(&ctl);
+	ctl_api_close(&ctl);
+	ctl_shutdown(&ctl);
+	return r ? 1 : 0;
+}

@@ -1,6 +1,6 @@
 /*
  * policy: the balloon's pure decision function, plan = policy_decide(snapshot, params, history).
- * No I/O, no clock: time comes in the snapshot. Unit-tested with synthetic snapshots (tests/unit/test_policy.c).
+ * No I/O, no clock: time comes in the snapshot. Unit-tested with synthetic snapshots (tests/unit/test_policy_decide.c).
  * All sizes are bytes; all times are monotonic milliseconds.
  */
 #ifndef USBD_CONTROL_POLICY_H
@@ -39,15 +39,19 @@ struct policy_params {
 	bool deflate_on_oom;     /* false pins the balloon: only the upper bound deflates it */
 };
 
-/* State carried between decisions; zero-initialise, then let policy_decide() and policy_note_*() own it. */
+struct policy_sample {
+	uint64_t t_ms, usage;    /* the app cgroup's usage at t_ms */
+};
+
+/* State carried between decisions; zero-initialise, then let policy_decide() own it. */
 struct policy_history {
-	struct { uint64_t t_ms, usage; } samples[POLICY_GROWTH_SAMPLES];
+	struct policy_sample samples[POLICY_GROWTH_SAMPLES]; /* a ring, newest at next - 1 */
 	unsigned nsamples, next;
-	uint64_t cooldown_ms;        /* current cool-down length (0 until the first deflation) */
+	uint64_t cooldown_ms;        /* current cool-down length (0 until the first pressure) */
 	uint64_t inflate_after_ms;   /* no inflation before this time */
 	uint64_t last_pressure_ms;   /* last pressure-driven deflation */
-	uint64_t last_calm_check_ms;
-	uint32_t pressure_streak;
+	uint64_t last_calm_check_ms; /* last time calm halved the cool-down */
+	uint32_t pressure_streak;    /* pressure deflations since the last calm halving */
 };
 
 enum policy_action { POLICY_HOLD = 0, POLICY_INFLATE, POLICY_DEFLATE };
@@ -71,14 +75,25 @@ struct policy_plan {
 /* Fills params with the defaults for a domain of `total` bytes (headroom = min(1 GiB, total / 4), ...). */
 void policy_defaults(struct policy_params *p, uint64_t total);
 
-/* Checks params: lower <= upper, headroom <= total / 4 ... Returns NULL when fine, else a message. */
+/*
+ * Checks params against a domain of `total` bytes: lower <= upper <= total, headroom <= total / 4, step_max of at
+ * least one chunk, medium_percent 1..100, positive cool-downs (base <= max), calm and growth window.
+ * Returns NULL when fine, else a static message that names the offending field.
+ */
 const char *policy_params_check(const struct policy_params *p, uint64_t total);
 
-/* The decision. Records the snapshot's app usage in history and updates cool-downs on deflation. */
+/*
+ * The decision. Records the snapshot's app usage in history and updates cool-downs on deflation.
+ * HOLD has bytes 0 and reason NONE; INFLATE and DEFLATE have bytes a positive multiple of POLICY_CHUNK, and a
+ * DEFLATE never exceeds the whole chunks in s->grab. Never overflows, whatever the sizes.
+ */
 struct policy_plan policy_decide(const struct policy_snapshot *s, const struct policy_params *p,
 				 struct policy_history *h);
 
-/* The app growth expected over the next growth window, from the history's samples. */
+/*
+ * The app growth expected over the next growth window: the newest usage minus the lowest usage sampled in the
+ * last window, scaled up to a whole window when the samples cover less (at most 4 times). 0 without samples.
+ */
 uint64_t policy_expected_growth(const struct policy_history *h, const struct policy_params *p, uint64_t now_ms);
 
 const char *policy_reason_name(enum policy_reason r);

@@ -3,6 +3,9 @@
  * Every path goes through one redirectable root so that tests point it at a fixture tree.
  * Parsers are separate from file reading and take a NUL-terminated buffer.
  * Return contract: 0 on success, -errno on failure (-EINVAL for unparsable content).
+ * Parsers ignore lines they do not know; a known line whose number is missing or does not fit in 64 bits,
+ * or a buffer without the file's mandatory lines (MemTotal/MemFree, pgfault, Pid, "some"), is -EINVAL,
+ * and leaves *out untouched. Readers return -EFBIG when the file fills their fixed stack buffer.
  */
 #ifndef USBD_SYS_PROCFS_H
 #define USBD_SYS_PROCFS_H
@@ -39,6 +42,7 @@ struct pid_status {
 	uint64_t vm_rss, vm_swap, vm_locked;
 };
 int pid_status_parse(const char *buf, struct pid_status *out);
+/* pid <= 0 reads <root>/self/status. */
 int pid_status_read(pid_t pid, struct pid_status *out);
 
 /* PSI: "some avg10=.. avg60=.. avg300=.. total=.." / "full ...". avg values are percent x 100. */

@@ -1,0 +1,281 @@
+#include "balloon/chunks.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define BATCH_CHUNKS (CHUNK_BATCH / CHUNK_SIZE)
+
+void chunks_init(struct chunk_pool *p, enum balloon_mode mode, const struct worker_tenant *tenant)
+{
+	*p = (struct chunk_pool){ .mode = mode, .tenant = tenant };
+}
+
+/* Makes room for `more` bases before anything is mapped, so a mapping is never made that cannot be kept. */
+static int reserve(struct chunk_pool *p, size_t more)
+{
+	size_t cap;
+	void **base;
+
+	if (p->n + more <= p->cap)
+		return 0;
+	cap = p->cap ? p->cap : BATCH_CHUNKS;
+	while (cap < p->n + more) {
+		if (cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	base = reallocarray(p->base, cap, sizeof(*base));
+	if (!base)
+		return -ENOMEM;
+	p->base = base;
+	p->cap = cap;
+	return 0;
+}
+
+/* Writes one byte per page: for kernels without MADV_POPULATE_WRITE (before 5.14). */
+static void touch(char *mem, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (size_t off = 0; off < len; off += page)
+		((volatile char *)mem)[off] = 0;
+}
+
+static int populate(char *mem, size_t len)
+{
+	static bool hint_warned;
+
+	if (madvise(mem, len, MADV_HUGEPAGE) && !hint_warned) {
+		/* Only a hint: without THP the chunk still works, on 4 KiB pages. */
+		log_warn("madvise(MADV_HUGEPAGE): %s; chunks use small pages", strerror(errno));
+		hint_warned = true;
+	}
+	if (madvise(mem, len, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	touch(mem, len);
+	return 0;
+}
+
+/* Maps `len` bytes aligned to CHUNK_SIZE: over-maps by one chunk and trims both ends. */
+static int map_aligned(size_t len, char **out)
+{
+	size_t span = len + CHUNK_SIZE, head, tail;
+	char *raw, *mem;
+
+	raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return -errno;
+	mem = (char *)round_up((uintptr_t)raw, CHUNK_SIZE);
+	head = mem - raw;
+	tail = span - head - len;
+	/* A failed trim only leaves untouched address space behind: worth a warning, not the batch. */
+	if (head && munmap(raw, head))
+		log_warn("munmap of alignment head: %s", strerror(errno));
+	if (tail && munmap(mem + len, tail))
+		log_warn("munmap of alignment tail: %s", strerror(errno));
+	*out = mem;
+	return 0;
+}
+
+static int map_batch(enum balloon_mode mode, size_t len, char **out)
+{
+	const char *what = "populate";
+	char *mem;
+	int err = map_aligned(len, &mem);
+
+	if (err) {
+		log_err("mmap of %zu bytes: %s", len, strerror(-err));
+		return err;
+	}
+	err = populate(mem, len);
+	if (!err && mode == BALLOON_PINNED) {
+		what = "mlock";
+		err = mlock(mem, len) ? -errno : 0;
+	}
+	if (err) {
+		log_err("%s of %zu bytes: %s", what, len, strerror(-err));
+		if (munmap(mem, len))
+			log_err("munmap of a failed batch: %s", strerror(errno));
+		return err;
+	}
+	*out = mem;
+	return 0;
+}
+
+int chunks_grow(struct chunk_pool *p, uint64_t bytes, chunks_stop_fn stop, void *arg, uint64_t *grown)
+{
+	uint64_t want = bytes / CHUNK_SIZE, done = 0;
+	int err = 0;
+
+	while (done < want) {
+		size_t count = min_u64(want - done, BATCH_CHUNKS);
+		char *mem;
+
+		err = reserve(p, count);
+		if (err) {
+			log_err("chunk bookkeeping for %zu more chunks: %s", p->n + count, strerror(-err));
+			break;
+		}
+		err = map_batch(p->mode, count * CHUNK_SIZE, &mem);
+		if (err)
+			break;
+		for (size_t i = 0; i < count; i++) {
+			p->base[p->n++] = mem + i * CHUNK_SIZE;
+			if (p->tenant)
+				p->tenant->chunk_added(p->tenant->ctx, mem + i * CHUNK_SIZE, CHUNK_SIZE);
+		}
+		done += count;
+		if (done < want && stop && stop(arg))
+			break;
+	}
+	*grown = done * CHUNK_SIZE;
+	return err;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Unmaps the sorted bases in v[0..k), one munmap per address-contiguous run. Bases whose munmap failed
+ * are moved to the front of v; returns how many, so the caller keeps holding them.
+ */
+static size_t release_sorted(void **v, size_t k)
+{
+	size_t kept = 0, j;
+
+	for (size_t i = 0; i < k; i = j) {
+		for (j = i + 1; j < k && (char *)v[j] == (char *)v[j - 1] + CHUNK_SIZE; j++)
+			;
+		if (munmap(v[i], (j - i) * CHUNK_SIZE) == 0)
+			continue;
+		log_err("munmap of %zu chunks at %p: %s", j - i, v[i], strerror(errno));
+		memmove(&v[kept], &v[i], (j - i) * sizeof(*v));
+		kept += j - i;
+	}
+	return kept;
+}
+
+/* Without a tenant the most recently added chunks, the tail of p->base, go back. */
+static uint64_t shrink_tail(struct chunk_pool *p, size_t want)
+{
+	void **v = &p->base[p->n - want];
+	size_t kept;
+
+	qsort(v, want, sizeof(*v), cmp_ptr);
+	kept = release_sorted(v, want);
+	p->n -= want - kept;
+	return (uint64_t)(want - kept) * CHUNK_SIZE;
+}
+
+/* Drops the sorted, distinct bases v[0..k) from p->base; sets seen[i] for each one the pool held. */
+static void forget(struct chunk_pool *p, void **v, size_t k, unsigned char *seen)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		void **hit = bsearch(&p->base[i], v, k, sizeof(*v), cmp_ptr);
+
+		if (hit)
+			seen[hit - v] = 1;
+		else
+			p->base[out++] = p->base[i];
+	}
+	p->n = out;
+}
+
+static int shrink_tenant(struct chunk_pool *p, size_t want, uint64_t *released)
+{
+	void **v = malloc(want * (sizeof(*v) + 1));
+	unsigned char *seen;
+	size_t got, k = 0, kept;
+	int err = 0;
+
+	if (!v) {
+		log_err("scratch list for releasing %zu chunks: out of memory", want);
+		return -ENOMEM;
+	}
+	seen = (unsigned char *)(v + want);
+	memset(seen, 0, want);
+	got = p->tenant->chunks_take(p->tenant->ctx, want, v);
+	if (got > want) {
+		log_err("tenant returned %zu chunks, %zu were asked for", got, want);
+		got = want;
+	}
+	qsort(v, got, sizeof(*v), cmp_ptr);
+	forget(p, v, got, seen);
+	for (size_t i = 0; i < got; i++) {
+		if (seen[i] && (k == 0 || v[k - 1] != v[i])) {
+			v[k++] = v[i];
+			continue;
+		}
+		if (!seen[i]) {
+			log_err("tenant returned %p, which is not a chunk of the pool", v[i]);
+			err = -EINVAL;
+		}
+	}
+	kept = release_sorted(v, k);
+	/* Room is certain: these bases were in p->base a moment ago. */
+	memcpy(&p->base[p->n], v, kept * sizeof(*v));
+	p->n += kept;
+	*released = (uint64_t)(k - kept) * CHUNK_SIZE;
+	free(v);
+	return err;
+}
+
+int chunks_shrink(struct chunk_pool *p, uint64_t bytes, uint64_t *released)
+{
+	size_t want;
+
+	*released = 0;
+	if (!p->n || !bytes)
+		return 0;
+	want = bytes >= chunks_bytes(p) ? p->n : round_up(bytes, CHUNK_SIZE) / CHUNK_SIZE;
+	if (!p->tenant) {
+		*released = shrink_tail(p, want);
+		return 0;
+	}
+	return shrink_tenant(p, want, released);
+}
+
+void chunks_free(struct chunk_pool *p)
+{
+	size_t kept;
+
+	if (p->n) {
+		qsort(p->base, p->n, sizeof(*p->base), cmp_ptr);
+		kept = release_sorted(p->base, p->n);
+		if (kept)
+			log_err("%zu chunks could not be unmapped", kept);
+	}
+	free(p->base);
+	chunks_init(p, p->mode, NULL);
+}
+
+uint64_t chunks_resident(const struct chunk_pool *p)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char vec[CHUNK_SIZE / 4096]; /* Linux pages are 4 KiB or larger */
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (mincore(p->base[i], CHUNK_SIZE, vec)) {
+			log_warn("mincore of chunk %p: %s", p->base[i], strerror(errno));
+			continue;
+		}
+		for (size_t j = 0; j < CHUNK_SIZE / page; j++)
+			pages += vec[j] & 1;
+	}
+	return pages * page;
+}

@@ -1,0 +1,91 @@
+#include "balloon/proto.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int wmsg_payload_len(uint16_t type)
+{
+	switch (type) {
+	case WMSG_GROW:
+	case WMSG_SHRINK:
+		return sizeof(struct wmsg_size);
+	case WMSG_DONE:
+		return sizeof(struct wmsg_done);
+	case WMSG_STATS:
+		return sizeof(struct wmsg_stats);
+	case WMSG_STATS_REQ:
+	case WMSG_HELLO:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int wmsg_decode(const void *buf, size_t n, struct wmsg *out)
+{
+	struct wmsg_hdr hdr;
+	int plen;
+
+	if (n < sizeof(hdr))
+		return -EPROTO;
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.version != WPROTO_VERSION)
+		return -EPROTO;
+	plen = wmsg_payload_len(hdr.type);
+	if (plen < 0 || hdr.len != (uint32_t)plen || n != sizeof(hdr) + (size_t)plen)
+		return -EPROTO;
+	memset(out, 0, sizeof(*out));
+	out->hdr = hdr;
+	memcpy(&out->u, (const char *)buf + sizeof(hdr), plen);
+	return 0;
+}
+
+int wmsg_encode(void *buf, size_t len, uint16_t type, uint64_t seq, const void *payload)
+{
+	struct wmsg_hdr hdr = { .version = WPROTO_VERSION, .type = type, .seq = seq };
+	int plen = wmsg_payload_len(type);
+
+	if (plen < 0 || len < sizeof(hdr) + (size_t)plen || (plen > 0 && !payload))
+		return -EINVAL;
+	hdr.len = plen;
+	memcpy(buf, &hdr, sizeof(hdr));
+	if (plen > 0)
+		memcpy((char *)buf + sizeof(hdr), payload, plen);
+	return sizeof(hdr) + plen;
+}
+
+int wmsg_send(int fd, uint16_t type, uint64_t seq, const void *payload)
+{
+	struct wmsg msg;
+	int n = wmsg_encode(&msg, sizeof(msg), type, seq, payload);
+	ssize_t sent;
+
+	if (n < 0)
+		return n;
+	do {
+		sent = send(fd, &msg, n, MSG_NOSIGNAL);
+	} while (sent < 0 && errno == EINTR);
+	if (sent < 0)
+		return -errno;
+	/* A SOCK_SEQPACKET send is all or nothing; anything else means the socket is not one. */
+	return sent == n ? 0 : -EPROTO;
+}
+
+int wmsg_recv(int fd, struct wmsg *out)
+{
+	struct wmsg buf;
+	ssize_t n;
+
+	do {
+		/* MSG_TRUNC makes recv report a datagram's real length, so an over-long one is seen as such. */
+		n = recv(fd, &buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	if ((size_t)n > sizeof(buf))
+		return -EPROTO;
+	return wmsg_decode(&buf, n, out);
+}

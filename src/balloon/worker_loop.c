@@ -1,0 +1,218 @@
+/* The worker's side: its epoll loop over the control socket, SIGTERM and the tenant's sockets. */
+#include "balloon/worker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "balloon/chunks.h"
+#include "balloon/proto.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+struct worker {
+	int fd, sfd, epfd;
+	struct worker_tenant *tenant;
+	struct chunk_pool pool;
+};
+
+enum { LOOP_ON = 0, LOOP_EXIT, LOOP_FAIL };
+
+/*
+ * Asked between grow batches: serves the tenant if its sockets are ready, and stops the grow when the
+ * controller has something new to say or SIGTERM arrived.
+ */
+static bool grow_should_stop(void *arg)
+{
+	struct worker *wk = arg;
+	struct pollfd pfd[3] = { { .fd = wk->fd, .events = POLLIN }, { .fd = wk->sfd, .events = POLLIN } };
+	int n = 2;
+
+	if (wk->tenant)
+		pfd[n++] = (struct pollfd){ .fd = wk->tenant->epoll_fd(wk->tenant->ctx), .events = POLLIN };
+	if (poll(pfd, n, 0) < 0) {
+		log_warn("poll between grow batches: %s", strerror(errno));
+		return true;
+	}
+	if (n == 3 && (pfd[2].revents & POLLIN))
+		wk->tenant->run(wk->tenant->ctx);
+	return pfd[0].revents || pfd[1].revents;
+}
+
+static int reply(struct worker *wk, uint16_t type, uint64_t seq, const void *payload)
+{
+	int err = wmsg_send(wk->fd, type, seq, payload);
+
+	if (!err)
+		return LOOP_ON;
+	if (err == -EPIPE || err == -ECONNRESET) {
+		log_info("controller went away; releasing everything");
+		return LOOP_EXIT;
+	}
+	log_err("reply to the controller: %s", strerror(-err));
+	return LOOP_FAIL;
+}
+
+static int resize(struct worker *wk, const struct wmsg *msg)
+{
+	uint64_t t0 = clock_ns(), changed = 0;
+	struct wmsg_done done = { 0 };
+	int err;
+
+	if (msg->hdr.type == WMSG_GROW)
+		err = chunks_grow(&wk->pool, msg->u.size.bytes, grow_should_stop, wk, &changed);
+	else
+		err = chunks_shrink(&wk->pool, msg->u.size.bytes, &changed);
+	done.err = err;
+	done.changed = changed;
+	done.grab = chunks_bytes(&wk->pool);
+	done.elapsed_ns = clock_ns() - t0;
+	log_debug("%s: %llu bytes changed, grab %llu, err %d", msg->hdr.type == WMSG_GROW ? "grow" : "shrink",
+		  (unsigned long long)changed, (unsigned long long)done.grab, err);
+	return reply(wk, WMSG_DONE, msg->hdr.seq, &done);
+}
+
+static int stats(struct worker *wk, const struct wmsg *msg)
+{
+	struct wmsg_stats s = {
+		.grab = chunks_bytes(&wk->pool),
+		.chunks = wk->pool.n,
+		.resident = chunks_resident(&wk->pool),
+	};
+
+	if (wk->tenant)
+		wk->tenant->stats(wk->tenant->ctx, &s.store_used, &s.store_keys, &s.store_evictions,
+				  &s.store_deflation_losses, &s.clients);
+	return reply(wk, WMSG_STATS, msg->hdr.seq, &s);
+}
+
+/* Serves one control message, if any is pending. */
+static int control(struct worker *wk)
+{
+	struct wmsg msg;
+	int err = wmsg_recv(wk->fd, &msg);
+
+	switch (err) {
+	case 0:
+		break;
+	case -EAGAIN:
+		return LOOP_ON;
+	case -EPROTO:
+		log_err("malformed control message dropped");
+		return LOOP_ON;
+	case -ECONNRESET:
+		log_info("control socket closed; releasing everything");
+		return LOOP_EXIT;
+	default:
+		log_err("control socket: %s", strerror(-err));
+		return LOOP_FAIL;
+	}
+	switch (msg.hdr.type) {
+	case WMSG_GROW:
+	case WMSG_SHRINK:
+		return resize(wk, &msg);
+	case WMSG_STATS_REQ:
+		return stats(wk, &msg);
+	default:
+		log_err("unexpected message type %u from the controller dropped", msg.hdr.type);
+		return LOOP_ON;
+	}
+}
+
+static int watch(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return 0;
+	log_err("epoll_ctl add fd %d: %s", fd, strerror(errno));
+	return -1;
+}
+
+static int setup(struct worker *wk, const struct worker_config *cfg)
+{
+	sigset_t term;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	/* SIGTERM is read from a signalfd, in the loop, never from a handler. */
+	pthread_sigmask(SIG_BLOCK, &term, NULL);
+	wk->sfd = signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (wk->sfd < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		return -1;
+	}
+	wk->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (wk->epfd < 0) {
+		log_err("epoll_create1: %s", strerror(errno));
+		return -1;
+	}
+	if (watch(wk->epfd, wk->fd) || watch(wk->epfd, wk->sfd))
+		return -1;
+	if (cfg->tenant_new) {
+		wk->tenant = cfg->tenant_new(cfg->tenant_arg);
+		if (!wk->tenant) {
+			log_err("the tenant could not be created");
+			return -1;
+		}
+		if (watch(wk->epfd, wk->tenant->epoll_fd(wk->tenant->ctx)))
+			return -1;
+	}
+	chunks_init(&wk->pool, cfg->mode, wk->tenant);
+	return 0;
+}
+
+static int loop(struct worker *wk)
+{
+	for (;;) {
+		struct epoll_event ev[3];
+		int n = epoll_wait(wk->epfd, ev, 3, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err("epoll_wait: %s", strerror(errno));
+			return LOOP_FAIL;
+		}
+		for (int i = 0; i < n; i++) {
+			int rc = LOOP_ON;
+
+			if (ev[i].data.fd == wk->sfd) {
+				log_info("SIGTERM; releasing everything");
+				return LOOP_EXIT;
+			}
+			if (ev[i].data.fd == wk->fd)
+				rc = control(wk);
+			else if (wk->tenant)
+				wk->tenant->run(wk->tenant->ctx);
+			if (rc != LOOP_ON)
+				return rc;
+		}
+	}
+}
+
+int worker_main(int fd, const struct worker_config *cfg)
+{
+	struct worker wk = { .fd = fd, .sfd = -1, .epfd = -1 };
+	int rc = LOOP_FAIL;
+
+	chunks_init(&wk.pool, cfg->mode, NULL);
+	if (setup(&wk, cfg) == 0)
+		rc = reply(&wk, WMSG_HELLO, 0, NULL);
+	if (rc == LOOP_ON)
+		rc = loop(&wk);
+	/* The tenant goes first: it may still refer to chunk memory while it tears down. */
+	if (wk.tenant)
+		wk.tenant->destroy(wk.tenant->ctx);
+	chunks_free(&wk.pool);
+	if (wk.epfd >= 0)
+		close(wk.epfd);
+	if (wk.sfd >= 0)
+		close(wk.sfd);
+	return rc == LOOP_FAIL;
+}

@@ -1,0 +1,162 @@
+#include "cli/args.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char args_usage[] =
+	"usage: usbdctl [--sock PATH] [--json] COMMAND\n"
+	"  status                     the daemon's state: grab, swap, free memory, targets, pressure\n"
+	"  set FIELD=SIZE...          change targets; FIELD: grab-lower, grab-upper, swap-target, headroom,\n"
+	"                             threshold; or amount=SIZE (Firecracker's amount_mib: both grab bounds)\n"
+	"  stats [--watch [SECONDS]]  the balloon statistics, once or every SECONDS (default 1)\n"
+	"  balloon                    the Firecracker balloon settings\n"
+	"  top                        live terminal UI with editable targets\n"
+	"SIZE: MiB, or a number with K/M/G/T (binary); must be a whole number of MiB.\n"
+	"Socket: --sock, else $USBD_SOCK, else " ARGS_DEFAULT_SOCK ".\n"
+	"Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 cannot reach the daemon.\n";
+
+static const struct {
+	const char *name;
+	enum cli_command cmd;
+} commands[] = {
+	{ "status", CMD_STATUS }, { "set", CMD_SET },	  { "stats", CMD_STATS },
+	{ "top", CMD_TOP },	  { "balloon", CMD_BALLOON }, { "help", CMD_HELP },
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int size_error(char *err, size_t errlen, const char *field, const char *text, int rc)
+{
+	const char *why = rc == -ERANGE ? "too large" : rc == -EDOM ? "not a whole number of MiB" : "not a size";
+	return fail(err, errlen, "%s: %s '%s'", field, why, text);
+}
+
+/* Parses one FIELD=SIZE of `set`. */
+static int parse_assignment(const char *arg, struct cli_args *out, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	char name[32];
+	uint64_t mib;
+	int field, rc;
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(name))
+		return fail(err, errlen, "set: expected FIELD=SIZE, got '%s'", arg);
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	rc = target_size_mib(eq + 1, &mib);
+	if (!strcmp(name, "amount")) {
+		if (out->has_amount)
+			return fail(err, errlen, "set: amount given twice");
+		/* Firecracker's amount_mib is a u32. */
+		if (!rc && mib > UINT32_MAX)
+			rc = -ERANGE;
+		if (rc)
+			return size_error(err, errlen, name, eq + 1, rc);
+		out->has_amount = true;
+		out->amount_mib = (uint32_t)mib;
+		return 0;
+	}
+	field = target_lookup(name);
+	if (field < 0)
+		return fail(err, errlen, "set: unknown field '%s'", name);
+	if (out->targets.mask & (1u << field))
+		return fail(err, errlen, "set: %s given twice", name);
+	if (rc)
+		return size_error(err, errlen, name, eq + 1, rc);
+	out->targets.mask |= 1u << field;
+	out->targets.mib[field] = mib;
+	return 0;
+}
+
+/* Reads SECONDS after --watch if the next word is a number; returns how many words it used (0 or 1). */
+static int parse_watch(const char *next, struct cli_args *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long s;
+
+	out->watch_s = 1;
+	if (!next || next[0] < '0' || next[0] > '9')
+		return 0;
+	errno = 0;
+	s = strtoul(next, &end, 10);
+	if (*end || errno || s < 1 || s > ARGS_MAX_WATCH_S)
+		return fail(err, errlen, "stats: --watch takes 1 to %d seconds, got '%s'", ARGS_MAX_WATCH_S, next);
+	out->watch_s = (unsigned)s;
+	return 1;
+}
+
+static int parse_command(const char *word, struct cli_args *out, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(word, commands[i].name)) {
+			out->cmd = commands[i].cmd;
+			return 0;
+		}
+	}
+	return fail(err, errlen, "unknown command '%s'", word);
+}
+
+/* Handles one word after the command. Returns words consumed beyond `arg` (0 or 1) or -EINVAL. */
+static int parse_operand(const char *arg, const char *next, struct cli_args *out, char *err, size_t errlen)
+{
+	if (out->cmd == CMD_STATS && !strcmp(arg, "--watch"))
+		return parse_watch(next, out, err, errlen);
+	if (arg[0] == '-')
+		return fail(err, errlen, "unknown option '%s'", arg);
+	if (out->cmd == CMD_SET)
+		return parse_assignment(arg, out, err, errlen);
+	return fail(err, errlen, "unexpected argument '%s'", arg);
+}
+
+int args_parse(int argc, char *const argv[], const char *env_sock, struct cli_args *out, char *err, size_t errlen)
+{
+	bool have_cmd = false;
+	int rc;
+
+	*out = (struct cli_args){ .sock = env_sock && *env_sock ? env_sock : ARGS_DEFAULT_SOCK };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--json")) {
+			out->json = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			out->cmd = CMD_HELP;
+			return 0;
+		} else if (!strcmp(a, "--sock") || !strncmp(a, "--sock=", 7)) {
+			const char *path = a[6] == '=' ? a + 7 : i + 1 < argc ? argv[++i] : NULL;
+			if (!path || !*path)
+				return fail(err, errlen, "--sock needs a PATH");
+			out->sock = path;
+		} else if (!have_cmd) {
+			if (a[0] == '-')
+				return fail(err, errlen, "unknown option '%s'", a);
+			rc = parse_command(a, out, err, errlen);
+			if (rc)
+				return rc;
+			have_cmd = true;
+		} else {
+			rc = parse_operand(a, i + 1 < argc ? argv[i + 1] : NULL, out, err, errlen);
+			if (rc < 0)
+				return rc;
+			i += rc;
+		}
+	}
+	if (!have_cmd)
+		return fail(err, errlen, "no command given");
+	if (out->cmd == CMD_SET && !out->targets.mask && !out->has_amount)
+		return fail(err, errlen, "set: nothing to set");
+	/* Two requests could half-succeed: keep amount (PATCH /balloon) and targets (PATCH /usbd/targets) apart. */
+	if (out->cmd == CMD_SET && out->targets.mask && out->has_amount)
+		return fail(err, errlen, "set: amount cannot be combined with other fields");
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* args: usbdctl's command line, parsed without side effects so that it can be tested alone. */
+#ifndef USBD_CLI_ARGS_H
+#define USBD_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli/targets.h"
+
+#define ARGS_DEFAULT_SOCK "/run/usbd/usbd.sock"
+#define ARGS_MAX_WATCH_S 3600
+
+enum cli_command { CMD_HELP, CMD_STATUS, CMD_SET, CMD_STATS, CMD_TOP, CMD_BALLOON };
+
+struct cli_args {
+	const char *sock;		/* --sock, else $USBD_SOCK, else ARGS_DEFAULT_SOCK */
+	bool json;			/* --json: print the daemon's JSON as it is */
+	enum cli_command cmd;
+	struct target_patch targets;	/* set: the target fields given */
+	bool has_amount;		/* set amount=SIZE */
+	uint32_t amount_mib;
+	unsigned watch_s;		/* stats --watch [SECONDS]: 0 means print once */
+};
+
+/*
+ * Parses argv[1..argc). env_sock is $USBD_SOCK (NULL or "" when unset). Options may appear anywhere:
+ * --sock PATH (or --sock=PATH), --json, -h/--help; stats alone takes --watch [SECONDS].
+ * Returns 0 and fills *out, or -EINVAL with a one-line reason in err.
+ */
+int args_parse(int argc, char *const argv[], const char *env_sock, struct cli_args *out, char *err, size_t errlen);
+
+/* The usage text (several lines, ends in a newline). */
+extern const char args_usage[];
+
+#endif

@@ -1,0 +1,57 @@
+#include "cli/targets.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "common/size.h"
+
+const struct target_desc target_descs[TARGET_COUNT] = {
+	[TARGET_GRAB_LOWER] = { "grab-lower", "grab_lower_mib", "grab_lower_bytes", "grab lower bound" },
+	[TARGET_GRAB_UPPER] = { "grab-upper", "grab_upper_mib", "grab_upper_bytes", "grab upper bound" },
+	[TARGET_SWAP_TARGET] = { "swap-target", "swap_target_mib", "swap_target_bytes", "target swap size" },
+	[TARGET_HEADROOM] = { "headroom", "headroom_mib", "headroom_bytes", "headroom" },
+	[TARGET_THRESHOLD] = { "threshold", "threshold_mib", "threshold_bytes", "threshold" },
+};
+
+int target_lookup(const char *name)
+{
+	for (int i = 0; i < TARGET_COUNT; i++)
+		if (!strcmp(name, target_descs[i].name))
+			return i;
+	return -ENOENT;
+}
+
+int target_size_mib(const char *text, uint64_t *mib)
+{
+	uint64_t bytes;
+	int rc = size_parse(text, &bytes);
+
+	if (rc)
+		return rc;
+	/* The API speaks whole MiB; rounding silently would set something the user did not type. */
+	if (bytes % MIB)
+		return -EDOM;
+	/* jansson integers are signed 64-bit: any MiB count from a 64-bit byte size fits. */
+	*mib = bytes / MIB;
+	return 0;
+}
+
+char *target_patch_body(const struct target_patch *patch)
+{
+	json_t *obj = json_object();
+	char *body = NULL;
+
+	if (!obj)
+		return NULL;
+	for (int i = 0; i < TARGET_COUNT; i++) {
+		if (!(patch->mask & (1u << i)))
+			continue;
+		if (json_object_set_new(obj, target_descs[i].mib_key, json_integer((json_int_t)patch->mib[i])))
+			goto out;
+	}
+	body = json_dumps(obj, JSON_COMPACT);
+out:
+	json_decref(obj);
+	return body;
+}

@@ -1,0 +1,140 @@
+#include "control/ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/size.h"
+
+#define CONTROLLER_OOM_SCORE_ADJ "-900"
+
+static int apply_options(struct ctl *c, char *err, size_t errlen)
+{
+	const struct options *o = &c->opt;
+	const char *msg;
+	char a[16], b[16];
+
+	policy_defaults(&c->params, c->dom.total);
+	if (o->headroom.set)
+		c->params.headroom = o->headroom.bytes;
+	if (o->grab_upper.set)
+		c->params.grab_upper = o->grab_upper.bytes;
+	if (o->grab_lower.set)
+		c->params.grab_lower = o->grab_lower.bytes;
+	c->params.deflate_on_oom = o->deflate_on_oom;
+	c->swap_target = o->swap_target.set ? o->swap_target.bytes : 0;
+	c->threshold = o->threshold.set ? o->threshold.bytes : GIB;
+	if (c->params.grab_lower > c->dom.total) {
+		snprintf(err, errlen, "--grab-lower (%s) is larger than the domain (%s)",
+			 size_format(c->params.grab_lower, a, sizeof(a)), size_format(c->dom.total, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if ((msg = policy_params_check(&c->params, c->dom.total))) {
+		snprintf(err, errlen, "%s", msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int write_self_oom_score_adj(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	ssize_t n = -1;
+
+	if (fd >= 0) {
+		n = write(fd, CONTROLLER_OOM_SCORE_ADJ, strlen(CONTROLLER_OOM_SCORE_ADJ));
+		close(fd);
+	}
+	return n > 0 ? 0 : -errno;
+}
+
+static int watch(struct ctl *c, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+	return epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int open_loop_fds(struct ctl *c)
+{
+	struct itimerspec its = { 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	c->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (c->epfd < 0 || c->sigfd < 0 || c->timerfd < 0)
+		return -errno;
+	its.it_interval.tv_sec = c->opt.tick_ms / 1000;
+	its.it_interval.tv_nsec = (long)(c->opt.tick_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(c->timerfd, 0, &its, NULL))
+		return -errno;
+	int r = watch(c, c->sigfd, TAG_SIGNAL);
+	return r ? r : watch(c, c->timerfd, TAG_TIMER);
+}
+
+int ctl_init(struct ctl *c, const struct options *o)
+{
+	char err[512];
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->epfd = c->sigfd = c->timerfd = c->w.fd = c->w.pidfd = -1;
+	c->grow_seq = c->shrink_seq = -1;
+	c->opt = *o;
+	if ((r = domain_open(&c->dom, o->domain, o->app, NULL, 0, err, sizeof(err))) ||
+	    (r = apply_options(c, err, sizeof(err)))) {
+		log_err("%s", err);
+		return r;
+	}
+	if ((r = open_loop_fds(c))) {
+		log_err("cannot set up the event loop: %s", strerror(-r));
+		return r;
+	}
+	if ((r = write_self_oom_score_adj()))
+		log_warn("cannot lower the controller's oom_score_adj: %s", strerror(-r));
+	/* From here on usbd changes the system; ctl_shutdown() undoes each step. */
+	if ((r = domain_create_worker_cgroup(&c->dom, err, sizeof(err)))) {
+		log_err("%s", err);
+		return r;
+	}
+	notify_setup(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
+	if ((r = ctl_worker_start(c)))
+		return r;
+	c->next_status_ms = clock_ms() + 1000;
+	return 0;
+}
+
+void ctl_shutdown(struct ctl *c)
+{
+	if (c->worker_up) {
+		worker_stop(&c->w, 3000);
+		c->worker_up = c->worker_ready = false;
+		c->grab = 0;
+	}
+	if (c->epfd >= 0)
+		notify_teardown(&c->notify, c->epfd);
+	domain_remove_worker_cgroup(&c->dom);
+	if (c->timerfd >= 0)
+		close(c->timerfd);
+	if (c->sigfd >= 0)
+		close(c->sigfd);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	c->epfd = c->sigfd = c->timerfd = -1;
+}

@@ -1,0 +1,49 @@
+/*
+ * domain: the producer's memory (a cgroup, or the whole host) and the app cgroup inside it, resolved and
+ * checked once at start, and the readings the control loop takes from them.
+ */
+#ifndef USBD_CONTROL_DOMAIN_H
+#define USBD_CONTROL_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sys/cgroup.h"
+
+#define USBD_WORKER_CGROUP "usbd-balloon"
+
+struct domain {
+	struct cg_hier hier;
+	bool host;                 /* no --domain: the whole machine */
+	struct cgroup dom;         /* the domain cgroup (the hierarchy root in host mode) */
+	struct cgroup app;
+	struct cgroup worker;      /* USBD_WORKER_CGROUP, a child of dom that usbd creates and removes */
+	bool worker_created;
+	uint64_t total;            /* the domain's memory, bytes */
+};
+
+struct domain_reading {
+	uint64_t total, usage, free;   /* free = total - (usage - inactive file cache), never negative */
+	uint64_t app_usage, app_swap;
+};
+
+/*
+ * Resolves and checks the domain and app cgroups (no writes). cg_root/cg_version override detection (tests).
+ * On failure returns -errno with a message for people in err: a missing cgroup names `cgcreate -g memory:NAME`.
+ */
+int domain_open(struct domain *d, const char *domain_name, const char *app_name, const char *cg_root,
+		int cg_version, char *err, size_t errlen);
+
+/* Creates the worker's cgroup (refuses with -EBUSY if one with processes exists: another usbd). */
+int domain_create_worker_cgroup(struct domain *d, char *err, size_t errlen);
+/* Removes it if usbd created it; logs a failure. */
+void domain_remove_worker_cgroup(struct domain *d);
+
+/* Takes the readings the control loop needs. */
+int domain_read(const struct domain *d, struct domain_reading *r);
+
+/* The domain's name for people: the cgroup name, or "host". */
+const char *domain_label(const struct domain *d);
+
+#endif

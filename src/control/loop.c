@@ -1,0 +1,157 @@
+/* loop: the controller's single epoll loop and the decision step every event runs. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/size.h"
+#include "control/ctl.h"
+#include "control/ctl_api.h"
+#include "sys/cgroup.h"
+
+#define PRESSURE_SHOWN_MS 10000u  /* the status keeps showing a pressure level this long after the event */
+
+static void note_pressure(struct ctl *c, enum policy_pressure p, uint64_t now)
+{
+	if (p > c->pending_pressure)
+		c->pending_pressure = p;
+	if (p >= c->pressure || now - c->pressure_at_ms > PRESSURE_SHOWN_MS) {
+		c->pressure = p;
+		c->pressure_at_ms = now;
+	}
+}
+
+void ctl_decide(struct ctl *c)
+{
+	struct policy_snapshot s = { 0 };
+	struct policy_plan plan;
+	uint64_t now = clock_ms();
+	char a[16];
+	int r;
+
+	if ((r = domain_read(&c->dom, &c->reading))) {
+		log_warn("cannot read the domain's usage: %s", strerror(-r));
+		return;
+	}
+	if (c->pressure != POLICY_PRESSURE_NONE && now - c->pressure_at_ms > PRESSURE_SHOWN_MS)
+		c->pressure = POLICY_PRESSURE_NONE;
+	s.now_ms = now;
+	s.total = c->dom.total;
+	s.free = c->reading.free;
+	s.grab = c->grab;
+	s.app_usage = c->reading.app_usage;
+	s.pressure = c->pending_pressure;
+	s.oom_event = c->pending_oom;
+	s.worker_ready = c->worker_ready;
+	plan = policy_decide(&s, &c->params, &c->hist);
+	c->pending_pressure = POLICY_PRESSURE_NONE;
+	c->pending_oom = false;
+	if (plan.action == POLICY_HOLD || plan.bytes == 0)
+		return;
+	bool urgent = plan.reason == POLICY_REASON_CRITICAL || plan.reason == POLICY_REASON_OOM ||
+		      plan.reason == POLICY_REASON_UPPER;
+	if (ctl_worker_resize(c, plan.action, plan.bytes, urgent))
+		return;
+	if (plan.action == POLICY_DEFLATE) {
+		c->last_deflation.reason = plan.reason;
+		c->last_deflation.bytes = plan.bytes;
+		c->last_deflation.at_ms = now;
+		c->deflations[plan.reason]++;
+		log_info("deflating %s (%s): free %s", size_format(plan.bytes, a, sizeof(a)),
+			 policy_reason_name(plan.reason), size_format(s.free, (char[16]){ 0 }, 16));
+	}
+}
+
+void ctl_targets_changed(struct ctl *c, bool headroom_changed)
+{
+	if (headroom_changed)
+		notify_rearm(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
+	ctl_worker_set_oom_score(c);
+	ctl_decide(c);
+}
+
+static void on_signal(struct ctl *c)
+{
+	struct signalfd_siginfo si;
+
+	while (read(c->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("%s: freeing the balloon and exiting", strsignal((int)si.ssi_signo));
+			c->stop = true;
+		}
+	}
+}
+
+static void on_notify(struct ctl *c, unsigned idx)
+{
+	uint64_t now = clock_ms();
+
+	if (idx >= (unsigned)c->notify.n)
+		return;
+	cg_notify_ack(c->notify.fd[idx]);
+	switch (c->notify.kind[idx]) {
+	case NOTIFY_USAGE: break;
+	case NOTIFY_MEDIUM: note_pressure(c, POLICY_PRESSURE_MEDIUM, now); break;
+	case NOTIFY_CRITICAL: note_pressure(c, POLICY_PRESSURE_CRITICAL, now); break;
+	case NOTIFY_OOM:
+		c->pending_oom = true;
+		note_pressure(c, POLICY_PRESSURE_CRITICAL, now);
+		break;
+	}
+}
+
+static void on_tick(struct ctl *c)
+{
+	uint64_t expirations, now = clock_ms();
+
+	if (read(c->timerfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warn("timerfd: %s", strerror(errno));
+	ctl_worker_tick(c, now);
+	ctl_decide(c);
+	ctl_api_tick(c, now);
+	if (c->opt.status_interval_s && now >= c->next_status_ms) {
+		ctl_status_line(c);
+		c->next_status_ms = now + (uint64_t)c->opt.status_interval_s * 1000;
+	}
+}
+
+int ctl_run(struct ctl *c)
+{
+	struct epoll_event ev[16];
+
+	ctl_api_ready(c);
+	while (!c->stop) {
+		int n = epoll_wait(c->epfd, ev, 16, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		/* Notifications first: a burst must not wait behind a tick or an API request. */
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u32 >= TAG_NOTIFY)
+				on_notify(c, ev[i].data.u32 - TAG_NOTIFY);
+		for (int i = 0; i < n; i++) {
+			switch (ev[i].data.u32) {
+			case TAG_TIMER: on_tick(c); break;
+			case TAG_SIGNAL: on_signal(c); break;
+			case TAG_WORKER_SOCK: if (c->worker_up) ctl_worker_on_message(c); break;
+			case TAG_WORKER_EXIT: if (c->worker_up) ctl_worker_on_exit(c); break;
+			case TAG_API: ctl_api_run(c); break;
+			default: break;
+			}
+		}
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u32 >= TAG_NOTIFY) {
+				ctl_decide(c);
+				break;
+			}
+	}
+	return 0;
+}

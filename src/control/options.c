@@ -1,0 +1,180 @@
+#include "control/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/size.h"
+
+enum {
+	OPT_DOMAIN = 256, OPT_API_SOCK, OPT_GRAB_LOWER, OPT_GRAB_UPPER, OPT_SWAP_TARGET, OPT_HEADROOM,
+	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM, OPT_TICK,
+	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN,
+};
+
+static const struct option long_opts[] = {
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "grab-lower", required_argument, NULL, OPT_GRAB_LOWER },
+	{ "grab-upper", required_argument, NULL, OPT_GRAB_UPPER },
+	{ "swap-target", required_argument, NULL, OPT_SWAP_TARGET },
+	{ "headroom", required_argument, NULL, OPT_HEADROOM },
+	{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+	{ "spot-listen", required_argument, NULL, OPT_SPOT_LISTEN },
+	{ "spot-password-file", required_argument, NULL, OPT_SPOT_PASSWORD_FILE },
+	{ "balloon-mode", required_argument, NULL, OPT_MODE },
+	{ "no-deflate-on-oom", no_argument, NULL, OPT_NO_DEFLATE_ON_OOM },
+	{ "tick-ms", required_argument, NULL, OPT_TICK },
+	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
+	{ "worker-cooldown-ms", required_argument, NULL, OPT_WORKER_COOLDOWN },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const char *options_usage(void)
+{
+	return "Usage: usbd [OPTIONS] APP_CGROUP\n"
+	       "Lend the memory a producer's applications do not use as spot memory, and give it back at once\n"
+	       "when they grow or the domain comes under pressure.\n"
+	       "\n"
+	       "APP_CGROUP is a memory cgroup as `cgcreate -g memory:NAME` names it; it must lie inside the domain.\n"
+	       "SIZE is a number of MiB, or a number with a binary suffix K, M, G or T (\"512\", \"2G\").\n"
+	       "\n"
+	       "  --domain CGROUP          the producer's memory: this cgroup's limit (default: the whole host)\n"
+	       "  --grab-lower SIZE        inflate toward this while free memory allows (default 0)\n"
+	       "  --grab-upper SIZE        never hold more than this (default: the domain's size)\n"
+	       "  --headroom SIZE          free memory kept for the producer (default min(1G, domain/4))\n"
+	       "  --swap-target SIZE       app memory to keep in swap (default 0)\n"
+	       "  --threshold SIZE         free memory under which registered apps get SIGBALLOON (default 1G)\n"
+	       "  --api-sock PATH|off      control API socket (default " USBD_DEFAULT_API_SOCK ")\n"
+	       "  --spot-listen ADDR:PORT|off  spot-memory Redis endpoint (default " USBD_DEFAULT_SPOT_LISTEN ")\n"
+	       "  --spot-password-file FILE    require AUTH with the password in FILE\n"
+	       "  --balloon-mode pinned|reclaimable  locked chunks (default) or chunks the kernel may reclaim\n"
+	       "  --no-deflate-on-oom      pin the balloon: pressure does not deflate it\n"
+	       "  --tick-ms N              control loop period (default 100)\n"
+	       "  --status-interval N      seconds between status lines on stderr, 0 = none (default 5)\n"
+	       "  --worker-cooldown-ms N   wait before restarting a dead worker (default 5000)\n"
+	       "  -v, --verbose  -q, --quiet  -h, --help  -V, --version\n";
+}
+
+static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_size_opt(const char *name, const char *arg, struct size_opt *o, char *err, size_t errlen)
+{
+	int r = size_parse(arg, &o->bytes);
+
+	if (r == -ERANGE)
+		snprintf(err, errlen, "--%s: '%s' is too large", name, arg);
+	else if (r)
+		snprintf(err, errlen, "--%s: '%s' is not a size (a number of MiB, or with a K/M/G/T suffix)",
+			 name, arg);
+	else
+		o->set = true;
+	return r ? -EINVAL : 0;
+}
+
+static void set_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->api_sock = USBD_DEFAULT_API_SOCK;
+	o->spot_listen = USBD_DEFAULT_SPOT_LISTEN;
+	o->mode = BALLOON_PINNED;
+	o->deflate_on_oom = true;
+	o->tick_ms = 100;
+	o->status_interval_s = 5;
+	o->worker_cooldown_ms = 5000;
+}
+
+int options_parse(int argc, char *const argv[], struct options *o, char *err, size_t errlen)
+{
+	int c, r = 0;
+
+	set_defaults(o);
+	optind = 0; /* full re-initialisation, so tests can parse several times */
+	opterr = 0;
+	while (r == 0 && (c = getopt_long(argc, argv, ":vqhV", long_opts, NULL)) != -1) {
+		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		switch (c) {
+		case OPT_DOMAIN: o->domain = optarg; break;
+		case OPT_API_SOCK: o->api_sock = optarg; break;
+		case OPT_SPOT_LISTEN: o->spot_listen = optarg; break;
+		case OPT_SPOT_PASSWORD_FILE: o->spot_password_file = optarg; break;
+		case OPT_GRAB_LOWER: r = parse_size_opt("grab-lower", optarg, &o->grab_lower, err, errlen); break;
+		case OPT_GRAB_UPPER: r = parse_size_opt("grab-upper", optarg, &o->grab_upper, err, errlen); break;
+		case OPT_SWAP_TARGET: r = parse_size_opt("swap-target", optarg, &o->swap_target, err, errlen); break;
+		case OPT_HEADROOM: r = parse_size_opt("headroom", optarg, &o->headroom, err, errlen); break;
+		case OPT_THRESHOLD: r = parse_size_opt("threshold", optarg, &o->threshold, err, errlen); break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "pinned"))
+				o->mode = BALLOON_PINNED;
+			else if (!strcmp(optarg, "reclaimable"))
+				o->mode = BALLOON_RECLAIMABLE;
+			else {
+				snprintf(err, errlen, "--balloon-mode: '%s' is neither 'pinned' nor 'reclaimable'", optarg);
+				r = -EINVAL;
+			}
+			break;
+		case OPT_NO_DEFLATE_ON_OOM: o->deflate_on_oom = false; break;
+		case OPT_TICK:
+			if ((r = parse_u32(optarg, 10, 10000, &o->tick_ms)))
+				snprintf(err, errlen, "--tick-ms: '%s' is not a number from 10 to 10000", optarg);
+			break;
+		case OPT_STATUS_INTERVAL:
+			if ((r = parse_u32(optarg, 0, 86400, &o->status_interval_s)))
+				snprintf(err, errlen, "--status-interval: '%s' is not a number of seconds", optarg);
+			break;
+		case OPT_WORKER_COOLDOWN:
+			if ((r = parse_u32(optarg, 0, 3600000, &o->worker_cooldown_ms)))
+				snprintf(err, errlen, "--worker-cooldown-ms: '%s' is not a number of milliseconds", optarg);
+			break;
+		case 'v': o->verbosity = 1; break;
+		case 'q': o->verbosity = -1; break;
+		case 'h': o->help = true; break;
+		case 'V': o->version = true; break;
+		case ':':
+			snprintf(err, errlen, "option %s needs a value", name);
+			r = -EINVAL;
+			break;
+		default:
+			snprintf(err, errlen, "unknown option %s", name);
+			r = -EINVAL;
+			break;
+		}
+	}
+	if (r || o->help || o->version)
+		return r;
+	if (optind >= argc) {
+		snprintf(err, errlen, "missing APP_CGROUP (the producer's application cgroup)");
+		return -EINVAL;
+	}
+	if (optind + 1 < argc) {
+		snprintf(err, errlen, "unexpected argument '%s' after APP_CGROUP", argv[optind + 1]);
+		return -EINVAL;
+	}
+	o->app = argv[optind];
+	if (o->grab_lower.set && o->grab_upper.set && o->grab_lower.bytes > o->grab_upper.bytes) {
+		char a[16], b[16];
+		snprintf(err, errlen, "--grab-lower (%s) is larger than --grab-upper (%s)",
+			 size_format(o->grab_lower.bytes, a, sizeof(a)), size_format(o->grab_upper.bytes, b, sizeof(b)));
+		return -EINVAL;
+	}
+	return 0;
+}

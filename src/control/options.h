@@ -1,0 +1,47 @@
+/*
+ * options: usbd's command line, parsed without side effects (pure; unit-tested). Sizes whose defaults depend
+ * on the domain (upper bound, headroom) are marked unset here and resolved once the domain is known.
+ */
+#ifndef USBD_CONTROL_OPTIONS_H
+#define USBD_CONTROL_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "balloon/worker.h"
+
+#define USBD_DEFAULT_API_SOCK "/run/usbd/usbd.sock"
+#define USBD_DEFAULT_SPOT_LISTEN "127.0.0.1:6390"
+
+struct size_opt {
+	bool set;
+	uint64_t bytes;
+};
+
+struct options {
+	const char *app;              /* APP_CGROUP, as cgcreate names it */
+	const char *domain;           /* NULL: the whole host */
+	const char *api_sock;         /* "off" disables the API */
+	const char *spot_listen;      /* "ADDR:PORT" or "off" */
+	const char *spot_password_file;
+	struct size_opt grab_lower, grab_upper, swap_target, headroom, threshold;
+	enum balloon_mode mode;
+	bool deflate_on_oom;
+	uint32_t tick_ms;             /* control loop timer */
+	uint32_t status_interval_s;   /* one-line status on stderr; 0 = off */
+	uint32_t worker_cooldown_ms;  /* wait before restarting a dead worker */
+	int verbosity;                /* 0 info, 1 debug, -1 warnings only */
+	bool help, version;
+};
+
+/*
+ * Parses argv (argv[0] is the program name). Returns 0, or -EINVAL with a message in err naming the
+ * offending option and value. Never exits and never prints.
+ */
+int options_parse(int argc, char *const argv[], struct options *o, char *err, size_t errlen);
+
+/* The --help text. */
+const char *options_usage(void);
+
+#endif

@@ -1,0 +1,32 @@
+/* status: the one-line status on stderr, for people watching usbd run in the foreground. */
+#include <stdio.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/size.h"
+#include "control/ctl.h"
+
+const char *ctl_pressure_name(enum policy_pressure p)
+{
+	switch (p) {
+	case POLICY_PRESSURE_MEDIUM: return "medium";
+	case POLICY_PRESSURE_CRITICAL: return "critical";
+	default: return "none";
+	}
+}
+
+void ctl_status_line(struct ctl *c)
+{
+	char g[16], lo[16], up[16], app[16], fr[16], hr[16], last[64] = "none";
+
+	if (c->last_deflation.at_ms)
+		snprintf(last, sizeof(last), "%s %s %llus ago", policy_reason_name(c->last_deflation.reason),
+			 size_format(c->last_deflation.bytes, (char[16]){ 0 }, 16),
+			 (unsigned long long)((clock_ms() - c->last_deflation.at_ms) / 1000));
+	log_info("grab %s [%s..%s] | app %s | free %s (headroom %s) | pressure %s | worker %d, %u restarts | "
+		 "last deflation: %s",
+		 size_format(c->grab, g, sizeof(g)), size_format(c->params.grab_lower, lo, sizeof(lo)),
+		 size_format(c->params.grab_upper, up, sizeof(up)), size_format(c->reading.app_usage, app, sizeof(app)),
+		 size_format(c->reading.free, fr, sizeof(fr)), size_format(c->params.headroom, hr, sizeof(hr)),
+		 ctl_pressure_name(c->pressure), c->worker_up ? (int)c->w.pid : 0, c->worker_restarts, last);
+}

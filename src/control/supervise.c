@@ -1,0 +1,184 @@
+/* supervise: starting the balloon worker, talking to it, and restarting it after a cool-down if it dies. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/size.h"
+#include "control/ctl.h"
+
+#define WORKER_LIVED_LONG_MS 60000u   /* a worker that lived this long resets the restart back-off */
+#define WORKER_RESTART_MAX_MS 60000u
+
+/* Pinned (deflate_on_oom=false): the operator sold this memory firmly, so the kernel must not pick the worker. */
+static int worker_oom_score(const struct ctl *c)
+{
+	return c->params.deflate_on_oom ? 1000 : -1000;
+}
+
+void ctl_worker_set_oom_score(struct ctl *c)
+{
+	char path[64], val[16];
+	int fd, n;
+
+	c->wcfg.oom_score_adj = worker_oom_score(c);
+	if (!c->worker_up)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)c->w.pid);
+	n = snprintf(val, sizeof(val), "%d", c->wcfg.oom_score_adj);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, val, (size_t)n) != n)
+		log_err("cannot set the worker's oom_score_adj to %s: %s", val, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+int ctl_worker_start(struct ctl *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
+
+	c->wcfg.cg = c->dom.worker;
+	c->wcfg.mode = c->opt.mode;
+	c->wcfg.oom_score_adj = worker_oom_score(c);
+	if ((r = worker_start(&c->wcfg, &c->w))) {
+		log_err("cannot start the balloon worker: %s", strerror(-r));
+		return r;
+	}
+	ev.data.u32 = TAG_WORKER_SOCK;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->w.fd, &ev) == 0) {
+		ev.data.u32 = TAG_WORKER_EXIT;
+		r = epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->w.pidfd, &ev) ? -errno : 0;
+	} else {
+		r = -errno;
+	}
+	c->worker_up = true;
+	c->worker_ready = false;
+	c->worker_started_ms = clock_ms();
+	c->grab = 0;
+	c->grow_seq = c->shrink_seq = -1;
+	if (r) {
+		log_err("cannot watch the balloon worker: %s", strerror(-r));
+		worker_stop(&c->w, 1000);
+		c->worker_up = false;
+		return r;
+	}
+	log_info("balloon worker %d started in cgroup %s", (int)c->w.pid, c->dom.worker.name);
+	return 0;
+}
+
+static void on_done(struct ctl *c, const struct wmsg *m)
+{
+	char a[16], b[16];
+	bool grow = (int64_t)m->hdr.seq == c->grow_seq;
+
+	if (grow)
+		c->grow_seq = -1;
+	else if ((int64_t)m->hdr.seq == c->shrink_seq)
+		c->shrink_seq = -1;
+	c->grab = m->u.done.grab;
+	if (m->u.done.err)
+		log_warn("worker could not %s fully: %s (changed %s, holds %s)", grow ? "grow" : "shrink",
+			 strerror(-m->u.done.err), size_format(m->u.done.changed, a, sizeof(a)),
+			 size_format(m->u.done.grab, b, sizeof(b)));
+	else
+		log_debug("worker %s %s in %.2f ms, holds %s", grow ? "grew" : "released",
+			  size_format(m->u.done.changed, a, sizeof(a)), (double)m->u.done.elapsed_ns / 1e6,
+			  size_format(m->u.done.grab, b, sizeof(b)));
+}
+
+void ctl_worker_on_message(struct ctl *c)
+{
+	struct wmsg m;
+	int r;
+
+	while ((r = worker_receive(&c->w, &m)) == 0) {
+		switch (m.hdr.type) {
+		case WMSG_HELLO:
+			c->worker_ready = true;
+			break;
+		case WMSG_DONE:
+			on_done(c, &m);
+			break;
+		case WMSG_STATS:
+			c->wstats = m.u.stats;
+			c->grab = m.u.stats.grab;
+			break;
+		default:
+			log_warn("unexpected message type %u from the worker", m.hdr.type);
+			break;
+		}
+	}
+	if (r != -EAGAIN && r != -ECONNRESET)
+		log_warn("bad message from the worker: %s", strerror(-r));
+	/* A reply may allow the next step at once rather than at the next tick. */
+	ctl_decide(c);
+}
+
+void ctl_worker_on_exit(struct ctl *c)
+{
+	uint64_t now = clock_ms(), delay;
+	int status = 0;
+
+	if (worker_reap(&c->w, &status) <= 0)
+		return;
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->w.fd, NULL);
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->w.pidfd, NULL);
+	worker_stop(&c->w, 0); /* closes the handle's fds; the process is already reaped */
+	c->worker_up = c->worker_ready = false;
+	c->grab = 0;
+	c->grow_seq = c->shrink_seq = -1;
+	if (now - c->worker_started_ms > WORKER_LIVED_LONG_MS)
+		c->worker_deaths_in_row = 0;
+	delay = (uint64_t)c->opt.worker_cooldown_ms << min_u64(c->worker_deaths_in_row, 4);
+	delay = min_u64(delay, max_u64(WORKER_RESTART_MAX_MS, c->opt.worker_cooldown_ms));
+	c->worker_deaths_in_row++;
+	c->worker_restart_at_ms = now + delay;
+	if (WIFSIGNALED(status))
+		log_warn("balloon worker died from signal %d (%s); its memory is back; restarting in %llu ms",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)), (unsigned long long)delay);
+	else
+		log_warn("balloon worker exited with status %d; restarting in %llu ms", WEXITSTATUS(status),
+			 (unsigned long long)delay);
+}
+
+void ctl_worker_tick(struct ctl *c, uint64_t now_ms)
+{
+	if (c->worker_up || c->stop || now_ms < c->worker_restart_at_ms)
+		return;
+	if (ctl_worker_start(c) == 0)
+		c->worker_restarts++;
+	else
+		c->worker_restart_at_ms = now_ms + max_u64(c->opt.worker_cooldown_ms, 1000);
+}
+
+int ctl_worker_resize(struct ctl *c, enum policy_action action, uint64_t bytes, bool urgent)
+{
+	int64_t seq;
+
+	if (!c->worker_ready)
+		return -EAGAIN;
+	if (action == POLICY_INFLATE) {
+		if (c->grow_seq >= 0 || c->shrink_seq >= 0)
+			return -EBUSY;
+		seq = worker_request(&c->w, WMSG_GROW, bytes);
+		if (seq >= 0)
+			c->grow_seq = seq;
+	} else {
+		/* A shrink in flight already counts toward the deficit; only an urgent one goes past it. */
+		if (c->shrink_seq >= 0 && !urgent)
+			return -EBUSY;
+		seq = worker_request(&c->w, WMSG_SHRINK, bytes);
+		if (seq >= 0)
+			c->shrink_seq = seq;
+	}
+	if (seq < 0)
+		log_warn("cannot send a request to the worker: %s", strerror((int)-seq));
+	return seq < 0 ? (int)seq : 0;
+}
