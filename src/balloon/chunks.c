@@ -88,7 +88,7 @@ static int map_aligned(size_t len, char **out)
 static int map_batch(enum balloon_mode mode, size_t len, char **out)
 {
 	const char *what = "populate";
-	char *mem;
+	char *mem = NULL;
 	int err = map_aligned(len, &mem);
 
 	if (err) {

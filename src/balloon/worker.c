@@ -205,7 +205,9 @@ void worker_stop(struct worker_handle *w, unsigned timeout_ms)
 		else if (!WIFEXITED(status) || WEXITSTATUS(status))
 			log_warn("worker %d ended with status %#x", (int)w->pid, status);
 	}
-	close(w->fd);
-	close(w->pidfd);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->pidfd >= 0)
+		close(w->pidfd);
 	*w = (struct worker_handle){ .pid = -1, .fd = -1, .pidfd = -1 };
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "balloon/proto.h"
 #include "sys/cgroup.h"
 
 /*
@@ -36,7 +37,8 @@ struct worker_tenant {
 enum balloon_mode { BALLOON_PINNED = 0, BALLOON_RECLAIMABLE };
 
 struct worker_config {
-	struct cgroup cg;             /* cgroup the worker runs in (a child of the domain) */
+	struct cgroup cg;             /* cgroup the worker runs in (a child of the domain); cg.hier NULL: the
+	                               * worker stays in the controller's cgroup (tests without root) */
 	enum balloon_mode mode;       /* pinned: mlock'ed chunks */
 	int oom_score_adj;            /* 1000 normally; lower when deflate_on_oom=false pins the balloon */
 	/* Creates the tenant inside the child after fork (may be NULL: no tenant). */
@@ -55,16 +57,21 @@ struct worker_handle {
 /* Forks the worker: the child joins cfg->cg, sets its oom_score_adj, closes inherited fds except its end
  * of the socketpair, and sends WMSG_HELLO when ready. Returns 0 or -errno. */
 int worker_start(const struct worker_config *cfg, struct worker_handle *w);
-/* Sends a request (WMSG_GROW, WMSG_SHRINK with bytes; WMSG_STATS_REQ with 0). Returns the seq or -errno. */
+/* Sends a request (WMSG_GROW, WMSG_SHRINK with bytes; WMSG_STATS_REQ with 0). Returns the seq or -errno:
+ * -EINVAL for another type or a grow that is not a multiple of 2 MiB, -EAGAIN when the socket is full. */
 int64_t worker_request(struct worker_handle *w, uint16_t type, uint64_t bytes);
-/* Receives one message if any: 0, -EAGAIN when none, -ECONNRESET when the worker is gone. */
+/* Receives one message if any: 0, -EAGAIN when none, -ECONNRESET when the worker is gone, -EPROTO for a
+ * malformed datagram (dropped). */
 int worker_receive(struct worker_handle *w, struct wmsg *out);
-/* Reaps the worker if it exited: 1 and *status set when it did, 0 when still running. */
+/* Reaps the worker if it exited: 1 and *status set when it did (then w->pid is -1 and worker_stop only
+ * closes the fds), 0 when still running, -ECHILD when already reaped. */
 int worker_reap(struct worker_handle *w, int *status);
 /* Asks the worker to free everything and exit; SIGKILLs it after timeout_ms. Closes fds. */
 void worker_stop(struct worker_handle *w, unsigned timeout_ms);
 
-/* The child's main loop (exposed for tests that run a worker in-process). Returns the exit status. */
+/* The child's main loop (exposed for tests that run a worker in-process): creates the tenant, sends
+ * WMSG_HELLO, serves requests until EOF on fd or SIGTERM, then releases everything. Does not close fd.
+ * Returns the exit status: 0 after EOF or SIGTERM, 1 on a failure (logged). */
 int worker_main(int fd, const struct worker_config *cfg);
 
 #endif

@@ -9,7 +9,7 @@ int client_call(const char *sock, const char *method, const char *path, const ch
 	int rc = http_request(sock, method, path, body, timeout_ms, resp);
 
 	if (rc) {
-		snprintf(err, errlen, "%s: %s", sock, strerror(-rc));
+		snprintf(err, errlen, "cannot talk to usbd on %s: %s", sock, strerror(-rc));
 		return CLI_UNREACHABLE;
 	}
 	if (resp->status >= 200 && resp->status < 300)

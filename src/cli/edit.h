@@ -2,7 +2,8 @@
  * edit: the editing state machine of `usbdctl top`, apart from curses so that it can be tested alone.
  * Three fields (target swap size, grab lower bound, grab upper bound) and a Confirm button form a ring that
  * NEXT/PREV move through. Typing into a field starts an edit; leaving the field (NEXT, PREV, ENTER) keeps a
- * valid size as a pending value, ESC drops the edit. ENTER on Confirm asks for the pending values to be sent.
+ * valid size as a pending value; ESC drops the edit, or, when not editing, the focused field's pending value.
+ * ENTER on Confirm asks for the pending values to be sent.
  */
 #ifndef USBD_CLI_EDIT_H
 #define USBD_CLI_EDIT_H

@@ -27,7 +27,7 @@ static const struct fmt_row status_rows[] = {
 	{ "worker_restarts", "worker restarts", FMT_COUNT },
 	{ "registered_apps", "registered apps", FMT_COUNT },
 	{ "app_cgroup", "app cgroup", FMT_TEXT },
-	{ "domain", "domain", FMT_TEXT },
+	{ "domain", "domain", FMT_DOMAIN },
 	{ "version", "version", FMT_TEXT },
 };
 
@@ -120,6 +120,10 @@ char *format_value(const json_t *v, enum fmt_kind kind, char *buf, size_t len)
 	case FMT_TEXT:
 		if (json_string_value(v) && *json_string_value(v))
 			snprintf(buf, len, "%s", json_string_value(v));
+		break;
+	case FMT_DOMAIN:
+		if (json_is_string(v))
+			snprintf(buf, len, "%s", *json_string_value(v) ? json_string_value(v) : "host");
 		break;
 	case FMT_DEFLATION:
 		if (v)

@@ -13,6 +13,7 @@ enum fmt_kind {
 	FMT_COUNT,	/* integer as is */
 	FMT_BOOL,	/* "yes" / "no" */
 	FMT_TEXT,	/* string as is, "" shown as "-" */
+	FMT_DOMAIN,	/* the domain's name, "" meaning the whole host */
 	FMT_DEFLATION,	/* last_deflation: null or {reason, bytes, age_ms} */
 };
 

@@ -113,7 +113,8 @@ int ctl_init(struct ctl *c, const struct options *o)
 		log_err("%s", err);
 		return r;
 	}
-	notify_setup(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
+	if (!o->no_events)
+		notify_setup(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
 	if ((r = ctl_worker_start(c)))
 		return r;
 	c->next_status_ms = clock_ms() + 1000;

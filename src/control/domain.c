@@ -76,7 +76,7 @@ int domain_create_worker_cgroup(struct domain *d, char *err, size_t errlen)
 
 	if (r == -EEXIST) {
 		/* A leftover from a crashed usbd is reused; one with processes belongs to a running usbd. */
-		char name[PATH_MAX];
+		char name[PATH_MAX + sizeof(USBD_WORKER_CGROUP) + 1];
 		snprintf(name, sizeof(name), "%s%s%s", d->dom.name, *d->dom.name ? "/" : "", USBD_WORKER_CGROUP);
 		if ((r = cg_resolve(&d->hier, name, &d->worker)) == 0 && cg_pids(&d->worker, &pid, 1) > 0) {
 			snprintf(err, errlen, "cgroup '%s' holds process %d: is another usbd running on this domain?",

@@ -69,7 +69,7 @@ void ctl_decide(struct ctl *c)
 
 void ctl_targets_changed(struct ctl *c, bool headroom_changed)
 {
-	if (headroom_changed)
+	if (headroom_changed && !c->opt.no_events)
 		notify_rearm(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
 	ctl_worker_set_oom_score(c);
 	ctl_decide(c);
@@ -124,7 +124,8 @@ int ctl_run(struct ctl *c)
 {
 	struct epoll_event ev[16];
 
-	ctl_api_ready(c);
+	if (ctl_api_ready(c))
+		return -1;
 	while (!c->stop) {
 		int n = epoll_wait(c->epfd, ev, 16, -1);
 		if (n < 0) {

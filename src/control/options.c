@@ -11,7 +11,7 @@
 enum {
 	OPT_DOMAIN = 256, OPT_API_SOCK, OPT_GRAB_LOWER, OPT_GRAB_UPPER, OPT_SWAP_TARGET, OPT_HEADROOM,
 	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM, OPT_TICK,
-	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN,
+	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS,
 };
 
 static const struct option long_opts[] = {
@@ -29,6 +29,7 @@ static const struct option long_opts[] = {
 	{ "tick-ms", required_argument, NULL, OPT_TICK },
 	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
 	{ "worker-cooldown-ms", required_argument, NULL, OPT_WORKER_COOLDOWN },
+	{ "no-events", no_argument, NULL, OPT_NO_EVENTS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -59,6 +60,7 @@ const char *options_usage(void)
 	       "  --tick-ms N              control loop period (default 100)\n"
 	       "  --status-interval N      seconds between status lines on stderr, 0 = none (default 5)\n"
 	       "  --worker-cooldown-ms N   wait before restarting a dead worker (default 5000)\n"
+	       "  --no-events              wake only on the timer, like a polling balloon (for comparisons)\n"
 	       "  -v, --verbose  -q, --quiet  -h, --help  -V, --version\n";
 }
 
@@ -133,6 +135,7 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err, si
 			}
 			break;
 		case OPT_NO_DEFLATE_ON_OOM: o->deflate_on_oom = false; break;
+		case OPT_NO_EVENTS: o->no_events = true; break;
 		case OPT_TICK:
 			if ((r = parse_u32(optarg, 10, 10000, &o->tick_ms)))
 				snprintf(err, errlen, "--tick-ms: '%s' is not a number from 10 to 10000", optarg);

@@ -60,13 +60,16 @@ struct cg_ops {
 
 /* Finds the memory hierarchy. `root_override` (tests, fixtures) is used as-is when non-NULL, with
  * `version` 1 or 2; otherwise /sys/fs/cgroup/memory (v1) or a cgroup2 mount with the memory
- * controller is detected. Returns -ENOENT when there is no memory controller. */
+ * controller is detected. Returns -ENOENT when there is no memory controller.
+ * Detection (root_override NULL): `version` 0 tries v1 then v2; 1 or 2 looks only for that version. The v2
+ * search reads <procfs root>/self/mountinfo. h->root is made canonical (realpath). */
 int cg_hier_open(struct cg_hier *h, const char *root_override, int version);
 
 /* Validates and canonicalises a cgroup name without touching the filesystem. Returns 0 or -EINVAL. */
 int cg_name_canon(const char *name, char *out, size_t len);
 
-/* Resolves an existing cgroup. -EINVAL for a bad name, -ENOENT if absent, -EXDEV if it escapes the root. */
+/* Resolves an existing cgroup. -EINVAL for a bad name, -ENOENT if absent, -EXDEV if it escapes the root,
+ * -ENOTDIR if it names a file. out->name and out->path follow symlinks (both canonical). */
 int cg_resolve(const struct cg_hier *h, const char *name, struct cgroup *out);
 
 /* True when `inner` is `outer` or one of its descendants. */
@@ -74,19 +77,26 @@ bool cg_within(const struct cgroup *inner, const struct cgroup *outer);
 
 /* Creates child `leaf` (one component, no '/') of parent; -EEXIST if it exists already. */
 int cg_create_child(const struct cgroup *parent, const char *leaf, struct cgroup *out);
-/* Removes an empty cgroup (rmdir). Retries briefly while the kernel reports -EBUSY. */
+/* Removes an empty cgroup (rmdir). Retries for up to 1 s while the kernel reports -EBUSY. -EINVAL for the
+ * hierarchy's root. */
 int cg_remove(const struct cgroup *cg);
-/* Moves a process into the cgroup. */
+/* Moves a process into the cgroup; pid 0 moves the caller. */
 int cg_move_pid(const struct cgroup *cg, pid_t pid);
-/* Lists the pids in cg (cgroup.procs); returns the count (may exceed max: then only max were stored). */
+/* Lists the pids in cg (cgroup.procs); returns the count (may exceed max: then only max were stored).
+ * -EINVAL if the file holds anything but pids, one a line. */
 int cg_pids(const struct cgroup *cg, pid_t *pids, int max);
 
-/* Reads/writes one file of the cgroup. Write returns -errno from write(2). */
+/* Reads/writes one file of the cgroup; `file` must be one plain name (-EINVAL otherwise).
+ * Read returns the bytes read (buf NUL-terminated, truncated to len-1) or -errno.
+ * Write writes `value` with one write(2) and returns 0, -errno from write(2), or -EIO on a short write. */
 int cg_read_file(const struct cgroup *cg, const char *file, char *buf, size_t len);
 int cg_write_file(const struct cgroup *cg, const char *file, const char *value);
-int cg_read_u64(const struct cgroup *cg, const char *file, uint64_t *out);   /* "max" -> CG_UNLIMITED */
+/* "max", and v1's LONG_MAX-rounded-to-a-page ("9223372036854771712"), are CG_UNLIMITED; anything but one
+ * decimal number (and trailing whitespace) is -EINVAL. */
+int cg_read_u64(const struct cgroup *cg, const char *file, uint64_t *out);
 
-/* Consumes a notification on an fd returned by the ops (reads the eventfd counter or re-reads the file). */
+/* Consumes a notification on an fd returned by the ops (reads the eventfd counter or re-reads the file).
+ * Returns 0, also when nothing was pending, or -errno. */
 int cg_notify_ack(int fd);
 
 /* Convenience dispatch to h->ops. */

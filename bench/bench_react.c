@@ -1,0 +1,110 @@
+/*
+ * bench_react: runs inside the app cgroup and measures how fast the balloon gives memory back when the app's
+ * growth crosses into the headroom. Each round: wait until the balloon holds at least LOWER, allocate just
+ * short of the headroom edge, then touch a few MiB more (crossing it) and time until the balloon's cgroup usage
+ * has dropped. Prints one line per round and the median / p99 in milliseconds.
+ *   bench_react DOMAIN_CG_DIR BALLOON_CG_DIR HEADROOM_BYTES LOWER_BYTES ROUNDS
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/size.h"
+#include "sys/procfs.h"
+
+static uint64_t read_u64_file(const char *dir, const char *file)
+{
+	char path[512], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (read_small_file(path, buf, sizeof(buf)) < 0)
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+static uint64_t domain_free(const char *dom)
+{
+	char path[512], buf[8192], *p;
+	uint64_t limit = read_u64_file(dom, "memory.limit_in_bytes"), usage = read_u64_file(dom, "memory.usage_in_bytes");
+	uint64_t inactive = 0;
+
+	snprintf(path, sizeof(path), "%s/memory.stat", dom);
+	if (read_small_file(path, buf, sizeof(buf)) > 0 && (p = strstr(buf, "\ntotal_inactive_file ")))
+		inactive = strtoull(p + 21, NULL, 10);
+	return sat_sub(limit, sat_sub(usage, inactive));
+}
+
+static void touch(char *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 6) {
+		fprintf(stderr, "usage: bench_react DOMAIN_CG_DIR BALLOON_CG_DIR HEADROOM_BYTES LOWER_BYTES ROUNDS\n");
+		return 2;
+	}
+	const char *dom = argv[1], *bal = argv[2];
+	uint64_t headroom = strtoull(argv[3], NULL, 10), lower = strtoull(argv[4], NULL, 10);
+	int rounds = atoi(argv[5]), done = 0;
+	double *ms = calloc((size_t)rounds, sizeof(double));
+	const size_t cross = 8 * MIB;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int r = 0; r < rounds; r++) {
+		uint64_t t_wait = clock_ms();
+		while (read_u64_file(bal, "memory.usage_in_bytes") < lower && clock_ms() - t_wait < 60000)
+			usleep(50000);
+		usleep(500000); /* let the domain settle after inflation */
+		uint64_t fr = domain_free(dom);
+		if (fr <= headroom + cross) {
+			fprintf(stderr, "round %d: free %llu already inside the headroom\n", r, (unsigned long long)fr);
+			continue;
+		}
+		size_t before = (size_t)(fr - headroom - cross / 2), len = before + cross;
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			perror("mmap");
+			return 1;
+		}
+		touch(p, before);
+		uint64_t grab0 = read_u64_file(bal, "memory.usage_in_bytes");
+		uint64_t t0 = clock_ns();
+		touch(p + before, cross);
+		uint64_t t1 = 0;
+		while (clock_ns() - t0 < 5000000000ull) {
+			if (read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0) {
+				t1 = clock_ns();
+				break;
+			}
+		}
+		munmap(p, len);
+		if (!t1) {
+			printf("round %d: no release within 5 s\n", r);
+			continue;
+		}
+		ms[done] = (double)(t1 - t0) / 1e6;
+		printf("round %d: released after %.2f ms\n", r, ms[done]);
+		done++;
+	}
+	if (!done)
+		return 1;
+	qsort(ms, (size_t)done, sizeof(double), cmp_double);
+	size_t p99 = (size_t)((double)done * 0.99);
+	if (p99 >= (size_t)done)
+		p99 = (size_t)done - 1;
+	printf("rounds %d median_ms %.2f p99_ms %.2f max_ms %.2f\n", done, ms[done / 2], ms[p99], ms[done - 1]);
+	free(ms);
+	return 0;
+}

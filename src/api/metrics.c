@@ -1,0 +1,128 @@
+#include "api/metrics.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api/response.h"
+
+/* A metric whose value is one uint64_t field of a struct. */
+struct metric {
+	const char *name;
+	const char *type;
+	const char *help;
+	size_t offset;
+};
+
+#define STATUS(name, type, field, help) { name, type, help, offsetof(struct api_status, field) }
+static const struct metric status_metrics[] = {
+	STATUS("usbd_grab_bytes", "gauge", grab_bytes, "Bytes the balloon holds resident."),
+	STATUS("usbd_grab_lower_bytes", "gauge", grab_lower_bytes, "Grab lower bound: the balloon inflates toward it."),
+	STATUS("usbd_grab_upper_bytes", "gauge", grab_upper_bytes, "Grab upper bound: above it the balloon deflates."),
+	STATUS("usbd_swap_bytes", "gauge", swap_bytes, "Bytes of the app cgroup in swap."),
+	STATUS("usbd_swap_target_bytes", "gauge", swap_target_bytes, "Target swap size of the app cgroup."),
+	STATUS("usbd_app_usage_bytes", "gauge", app_usage_bytes, "Memory used by the app cgroup."),
+	STATUS("usbd_free_bytes", "gauge", free_bytes, "Free memory in the domain."),
+	STATUS("usbd_total_bytes", "gauge", total_bytes, "Total memory of the domain."),
+	STATUS("usbd_headroom_bytes", "gauge", headroom_bytes, "Free memory kept free for the producer."),
+	STATUS("usbd_threshold_bytes", "gauge", threshold_bytes, "Free memory under which registered apps are signalled."),
+	STATUS("usbd_worker_restarts_total", "counter", worker_restarts, "Restarts of the balloon worker."),
+	STATUS("usbd_registered_apps", "gauge", registered_apps, "Applications registered with libusbd."),
+};
+
+#define STATS(name, type, field, help) { name, type, help, offsetof(struct api_balloon_stats, field) }
+static const struct metric stats_metrics[] = {
+	STATS("usbd_domain_swap_in_bytes_total", "counter", swap_in_bytes, "Bytes swapped in within the domain."),
+	STATS("usbd_domain_swap_out_bytes_total", "counter", swap_out_bytes, "Bytes swapped out within the domain."),
+	STATS("usbd_domain_major_faults_total", "counter", major_faults, "Major page faults in the domain."),
+	STATS("usbd_domain_minor_faults_total", "counter", minor_faults, "Minor page faults in the domain."),
+	STATS("usbd_domain_available_bytes", "gauge", available_memory_bytes, "Available memory in the domain."),
+	STATS("usbd_domain_disk_caches_bytes", "gauge", disk_caches_bytes, "Page cache in the domain."),
+	STATS("usbd_domain_hugetlb_allocations_total", "counter", hugetlb_allocations, "Huge page allocations."),
+	STATS("usbd_domain_hugetlb_failures_total", "counter", hugetlb_failures, "Failed huge page allocations."),
+	STATS("usbd_domain_oom_kills_total", "counter", oom_kill, "Processes killed by the OOM killer."),
+	STATS("usbd_domain_alloc_stalls_total", "counter", alloc_stall, "Allocations that stalled for reclaim."),
+	STATS("usbd_domain_async_scan_bytes_total", "counter", async_scan_bytes, "Bytes scanned by kswapd."),
+	STATS("usbd_domain_direct_scan_bytes_total", "counter", direct_scan_bytes, "Bytes scanned by direct reclaim."),
+	STATS("usbd_domain_async_reclaim_bytes_total", "counter", async_reclaim_bytes, "Bytes reclaimed by kswapd."),
+	STATS("usbd_domain_direct_reclaim_bytes_total", "counter", direct_reclaim_bytes,
+	      "Bytes reclaimed by direct reclaim."),
+};
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void emit(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
+{
+	header(f, name, type, help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+static void emit_table(FILE *f, const struct metric *m, size_t n, const void *base)
+{
+	for (size_t i = 0; i < n; i++)
+		emit(f, m[i].name, m[i].type, m[i].help, *(const uint64_t *)((const char *)base + m[i].offset));
+}
+
+static void put_label_value(FILE *f, const char *s, size_t max)
+{
+	for (size_t i = 0; i < max && s[i]; i++) {
+		if (s[i] == '\\')
+			fputs("\\\\", f);
+		else if (s[i] == '"')
+			fputs("\\\"", f);
+		else if (s[i] == '\n')
+			fputs("\\n", f);
+		else
+			fputc(s[i], f);
+	}
+}
+
+static void emit_info(FILE *f, const struct api_status *st)
+{
+	header(f, "usbd_info", "gauge", "Always 1; the labels describe this usbd.");
+	fputs("usbd_info{version=\"" API_VERSION "\",app_cgroup=\"", f);
+	put_label_value(f, st->app_cgroup, sizeof(st->app_cgroup));
+	fputs("\",domain=\"", f);
+	put_label_value(f, st->domain, sizeof(st->domain));
+	fputs("\"} 1\n", f);
+}
+
+static void emit_deflations(FILE *f, const struct api_status *st)
+{
+	header(f, "usbd_deflations_total", "counter", "Balloon deflations by reason.");
+	for (int r = 0; r < API_DEFLATION_REASONS; r++)
+		fprintf(f, "usbd_deflations_total{reason=\"%s\"} %" PRIu64 "\n", response_reason_name(r),
+			st->deflations[r]);
+}
+
+char *metrics_format(const struct api_status *st, const struct api_balloon_stats *stats)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	bool failed;
+
+	if (!f)
+		return NULL;
+	emit_info(f, st);
+	emit_table(f, status_metrics, sizeof(status_metrics) / sizeof(status_metrics[0]), st);
+	emit(f, "usbd_pressure_level", "gauge", "Domain memory pressure: 0 none, 1 medium, 2 critical.",
+	     (uint64_t)st->pressure);
+	emit(f, "usbd_deflate_on_oom", "gauge", "1 if pressure and OOM events may deflate the balloon.",
+	     st->deflate_on_oom);
+	emit(f, "usbd_worker_up", "gauge", "1 while the balloon worker runs.", st->worker_pid > 0);
+	emit_deflations(f, st);
+	if (stats)
+		emit_table(f, stats_metrics, sizeof(stats_metrics) / sizeof(stats_metrics[0]), stats);
+	/* A failed write (out of memory) sets the error flag; report it once here instead of after every call. */
+	failed = ferror(f);
+	if (fclose(f) || failed) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}

@@ -1,0 +1,16 @@
+/*
+ * metrics: the Prometheus text exposition (format version 0.0.4) of the status and statistics structs. Pure.
+ * Every metric has its # HELP and # TYPE lines; label values are escaped (\\, \", \n).
+ */
+#ifndef USBD_API_METRICS_H
+#define USBD_API_METRICS_H
+
+#include "api/api.h"
+
+/*
+ * Returns the malloc'd, NUL-terminated exposition text, or NULL when out of memory. stats NULL: statistics are
+ * disabled and the usbd_domain_* metrics are left out.
+ */
+char *metrics_format(const struct api_status *st, const struct api_balloon_stats *stats);
+
+#endif

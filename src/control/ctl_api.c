@@ -1,0 +1,296 @@
+/* ctl_api: the controller's backend for the control API (src/api) — reads and changes the controller's state. */
+#include "control/ctl_api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#ifdef USBD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "api/api.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/size.h"
+#include "control/ctl.h"
+#include "sys/procfs.h"
+
+#define PAGE 4096u
+
+static struct api_balloon_stats stats_cache;
+static uint64_t stats_next_ms;
+
+static struct ctl *ctl_of(void *ctx) { return ctx; }
+
+static uint64_t to_mib(uint64_t b) { return b >> 20; }
+
+static int get_balloon(void *ctx, struct api_balloon *out, char *err, size_t len)
+{
+	struct ctl *c = ctl_of(ctx);
+
+	out->amount_mib = (uint32_t)min_u64(to_mib(c->params.grab_lower), UINT32_MAX);
+	out->deflate_on_oom = c->params.deflate_on_oom;
+	out->stats_polling_interval_s = c->stats_interval_s;
+	return 0;
+}
+
+static int check_amount(struct ctl *c, uint64_t mib, const char *what, char *err, size_t len)
+{
+	if (mib > to_mib(c->dom.total)) {
+		snprintf(err, len, "%s (%llu MiB) is larger than the domain (%llu MiB)", what,
+			 (unsigned long long)mib, (unsigned long long)to_mib(c->dom.total));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void refresh_stats(struct ctl *c)
+{
+	struct api_balloon_stats *s = &stats_cache;
+	struct vmstat vm = { 0 };
+	struct cg_stat st = { 0 };
+	struct meminfo mi = { 0 };
+
+	if (vmstat_read(&vm) || meminfo_read(&mi))
+		log_warn("cannot read /proc for statistics");
+	if (!c->dom.host && cg_stat(&c->dom.dom, &st))
+		log_warn("cannot read the domain's memory.stat for statistics");
+	domain_read(&c->dom, &c->reading);
+	memset(s, 0, sizeof(*s));
+	s->target_pages = c->params.grab_lower / PAGE;
+	s->actual_pages = c->grab / PAGE;
+	s->target_mib = to_mib(c->params.grab_lower);
+	s->actual_mib = to_mib(c->grab);
+	s->total_memory_bytes = c->dom.total;
+	s->available_memory_bytes = c->reading.free;
+	/* Per-domain where the memory controller counts it; the rest is the machine's (docs/API.md). */
+	if (c->dom.host) {
+		s->free_memory_bytes = mi.free;
+		s->disk_caches_bytes = mi.cached;
+		s->major_faults = vm.pgmajfault;
+		s->minor_faults = sat_sub(vm.pgfault, vm.pgmajfault);
+	} else {
+		s->free_memory_bytes = sat_sub(c->dom.total, c->reading.usage);
+		s->disk_caches_bytes = st.file;
+		s->major_faults = st.pgmajfault;
+		s->minor_faults = sat_sub(st.pgfault, st.pgmajfault);
+	}
+	s->swap_in_bytes = vm.pswpin * PAGE;
+	s->swap_out_bytes = vm.pswpout * PAGE;
+	s->hugetlb_allocations = vm.htlb_buddy_alloc_success;
+	s->hugetlb_failures = vm.htlb_buddy_alloc_fail;
+	s->oom_kill = vm.oom_kill;
+	s->alloc_stall = vm.allocstall;
+	s->async_scan_bytes = vm.pgscan_kswapd * PAGE;
+	s->direct_scan_bytes = vm.pgscan_direct * PAGE;
+	s->async_reclaim_bytes = vm.pgsteal_kswapd * PAGE;
+	s->direct_reclaim_bytes = vm.pgsteal_direct * PAGE;
+	stats_next_ms = c->stats_interval_s ? clock_ms() + c->stats_interval_s * 1000u : UINT64_MAX;
+}
+
+static void set_bounds(struct ctl *c, uint64_t bytes)
+{
+	c->params.grab_lower = c->params.grab_upper = bytes;
+}
+
+static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size_t len)
+{
+	struct ctl *c = ctl_of(ctx);
+	int r = check_amount(c, cfg->amount_mib, "amount_mib", err, len);
+
+	if (r)
+		return r;
+	set_bounds(c, (uint64_t)cfg->amount_mib << 20);
+	c->params.deflate_on_oom = cfg->deflate_on_oom;
+	c->stats_interval_s = cfg->stats_polling_interval_s;
+	if (c->stats_interval_s)
+		refresh_stats(c);
+	log_info("PUT /balloon: amount %u MiB, deflate_on_oom %s, statistics every %u s", cfg->amount_mib,
+		 cfg->deflate_on_oom ? "true" : "false", cfg->stats_polling_interval_s);
+	ctl_targets_changed(c, false);
+	return 0;
+}
+
+static int patch_balloon(void *ctx, uint32_t amount_mib, char *err, size_t len)
+{
+	struct ctl *c = ctl_of(ctx);
+	int r = check_amount(c, amount_mib, "amount_mib", err, len);
+
+	if (r)
+		return r;
+	set_bounds(c, (uint64_t)amount_mib << 20);
+	log_info("PATCH /balloon: amount %u MiB", amount_mib);
+	ctl_targets_changed(c, false);
+	return 0;
+}
+
+static int get_stats(void *ctx, struct api_balloon_stats *out, char *err, size_t len)
+{
+	*out = stats_cache;
+	return 0;
+}
+
+static int set_stats_interval(void *ctx, uint16_t interval_s, char *err, size_t len)
+{
+	struct ctl *c = ctl_of(ctx);
+
+	c->stats_interval_s = interval_s;
+	if (interval_s)
+		refresh_stats(c);
+	return 0;
+}
+
+static int get_targets(void *ctx, struct api_targets *t, char *err, size_t len)
+{
+	struct ctl *c = ctl_of(ctx);
+
+	t->grab_lower_mib = to_mib(c->params.grab_lower);
+	t->grab_upper_mib = to_mib(c->params.grab_upper);
+	t->swap_target_mib = to_mib(c->swap_target);
+	t->headroom_mib = to_mib(c->params.headroom);
+	t->threshold_mib = to_mib(c->threshold);
+	return 0;
+}
+
+static int patch_targets(void *ctx, const struct api_targets *t, unsigned mask, char *err, size_t len)
+{
+	struct ctl *c = ctl_of(ctx);
+	struct policy_params p = c->params;
+	uint64_t swap_target = c->swap_target, threshold = c->threshold;
+	const char *msg;
+	int r = 0;
+
+	/* Values are at most API_MIB_MAX, so the shifts cannot overflow. */
+	if (mask & API_TARGET_GRAB_LOWER)
+		p.grab_lower = t->grab_lower_mib << 20;
+	if (mask & API_TARGET_GRAB_UPPER)
+		p.grab_upper = t->grab_upper_mib << 20;
+	if (mask & API_TARGET_HEADROOM)
+		p.headroom = t->headroom_mib << 20;
+	if (mask & API_TARGET_SWAP_TARGET)
+		swap_target = t->swap_target_mib << 20;
+	if (mask & API_TARGET_THRESHOLD)
+		threshold = t->threshold_mib << 20;
+	if (!r)
+		r = check_amount(c, to_mib(p.grab_lower), "grab_lower_mib", err, len);
+	if (!r)
+		r = check_amount(c, to_mib(swap_target), "swap_target_mib", err, len);
+	if (!r && p.grab_lower > p.grab_upper) {
+		snprintf(err, len, "grab_lower_mib (%llu) is larger than grab_upper_mib (%llu)",
+			 (unsigned long long)to_mib(p.grab_lower), (unsigned long long)to_mib(p.grab_upper));
+		r = -EINVAL;
+	}
+	if (!r && p.grab_upper > c->dom.total)
+		p.grab_upper = c->dom.total; /* "no cap" is spelled as anything at least the domain's size */
+	if (!r && (msg = policy_params_check(&p, c->dom.total))) {
+		snprintf(err, len, "%s", msg);
+		r = -EINVAL;
+	}
+	if (r)
+		return r;
+	bool headroom_changed = p.headroom != c->params.headroom;
+	c->params = p;
+	c->swap_target = swap_target;
+	c->threshold = threshold;
+	log_info("targets changed: lower %llu MiB, upper %llu MiB, headroom %llu MiB, swap target %llu MiB",
+		 (unsigned long long)to_mib(p.grab_lower), (unsigned long long)to_mib(p.grab_upper),
+		 (unsigned long long)to_mib(p.headroom), (unsigned long long)to_mib(swap_target));
+	ctl_targets_changed(c, headroom_changed);
+	return 0;
+}
+
+static enum api_deflation_reason api_reason(enum policy_reason r)
+{
+	switch (r) {
+	case POLICY_REASON_UPPER: return API_DEFLATION_UPPER;
+	case POLICY_REASON_MEDIUM: return API_DEFLATION_MEDIUM;
+	case POLICY_REASON_CRITICAL: return API_DEFLATION_CRITICAL;
+	case POLICY_REASON_OOM: return API_DEFLATION_OOM;
+	default: return API_DEFLATION_APP_GROWTH;
+	}
+}
+
+static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
+{
+	struct ctl *c = ctl_of(ctx);
+
+	memset(s, 0, sizeof(*s));
+	s->grab_bytes = c->grab;
+	s->swap_bytes = c->reading.app_swap;
+	s->app_usage_bytes = c->reading.app_usage;
+	s->free_bytes = c->reading.free;
+	s->total_bytes = c->dom.total;
+	s->grab_lower_bytes = c->params.grab_lower;
+	s->grab_upper_bytes = c->params.grab_upper;
+	s->swap_target_bytes = c->swap_target;
+	s->headroom_bytes = c->params.headroom;
+	s->threshold_bytes = c->threshold;
+	s->pressure = c->pressure == POLICY_PRESSURE_CRITICAL ? API_PRESSURE_CRITICAL :
+		      c->pressure == POLICY_PRESSURE_MEDIUM ? API_PRESSURE_MEDIUM : API_PRESSURE_NONE;
+	s->deflate_on_oom = c->params.deflate_on_oom;
+	s->worker_pid = c->worker_up ? c->w.pid : 0;
+	s->worker_restarts = c->worker_restarts;
+	if (c->last_deflation.at_ms) {
+		s->has_last_deflation = true;
+		s->last_deflation_reason = api_reason(c->last_deflation.reason);
+		s->last_deflation_bytes = c->last_deflation.bytes;
+		s->last_deflation_age_ms = clock_ms() - c->last_deflation.at_ms;
+	}
+	for (int r = POLICY_REASON_UPPER; r < REASON_COUNT; r++)
+		s->deflations[api_reason((enum policy_reason)r)] += c->deflations[r];
+	snprintf(s->app_cgroup, sizeof(s->app_cgroup), "%.255s", c->dom.app.name);
+	snprintf(s->domain, sizeof(s->domain), "%.255s", c->dom.host ? "" : c->dom.dom.name);
+	return 0;
+}
+
+int ctl_api_ready(struct ctl *c)
+{
+	static const struct api_backend be_template = {
+		.get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
+		.get_stats = get_stats, .set_stats_interval = set_stats_interval, .get_targets = get_targets,
+		.patch_targets = patch_targets, .get_status = get_status,
+	};
+	struct api_backend be = be_template;
+	struct api_config cfg = { .sock_path = c->opt.api_sock };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_API };
+	int r = 0;
+
+	be.ctx = c;
+	if (strcmp(c->opt.api_sock, "off")) {
+		if ((r = api_server_open(&c->api, &cfg, &be)))
+			log_err("cannot open the API socket %s: %s", c->opt.api_sock,
+				r == -EADDRINUSE ? "another server answers there" : strerror(-r));
+		else if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, api_server_fd(c->api), &ev))
+			r = -errno;
+		else
+			log_info("control API on %s", c->opt.api_sock);
+	}
+#ifdef USBD_HAVE_SYSTEMD
+	if (!r)
+		sd_notify(0, "READY=1");
+#endif
+	return r;
+}
+
+void ctl_api_run(struct ctl *c)
+{
+	if (c->api)
+		api_server_run(c->api);
+}
+
+void ctl_api_tick(struct ctl *c, uint64_t now_ms)
+{
+	if (c->stats_interval_s && now_ms >= stats_next_ms)
+		refresh_stats(c);
+	if (c->api)
+		api_server_run(c->api); /* times out slow clients even when no input arrives */
+}
+
+void ctl_api_close(struct ctl *c)
+{
+	if (c->api) {
+		api_server_close(c->api);
+		c->api = NULL;
+	}
+}

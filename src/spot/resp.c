@@ -1,0 +1,272 @@
+#include "spot/resp.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARGV_PRESIZE 1024
+/* Internal result: an empty request ("*0", a blank inline line) was skipped; parse on. */
+#define RESP_SKIP 2
+#define BUF_MIN (16 * 1024)
+
+void resp_init(struct resp_parser *p, const struct resp_limits *lim)
+{
+	memset(p, 0, sizeof(*p));
+	p->lim = lim;
+	p->mbulk = -1;
+	p->bulk = -1;
+}
+
+void resp_free(struct resp_parser *p)
+{
+	free(p->buf);
+	free(p->argv);
+	p->buf = NULL;
+	p->argv = NULL;
+	p->len = p->cap = p->pos = p->scan = p->argc = p->argv_cap = 0;
+}
+
+bool resp_parse_ll(const char *s, size_t n, long long *v)
+{
+	unsigned long long acc = 0, lim = LLONG_MAX;
+	bool neg = false;
+	size_t i = 0;
+
+	if (n == 0 || n > 20)
+		return false;
+	if (s[0] == '-') {
+		neg = true;
+		lim = (unsigned long long)LLONG_MAX + 1;
+		if (++i == n)
+			return false;
+	}
+	if (s[i] == '0' && n - i > 1)
+		return false;
+	if (s[i] == '0' && neg)
+		return false;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		if (acc > (lim - (unsigned)(s[i] - '0')) / 10)
+			return false;
+		acc = acc * 10 + (unsigned)(s[i] - '0');
+	}
+	*v = neg ? (long long)(0 - acc) : (long long)acc;
+	return true;
+}
+
+/* Moves the unparsed bytes to the front so that the buffer never grows for bytes already consumed. */
+static void compact(struct resp_parser *p)
+{
+	size_t shift = p->pos;
+
+	if (shift == 0)
+		return;
+	memmove(p->buf, p->buf + shift, p->len - shift);
+	p->len -= shift;
+	p->scan -= shift;
+	p->pos = 0;
+	for (size_t i = 0; i < p->argc; i++)
+		p->argv[i].off -= shift;
+}
+
+int resp_feed(struct resp_parser *p, const void *data, size_t n)
+{
+	if (n > p->lim->max_query || resp_pending(p) > p->lim->max_query - n)
+		return -ENOBUFS;
+	if (p->len + n > p->cap)
+		compact(p);
+	if (p->len + n > p->cap) {
+		size_t cap = p->cap ? p->cap : BUF_MIN;
+		char *nb;
+
+		while (cap < p->len + n)
+			cap *= 2;
+		nb = realloc(p->buf, cap);
+		if (!nb)
+			return -ENOMEM;
+		p->buf = nb;
+		p->cap = cap;
+	}
+	memcpy(p->buf + p->len, data, n);
+	p->len += n;
+	return 0;
+}
+
+void resp_consume(struct resp_parser *p)
+{
+	p->pos = p->scan;
+	p->mbulk = -1;
+	p->bulk = -1;
+	p->argc = 0;
+	if (p->pos == p->len)
+		p->pos = p->scan = p->len = 0;
+}
+
+static int push_arg(struct resp_parser *p, size_t off, size_t len, size_t hint)
+{
+	if (p->argc == p->argv_cap) {
+		size_t cap = p->argv_cap ? p->argv_cap * 2 : hint;
+		struct resp_arg *na;
+
+		if (cap < p->argc + 1)
+			cap = p->argc + 1;
+		na = realloc(p->argv, cap * sizeof(*na));
+		if (!na)
+			return -ENOMEM;
+		p->argv = na;
+		p->argv_cap = cap;
+	}
+	p->argv[p->argc].off = off;
+	p->argv[p->argc].len = len;
+	p->argc++;
+	return 0;
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+static int parse_inline(struct resp_parser *p, const char **err)
+{
+	const char *start = p->buf + p->pos;
+	const char *nl = memchr(start, '\n', p->len - p->pos);
+	size_t end, i;
+
+	if (!nl) {
+		if (p->len - p->pos > p->lim->max_inline) {
+			*err = "ERR Protocol error: too big inline request";
+			return RESP_ERROR;
+		}
+		return RESP_MORE;
+	}
+	end = (size_t)(nl - p->buf);
+	p->argc = 0;
+	for (i = p->pos; i < end;) {
+		size_t tok;
+
+		while (i < end && is_space(p->buf[i]))
+			i++;
+		if (i == end)
+			break;
+		tok = i;
+		while (i < end && !is_space(p->buf[i]))
+			i++;
+		if (push_arg(p, tok, i - tok, 16) < 0) {
+			*err = "ERR out of memory";
+			return RESP_ERROR;
+		}
+	}
+	p->scan = end + 1;
+	return p->argc ? RESP_DONE : RESP_SKIP;
+}
+
+/* Reads a "*N" or "$L" header line at p->scan: 1 and *v set, 0 when incomplete, -1 on a bad or long line. */
+static int read_header(struct resp_parser *p, long long *v, const char **err, const char *too_big)
+{
+	const char *start = p->buf + p->scan;
+	const char *cr = memchr(start, '\r', p->len - p->scan);
+
+	if (!cr || (size_t)(cr - p->buf) + 1 >= p->len) {
+		if (p->len - p->scan > p->lim->max_inline) {
+			*err = too_big;
+			return -1;
+		}
+		return 0;
+	}
+	if (!resp_parse_ll(start + 1, (size_t)(cr - start) - 1, v))
+		*v = LLONG_MIN;
+	p->scan = (size_t)(cr - p->buf) + 2;
+	return 1;
+}
+
+static int parse_multibulk(struct resp_parser *p, const char **err)
+{
+	long long v;
+	int r;
+
+	if (p->mbulk < 0) {
+		r = read_header(p, &v, err, "ERR Protocol error: too big mbulk count string");
+		if (r <= 0)
+			return r < 0 ? RESP_ERROR : RESP_MORE;
+		if (v == LLONG_MIN || v > INT_MAX) {
+			*err = "ERR Protocol error: invalid multibulk length";
+			return RESP_ERROR;
+		}
+		if (v > 0 && (uint64_t)v > p->lim->max_argc) {
+			*err = p->lim->argc_err;
+			return RESP_ERROR;
+		}
+		if (v <= 0) {
+			/* "*0" and "*-1" are empty requests: skipped, like Redis does. */
+			return RESP_SKIP;
+		}
+		p->mbulk = v;
+		p->argc = 0;
+		if (p->argv_cap < ARGV_PRESIZE && p->argv_cap < (size_t)v) {
+			size_t cap = v < ARGV_PRESIZE ? (size_t)v : ARGV_PRESIZE;
+			struct resp_arg *na = realloc(p->argv, cap * sizeof(*na));
+
+			if (!na) {
+				*err = "ERR out of memory";
+				return RESP_ERROR;
+			}
+			p->argv = na;
+			p->argv_cap = cap;
+		}
+	}
+	while (p->mbulk > 0) {
+		if (p->bulk < 0) {
+			if (p->scan >= p->len)
+				return RESP_MORE;
+			if (p->buf[p->scan] != '$') {
+				snprintf(p->err, sizeof(p->err), "ERR Protocol error: expected '$', got '%c'",
+					 p->buf[p->scan]);
+				*err = p->err;
+				return RESP_ERROR;
+			}
+			r = read_header(p, &v, err, "ERR Protocol error: too big bulk count string");
+			if (r <= 0)
+				return r < 0 ? RESP_ERROR : RESP_MORE;
+			if (v == LLONG_MIN || v < 0) {
+				*err = "ERR Protocol error: invalid bulk length";
+				return RESP_ERROR;
+			}
+			if ((uint64_t)v > p->lim->max_bulk) {
+				*err = p->lim->bulk_err;
+				return RESP_ERROR;
+			}
+			p->bulk = v;
+		}
+		if (p->len - p->scan < (size_t)p->bulk + 2)
+			return RESP_MORE;
+		if (push_arg(p, p->scan, (size_t)p->bulk, ARGV_PRESIZE) < 0) {
+			*err = "ERR out of memory";
+			return RESP_ERROR;
+		}
+		p->scan += (size_t)p->bulk + 2;
+		p->bulk = -1;
+		p->mbulk--;
+	}
+	return RESP_DONE;
+}
+
+enum resp_status resp_parse(struct resp_parser *p, const char **err)
+{
+	for (;;) {
+		int st;
+
+		if (p->mbulk < 0) {
+			p->scan = p->pos;
+			if (p->pos == p->len)
+				return RESP_MORE;
+		}
+		if (p->mbulk >= 0 || p->buf[p->pos] == '*')
+			st = parse_multibulk(p, err);
+		else
+			st = parse_inline(p, err);
+		if (st != RESP_SKIP)
+			return (enum resp_status)st;
+		resp_consume(p);
+	}
+}

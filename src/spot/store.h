@@ -1,0 +1,94 @@
+/*
+ * store: the spot key-value store. Values live inside the balloon's chunks; the index (a hash table on the
+ * heap, bounded by max_keys, its bytes counted) maps a key to (chunk slot, chunk generation, item slot,
+ * lengths, expiry, LRU time).
+ *
+ * Each chunk, when first used, is given to one size class and cut into equal item slots; an item holds a small
+ * header, the key and the value, so a lookup verifies the key in the chunk itself. Taking a chunk away bumps
+ * its generation: every index entry that points to it becomes a miss at once, at a cost of O(1) per chunk;
+ * the stale entries are reaped when a lookup meets them or by store_sweep(). A lookup checks the generation
+ * before it touches chunk memory, so a released (unmapped) chunk is never read.
+ *
+ * Promise: a read returns the latest value written for the key, or a miss. Never a stale, partial or
+ * foreign value. A full store evicts approximately-LRU (sampled) items.
+ *
+ * Time is the caller's monotonic milliseconds (clock_ms()), passed in so tests control it.
+ * Single-threaded; nothing here logs or blocks.
+ */
+#ifndef USBD_SPOT_STORE_H
+#define USBD_SPOT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_CHUNK_SIZE (2u * 1024 * 1024)
+#define STORE_ITEM_HDR 16u
+#define STORE_MAX_KEY (64u * 1024)
+#define STORE_DEFAULT_MAX_KEYS (4u * 1024 * 1024)
+
+struct store;
+
+struct store_stats {
+	uint64_t capacity;      /* bytes of all chunks held (the current grab as the store sees it) */
+	uint64_t used;          /* bytes of item slots in use */
+	uint64_t keys;          /* live keys (keys whose expiry passed count until they are reaped) */
+	uint64_t expires;       /* live keys with an expiry */
+	uint64_t evictions;     /* keys evicted to make room */
+	uint64_t losses;        /* keys lost because their chunk was taken back (deflation) */
+	uint64_t expired;       /* keys removed because their time ran out */
+	uint64_t chunks, chunks_free;
+	uint64_t index_entries; /* entries in the index, stale ones included */
+	uint64_t index_bytes;   /* heap bytes of the index (buckets + entries) */
+};
+
+enum store_set_flags {
+	STORE_SET_NX = 1,       /* only if the key does not exist */
+	STORE_SET_XX = 2,       /* only if the key exists */
+	STORE_SET_KEEPTTL = 4,  /* keep the existing expiry (ignores expire_at) */
+};
+
+/* A value read from the store: points into a chunk, valid until the next call that changes the store. */
+struct store_val {
+	const char *p;
+	size_t n;
+};
+
+/* max_keys bounds the index (0: STORE_DEFAULT_MAX_KEYS); chunk_size is what chunks must measure (0: 2 MiB).
+ * Returns NULL when out of memory. */
+struct store *store_new(uint64_t max_keys, size_t chunk_size, uint64_t seed);
+/* Frees the store's heap; the chunks are the caller's (take them back first). */
+void store_free(struct store *s);
+
+/* Adds a chunk (zeroed, aligned). Returns 0, -ENOMEM (the chunk is not kept), or -EINVAL when its size is not
+ * the store's chunk size: then it is held unused and returned first by store_chunks_take. */
+int store_chunk_add(struct store *s, void *base, size_t size);
+/* Gives back up to n chunks, emptiest then coldest first; their keys become misses at once. Costs
+ * O(n + chunks held), never O(keys). Returns how many bases were stored in out. */
+size_t store_chunks_take(struct store *s, size_t n, void **out);
+
+/* The largest value storable under a key of klen bytes (0 when klen is over STORE_MAX_KEY). */
+size_t store_max_value(const struct store *s, size_t klen);
+
+/* 0 and *v set, or -ENOENT. Refreshes the key's LRU time. */
+int store_get(struct store *s, const void *key, size_t klen, uint64_t now, struct store_val *v);
+/* Stores a value; expire_at is an absolute time in ms, 0 for none. Returns 0; -EEXIST (NX and the key exists),
+ * -ENOENT (XX and it does not); -E2BIG (key + value larger than a chunk can hold); -ENOMEM (no chunk to hold
+ * it and nothing to evict, or the index is full). On an error the old value, if any, is untouched. */
+int store_set(struct store *s, const void *key, size_t klen, const void *val, size_t vlen, uint64_t expire_at,
+	      int flags, uint64_t now);
+/* 0 or -ENOENT. */
+int store_del(struct store *s, const void *key, size_t klen, uint64_t now);
+/* Sets (expire_at > 0) or removes (0) a key's expiry; an expire_at <= now deletes the key. 0 or -ENOENT. */
+int store_expire(struct store *s, const void *key, size_t klen, uint64_t expire_at, uint64_t now);
+/* The key's absolute expiry in *expire_at (0: none). 0 or -ENOENT. */
+int store_expiry(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *expire_at);
+/* Removes every key; chunks stay held. */
+void store_flush(struct store *s);
+/* Background work: reaps up to `budget` index buckets' stale and expired entries, resuming where the last
+ * call stopped. Returns the number of entries reaped. */
+size_t store_sweep(struct store *s, uint64_t now, size_t budget);
+
+void store_get_stats(const struct store *s, struct store_stats *out);
+
+#endif

@@ -1,0 +1,269 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "balloon/proto.h"
+
+#define HDR sizeof(struct wmsg_hdr)
+
+static const struct wmsg_done sample_done = { .err = -ENOMEM, .changed = 64 << 20, .grab = 128 << 20, .elapsed_ns = 7 };
+static const struct wmsg_stats sample_stats = { .grab = 1, .chunks = 2, .resident = 3, .store_used = 4, .store_keys = 5,
+						.store_evictions = 6, .store_deflation_losses = 7, .clients = 8 };
+static const struct wmsg_size sample_size = { .bytes = UINT64_MAX };
+
+static const void *sample(uint16_t type)
+{
+	switch (type) {
+	case WMSG_GROW:
+	case WMSG_SHRINK:
+		return &sample_size;
+	case WMSG_DONE:
+		return &sample_done;
+	case WMSG_STATS:
+		return &sample_stats;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Copies a datagram so that it ends right before an inaccessible page: a decoder that reads past the
+ * datagram crashes instead of passing.
+ */
+static void *before_guard(const void *data, size_t n, void **map)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(mprotect(m + page, page, PROT_NONE), 0);
+	*map = m;
+	return memcpy(m + page - n, data, n);
+}
+
+static int decode_guarded(const void *data, size_t n, struct wmsg *out)
+{
+	void *map;
+	int err = wmsg_decode(before_guard(data, n, &map), n, out);
+
+	munmap(map, 2 * sysconf(_SC_PAGESIZE));
+	return err;
+}
+
+static void payload_len_should_match_each_type_and_refuse_unknown_ones(void **state)
+{
+	assert_int_equal(wmsg_payload_len(WMSG_GROW), 8);
+	assert_int_equal(wmsg_payload_len(WMSG_SHRINK), 8);
+	assert_int_equal(wmsg_payload_len(WMSG_STATS_REQ), 0);
+	assert_int_equal(wmsg_payload_len(WMSG_DONE), sizeof(struct wmsg_done));
+	assert_int_equal(wmsg_payload_len(WMSG_STATS), sizeof(struct wmsg_stats));
+	assert_int_equal(wmsg_payload_len(WMSG_HELLO), 0);
+	assert_int_equal(wmsg_payload_len(0), -1);
+	assert_int_equal(wmsg_payload_len(WMSG_TYPE_MAX), -1);
+	assert_int_equal(wmsg_payload_len(UINT16_MAX), -1);
+}
+
+static void encode_then_decode_should_round_trip_every_type(void **state)
+{
+	for (uint16_t t = WMSG_GROW; t < WMSG_TYPE_MAX; t++) {
+		unsigned char buf[sizeof(struct wmsg)];
+		struct wmsg out;
+		int n = wmsg_encode(buf, sizeof(buf), t, 1000 + t, sample(t));
+
+		assert_int_equal(n, HDR + wmsg_payload_len(t));
+		memset(&out, 0xa5, sizeof(out));
+		assert_int_equal(decode_guarded(buf, n, &out), 0);
+		assert_int_equal(out.hdr.version, WPROTO_VERSION);
+		assert_int_equal(out.hdr.type, t);
+		assert_int_equal(out.hdr.len, wmsg_payload_len(t));
+		assert_true(out.hdr.seq == 1000u + t);
+		if (sample(t))
+			assert_memory_equal(&out.u, sample(t), wmsg_payload_len(t));
+	}
+}
+
+static void encode_should_refuse_unknown_types_small_buffers_and_missing_payloads(void **state)
+{
+	unsigned char buf[sizeof(struct wmsg)];
+
+	assert_int_equal(wmsg_encode(buf, sizeof(buf), 0, 1, NULL), -EINVAL);
+	assert_int_equal(wmsg_encode(buf, sizeof(buf), WMSG_TYPE_MAX, 1, &sample_stats), -EINVAL);
+	assert_int_equal(wmsg_encode(buf, HDR + 7, WMSG_GROW, 1, &sample_size), -EINVAL);
+	assert_int_equal(wmsg_encode(buf, HDR - 1, WMSG_HELLO, 1, NULL), -EINVAL);
+	assert_int_equal(wmsg_encode(buf, sizeof(buf), WMSG_DONE, 1, NULL), -EINVAL);
+	assert_int_equal(wmsg_encode(buf, HDR, WMSG_HELLO, 1, NULL), (int)HDR);
+}
+
+static void decode_should_refuse_short_datagrams(void **state)
+{
+	unsigned char buf[sizeof(struct wmsg)];
+	struct wmsg out;
+	int n = wmsg_encode(buf, sizeof(buf), WMSG_STATS, 9, &sample_stats);
+
+	for (int cut = 0; cut < n; cut++)
+		assert_int_equal(decode_guarded(buf, cut, &out), -EPROTO);
+}
+
+static void decode_should_refuse_long_datagrams(void **state)
+{
+	unsigned char buf[sizeof(struct wmsg) + 16] = { 0 };
+	struct wmsg out;
+	int n = wmsg_encode(buf, sizeof(buf), WMSG_GROW, 9, &sample_size);
+
+	assert_int_equal(decode_guarded(buf, n + 1, &out), -EPROTO);
+	assert_int_equal(decode_guarded(buf, n + 8, &out), -EPROTO);
+	assert_int_equal(decode_guarded(buf, sizeof(buf), &out), -EPROTO);
+}
+
+static void decode_should_refuse_a_bad_version(void **state)
+{
+	unsigned char buf[sizeof(struct wmsg)];
+	struct wmsg_hdr hdr;
+	struct wmsg out;
+	int n = wmsg_encode(buf, sizeof(buf), WMSG_HELLO, 0, NULL);
+
+	memcpy(&hdr, buf, HDR);
+	for (uint16_t v = 0; v < 4; v++) {
+		if (v == WPROTO_VERSION)
+			continue;
+		hdr.version = v;
+		memcpy(buf, &hdr, HDR);
+		assert_int_equal(decode_guarded(buf, n, &out), -EPROTO);
+	}
+}
+
+static void decode_should_refuse_unknown_types(void **state)
+{
+	static const uint16_t bad[] = { 0, WMSG_TYPE_MAX, WMSG_TYPE_MAX + 1, UINT16_MAX };
+	struct wmsg_hdr hdr = { .version = WPROTO_VERSION, .len = 0 };
+	struct wmsg out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hdr.type = bad[i];
+		assert_int_equal(decode_guarded(&hdr, HDR, &out), -EPROTO);
+	}
+}
+
+static void decode_should_refuse_a_len_that_does_not_match_the_type(void **state)
+{
+	unsigned char buf[sizeof(struct wmsg)] = { 0 };
+	struct wmsg_hdr hdr = { .version = WPROTO_VERSION, .type = WMSG_STATS_REQ, .len = 8 };
+	struct wmsg out;
+
+	/* The len agrees with the datagram's size but not with the type. */
+	memcpy(buf, &hdr, HDR);
+	assert_int_equal(decode_guarded(buf, HDR + 8, &out), -EPROTO);
+	/* The len agrees with the type but not with the datagram's size. */
+	hdr.type = WMSG_GROW;
+	memcpy(buf, &hdr, HDR);
+	assert_int_equal(decode_guarded(buf, HDR + 16, &out), -EPROTO);
+	/* A len that would run past the buffer. */
+	hdr.len = UINT32_MAX;
+	memcpy(buf, &hdr, HDR);
+	assert_int_equal(decode_guarded(buf, HDR + 8, &out), -EPROTO);
+}
+
+static void socketpair_seqpacket(int sv[2])
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+static void recv_should_get_what_send_sent_over_a_socketpair(void **state)
+{
+	struct wmsg out;
+	int sv[2];
+
+	socketpair_seqpacket(sv);
+	assert_int_equal(wmsg_send(sv[0], WMSG_DONE, 42, &sample_done), 0);
+	assert_int_equal(wmsg_send(sv[0], WMSG_STATS_REQ, 43, NULL), 0);
+	assert_int_equal(wmsg_recv(sv[1], &out), 0);
+	assert_int_equal(out.hdr.type, WMSG_DONE);
+	assert_true(out.hdr.seq == 42);
+	assert_memory_equal(&out.u.done, &sample_done, sizeof(sample_done));
+	assert_int_equal(wmsg_recv(sv[1], &out), 0);
+	assert_int_equal(out.hdr.type, WMSG_STATS_REQ);
+	assert_true(out.hdr.seq == 43);
+	assert_int_equal(wmsg_recv(sv[1], &out), -EAGAIN);
+	close(sv[0]);
+	assert_int_equal(wmsg_recv(sv[1], &out), -ECONNRESET);
+	close(sv[1]);
+}
+
+static void send_should_refuse_an_unknown_type_without_sending(void **state)
+{
+	struct wmsg out;
+	int sv[2];
+
+	socketpair_seqpacket(sv);
+	assert_int_equal(wmsg_send(sv[0], WMSG_TYPE_MAX, 1, &sample_stats), -EINVAL);
+	assert_int_equal(wmsg_recv(sv[1], &out), -EAGAIN);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void recv_should_refuse_malformed_datagrams_and_keep_reading(void **state)
+{
+	unsigned char good[sizeof(struct wmsg)], bad[sizeof(struct wmsg) + 64] = { 0 };
+	int n = wmsg_encode(good, sizeof(good), WMSG_GROW, 5, &sample_size);
+	struct wmsg_hdr hdr;
+	struct wmsg out;
+	int sv[2];
+
+	socketpair_seqpacket(sv);
+	/* short */
+	assert_int_equal(send(sv[0], good, HDR - 1, 0), (ssize_t)HDR - 1);
+	assert_int_equal(send(sv[0], good, n - 1, 0), n - 1);
+	/* long, also longer than struct wmsg, which recv must notice despite its buffer */
+	memcpy(bad, good, n);
+	assert_int_equal(send(sv[0], bad, n + 1, 0), n + 1);
+	assert_int_equal(send(sv[0], bad, sizeof(bad), 0), (ssize_t)sizeof(bad));
+	/* bad version */
+	memcpy(&hdr, good, HDR);
+	hdr.version = WPROTO_VERSION + 1;
+	memcpy(bad, &hdr, HDR);
+	assert_int_equal(send(sv[0], bad, n, 0), n);
+	/* bad type */
+	memcpy(&hdr, good, HDR);
+	hdr.type = WMSG_TYPE_MAX;
+	memcpy(bad, &hdr, HDR);
+	assert_int_equal(send(sv[0], bad, n, 0), n);
+	/* len mismatch */
+	memcpy(&hdr, good, HDR);
+	hdr.len = 16;
+	memcpy(bad, &hdr, HDR);
+	assert_int_equal(send(sv[0], bad, n, 0), n);
+	/* and a good one last: each malformed datagram is consumed, not left blocking the socket */
+	assert_int_equal(send(sv[0], good, n, 0), n);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(wmsg_recv(sv[1], &out), -EPROTO);
+	assert_int_equal(wmsg_recv(sv[1], &out), 0);
+	assert_int_equal(out.hdr.type, WMSG_GROW);
+	assert_true(out.u.size.bytes == UINT64_MAX);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(payload_len_should_match_each_type_and_refuse_unknown_ones),
+		cmocka_unit_test(encode_then_decode_should_round_trip_every_type),
+		cmocka_unit_test(encode_should_refuse_unknown_types_small_buffers_and_missing_payloads),
+		cmocka_unit_test(decode_should_refuse_short_datagrams),
+		cmocka_unit_test(decode_should_refuse_long_datagrams),
+		cmocka_unit_test(decode_should_refuse_a_bad_version),
+		cmocka_unit_test(decode_should_refuse_unknown_types),
+		cmocka_unit_test(decode_should_refuse_a_len_that_does_not_match_the_type),
+		cmocka_unit_test(recv_should_get_what_send_sent_over_a_socketpair),
+		cmocka_unit_test(send_should_refuse_an_unknown_type_without_sending),
+		cmocka_unit_test(recv_should_refuse_malformed_datagrams_and_keep_reading),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,103 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/size.h"
+#include "control/options.h"
+
+#define PARSE(o, err, ...)                                                                                   \
+	({                                                                                                   \
+		char *argv_[] = { "usbd", __VA_ARGS__, NULL };                                               \
+		options_parse((int)(sizeof(argv_) / sizeof(argv_[0])) - 1, argv_, (o), (err), sizeof(err)); \
+	})
+
+static void parse_should_take_the_app_cgroup_and_defaults(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "app"), 0);
+	assert_string_equal(o.app, "app");
+	assert_null(o.domain);
+	assert_string_equal(o.api_sock, USBD_DEFAULT_API_SOCK);
+	assert_string_equal(o.spot_listen, USBD_DEFAULT_SPOT_LISTEN);
+	assert_false(o.grab_lower.set);
+	assert_true(o.deflate_on_oom);
+	assert_int_equal(o.mode, BALLOON_PINNED);
+}
+
+static void parse_should_read_sizes_and_options(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "--domain", "prod", "--grab-lower", "1G", "--grab-upper=2048",
+			       "--headroom", "256M", "--swap-target", "512", "--threshold", "1G",
+			       "--balloon-mode", "reclaimable", "--no-deflate-on-oom", "--api-sock", "off",
+			       "--spot-listen", "127.0.0.1:7000", "prod/app"), 0);
+	assert_string_equal(o.domain, "prod");
+	assert_true(o.grab_lower.set && o.grab_lower.bytes == GIB);
+	assert_true(o.grab_upper.bytes == 2 * GIB);
+	assert_true(o.headroom.bytes == 256 * MIB);
+	assert_true(o.swap_target.bytes == 512 * MIB);
+	assert_int_equal(o.mode, BALLOON_RECLAIMABLE);
+	assert_false(o.deflate_on_oom);
+	assert_string_equal(o.api_sock, "off");
+	assert_string_equal(o.app, "prod/app");
+}
+
+static void parse_should_name_the_bad_option_and_value(void **state)
+{
+	struct options o;
+	char err[256];
+
+	assert_int_equal(PARSE(&o, err, "--grab-lower", "99999999999999999999", "app"), -EINVAL);
+	assert_string_equal(err, "--grab-lower: '99999999999999999999' is too large");
+	assert_int_equal(PARSE(&o, err, "--headroom", "1.5G", "app"), -EINVAL);
+	assert_non_null(strstr(err, "--headroom: '1.5G' is not a size"));
+	assert_int_equal(PARSE(&o, err, "--balloon-mode", "loose", "app"), -EINVAL);
+	assert_non_null(strstr(err, "'loose'"));
+	assert_int_equal(PARSE(&o, err, "--tick-ms", "5", "app"), -EINVAL);
+	assert_int_equal(PARSE(&o, err, "--frobnicate", "app"), -EINVAL);
+	assert_string_equal(err, "unknown option --frobnicate");
+	assert_int_equal(PARSE(&o, err, "app", "extra"), -EINVAL);
+	assert_string_equal(err, "unexpected argument 'extra' after APP_CGROUP");
+	assert_int_equal(PARSE(&o, err, "--domain"), -EINVAL);
+	assert_string_equal(err, "option --domain needs a value");
+}
+
+static void parse_should_refuse_lower_above_upper(void **state)
+{
+	struct options o;
+	char err[256];
+
+	assert_int_equal(PARSE(&o, err, "--grab-lower", "2G", "--grab-upper", "1G", "app"), -EINVAL);
+	assert_string_equal(err, "--grab-lower (2G) is larger than --grab-upper (1G)");
+}
+
+static void parse_should_require_an_app_cgroup_unless_asking_for_help(void **state)
+{
+	struct options o;
+	char err[256];
+
+	assert_int_equal(PARSE(&o, err, "--domain", "d"), -EINVAL);
+	assert_non_null(strstr(err, "missing APP_CGROUP"));
+	assert_int_equal(PARSE(&o, err, "--help"), 0);
+	assert_true(o.help);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_should_take_the_app_cgroup_and_defaults),
+		cmocka_unit_test(parse_should_read_sizes_and_options),
+		cmocka_unit_test(parse_should_name_the_bad_option_and_value),
+		cmocka_unit_test(parse_should_refuse_lower_above_upper),
+		cmocka_unit_test(parse_should_require_an_app_cgroup_unless_asking_for_help),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
