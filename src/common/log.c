@@ -16,7 +16,7 @@ void log_set_ident(const char *name)
 	snprintf(ident, sizeof(ident), "%s", name);
 }
 
-static void vlog(enum log_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const tag[] = { "error", "warning", "info", "debug" };
 	struct timespec ts;

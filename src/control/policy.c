@@ -94,13 +94,11 @@ static void history_record(struct policy_history *h, const struct policy_params 
 
 uint64_t policy_expected_growth(const struct policy_history *h, const struct policy_params *p, uint64_t now_ms)
 {
+	const struct policy_sample *newest = &h->samples[ring_index(h->next, 0)];
 	uint64_t window = p->growth_window_ms, from = sat_sub(now_ms, window);
 	uint64_t lowest, oldest, span;
 
-	if (h->nsamples == 0 || window == 0)
-		return 0;
-	const struct policy_sample *newest = &h->samples[ring_index(h->next, 0)];
-	if (newest->t_ms > now_ms || newest->t_ms < from)
+	if (h->nsamples == 0 || window == 0 || newest->t_ms > now_ms || newest->t_ms < from)
 		return 0;
 	lowest = newest->usage;
 	oldest = newest->t_ms;

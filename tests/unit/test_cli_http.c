@@ -164,11 +164,12 @@ static void *serve(void *arg)
 	/* Dribble the answer in small pieces: the client must reassemble them. */
 	for (size_t off = 0; s->reply && off < s->reply_len; off += 7) {
 		size_t n = s->reply_len - off < 7 ? s->reply_len - off : 7;
-		if (write(fd, s->reply + off, n) != (ssize_t)n)
+		if (send(fd, s->reply + off, n, MSG_NOSIGNAL) != (ssize_t)n)
 			break;
 	}
-	if (!s->reply)
-		sleep(2);
+	/* Silent or not, hold the connection until the client drops it. */
+	while (read(fd, s->request, 1) > 0)
+		;
 	close(fd);
 	return NULL;
 }

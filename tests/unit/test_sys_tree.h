@@ -2,6 +2,7 @@
 #ifndef USBD_TEST_SYS_TREE_H
 #define USBD_TEST_SYS_TREE_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -73,6 +74,53 @@ static inline ssize_t tree_get(const char *dir, const char *rel, char *buf, size
 		return -1;
 	buf[n] = '\0';
 	return n;
+}
+
+/* Copies the fixture $USBD_FIXTURES/<fixture> to dir/rel; returns 0 or -1. */
+static inline int tree_put_fixture(const char *dir, const char *rel, const char *fixture)
+{
+	char path[PATH_MAX * 2], buf[16384];
+	const char *fx = getenv("USBD_FIXTURES");
+	ssize_t n;
+	int fd;
+
+	if (!fx)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", fx, fixture);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n < 0 || n == (ssize_t)sizeof(buf) ? -1 : tree_put_bytes(dir, rel, buf, (size_t)n);
+}
+
+/* Counts this process's open fds, to show that error paths close what they opened. */
+static inline int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* True when fd is an eventfd. */
+static inline int is_eventfd(int fd)
+{
+	char link[64], target[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0;
+	target[n] = '\0';
+	return !strcmp(target, "anon_inode:[eventfd]");
 }
 
 #endif

@@ -1,0 +1,832 @@
+#include "spot/store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+#define PENDING (UINT32_MAX - 1) /* item written, its index entry not linked yet */
+#define MAX_CLASSES 64
+#define MIN_SLOT 64u
+#define EVICT_SAMPLES 5
+#define REBALANCE_SAMPLES 3
+#define MIN_BUCKETS 1024u
+
+/* At the start of every item slot, inside the chunk. */
+struct item_hdr {
+	uint32_t entry;         /* index entry owning the slot, NONE when free, PENDING while being written */
+	uint32_t klen, vlen;
+	uint32_t next_free;     /* free slot list, when entry == NONE */
+};
+_Static_assert(sizeof(struct item_hdr) == STORE_ITEM_HDR, "item header size");
+
+struct entry {
+	uint64_t hash;
+	uint64_t gen;           /* generation of the chunk when the item was written */
+	uint64_t expire_at;     /* 0: none */
+	uint64_t lru;           /* last access, ms */
+	uint32_t chunk;         /* chunk table slot; NONE when the entry is free */
+	uint32_t slot;
+	uint32_t next;          /* hash chain, or free list */
+	uint32_t klen;
+};
+
+enum chunk_state { CH_EMPTY = 0, CH_FREE, CH_CLASS, CH_ODD };
+
+struct chunk {
+	char *base;
+	size_t size;
+	uint64_t gen;           /* bumped when the chunk is taken back: entries with an older one are stale */
+	uint64_t touched;       /* last access to any of its items, ms */
+	uint64_t used_bytes;
+	uint32_t used, nexp;    /* items, and items with an expiry */
+	uint32_t nslots, bump, free_head;
+	uint32_t list_pos;      /* position in the list its state keeps it in */
+	uint32_t avail_pos;     /* position in its class's list of chunks with a free slot, or NONE */
+	int cls;
+	enum chunk_state state;
+};
+
+struct vec {
+	uint32_t *v;
+	uint32_t n, cap;
+};
+
+struct cls {
+	uint32_t slot_size;
+	struct vec chunks;      /* every chunk of the class */
+	struct vec avail;       /* those with a free slot */
+};
+
+struct store {
+	size_t chunk_size;
+	uint64_t max_keys;
+	uint64_t rng;
+
+	struct chunk *ch;
+	uint32_t nch;           /* table slots ever used */
+	struct vec empty, free_chunks, odd;
+	struct cls cls[MAX_CLASSES];
+	int ncls;
+
+	struct entry *ent;
+	uint32_t ent_cap, ent_used, ent_free;
+	uint32_t *bucket;
+	uint32_t nbuckets;      /* a power of two */
+	uint32_t sweep_cursor;
+
+	uint64_t capacity, used_bytes, keys, expires, evictions, losses, expired;
+};
+
+static uint64_t rnd(struct store *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+static uint64_t hash_key(const struct store *s, const void *key, size_t n)
+{
+	const unsigned char *p = key;
+	uint64_t h = 0xcbf29ce484222325u ^ s->rng;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3u;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	return h;
+}
+
+static int vec_reserve(struct vec *v, uint32_t n)
+{
+	uint32_t cap;
+	uint32_t *nv;
+
+	if (n <= v->cap)
+		return 0;
+	cap = v->cap ? v->cap : 8;
+	while (cap < n)
+		cap *= 2;
+	nv = realloc(v->v, (size_t)cap * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	v->v = nv;
+	v->cap = cap;
+	return 0;
+}
+
+/* Callers reserve first: pushing never fails. */
+static uint32_t vec_push(struct vec *v, uint32_t x)
+{
+	v->v[v->n] = x;
+	return v->n++;
+}
+
+/* Swap-removes position pos; the moved element's position field is fixed through pos_of. */
+static void vec_remove(struct store *s, struct vec *v, uint32_t pos, bool avail)
+{
+	uint32_t last = v->v[--v->n];
+
+	if (pos == v->n)
+		return;
+	v->v[pos] = last;
+	if (avail)
+		s->ch[last].avail_pos = pos;
+	else
+		s->ch[last].list_pos = pos;
+}
+
+static struct item_hdr *item_at(const struct store *s, const struct chunk *c, uint32_t slot)
+{
+	return (struct item_hdr *)(c->base + (size_t)slot * s->cls[c->cls].slot_size);
+}
+
+static bool entry_live(const struct store *s, const struct entry *e)
+{
+	return s->ch[e->chunk].gen == e->gen;
+}
+
+static int class_for(const struct store *s, size_t item)
+{
+	for (int i = 0; i < s->ncls; i++)
+		if (s->cls[i].slot_size >= item)
+			return i;
+	return -1;
+}
+
+struct store *store_new(uint64_t max_keys, size_t chunk_size, uint64_t seed)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	uint32_t size = MIN_SLOT;
+
+	if (!s)
+		return NULL;
+	s->chunk_size = chunk_size ? chunk_size : STORE_CHUNK_SIZE;
+	s->max_keys = max_keys ? max_keys : STORE_DEFAULT_MAX_KEYS;
+	if (s->max_keys > NONE - 2)
+		s->max_keys = NONE - 2;
+	s->rng = seed ? seed : 0x9e3779b97f4a7c15u;
+	/* Classes grow by a quarter: at most ~20% of a slot is wasted, and the last class is a whole chunk. */
+	while (size < s->chunk_size / 2 && s->ncls < MAX_CLASSES - 1) {
+		s->cls[s->ncls++].slot_size = size;
+		size = (uint32_t)((size + size / 4 + 7) & ~7u);
+	}
+	s->cls[s->ncls++].slot_size = (uint32_t)s->chunk_size;
+	s->ent_free = NONE;
+	s->nbuckets = MIN_BUCKETS;
+	s->bucket = malloc(s->nbuckets * sizeof(*s->bucket));
+	if (!s->bucket) {
+		free(s);
+		return NULL;
+	}
+	memset(s->bucket, 0xff, s->nbuckets * sizeof(*s->bucket));
+	return s;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->ncls; i++) {
+		free(s->cls[i].chunks.v);
+		free(s->cls[i].avail.v);
+	}
+	free(s->empty.v);
+	free(s->free_chunks.v);
+	free(s->odd.v);
+	free(s->ch);
+	free(s->ent);
+	free(s->bucket);
+	free(s);
+}
+
+/* --- index --- */
+
+static uint32_t *bucket_of(struct store *s, uint64_t hash) { return &s->bucket[hash & (s->nbuckets - 1)]; }
+
+static void unlink_entry(struct store *s, uint32_t idx)
+{
+	uint32_t *link = bucket_of(s, s->ent[idx].hash);
+
+	while (*link != idx)
+		link = &s->ent[*link].next;
+	*link = s->ent[idx].next;
+	s->ent[idx].chunk = NONE;
+	s->ent[idx].next = s->ent_free;
+	s->ent_free = idx;
+	s->ent_used--;
+}
+
+static void grow_buckets(struct store *s)
+{
+	uint32_t n = s->nbuckets * 2;
+	uint32_t *nb;
+
+	if (n < s->nbuckets)
+		return;
+	nb = malloc((size_t)n * sizeof(*nb));
+	/* Without memory the chains just get longer: correct, only slower. */
+	if (!nb)
+		return;
+	memset(nb, 0xff, (size_t)n * sizeof(*nb));
+	for (uint32_t i = 0; i < s->ent_cap; i++) {
+		struct entry *e = &s->ent[i];
+
+		if (e->chunk == NONE)
+			continue;
+		e->next = nb[e->hash & (n - 1)];
+		nb[e->hash & (n - 1)] = i;
+	}
+	free(s->bucket);
+	s->bucket = nb;
+	s->nbuckets = n;
+	s->sweep_cursor = 0;
+}
+
+static int grow_entries(struct store *s)
+{
+	uint64_t cap = s->ent_cap ? (uint64_t)s->ent_cap * 2 : MIN_BUCKETS;
+	struct entry *ne;
+
+	if (cap > s->max_keys)
+		cap = s->max_keys;
+	if (cap <= s->ent_cap)
+		return -ENOMEM;
+	ne = realloc(s->ent, cap * sizeof(*ne));
+	if (!ne)
+		return -ENOMEM;
+	s->ent = ne;
+	for (uint32_t i = (uint32_t)cap; i-- > s->ent_cap;) {
+		ne[i].chunk = NONE;
+		ne[i].next = s->ent_free;
+		s->ent_free = i;
+	}
+	s->ent_cap = (uint32_t)cap;
+	return 0;
+}
+
+/* --- slots and chunks --- */
+
+static void chunk_to_free_pool(struct store *s, uint32_t ci)
+{
+	struct chunk *c = &s->ch[ci];
+	struct cls *k = &s->cls[c->cls];
+
+	if (c->avail_pos != NONE)
+		vec_remove(s, &k->avail, c->avail_pos, true);
+	vec_remove(s, &k->chunks, c->list_pos, false);
+	c->cls = -1;
+	c->avail_pos = NONE;
+	c->state = CH_FREE;
+	c->list_pos = vec_push(&s->free_chunks, ci);
+}
+
+static void free_slot(struct store *s, uint32_t ci, uint32_t slot)
+{
+	struct chunk *c = &s->ch[ci];
+	struct item_hdr *h = item_at(s, c, slot);
+	uint32_t size = s->cls[c->cls].slot_size;
+
+	h->entry = NONE;
+	h->next_free = c->free_head;
+	c->free_head = slot;
+	c->used--;
+	c->used_bytes -= size;
+	s->used_bytes -= size;
+	if (c->used == 0) {
+		chunk_to_free_pool(s, ci);
+		return;
+	}
+	if (c->avail_pos == NONE)
+		c->avail_pos = vec_push(&s->cls[c->cls].avail, ci);
+}
+
+/* Removes a live key: its slot and its entry. */
+static void remove_key(struct store *s, uint32_t idx)
+{
+	struct entry *e = &s->ent[idx];
+
+	if (e->expire_at) {
+		s->expires--;
+		s->ch[e->chunk].nexp--;
+	}
+	free_slot(s, e->chunk, e->slot);
+	s->keys--;
+	unlink_entry(s, idx);
+}
+
+static int assign_chunk(struct store *s, uint32_t ci, int cls)
+{
+	struct chunk *c = &s->ch[ci];
+	struct cls *k = &s->cls[cls];
+
+	if (vec_reserve(&k->chunks, k->chunks.n + 1) < 0 || vec_reserve(&k->avail, k->chunks.n + 1) < 0)
+		return -ENOMEM;
+	vec_remove(s, &s->free_chunks, c->list_pos, false);
+	c->state = CH_CLASS;
+	c->cls = cls;
+	c->nslots = (uint32_t)(s->chunk_size / k->slot_size);
+	c->bump = 0;
+	c->free_head = NONE;
+	c->used = c->nexp = 0;
+	c->used_bytes = 0;
+	c->list_pos = vec_push(&k->chunks, ci);
+	c->avail_pos = vec_push(&k->avail, ci);
+	return 0;
+}
+
+static void evict_chunk(struct store *s, uint32_t ci)
+{
+	struct chunk *c = &s->ch[ci];
+	uint32_t bump = c->bump;
+
+	/* The last removal moves the chunk to the free pool; stop looking at it then. */
+	for (uint32_t i = 0; i < bump && c->state == CH_CLASS; i++) {
+		struct item_hdr *h = item_at(s, c, i);
+
+		if (h->entry == NONE || h->entry == PENDING)
+			continue;
+		remove_key(s, h->entry);
+		s->evictions++;
+	}
+}
+
+/* Samples items of class cls and returns the least recently used one's entry, or NONE. */
+static uint32_t sample_class_victim(struct store *s, int cls)
+{
+	struct cls *k = &s->cls[cls];
+	uint32_t best = NONE;
+
+	if (k->chunks.n == 0)
+		return NONE;
+	for (int tries = 0, found = 0; tries < EVICT_SAMPLES * 4 && found < EVICT_SAMPLES; tries++) {
+		struct chunk *c = &s->ch[k->chunks.v[rnd(s) % k->chunks.n]];
+		struct item_hdr *h;
+
+		if (c->bump == 0)
+			continue;
+		h = item_at(s, c, (uint32_t)(rnd(s) % c->bump));
+		if (h->entry == NONE || h->entry == PENDING)
+			continue;
+		found++;
+		if (best == NONE || s->ent[h->entry].lru < s->ent[best].lru)
+			best = h->entry;
+	}
+	return best;
+}
+
+/* Samples chunks of other classes and returns the coldest one, or NONE. */
+static uint32_t sample_cold_chunk(struct store *s, int cls)
+{
+	uint32_t best = NONE;
+
+	if (s->nch == 0)
+		return NONE;
+	for (int i = 0; i < REBALANCE_SAMPLES * 4; i++) {
+		uint32_t ci = (uint32_t)(rnd(s) % s->nch);
+		struct chunk *c = &s->ch[ci];
+
+		if (c->state != CH_CLASS || c->cls == cls)
+			continue;
+		if (best == NONE || c->touched < s->ch[best].touched)
+			best = ci;
+	}
+	return best;
+}
+
+/* Frees room in class cls: evicts the sampled LRU item of the class, or a whole colder chunk of another class
+ * (which then moves to the class: memory follows demand between size classes). */
+static int make_room(struct store *s, int cls)
+{
+	uint32_t victim = sample_class_victim(s, cls);
+	uint32_t cold = sample_cold_chunk(s, cls);
+
+	if (cold != NONE && (victim == NONE || s->ch[cold].touched < s->ent[victim].lru)) {
+		evict_chunk(s, cold);
+		return 0;
+	}
+	if (victim == NONE)
+		return -ENOMEM;
+	remove_key(s, victim);
+	s->evictions++;
+	return 0;
+}
+
+static int alloc_slot(struct store *s, int cls, uint32_t *ci_out, uint32_t *slot_out)
+{
+	struct cls *k = &s->cls[cls];
+
+	for (int round = 0; k->avail.n == 0; round++) {
+		int err;
+
+		if (s->free_chunks.n) {
+			err = assign_chunk(s, s->free_chunks.v[s->free_chunks.n - 1], cls);
+			if (err < 0)
+				return err;
+			break;
+		}
+		if (round == 64)
+			return -ENOMEM;
+		err = make_room(s, cls);
+		if (err < 0)
+			return err;
+	}
+	uint32_t ci = k->avail.v[k->avail.n - 1];
+	struct chunk *c = &s->ch[ci];
+	uint32_t slot;
+
+	if (c->free_head != NONE) {
+		slot = c->free_head;
+		c->free_head = item_at(s, c, slot)->next_free;
+	} else {
+		slot = c->bump++;
+	}
+	if (c->free_head == NONE && c->bump == c->nslots) {
+		vec_remove(s, &k->avail, c->avail_pos, true);
+		c->avail_pos = NONE;
+	}
+	c->used++;
+	c->used_bytes += k->slot_size;
+	s->used_bytes += k->slot_size;
+	*ci_out = ci;
+	*slot_out = slot;
+	return 0;
+}
+
+/* Makes sure an index entry can be taken without allocating or evicting later. */
+static int reserve_entry(struct store *s)
+{
+	uint32_t best = NONE;
+
+	if (s->ent_used + 1 > s->nbuckets)
+		grow_buckets(s);
+	if (s->ent_free != NONE || grow_entries(s) == 0)
+		return 0;
+	for (int tries = 0, found = 0; tries < EVICT_SAMPLES * 8 && found < EVICT_SAMPLES; tries++) {
+		uint32_t i = (uint32_t)(rnd(s) % s->ent_cap);
+		struct entry *e = &s->ent[i];
+
+		if (e->chunk == NONE)
+			continue;
+		if (!entry_live(s, e)) {
+			unlink_entry(s, i);
+			return 0;
+		}
+		found++;
+		if (best == NONE || e->lru < s->ent[best].lru)
+			best = i;
+	}
+	if (best == NONE)
+		return -ENOMEM;
+	remove_key(s, best);
+	s->evictions++;
+	return 0;
+}
+
+/* Finds a key's live entry, reaping stale entries met on the way and the key itself if it expired. */
+static uint32_t lookup(struct store *s, const void *key, size_t klen, uint64_t hash, uint64_t now)
+{
+	uint32_t *link = bucket_of(s, hash);
+
+	while (*link != NONE) {
+		uint32_t idx = *link;
+		struct entry *e = &s->ent[idx];
+		struct item_hdr *h;
+
+		if (!entry_live(s, e)) {
+			unlink_entry(s, idx);
+			continue;
+		}
+		link = &e->next;
+		if (e->hash != hash || e->klen != klen)
+			continue;
+		h = item_at(s, &s->ch[e->chunk], e->slot);
+		if (h->entry != idx || h->klen != klen || memcmp(h + 1, key, klen) != 0)
+			continue;
+		if (e->expire_at && e->expire_at <= now) {
+			remove_key(s, idx);
+			s->expired++;
+			return NONE;
+		}
+		return idx;
+	}
+	return NONE;
+}
+
+static void set_expiry(struct store *s, struct entry *e, uint64_t expire_at)
+{
+	if (!e->expire_at != !expire_at) {
+		int d = expire_at ? 1 : -1;
+
+		s->expires += (uint64_t)(int64_t)d;
+		s->ch[e->chunk].nexp += (uint32_t)d;
+	}
+	e->expire_at = expire_at;
+}
+
+/* --- public --- */
+
+int store_chunk_add(struct store *s, void *base, size_t size)
+{
+	bool odd = size != s->chunk_size;
+	uint32_t ci;
+	struct chunk *c;
+
+	if (vec_reserve(&s->free_chunks, s->nch + 1) < 0 || vec_reserve(&s->odd, s->nch + 1) < 0)
+		return -ENOMEM;
+	if (s->empty.n) {
+		ci = s->empty.v[--s->empty.n];
+	} else {
+		struct chunk *nc;
+
+		if (s->nch == NONE - 1 || vec_reserve(&s->empty, s->nch + 1) < 0)
+			return -ENOMEM;
+		nc = realloc(s->ch, ((size_t)s->nch + 1) * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		s->ch = nc;
+		ci = s->nch++;
+		memset(&s->ch[ci], 0, sizeof(s->ch[ci]));
+	}
+	c = &s->ch[ci];
+	c->base = base;
+	c->size = size;
+	c->cls = -1;
+	c->avail_pos = NONE;
+	c->touched = 0;
+	c->used = c->nexp = 0;
+	c->used_bytes = 0;
+	c->state = odd ? CH_ODD : CH_FREE;
+	c->list_pos = vec_push(odd ? &s->odd : &s->free_chunks, ci);
+	s->capacity += size;
+	return odd ? -EINVAL : 0;
+}
+
+static void *release_chunk(struct store *s, uint32_t ci)
+{
+	struct chunk *c = &s->ch[ci];
+	void *base = c->base;
+
+	if (c->state == CH_CLASS) {
+		struct cls *k = &s->cls[c->cls];
+
+		if (c->avail_pos != NONE)
+			vec_remove(s, &k->avail, c->avail_pos, true);
+		vec_remove(s, &k->chunks, c->list_pos, false);
+		s->losses += c->used;
+		s->keys -= c->used;
+		s->expires -= c->nexp;
+		s->used_bytes -= c->used_bytes;
+	} else {
+		vec_remove(s, c->state == CH_ODD ? &s->odd : &s->free_chunks, c->list_pos, false);
+	}
+	/* The one step that turns every index entry pointing here into a miss. */
+	c->gen++;
+	c->base = NULL;
+	c->state = CH_EMPTY;
+	s->capacity -= c->size;
+	vec_push(&s->empty, ci);
+	return base;
+}
+
+static int colder_first(const void *a, const void *b, void *arg)
+{
+	const struct chunk *ch = arg;
+	const struct chunk *x = &ch[*(const uint32_t *)a], *y = &ch[*(const uint32_t *)b];
+
+	if (x->used_bytes != y->used_bytes)
+		return x->used_bytes < y->used_bytes ? -1 : 1;
+	return (x->touched > y->touched) - (x->touched < y->touched);
+}
+
+size_t store_chunks_take(struct store *s, size_t n, void **out)
+{
+	size_t k = 0;
+	uint32_t *order;
+	uint32_t m = 0;
+
+	while (k < n && s->odd.n)
+		out[k++] = release_chunk(s, s->odd.v[s->odd.n - 1]);
+	while (k < n && s->free_chunks.n)
+		out[k++] = release_chunk(s, s->free_chunks.v[s->free_chunks.n - 1]);
+	if (k == n)
+		return k;
+	order = malloc((size_t)s->nch * sizeof(*order) + 1);
+	for (uint32_t ci = 0; ci < s->nch; ci++) {
+		if (s->ch[ci].state != CH_CLASS)
+			continue;
+		if (!order) {
+			/* No memory to rank them: give back in table order, still O(chunks). */
+			out[k++] = release_chunk(s, ci);
+			if (k == n)
+				return k;
+			continue;
+		}
+		order[m++] = ci;
+	}
+	if (!order)
+		return k;
+	if (n - k < m)
+		qsort_r(order, m, sizeof(*order), colder_first, s->ch);
+	for (uint32_t i = 0; i < m && k < n; i++)
+		out[k++] = release_chunk(s, order[i]);
+	free(order);
+	return k;
+}
+
+size_t store_max_value(const struct store *s, size_t klen)
+{
+	if (klen > STORE_MAX_KEY)
+		return 0;
+	return s->chunk_size - STORE_ITEM_HDR - klen;
+}
+
+int store_get(struct store *s, const void *key, size_t klen, uint64_t now, struct store_val *v)
+{
+	uint32_t idx = lookup(s, key, klen, hash_key(s, key, klen), now);
+	struct entry *e;
+	struct item_hdr *h;
+
+	if (idx == NONE)
+		return -ENOENT;
+	e = &s->ent[idx];
+	h = item_at(s, &s->ch[e->chunk], e->slot);
+	e->lru = now;
+	s->ch[e->chunk].touched = now;
+	v->p = (const char *)(h + 1) + klen;
+	v->n = h->vlen;
+	return 0;
+}
+
+int store_set(struct store *s, const void *key, size_t klen, const void *val, size_t vlen, uint64_t expire_at,
+	      int flags, uint64_t now)
+{
+	uint64_t hash = hash_key(s, key, klen);
+	uint32_t idx, ci, slot;
+	size_t item;
+	struct item_hdr *h;
+	struct entry *e;
+	int cls, err;
+
+	if (klen > STORE_MAX_KEY || vlen > store_max_value(s, klen))
+		return -E2BIG;
+	item = STORE_ITEM_HDR + klen + vlen;
+	cls = class_for(s, item);
+	idx = lookup(s, key, klen, hash, now);
+	if ((flags & STORE_SET_NX) && idx != NONE)
+		return -EEXIST;
+	if ((flags & STORE_SET_XX) && idx == NONE)
+		return -ENOENT;
+	if (flags & STORE_SET_KEEPTTL)
+		expire_at = idx != NONE ? s->ent[idx].expire_at : 0;
+	if (idx != NONE && s->ch[s->ent[idx].chunk].cls == cls) {
+		/* Same slot size: rewrite in place; nothing runs between the copy and the reply. */
+		e = &s->ent[idx];
+		h = item_at(s, &s->ch[e->chunk], e->slot);
+		h->vlen = (uint32_t)vlen;
+		memcpy((char *)(h + 1) + klen, val, vlen);
+		set_expiry(s, e, expire_at);
+		e->lru = now;
+		s->ch[e->chunk].touched = now;
+		return 0;
+	}
+	if (idx == NONE && (err = reserve_entry(s)) < 0)
+		return err;
+	err = alloc_slot(s, cls, &ci, &slot);
+	if (err < 0)
+		return err;
+	h = item_at(s, &s->ch[ci], slot);
+	h->entry = PENDING;
+	h->klen = (uint32_t)klen;
+	h->vlen = (uint32_t)vlen;
+	memcpy(h + 1, key, klen);
+	memcpy((char *)(h + 1) + klen, val, vlen);
+	/* Making room may have evicted the old value; then the key is new again. */
+	if (idx != NONE && s->ent[idx].chunk == NONE)
+		idx = lookup(s, key, klen, hash, now);
+	if (idx != NONE) {
+		e = &s->ent[idx];
+		set_expiry(s, e, 0);
+		free_slot(s, e->chunk, e->slot);
+		s->keys--;
+	} else {
+		if (s->ent_free == NONE && reserve_entry(s) < 0) {
+			free_slot(s, ci, slot);
+			return -ENOMEM;
+		}
+		idx = s->ent_free;
+		e = &s->ent[idx];
+		s->ent_free = e->next;
+		s->ent_used++;
+		e->hash = hash;
+		e->klen = (uint32_t)klen;
+		e->expire_at = 0;
+		e->next = *bucket_of(s, hash);
+		*bucket_of(s, hash) = idx;
+	}
+	e->chunk = ci;
+	e->slot = slot;
+	e->gen = s->ch[ci].gen;
+	e->lru = now;
+	set_expiry(s, e, expire_at);
+	s->ch[ci].touched = now;
+	h->entry = idx;
+	s->keys++;
+	return 0;
+}
+
+int store_del(struct store *s, const void *key, size_t klen, uint64_t now)
+{
+	uint32_t idx = lookup(s, key, klen, hash_key(s, key, klen), now);
+
+	if (idx == NONE)
+		return -ENOENT;
+	remove_key(s, idx);
+	return 0;
+}
+
+int store_expire(struct store *s, const void *key, size_t klen, uint64_t expire_at, uint64_t now)
+{
+	uint32_t idx = lookup(s, key, klen, hash_key(s, key, klen), now);
+
+	if (idx == NONE)
+		return -ENOENT;
+	if (expire_at && expire_at <= now)
+		remove_key(s, idx);
+	else
+		set_expiry(s, &s->ent[idx], expire_at);
+	return 0;
+}
+
+int store_expiry(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *expire_at)
+{
+	uint32_t idx = lookup(s, key, klen, hash_key(s, key, klen), now);
+
+	if (idx == NONE)
+		return -ENOENT;
+	*expire_at = s->ent[idx].expire_at;
+	return 0;
+}
+
+void store_flush(struct store *s)
+{
+	memset(s->bucket, 0xff, (size_t)s->nbuckets * sizeof(*s->bucket));
+	s->ent_free = NONE;
+	for (uint32_t i = s->ent_cap; i-- > 0;) {
+		s->ent[i].chunk = NONE;
+		s->ent[i].next = s->ent_free;
+		s->ent_free = i;
+	}
+	s->ent_used = 0;
+	for (uint32_t ci = 0; ci < s->nch; ci++)
+		if (s->ch[ci].state == CH_CLASS)
+			chunk_to_free_pool(s, ci);
+	s->keys = s->expires = s->used_bytes = 0;
+}
+
+size_t store_sweep(struct store *s, uint64_t now, size_t budget)
+{
+	size_t reaped = 0;
+
+	for (size_t b = 0; b < budget && b < s->nbuckets; b++) {
+		uint32_t *link = &s->bucket[s->sweep_cursor];
+
+		while (*link != NONE) {
+			uint32_t idx = *link;
+			struct entry *e = &s->ent[idx];
+
+			if (!entry_live(s, e)) {
+				unlink_entry(s, idx);
+				reaped++;
+			} else if (e->expire_at && e->expire_at <= now) {
+				remove_key(s, idx);
+				s->expired++;
+				reaped++;
+			} else {
+				link = &e->next;
+			}
+		}
+		s->sweep_cursor = (s->sweep_cursor + 1) & (s->nbuckets - 1);
+	}
+	return reaped;
+}
+
+void store_get_stats(const struct store *s, struct store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->capacity = s->capacity;
+	out->used = s->used_bytes;
+	out->keys = s->keys;
+	out->expires = s->expires;
+	out->evictions = s->evictions;
+	out->losses = s->losses;
+	out->expired = s->expired;
+	out->chunks = s->nch - s->empty.n;
+	out->chunks_free = s->free_chunks.n;
+	out->index_entries = s->ent_used;
+	out->index_bytes = (uint64_t)s->nbuckets * sizeof(*s->bucket) + (uint64_t)s->ent_cap * sizeof(struct entry);
+}

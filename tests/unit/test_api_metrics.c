@@ -1,0 +1,149 @@
+/* Prometheus exposition (src/api/metrics.h): HELP/TYPE lines, label escaping, values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api/metrics.h"
+
+static struct api_status sample_status(void)
+{
+	struct api_status st = {
+		.grab_bytes = 104857600,
+		.grab_lower_bytes = 1,
+		.grab_upper_bytes = UINT64_MAX,
+		.swap_bytes = 3,
+		.pressure = API_PRESSURE_CRITICAL,
+		.deflate_on_oom = true,
+		.worker_pid = 1234,
+		.worker_restarts = 7,
+		.registered_apps = 2,
+		.deflations = { [API_DEFLATION_OOM] = 3, [API_DEFLATION_MEDIUM] = 1 },
+	};
+	snprintf(st.app_cgroup, sizeof(st.app_cgroup), "a\"b\\c\nd");
+	snprintf(st.domain, sizeof(st.domain), "dom");
+	return st;
+}
+
+/* True if text has line as one whole line. */
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
+
+static void metrics_should_give_each_sample_its_help_and_type_first(void **state)
+{
+	struct api_status st = sample_status();
+	struct api_balloon_stats stats = { .major_faults = 1 };
+	char *text = metrics_format(&st, &stats);
+	char *copy, *line, *save;
+	int samples = 0;
+
+	assert_non_null(text);
+	assert_true(strlen(text) > 0 && text[strlen(text) - 1] == '\n');
+	copy = strdup(text);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[128], want[160], *type, *help;
+		const char *seen_to = text + (line - copy);
+
+		if (line[0] == '#')
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(line, "{ "), line);
+		snprintf(want, sizeof(want), "# TYPE %s ", name);
+		type = strstr(text, want);
+		assert_true(type && type < seen_to);
+		snprintf(want, sizeof(want), "# HELP %s ", name);
+		help = strstr(text, want);
+		assert_true(help && help < type);
+		samples++;
+	}
+	assert_true(samples > 20);
+	free(copy);
+	free(text);
+}
+
+static void metrics_should_report_the_status_values(void **state)
+{
+	struct api_status st = sample_status();
+	char *text = metrics_format(&st, NULL);
+
+	assert_non_null(text);
+	assert_true(has_line(text, "usbd_grab_bytes 104857600"));
+	assert_true(has_line(text, "usbd_grab_lower_bytes 1"));
+	assert_true(has_line(text, "usbd_grab_upper_bytes 18446744073709551615"));
+	assert_true(has_line(text, "usbd_swap_bytes 3"));
+	assert_true(has_line(text, "usbd_pressure_level 2"));
+	assert_true(has_line(text, "usbd_deflate_on_oom 1"));
+	assert_true(has_line(text, "usbd_worker_up 1"));
+	assert_true(has_line(text, "usbd_worker_restarts_total 7"));
+	assert_true(has_line(text, "# TYPE usbd_worker_restarts_total counter"));
+	assert_true(has_line(text, "usbd_registered_apps 2"));
+	assert_true(has_line(text, "# TYPE usbd_registered_apps gauge"));
+	assert_true(has_line(text, "# TYPE usbd_deflations_total counter"));
+	assert_true(has_line(text, "usbd_deflations_total{reason=\"oom\"} 3"));
+	assert_true(has_line(text, "usbd_deflations_total{reason=\"medium\"} 1"));
+	assert_true(has_line(text, "usbd_deflations_total{reason=\"app_growth\"} 0"));
+	assert_true(has_line(text, "usbd_deflations_total{reason=\"upper\"} 0"));
+	assert_true(has_line(text, "usbd_deflations_total{reason=\"critical\"} 0"));
+	free(text);
+}
+
+static void metrics_should_escape_label_values(void **state)
+{
+	struct api_status st = sample_status();
+	char *text = metrics_format(&st, NULL);
+
+	assert_non_null(text);
+	assert_true(has_line(text, "usbd_info{version=\"0.1.0\",app_cgroup=\"a\\\"b\\\\c\\nd\",domain=\"dom\"} 1"));
+	free(text);
+}
+
+static void metrics_should_leave_out_domain_statistics_when_disabled(void **state)
+{
+	struct api_status st = sample_status();
+	struct api_balloon_stats stats = { .major_faults = 42, .swap_out_bytes = 8192, .available_memory_bytes = 5 };
+	char *off = metrics_format(&st, NULL), *on = metrics_format(&st, &stats);
+
+	assert_non_null(off);
+	assert_non_null(on);
+	assert_null(strstr(off, "usbd_domain_"));
+	assert_true(has_line(on, "usbd_domain_major_faults_total 42"));
+	assert_true(has_line(on, "usbd_domain_swap_out_bytes_total 8192"));
+	assert_true(has_line(on, "usbd_domain_available_bytes 5"));
+	assert_true(has_line(on, "# TYPE usbd_domain_available_bytes gauge"));
+	free(off);
+	free(on);
+}
+
+static void metrics_should_report_no_worker_and_calm_pressure(void **state)
+{
+	struct api_status st = { 0 };
+	char *text = metrics_format(&st, NULL);
+
+	assert_non_null(text);
+	assert_true(has_line(text, "usbd_worker_up 0"));
+	assert_true(has_line(text, "usbd_pressure_level 0"));
+	assert_true(has_line(text, "usbd_info{version=\"0.1.0\",app_cgroup=\"\",domain=\"\"} 1"));
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(metrics_should_give_each_sample_its_help_and_type_first),
+		cmocka_unit_test(metrics_should_report_the_status_values),
+		cmocka_unit_test(metrics_should_escape_label_values),
+		cmocka_unit_test(metrics_should_leave_out_domain_statistics_when_disabled),
+		cmocka_unit_test(metrics_should_report_no_worker_and_calm_pressure),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,242 @@
+/* Request routing (src/api/route.h) against an in-memory backend: codes, bodies, and what reaches the backend. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api/route.h"
+
+struct fake {
+	struct api_balloon balloon;
+	struct api_targets targets;
+	unsigned int targets_mask;
+	int setter_calls;
+	int fail_rc;			/* returned by every callback when non-zero */
+	const char *fail_msg;
+};
+
+static int failing(struct fake *f, char *err, size_t len)
+{
+	if (f->fail_msg)
+		snprintf(err, len, "%s", f->fail_msg);
+	return f->fail_rc;
+}
+
+static int get_balloon(void *ctx, struct api_balloon *out, char *err, size_t len)
+{
+	*out = ((struct fake *)ctx)->balloon;
+	return failing(ctx, err, len);
+}
+
+static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size_t len)
+{
+	struct fake *f = ctx;
+
+	f->setter_calls++;
+	if (f->fail_rc)
+		return failing(f, err, len);
+	f->balloon = *cfg;
+	return 0;
+}
+
+static int patch_balloon(void *ctx, uint32_t amount_mib, char *err, size_t len)
+{
+	struct fake *f = ctx;
+
+	f->setter_calls++;
+	f->balloon.amount_mib = amount_mib;
+	return failing(f, err, len);
+}
+
+static int get_stats(void *ctx, struct api_balloon_stats *out, char *err, size_t len)
+{
+	*out = (struct api_balloon_stats){ .target_pages = 256, .free_memory_bytes = 4096 };
+	return failing(ctx, err, len);
+}
+
+static int set_stats_interval(void *ctx, uint16_t interval_s, char *err, size_t len)
+{
+	struct fake *f = ctx;
+
+	f->setter_calls++;
+	f->balloon.stats_polling_interval_s = interval_s;
+	return failing(f, err, len);
+}
+
+static int get_targets(void *ctx, struct api_targets *out, char *err, size_t len)
+{
+	*out = ((struct fake *)ctx)->targets;
+	return failing(ctx, err, len);
+}
+
+static int patch_targets(void *ctx, const struct api_targets *t, unsigned int mask, char *err, size_t len)
+{
+	struct fake *f = ctx;
+
+	f->setter_calls++;
+	f->targets = *t;
+	f->targets_mask = mask;
+	return failing(f, err, len);
+}
+
+static int get_status(void *ctx, struct api_status *out, char *err, size_t len)
+{
+	*out = (struct api_status){ .grab_bytes = 5, .pressure = API_PRESSURE_MEDIUM, .worker_pid = 42 };
+	snprintf(out->app_cgroup, sizeof(out->app_cgroup), "app");
+	return failing(ctx, err, len);
+}
+
+static struct fake fake;
+static const struct api_backend backend = {
+	.ctx = &fake, .get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
+	.get_stats = get_stats, .set_stats_interval = set_stats_interval, .get_targets = get_targets,
+	.patch_targets = patch_targets, .get_status = get_status,
+};
+
+static int reset(void **state)
+{
+	fake = (struct fake){ .balloon = { .amount_mib = 64, .deflate_on_oom = true } };
+	return 0;
+}
+
+/* Routes one request and checks the status and the whole body (NULL: no body). */
+static void expect(const char *method, const char *path, const char *body, unsigned int status, const char *reply)
+{
+	struct route_reply r;
+
+	assert_int_equal(route_request(&backend, method, path, body, strlen(body), &r), 0);
+	assert_int_equal(r.status, status);
+	if (reply) {
+		assert_non_null(r.body);
+		assert_string_equal(r.body, reply);
+		assert_int_equal(r.len, strlen(reply));
+		assert_string_equal(r.content_type, ROUTE_JSON);
+	} else {
+		assert_null(r.body);
+	}
+	free(r.body);
+}
+
+static void get_balloon_should_answer_200_with_the_configuration(void **state)
+{
+	expect("GET", "/balloon", "", 200, "{\"amount_mib\":64,\"deflate_on_oom\":true,\"stats_polling_interval_s\":0}");
+}
+
+static void put_balloon_should_answer_204_and_reach_the_backend(void **state)
+{
+	expect("PUT", "/balloon", "{\"amount_mib\": 10, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 2}", 204,
+	       NULL);
+	assert_int_equal(fake.setter_calls, 1);
+	assert_int_equal(fake.balloon.amount_mib, 10);
+	assert_false(fake.balloon.deflate_on_oom);
+	assert_int_equal(fake.balloon.stats_polling_interval_s, 2);
+}
+
+static void bad_bodies_should_answer_400_without_reaching_the_backend(void **state)
+{
+	expect("PUT", "/balloon", "{\"amount_mib\": 10}", 400, "{\"fault_message\":\"missing field 'deflate_on_oom'\"}");
+	expect("PATCH", "/balloon", "", 400,
+	       "{\"fault_message\":\"request body is empty: expected a JSON object\"}");
+	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 70000}", 400,
+	       "{\"fault_message\":\"stats_polling_interval_s: expected an unsigned 16-bit integer\"}");
+	expect("PATCH", "/usbd/targets", "{}", 400,
+	       "{\"fault_message\":\"expected at least one of grab_lower_mib, grab_upper_mib, swap_target_mib, "
+	       "headroom_mib, threshold_mib\"}");
+	assert_int_equal(fake.setter_calls, 0);
+	assert_int_equal(fake.balloon.amount_mib, 64);
+}
+
+static void backend_refusals_should_become_fault_messages(void **state)
+{
+	fake.fail_rc = -EINVAL;
+	fake.fail_msg = "amount_mib: 9000 MiB is larger than the domain";
+	expect("PATCH", "/balloon", "{\"amount_mib\": 9000}", 400,
+	       "{\"fault_message\":\"amount_mib: 9000 MiB is larger than the domain\"}");
+	fake.fail_msg = NULL;
+	fake.fail_rc = -EIO;
+	expect("GET", "/usbd/status", "", 400, "{\"fault_message\":\"Input/output error\"}");
+}
+
+static void unknown_paths_and_methods_should_answer_400(void **state)
+{
+	expect("GET", "/nope", "", 400, "{\"fault_message\":\"unknown path '/nope'\"}");
+	expect("GET", "/balloon/", "", 400, "{\"fault_message\":\"unknown path '/balloon/'\"}");
+	expect("GET", "/x\x01\xc3\xa9", "", 400, "{\"fault_message\":\"unknown path '/x??" "?'\"}");
+	expect("DELETE", "/balloon", "", 400,
+	       "{\"fault_message\":\"method DELETE is not allowed on /balloon (allowed: GET, PUT, PATCH)\"}");
+	expect("PUT", "/usbd/status", "{}", 400,
+	       "{\"fault_message\":\"method PUT is not allowed on /usbd/status (allowed: GET)\"}");
+	expect("POST", "/balloon/statistics", "{}", 400,
+	       "{\"fault_message\":\"method POST is not allowed on /balloon/statistics (allowed: GET, PATCH)\"}");
+}
+
+static void get_with_a_body_should_answer_400(void **state)
+{
+	expect("GET", "/balloon", "{}", 400, "{\"fault_message\":\"GET /balloon takes no request body\"}");
+}
+
+static void statistics_should_fail_while_disabled_and_work_once_enabled(void **state)
+{
+	expect("GET", "/balloon/statistics", "", 400,
+	       "{\"fault_message\":\"statistics are disabled: set a non-zero stats_polling_interval_s first\"}");
+	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 204, NULL);
+	expect("GET", "/balloon/statistics", "", 200,
+	       "{\"target_pages\":256,\"actual_pages\":0,\"target_mib\":0,\"actual_mib\":0,\"swap_in\":0,\"swap_out\":0,"
+	       "\"major_faults\":0,\"minor_faults\":0,\"free_memory\":4096,\"total_memory\":0,\"available_memory\":0,"
+	       "\"disk_caches\":0,\"hugetlb_allocations\":0,\"hugetlb_failures\":0,\"oom_kill\":0,\"alloc_stall\":0,"
+	       "\"async_scan\":0,\"direct_scan\":0,\"async_reclaim\":0,\"direct_reclaim\":0}");
+}
+
+static void patch_targets_should_pass_the_fields_and_mask(void **state)
+{
+	expect("PATCH", "/usbd/targets", "{\"grab_lower_mib\": 5, \"threshold_mib\": 9}", 204, NULL);
+	assert_int_equal(fake.targets_mask, API_TARGET_GRAB_LOWER | API_TARGET_THRESHOLD);
+	assert_true(fake.targets.grab_lower_mib == 5 && fake.targets.threshold_mib == 9);
+	fake.targets = (struct api_targets){ 1, 2, 3, 4, 5 };
+	expect("GET", "/usbd/targets", "", 200,
+	       "{\"grab_lower_mib\":1,\"grab_upper_mib\":2,\"swap_target_mib\":3,\"headroom_mib\":4,\"threshold_mib\":5}");
+}
+
+static void status_should_carry_every_field(void **state)
+{
+	expect("GET", "/usbd/status", "", 200,
+	       "{\"grab_bytes\":5,\"swap_bytes\":0,\"app_usage_bytes\":0,\"free_bytes\":0,\"total_bytes\":0,"
+	       "\"grab_lower_bytes\":0,\"grab_upper_bytes\":0,\"swap_target_bytes\":0,\"headroom_bytes\":0,"
+	       "\"threshold_bytes\":0,\"pressure\":\"medium\",\"deflate_on_oom\":false,\"worker_pid\":42,"
+	       "\"worker_restarts\":0,\"registered_apps\":0,\"last_deflation\":null,\"app_cgroup\":\"app\","
+	       "\"domain\":\"\",\"version\":\"0.1.0\"}");
+}
+
+static void metrics_should_answer_prometheus_text(void **state)
+{
+	struct route_reply r;
+
+	assert_int_equal(route_request(&backend, "GET", "/metrics", "", 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+	assert_non_null(strstr(r.body, "\nusbd_grab_bytes 5\n"));
+	assert_null(strstr(r.body, "usbd_domain_"));
+	free(r.body);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(get_balloon_should_answer_200_with_the_configuration, reset),
+		cmocka_unit_test_setup(put_balloon_should_answer_204_and_reach_the_backend, reset),
+		cmocka_unit_test_setup(bad_bodies_should_answer_400_without_reaching_the_backend, reset),
+		cmocka_unit_test_setup(backend_refusals_should_become_fault_messages, reset),
+		cmocka_unit_test_setup(unknown_paths_and_methods_should_answer_400, reset),
+		cmocka_unit_test_setup(get_with_a_body_should_answer_400, reset),
+		cmocka_unit_test_setup(statistics_should_fail_while_disabled_and_work_once_enabled, reset),
+		cmocka_unit_test_setup(patch_targets_should_pass_the_fields_and_mask, reset),
+		cmocka_unit_test_setup(status_should_carry_every_field, reset),
+		cmocka_unit_test_setup(metrics_should_answer_prometheus_text, reset),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
