@@ -131,7 +131,7 @@ struct api_backend {
 
 struct api_config {
 	const char *sock_path;		/* NULL: API_DEFAULT_SOCK */
-	uid_t uid;			/* peers with this uid (and root) may talk to the server; owner of the socket */
+	uid_t uid;			/* owner of the socket; peers with this uid (and root) are served */
 	bool has_gid;			/* true: socket group gid and mode 0660; false: mode 0600 */
 	gid_t gid;
 	unsigned int max_connections;	/* 0: 256 */

@@ -26,7 +26,7 @@ static const struct metric status_metrics[] = {
 	STATUS("usbd_free_bytes", "gauge", free_bytes, "Free memory in the domain."),
 	STATUS("usbd_total_bytes", "gauge", total_bytes, "Total memory of the domain."),
 	STATUS("usbd_headroom_bytes", "gauge", headroom_bytes, "Free memory kept free for the producer."),
-	STATUS("usbd_threshold_bytes", "gauge", threshold_bytes, "Free memory under which registered apps are signalled."),
+	STATUS("usbd_threshold_bytes", "gauge", threshold_bytes, "Free memory under which apps are signalled."),
 	STATUS("usbd_worker_restarts_total", "counter", worker_restarts, "Restarts of the balloon worker."),
 	STATUS("usbd_registered_apps", "gauge", registered_apps, "Applications registered with libusbd."),
 };

@@ -141,6 +141,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/* First call, headers only: check who is asking and the announced size before reading any body. */
 		if (check_peer(srv, c, msg, sizeof(msg)))
 			return refuse(c, MHD_HTTP_FORBIDDEN, msg);
+		/* Strict like the bodies: a query string would be silently ignored, so refuse it instead. */
+		if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
+			return refuse(c, MHD_HTTP_BAD_REQUEST, "query strings are not supported");
 		if (announced_too_big(c, srv->max_body)) {
 			too_big_message(msg, sizeof(msg), srv->max_body);
 			return refuse(c, MHD_HTTP_CONTENT_TOO_LARGE, msg);

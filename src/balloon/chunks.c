@@ -10,6 +10,8 @@
 #include "common/log.h"
 
 #define BATCH_CHUNKS (CHUNK_BATCH / CHUNK_SIZE)
+/* Address space mapped at once, then filled batch by batch: one mapping, so releasing it is one munmap. */
+#define REGION_CHUNKS (CHUNK_REGION / CHUNK_SIZE)
 
 void chunks_init(struct chunk_pool *p, enum balloon_mode mode, const struct worker_tenant *tenant)
 {
@@ -49,13 +51,6 @@ static void touch(char *mem, size_t len)
 
 static int populate(char *mem, size_t len)
 {
-	static bool hint_warned;
-
-	if (madvise(mem, len, MADV_HUGEPAGE) && !hint_warned) {
-		/* Only a hint: without THP the chunk still works, on 4 KiB pages. */
-		log_warn("madvise(MADV_HUGEPAGE): %s; chunks use small pages", strerror(errno));
-		hint_warned = true;
-	}
 	if (madvise(mem, len, MADV_POPULATE_WRITE) == 0)
 		return 0;
 	if (errno != EINVAL)
@@ -64,9 +59,13 @@ static int populate(char *mem, size_t len)
 	return 0;
 }
 
-/* Maps `len` bytes aligned to CHUNK_SIZE: over-maps by one chunk and trims both ends. */
-static int map_aligned(size_t len, char **out)
+/*
+ * Maps a region of `len` bytes aligned to CHUNK_SIZE (over-maps by one chunk and trims both ends) and asks
+ * for huge pages on all of it at once.
+ */
+static int map_region(size_t len, char **out)
 {
+	static bool hint_warned;
 	size_t span = len + CHUNK_SIZE, head, tail;
 	char *raw, *mem;
 
@@ -81,60 +80,91 @@ static int map_aligned(size_t len, char **out)
 		log_warn("munmap of alignment head: %s", strerror(errno));
 	if (tail && munmap(mem + len, tail))
 		log_warn("munmap of alignment tail: %s", strerror(errno));
+	if (madvise(mem, len, MADV_HUGEPAGE) && !hint_warned) {
+		/* Only a hint: without THP the chunks still work, on small pages. */
+		log_warn("madvise(MADV_HUGEPAGE): %s; chunks use small pages", strerror(errno));
+		hint_warned = true;
+	}
 	*out = mem;
 	return 0;
 }
 
-static int map_batch(enum balloon_mode mode, size_t len, char **out)
+/* Populates (and in pinned mode locks) one batch of a region. */
+static int fill_batch(enum balloon_mode mode, char *mem, size_t len)
 {
-	const char *what = "populate";
-	char *mem = NULL;
-	int err = map_aligned(len, &mem);
+	int err = populate(mem, len);
 
 	if (err) {
-		log_err("mmap of %zu bytes: %s", len, strerror(-err));
+		log_err("populating %zu bytes: %s", len, strerror(-err));
 		return err;
 	}
-	err = populate(mem, len);
-	if (!err && mode == BALLOON_PINNED) {
-		what = "mlock";
-		err = mlock(mem, len) ? -errno : 0;
+	if (mode == BALLOON_PINNED && mlock(mem, len)) {
+		err = -errno;
+		log_err("mlock of %zu bytes: %s", len, strerror(-err));
 	}
-	if (err) {
-		log_err("%s of %zu bytes: %s", what, len, strerror(-err));
-		if (munmap(mem, len))
-			log_err("munmap of a failed batch: %s", strerror(errno));
-		return err;
+	return err;
+}
+
+/* Hands chunks to the pool and to the tenant. Room in p->base was reserved before mapping. */
+static void adopt(struct chunk_pool *p, char *mem, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		p->base[p->n++] = mem + i * CHUNK_SIZE;
+		if (p->tenant)
+			p->tenant->chunk_added(p->tenant->ctx, mem + i * CHUNK_SIZE, CHUNK_SIZE);
 	}
-	*out = mem;
+}
+
+/*
+ * Fills one region batch by batch. Returns 0 or -errno, with *filled the chunks kept and *stopped set
+ * when `stop` asked to end early; the caller unmaps the rest of the region.
+ */
+static int fill_region(struct chunk_pool *p, char *mem, size_t chunks, bool more_after, chunks_stop_fn stop,
+		       void *arg, size_t *filled, bool *stopped)
+{
+	*filled = 0;
+	*stopped = false;
+	while (*filled < chunks) {
+		size_t count = min_u64(chunks - *filled, BATCH_CHUNKS);
+		char *batch = mem + *filled * CHUNK_SIZE;
+		int err = fill_batch(p->mode, batch, count * CHUNK_SIZE);
+
+		if (err)
+			return err;
+		adopt(p, batch, count);
+		*filled += count;
+		if ((*filled < chunks || more_after) && stop && stop(arg)) {
+			*stopped = true;
+			return 0;
+		}
+	}
 	return 0;
 }
 
 int chunks_grow(struct chunk_pool *p, uint64_t bytes, chunks_stop_fn stop, void *arg, uint64_t *grown)
 {
 	uint64_t want = bytes / CHUNK_SIZE, done = 0;
+	bool stopped = false;
 	int err = 0;
 
-	while (done < want) {
-		size_t count = min_u64(want - done, BATCH_CHUNKS);
-		char *mem;
+	while (!err && !stopped && done < want) {
+		size_t chunks = min_u64(want - done, REGION_CHUNKS), filled;
+		char *mem = NULL;
 
-		err = reserve(p, count);
+		err = reserve(p, chunks);
 		if (err) {
-			log_err("chunk bookkeeping for %zu more chunks: %s", p->n + count, strerror(-err));
+			log_err("chunk bookkeeping for %zu more chunks: %s", p->n + chunks, strerror(-err));
 			break;
 		}
-		err = map_batch(p->mode, count * CHUNK_SIZE, &mem);
-		if (err)
+		err = map_region(chunks * CHUNK_SIZE, &mem);
+		if (err) {
+			log_err("mmap of %zu bytes: %s", chunks * CHUNK_SIZE, strerror(-err));
 			break;
-		for (size_t i = 0; i < count; i++) {
-			p->base[p->n++] = mem + i * CHUNK_SIZE;
-			if (p->tenant)
-				p->tenant->chunk_added(p->tenant->ctx, mem + i * CHUNK_SIZE, CHUNK_SIZE);
 		}
-		done += count;
-		if (done < want && stop && stop(arg))
-			break;
+		err = fill_region(p, mem, chunks, done + chunks < want, stop, arg, &filled, &stopped);
+		done += filled;
+		if (filled < chunks && munmap(mem + filled * CHUNK_SIZE, (chunks - filled) * CHUNK_SIZE))
+			log_err("munmap of the unfilled rest of a region: %s", strerror(errno));
 	}
 	*grown = done * CHUNK_SIZE;
 	return err;

@@ -1,9 +1,10 @@
 /*
  * chunks: the balloon's memory, a pool of 2 MiB chunks. Each chunk is THP-aligned, backed with huge pages
  * where the kernel can (MADV_HUGEPAGE), populated in bulk and, in pinned mode, mlock'ed so it never swaps.
- * Growth goes in batches of CHUNK_BATCH bytes and can be interrupted between batches; release coalesces
- * address-contiguous chunks into one munmap. New chunks go to the tenant (chunk_added); on release the
- * tenant picks which chunks to give back (chunks_take); without a tenant the most recently added go first.
+ * Growth maps regions of up to CHUNK_REGION bytes and fills them in batches of CHUNK_BATCH, and can be
+ * interrupted between batches; release coalesces address-contiguous chunks into one munmap. New chunks go
+ * to the tenant (chunk_added); on release the tenant picks which chunks to give back (chunks_take); without
+ * a tenant the most recently added go first.
  * Bookkeeping is one pointer per chunk, on the heap.
  * Return contract: 0 on success, -errno on failure; what succeeded before a failure is kept and counted.
  */
@@ -18,7 +19,8 @@
 #include "common/size.h"
 
 #define CHUNK_SIZE (2 * MIB)
-#define CHUNK_BATCH (32 * MIB)
+#define CHUNK_BATCH (32 * MIB)  /* populated (and locked) at a time; a grow can stop between batches */
+#define CHUNK_REGION GIB        /* mapped at a time, so that chunks are address-contiguous */
 
 struct chunk_pool {
 	enum balloon_mode mode;
@@ -37,7 +39,8 @@ void chunks_init(struct chunk_pool *p, enum balloon_mode mode, const struct work
  * Grows by `bytes` rounded down to CHUNK_SIZE, in batches, asking `stop` (may be NULL) after each one.
  * *grown is set to the bytes added. Returns 0, also when stopped early (*grown tells), or -errno from the
  * first batch that failed (-ENOMEM: no memory or bookkeeping; mmap/madvise/mlock errors as they come, e.g.
- * -EAGAIN from mlock); a failed batch is unmapped whole, earlier batches are kept.
+ * -EAGAIN from mlock); a failed batch is unmapped whole, earlier batches are kept. A region's unfilled rest
+ * (after a stop or a failure) is unmapped.
  */
 int chunks_grow(struct chunk_pool *p, uint64_t bytes, chunks_stop_fn stop, void *arg, uint64_t *grown);
 

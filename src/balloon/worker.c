@@ -74,10 +74,13 @@ static int worker_child(int fd, const struct worker_config *cfg, pid_t parent)
 			return 1;
 		}
 	}
+	/* Being the OOM killer's first pick must hold; protection (a negative value) needs CAP_SYS_RESOURCE
+	 * and is best effort. */
 	err = write_oom_score_adj(cfg->oom_score_adj);
 	if (err) {
 		log_err("writing oom_score_adj %d: %s", cfg->oom_score_adj, strerror(-err));
-		return 1;
+		if (cfg->oom_score_adj >= 0)
+			return 1;
 	}
 	/* worker_start blocked every signal across the fork; keep only SIGTERM blocked, for the signalfd. */
 	sigemptyset(&term);

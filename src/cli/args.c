@@ -37,8 +37,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 
 static int size_error(char *err, size_t errlen, const char *field, const char *text, int rc)
 {
-	const char *why = rc == -ERANGE ? "too large" : rc == -EDOM ? "not a whole number of MiB" : "not a size";
-	return fail(err, errlen, "%s: %s '%s'", field, why, text);
+	return fail(err, errlen, "%s: %s '%s'", field, target_size_error(rc), text);
 }
 
 /* Parses one FIELD=SIZE of `set`. */

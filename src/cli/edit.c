@@ -22,7 +22,6 @@ static void drop_edit(struct edit_state *st)
 /* Turns the typed text into a pending value. Returns false (and explains) when it is not a valid size. */
 static bool commit_edit(struct edit_state *st)
 {
-	const char *name = target_descs[edit_fields[st->focus]].name;
 	uint64_t mib;
 	int rc;
 
@@ -35,8 +34,8 @@ static bool commit_edit(struct edit_state *st)
 	}
 	rc = target_size_mib(st->text, &mib);
 	if (rc) {
-		snprintf(st->message, sizeof(st->message), "%s: '%s' is %s", name, st->text,
-			 rc == -EDOM ? "not a whole number of MiB" : rc == -ERANGE ? "too large" : "not a size");
+		snprintf(st->message, sizeof(st->message), "%s: '%s' is %s", target_descs[edit_fields[st->focus]].name,
+			 st->text, target_size_error(rc));
 		return false;
 	}
 	st->value_mib[st->focus] = mib;

@@ -71,6 +71,15 @@ static bool get_u64(const json_t *v, uint64_t *out)
 	return true;
 }
 
+/* Copies text, turning control characters into '?' so that a name cannot drive the terminal. */
+static void printable(const char *text, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", text);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 static char *format_deflation(const json_t *v, char *buf, size_t len)
 {
 	const char *reason = json_string_value(json_object_get(v, "reason"));
@@ -119,11 +128,11 @@ char *format_value(const json_t *v, enum fmt_kind kind, char *buf, size_t len)
 		break;
 	case FMT_TEXT:
 		if (json_string_value(v) && *json_string_value(v))
-			snprintf(buf, len, "%s", json_string_value(v));
+			printable(json_string_value(v), buf, len);
 		break;
 	case FMT_DOMAIN:
 		if (json_is_string(v))
-			snprintf(buf, len, "%s", *json_string_value(v) ? json_string_value(v) : "host");
+			printable(*json_string_value(v) ? json_string_value(v) : "host", buf, len);
 		break;
 	case FMT_DEFLATION:
 		if (v)

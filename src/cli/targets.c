@@ -37,6 +37,11 @@ int target_size_mib(const char *text, uint64_t *mib)
 	return 0;
 }
 
+const char *target_size_error(int rc)
+{
+	return rc == -ERANGE ? "too large" : rc == -EDOM ? "not a whole number of MiB" : "not a size";
+}
+
 char *target_patch_body(const struct target_patch *patch)
 {
 	json_t *obj = json_object();

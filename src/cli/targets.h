@@ -37,6 +37,9 @@ int target_lookup(const char *name);
  */
 int target_size_mib(const char *text, uint64_t *mib);
 
+/* Says in a few words why target_size_mib refused: "not a size", "too large", "not a whole number of MiB". */
+const char *target_size_error(int rc);
+
 /* Returns the JSON body for PATCH /usbd/targets (patch->mask must not be 0); NULL when out of memory. free() it. */
 char *target_patch_body(const struct target_patch *patch);
 

@@ -58,10 +58,6 @@ static void refresh_stats(struct ctl *c)
 		log_warn("cannot read the domain's memory.stat for statistics");
 	domain_read(&c->dom, &c->reading);
 	memset(s, 0, sizeof(*s));
-	s->target_pages = c->params.grab_lower / PAGE;
-	s->actual_pages = c->grab / PAGE;
-	s->target_mib = to_mib(c->params.grab_lower);
-	s->actual_mib = to_mib(c->grab);
 	s->total_memory_bytes = c->dom.total;
 	s->available_memory_bytes = c->reading.free;
 	/* Per-domain where the memory controller counts it; the rest is the machine's (docs/API.md). */
@@ -127,7 +123,14 @@ static int patch_balloon(void *ctx, uint32_t amount_mib, char *err, size_t len)
 
 static int get_stats(void *ctx, struct api_balloon_stats *out, char *err, size_t len)
 {
+	struct ctl *c = ctl_of(ctx);
+
+	/* The domain's counters are sampled every interval; the balloon's own figures are always current. */
 	*out = stats_cache;
+	out->target_pages = c->params.grab_lower / PAGE;
+	out->actual_pages = c->grab / PAGE;
+	out->target_mib = to_mib(c->params.grab_lower);
+	out->actual_mib = to_mib(c->grab);
 	return 0;
 }
 

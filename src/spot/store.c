@@ -61,7 +61,8 @@ struct cls {
 struct store {
 	size_t chunk_size;
 	uint64_t max_keys;
-	uint64_t rng;
+	uint64_t seed;          /* of the hash: fixed for the store's life */
+	uint64_t rng;           /* of the samplers */
 
 	struct chunk *ch;
 	uint32_t nch;           /* table slots ever used */
@@ -89,7 +90,7 @@ static uint64_t rnd(struct store *s)
 static uint64_t hash_key(const struct store *s, const void *key, size_t n)
 {
 	const unsigned char *p = key;
-	uint64_t h = 0xcbf29ce484222325u ^ s->rng;
+	uint64_t h = 0xcbf29ce484222325u ^ s->seed;
 
 	for (size_t i = 0; i < n; i++) {
 		h ^= p[i];
@@ -169,6 +170,7 @@ struct store *store_new(uint64_t max_keys, size_t chunk_size, uint64_t seed)
 	s->max_keys = max_keys ? max_keys : STORE_DEFAULT_MAX_KEYS;
 	if (s->max_keys > NONE - 2)
 		s->max_keys = NONE - 2;
+	s->seed = seed;
 	s->rng = seed ? seed : 0x9e3779b97f4a7c15u;
 	/* Classes grow by a quarter: at most ~20% of a slot is wasted, and the last class is a whole chunk. */
 	while (size < s->chunk_size / 2 && s->ncls < MAX_CLASSES - 1) {
@@ -395,6 +397,11 @@ static uint32_t sample_cold_chunk(struct store *s, int cls)
 		if (best == NONE || c->touched < s->ch[best].touched)
 			best = ci;
 	}
+	/* Sampling can miss when most table slots are empty or of this class: then look at every chunk, which only
+	 * happens when the class has nothing left to evict on its own. */
+	for (uint32_t ci = 0; best == NONE && s->cls[cls].chunks.n == 0 && ci < s->nch; ci++)
+		if (s->ch[ci].state == CH_CLASS && s->ch[ci].cls != cls)
+			best = ci;
 	return best;
 }
 
@@ -705,19 +712,16 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 	h->vlen = (uint32_t)vlen;
 	memcpy(h + 1, key, klen);
 	memcpy((char *)(h + 1) + klen, val, vlen);
-	/* Making room may have evicted the old value; then the key is new again. */
+	/* Making room may have evicted the old value (its entry is then free): the key is new again, and the
+	 * entry that eviction freed is there to take. */
 	if (idx != NONE && s->ent[idx].chunk == NONE)
-		idx = lookup(s, key, klen, hash, now);
+		idx = NONE;
 	if (idx != NONE) {
 		e = &s->ent[idx];
 		set_expiry(s, e, 0);
 		free_slot(s, e->chunk, e->slot);
 		s->keys--;
 	} else {
-		if (s->ent_free == NONE && reserve_entry(s) < 0) {
-			free_slot(s, ci, slot);
-			return -ENOMEM;
-		}
 		idx = s->ent_free;
 		e = &s->ent[idx];
 		s->ent_free = e->next;

@@ -121,8 +121,6 @@ static int find_v2(struct cg_hier *h)
 
 int cg_hier_open(struct cg_hier *h, const char *root_override, int version)
 {
-	int err;
-
 	if (root_override) {
 		if (version != 1 && version != 2)
 			return -EINVAL;
@@ -134,8 +132,7 @@ int cg_hier_open(struct cg_hier *h, const char *root_override, int version)
 		return hier_set(h, CG_V1_ROOT, 1);
 	if (version == 1)
 		return -ENOENT;
-	err = find_v2(h);
-	return err == -ENOENT || err == -EACCES ? -ENOENT : err;
+	return find_v2(h);
 }
 
 static int component_ok(const char *c, size_t n)

@@ -9,8 +9,6 @@
 #include "sys/cgroup_internal.h"
 #include "sys/kv.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
 /* The hierarchical total_* fields: a domain's usage includes its descendants'. */
 static const struct kv_field v1_stat_fields[] = {
 	KV_FIELD(struct cg_stat, "total_rss", anon),
@@ -35,7 +33,7 @@ int cg_stat_parse_v1(const char *buf, struct cg_stat *out)
 	struct cg_stat st = { 0 };
 	uint64_t seen;
 
-	if (kv_parse(buf, v1_stat_fields, ARRAY_LEN(v1_stat_fields), &st, &seen))
+	if (kv_parse(buf, v1_stat_fields, KV_COUNT(v1_stat_fields), &st, &seen))
 		return -EINVAL;
 	if ((seen & 3) != 3)
 		return -EINVAL;
@@ -83,7 +81,7 @@ static int v1_swap(const struct cgroup *cg, uint64_t *bytes)
 }
 
 /* Registers a new eventfd for `file` with cgroup.event_control ("<efd> <fd>[ <args>]") and returns it.
- * The file's fd is only needed for the registration; the eventfd alone keeps it alive. */
+ * The file's fd is needed only while registering; closing the eventfd unregisters. */
 static int v1_event_open(const struct cgroup *cg, const char *file, const char *args)
 {
 	char line[64];

@@ -8,8 +8,6 @@
 #include "sys/cgroup_internal.h"
 #include "sys/kv.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct kv_field v2_stat_fields[] = {
 	KV_FIELD(struct cg_stat, "anon", anon),
 	KV_FIELD(struct cg_stat, "file", file),
@@ -30,7 +28,7 @@ int cg_stat_parse_v2(const char *buf, struct cg_stat *out)
 	struct cg_stat st = { 0 };
 	uint64_t seen;
 
-	if (kv_parse(buf, v2_stat_fields, ARRAY_LEN(v2_stat_fields), &st, &seen))
+	if (kv_parse(buf, v2_stat_fields, KV_COUNT(v2_stat_fields), &st, &seen))
 		return -EINVAL;
 	if ((seen & 3) != 3)
 		return -EINVAL;

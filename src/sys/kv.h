@@ -15,6 +15,7 @@ struct kv_field {
 };
 
 #define KV_FIELD(type, key, member) { key, offsetof(type, member) }
+#define KV_COUNT(fields) ((unsigned)(sizeof(fields) / sizeof((fields)[0])))
 
 /*
  * Adds the value of every line whose name matches a field to that field of `out` (saturating, so that

@@ -6,8 +6,6 @@
 #include "sys/kv.h"
 #include "sys/procfs.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
 static const struct kv_field meminfo_fields[] = {
 	KV_FIELD(struct meminfo, "MemTotal", total),
 	KV_FIELD(struct meminfo, "MemFree", free),
@@ -27,7 +25,7 @@ int meminfo_parse(const char *buf, struct meminfo *out)
 	struct meminfo m = { 0 };
 	uint64_t seen;
 
-	if (kv_parse(buf, meminfo_fields, ARRAY_LEN(meminfo_fields), &m, &seen))
+	if (kv_parse(buf, meminfo_fields, KV_COUNT(meminfo_fields), &m, &seen))
 		return -EINVAL;
 	/* Every kernel reports MemTotal and MemFree first: without them this is not meminfo. */
 	if ((seen & 3) != 3)
@@ -58,7 +56,7 @@ int vmstat_parse(const char *buf, struct vmstat *out)
 	struct vmstat v = { 0 };
 	uint64_t seen;
 
-	if (kv_parse(buf, vmstat_fields, ARRAY_LEN(vmstat_fields), &v, &seen))
+	if (kv_parse(buf, vmstat_fields, KV_COUNT(vmstat_fields), &v, &seen))
 		return -EINVAL;
 	/* pgfault exists in every kernel's vmstat: without it this is not vmstat. */
 	if (!(seen & 1))
@@ -85,7 +83,7 @@ int pid_status_parse(const char *buf, struct pid_status *out)
 	struct status_lines st = { 0 };
 	uint64_t seen;
 
-	if (kv_parse(buf, status_fields, ARRAY_LEN(status_fields), &st, &seen))
+	if (kv_parse(buf, status_fields, KV_COUNT(status_fields), &st, &seen))
 		return -EINVAL;
 	if (!(seen & 1))
 		return -EINVAL;
@@ -139,7 +137,7 @@ static int psi_line(const char *p, uint32_t *avg10, uint32_t *avg60, uint64_t *t
 		if (klen == 0 && (*p == '\n' || !*p))
 			break;
 		if (p[klen] != '=') {
-			p += klen ? klen : 1;
+			p += klen;
 			continue;
 		}
 		p += klen + 1;

@@ -15,7 +15,7 @@ at_most() { (( $(grab) <= $1 )); }
 wait_for 30 "the balloon to reach 512 MiB" at_least $((512 << 20))
 
 code=$(curl -s -o "$T_DIR/body" -w '%{http_code}' --unix-socket "$sock" -X PATCH http://localhost/usbd/targets \
-  -H 'Content-Type: application/json' -d '{"grab_upper_mib": 128}')
+  -H 'Content-Type: application/json' -d '{"grab_lower_mib": 0, "grab_upper_mib": 128}')
 [[ $code == 204 ]] || fail "PATCH /usbd/targets answered $code: $(cat "$T_DIR/body")"
 wait_for 5 "the balloon to deflate to the 128 MiB upper bound" at_most $(((128 + 4) << 20))
 grep -q "deflating.*(upper)" "$T_DIR/usbd.log" || fail "the deflation was not attributed to the upper bound"

@@ -40,12 +40,14 @@ cg_kill_all() {
 
 cleanup() {
   local rc=$? p c i
+  set +e
   for p in "${T_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${T_PIDS[@]}"; do
     for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
   done
   for c in "${T_CGROUPS[@]}"; do
+    [[ -d $CGV1/$c ]] || continue
     # children usbd may have made, deepest first
     find "$CGV1/$c" -mindepth 1 -depth -type d 2>/dev/null | while read -r d; do
       for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done

@@ -124,13 +124,14 @@ static void expect(const char *method, const char *path, const char *body, unsig
 
 static void get_balloon_should_answer_200_with_the_configuration(void **state)
 {
-	expect("GET", "/balloon", "", 200, "{\"amount_mib\":64,\"deflate_on_oom\":true,\"stats_polling_interval_s\":0}");
+	expect("GET", "/balloon", "", 200,
+	       "{\"amount_mib\":64,\"deflate_on_oom\":true,\"stats_polling_interval_s\":0}");
 }
 
 static void put_balloon_should_answer_204_and_reach_the_backend(void **state)
 {
-	expect("PUT", "/balloon", "{\"amount_mib\": 10, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 2}", 204,
-	       NULL);
+	expect("PUT", "/balloon", "{\"amount_mib\": 10, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 2}",
+	       204, NULL);
 	assert_int_equal(fake.setter_calls, 1);
 	assert_int_equal(fake.balloon.amount_mib, 10);
 	assert_false(fake.balloon.deflate_on_oom);
@@ -139,7 +140,8 @@ static void put_balloon_should_answer_204_and_reach_the_backend(void **state)
 
 static void bad_bodies_should_answer_400_without_reaching_the_backend(void **state)
 {
-	expect("PUT", "/balloon", "{\"amount_mib\": 10}", 400, "{\"fault_message\":\"missing field 'deflate_on_oom'\"}");
+	expect("PUT", "/balloon", "{\"amount_mib\": 10}", 400,
+	       "{\"fault_message\":\"missing field 'deflate_on_oom'\"}");
 	expect("PATCH", "/balloon", "", 400,
 	       "{\"fault_message\":\"request body is empty: expected a JSON object\"}");
 	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 70000}", 400,
@@ -186,7 +188,8 @@ static void statistics_should_fail_while_disabled_and_work_once_enabled(void **s
 	       "{\"fault_message\":\"statistics are disabled: set a non-zero stats_polling_interval_s first\"}");
 	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 204, NULL);
 	expect("GET", "/balloon/statistics", "", 200,
-	       "{\"target_pages\":256,\"actual_pages\":0,\"target_mib\":0,\"actual_mib\":0,\"swap_in\":0,\"swap_out\":0,"
+	       "{\"target_pages\":256,\"actual_pages\":0,\"target_mib\":0,\"actual_mib\":0,"
+	       "\"swap_in\":0,\"swap_out\":0,"
 	       "\"major_faults\":0,\"minor_faults\":0,\"free_memory\":4096,\"total_memory\":0,\"available_memory\":0,"
 	       "\"disk_caches\":0,\"hugetlb_allocations\":0,\"hugetlb_failures\":0,\"oom_kill\":0,\"alloc_stall\":0,"
 	       "\"async_scan\":0,\"direct_scan\":0,\"async_reclaim\":0,\"direct_reclaim\":0}");
@@ -199,7 +202,8 @@ static void patch_targets_should_pass_the_fields_and_mask(void **state)
 	assert_true(fake.targets.grab_lower_mib == 5 && fake.targets.threshold_mib == 9);
 	fake.targets = (struct api_targets){ 1, 2, 3, 4, 5 };
 	expect("GET", "/usbd/targets", "", 200,
-	       "{\"grab_lower_mib\":1,\"grab_upper_mib\":2,\"swap_target_mib\":3,\"headroom_mib\":4,\"threshold_mib\":5}");
+	       "{\"grab_lower_mib\":1,\"grab_upper_mib\":2,\"swap_target_mib\":3,\"headroom_mib\":4,"
+	       "\"threshold_mib\":5}");
 }
 
 static void status_should_carry_every_field(void **state)

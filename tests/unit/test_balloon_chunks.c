@@ -15,11 +15,22 @@
 #include "balloon/chunks.h"
 
 /*
- * munmap and mlock are interposed: this program's definitions take precedence over libc's for the pool's
- * calls, so the tests count munmap calls (coalescing) and can make mlock fail like the kernel does.
+ * munmap, mlock and madvise are interposed: this program's definitions take precedence over libc's for the
+ * pool's calls, so the tests count munmap calls (coalescing) and make mlock or MADV_POPULATE_WRITE fail the
+ * way the kernel can.
  */
 static int munmap_calls;
 static int mlock_fail_errno;
+static int populate_calls, populate_fail_at, populate_fail_errno;
+
+int madvise(void *addr, size_t len, int advice)
+{
+	if (advice == MADV_POPULATE_WRITE && ++populate_calls == populate_fail_at) {
+		errno = populate_fail_errno;
+		return -1;
+	}
+	return syscall(SYS_madvise, addr, len, advice);
+}
 
 int munmap(void *addr, size_t len)
 {
@@ -169,6 +180,8 @@ static void grow_should_stop_between_batches_when_asked(void **state)
 	assert_int_equal(stop_calls, 1);
 	assert_true(grown == CHUNK_BATCH);
 	assert_true(chunks_bytes(&p) == CHUNK_BATCH);
+	/* the region's unfilled rest is not kept mapped */
+	assert_false(mapped((char *)p.base[p.n - 1] + CHUNK_SIZE, CHUNK_SIZE));
 
 	/* Not asked after the last batch: there is nothing left to stop. */
 	stop_calls = 0;
@@ -229,14 +242,14 @@ static void shrink_should_unmap_contiguous_chunks_with_one_munmap(void **state)
 	void *lo;
 
 	chunks_init(&p, BALLOON_RECLAIMABLE, NULL);
-	/* One batch: one mapping, address-contiguous chunks. */
-	assert_int_equal(chunks_grow(&p, CHUNK_BATCH, NULL, NULL, &grown), 0);
+	/* Three batches of one region: address-contiguous chunks. */
+	assert_int_equal(chunks_grow(&p, 3 * CHUNK_BATCH, NULL, NULL, &grown), 0);
 	lo = p.base[0];
 	munmap_calls = 0;
-	assert_int_equal(chunks_shrink(&p, CHUNK_BATCH, &released), 0);
-	assert_true(released == CHUNK_BATCH);
+	assert_int_equal(chunks_shrink(&p, 3 * CHUNK_BATCH, &released), 0);
+	assert_true(released == 3 * CHUNK_BATCH);
 	assert_int_equal(munmap_calls, 1);
-	for (size_t off = 0; off < CHUNK_BATCH; off += CHUNK_SIZE)
+	for (size_t off = 0; off < 3 * CHUNK_BATCH; off += CHUNK_SIZE)
 		assert_false(mapped((char *)lo + off, CHUNK_SIZE));
 	chunks_free(&p);
 }
@@ -358,32 +371,76 @@ static void failed_mlock_should_unmap_its_batch_and_report(void **state)
 	chunks_free(&p);
 }
 
-static void failed_batch_should_keep_the_batches_before_it(void **state)
+static void failed_populate_should_keep_the_batches_before_it(void **state)
+{
+	struct fake_tenant t = { 0 };
+	struct worker_tenant wt = tenant_of(&t);
+	struct chunk_pool p;
+	uint64_t grown = 0;
+
+	chunks_init(&p, BALLOON_RECLAIMABLE, &wt);
+	populate_calls = 0;
+	populate_fail_at = 3;
+	populate_fail_errno = ENOMEM;
+	assert_int_equal(chunks_grow(&p, 4 * CHUNK_BATCH, NULL, NULL, &grown), -ENOMEM);
+	populate_fail_at = 0;
+	assert_true(grown == 2 * CHUNK_BATCH);
+	assert_true(chunks_bytes(&p) == 2 * CHUNK_BATCH);
+	assert_int_equal(t.n_added, p.n);
+	assert_true(chunks_resident(&p) == 2 * CHUNK_BATCH);
+	/* the failed batch and the rest of the region are gone */
+	assert_false(mapped((char *)p.base[p.n - 1] + CHUNK_SIZE, CHUNK_SIZE));
+	assert_false(mapped((char *)p.base[p.n - 1] + CHUNK_BATCH + CHUNK_SIZE, CHUNK_SIZE));
+	chunks_free(&p);
+}
+
+static void grow_should_touch_pages_when_the_kernel_lacks_populate_write(void **state)
+{
+	struct chunk_pool p;
+	uint64_t grown = 0;
+
+	chunks_init(&p, BALLOON_RECLAIMABLE, NULL);
+	populate_calls = 0;
+	populate_fail_at = 1;
+	populate_fail_errno = EINVAL;
+	assert_int_equal(chunks_grow(&p, 2 * CHUNK_SIZE, NULL, NULL, &grown), 0);
+	populate_fail_at = 0;
+	assert_int_equal(populate_calls, 1);
+	assert_true(grown == 2 * CHUNK_SIZE);
+	assert_true(chunks_resident(&p) == 2 * CHUNK_SIZE);
+	chunks_free(&p);
+}
+
+static void failed_mmap_should_leave_the_pool_as_it_was(void **state)
 {
 	struct rlimit old, low;
 	struct chunk_pool p;
-	uint64_t grown = 0, vm_kib = 0;
+	uint64_t grown = 1;
+	unsigned long long vm_kib = 0;
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "r");
+	int err;
 
+	chunks_init(&p, BALLOON_RECLAIMABLE, NULL);
+	assert_int_equal(chunks_grow(&p, CHUNK_SIZE, NULL, NULL, &grown), 0);
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmSize: %llu kB", (unsigned long long *)&vm_kib) == 1)
+		if (sscanf(line, "VmSize: %llu kB", &vm_kib) == 1)
 			break;
 	fclose(f);
 	assert_true(vm_kib > 0);
-	/* Address space for one batch and its alignment slack, not for two: the second mmap gets ENOMEM. */
+	/* Too little address space left for the region: mmap itself fails with ENOMEM. */
 	assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
 	low = old;
-	low.rlim_cur = vm_kib * KIB + CHUNK_BATCH + CHUNK_BATCH / 2;
+	low.rlim_cur = vm_kib * KIB + CHUNK_BATCH;
 	assert_int_equal(setrlimit(RLIMIT_AS, &low), 0);
-	chunks_init(&p, BALLOON_RECLAIMABLE, NULL);
-	int err = chunks_grow(&p, 3 * CHUNK_BATCH, NULL, NULL, &grown);
+	err = chunks_grow(&p, 4 * CHUNK_BATCH, NULL, NULL, &grown);
 	assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
 	assert_int_equal(err, -ENOMEM);
-	assert_true(grown == CHUNK_BATCH);
-	assert_true(chunks_bytes(&p) == CHUNK_BATCH);
-	assert_true(chunks_resident(&p) == CHUNK_BATCH);
+	assert_true(grown == 0);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(chunks_grow(&p, CHUNK_SIZE, NULL, NULL, &grown), 0);
+	assert_int_equal(p.n, 2);
 	chunks_free(&p);
 }
 
@@ -402,7 +459,9 @@ int main(void)
 		cmocka_unit_test(pinned_grow_should_lock_its_chunks),
 		cmocka_unit_test(reclaimable_grow_should_not_lock),
 		cmocka_unit_test(failed_mlock_should_unmap_its_batch_and_report),
-		cmocka_unit_test(failed_batch_should_keep_the_batches_before_it),
+		cmocka_unit_test(failed_populate_should_keep_the_batches_before_it),
+		cmocka_unit_test(grow_should_touch_pages_when_the_kernel_lacks_populate_write),
+		cmocka_unit_test(failed_mmap_should_leave_the_pool_as_it_was),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,6 +192,40 @@ static void stop_should_end_the_worker_with_sigterm(void **state)
 	assert_int_equal(errno, ECHILD);
 }
 
+static void worker_should_release_and_exit_cleanly_on_sigterm(void **state)
+{
+	struct worker_config cfg = plain_config();
+	struct worker_handle w;
+	struct wmsg m;
+	int status;
+
+	start(&cfg, &w);
+	request(&w, WMSG_GROW, 2 * CHUNK_SIZE, &m);
+	assert_int_equal(kill(w.pid, SIGTERM), 0);
+	wait_exit(&w, &status);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	worker_stop(&w, HANG_MS);
+}
+
+static void stop_should_kill_a_worker_that_does_not_exit_in_time(void **state)
+{
+	struct worker_config cfg = plain_config();
+	struct worker_handle w;
+	siginfo_t si;
+	pid_t pid;
+
+	start(&cfg, &w);
+	pid = w.pid;
+	/* A stopped worker cannot act on SIGTERM: only the SIGKILL after the timeout ends it. */
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(waitid(P_PID, pid, &si, WSTOPPED | WNOWAIT), 0);
+	worker_stop(&w, 100);
+	assert_int_equal(w.pid, -1);
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
 static int read_int_file(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -339,6 +373,8 @@ int main(void)
 		cmocka_unit_test(worker_should_exit_cleanly_when_the_controller_closes_the_socket),
 		cmocka_unit_test(reap_should_see_a_killed_worker_and_receive_should_see_it_gone),
 		cmocka_unit_test(stop_should_end_the_worker_with_sigterm),
+		cmocka_unit_test(worker_should_release_and_exit_cleanly_on_sigterm),
+		cmocka_unit_test(stop_should_kill_a_worker_that_does_not_exit_in_time),
 		cmocka_unit_test(worker_should_set_its_oom_score_adj_and_close_inherited_fds),
 		cmocka_unit_test(worker_should_feed_its_tenant_and_report_its_counters),
 	};

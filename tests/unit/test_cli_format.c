@@ -46,6 +46,13 @@ static void value_should_show_counts_booleans_and_text_as_they_are(void **state)
 	assert_string_equal(value("\"producer\"", FMT_DOMAIN), "producer");
 }
 
+static void text_should_not_pass_control_characters_to_the_terminal(void **state)
+{
+	assert_string_equal(value("\"a\\u001b[2Jb\\n\\u007f\"", FMT_TEXT), "a?[2Jb??");
+	assert_string_equal(value("\"d\\t\"", FMT_DOMAIN), "d?");
+	assert_string_equal(value("\"caf\u00e9\"", FMT_TEXT), "caf\u00e9");
+}
+
 static void value_should_show_a_dash_for_missing_or_mistyped_values(void **state)
 {
 	assert_string_equal(format_value(NULL, FMT_BYTES, buf, sizeof(buf)), "-");
@@ -152,6 +159,7 @@ int main(void)
 		cmocka_unit_test(value_should_show_sizes_in_human_units),
 		cmocka_unit_test(value_should_saturate_absurd_mib_and_page_counts),
 		cmocka_unit_test(value_should_show_counts_booleans_and_text_as_they_are),
+		cmocka_unit_test(text_should_not_pass_control_characters_to_the_terminal),
 		cmocka_unit_test(value_should_show_a_dash_for_missing_or_mistyped_values),
 		cmocka_unit_test(value_should_describe_the_last_deflation),
 		cmocka_unit_test(age_should_pick_the_two_largest_units),

@@ -147,6 +147,7 @@ static void *serve(void *arg)
 {
 	struct server *s = arg;
 	size_t got = 0;
+	char scratch;
 	int fd = accept(s->listen_fd, NULL, NULL);
 
 	if (fd < 0)
@@ -168,7 +169,7 @@ static void *serve(void *arg)
 			break;
 	}
 	/* Silent or not, hold the connection until the client drops it. */
-	while (read(fd, s->request, 1) > 0)
+	while (read(fd, &scratch, 1) > 0)
 		;
 	close(fd);
 	return NULL;

@@ -448,32 +448,32 @@ static void notify_ack_should_drain_an_eventfd_and_reread_a_file(void **state)
 
 int main(void)
 {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(canon_should_trim_slashes),
 		cmocka_unit_test(canon_should_name_the_root_with_an_empty_string),
 		cmocka_unit_test(canon_should_refuse_dots_empty_components_and_control_chars),
 		cmocka_unit_test(canon_should_refuse_names_too_long_for_the_output_or_a_component),
-		cmocka_unit_test_setup_teardown(resolve_should_find_nested_cgroups_in_both_versions, setup, teardown),
-		cmocka_unit_test_setup_teardown(resolve_should_refuse_a_symlink_escaping_the_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(resolve_should_follow_a_symlink_inside_the_root_to_its_real_name, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(resolve_should_report_missing_bad_and_non_directory_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(hier_open_should_refuse_bad_arguments, setup, teardown),
-		cmocka_unit_test_setup_teardown(hier_open_should_find_a_cgroup2_mount_with_memory_in_mountinfo, setup,
-						teardown),
+		T(resolve_should_find_nested_cgroups_in_both_versions),
+		T(resolve_should_refuse_a_symlink_escaping_the_root),
+		T(resolve_should_follow_a_symlink_inside_the_root_to_its_real_name),
+		T(resolve_should_report_missing_bad_and_non_directory_names),
+		T(hier_open_should_refuse_bad_arguments),
+		T(hier_open_should_find_a_cgroup2_mount_with_memory_in_mountinfo),
 		cmocka_unit_test(hier_open_should_find_this_machines_hierarchy),
-		cmocka_unit_test_setup_teardown(within_should_compare_whole_components, setup, teardown),
-		cmocka_unit_test_setup_teardown(create_child_should_make_one_directory_and_refuse_paths, setup, teardown),
-		cmocka_unit_test_setup_teardown(create_child_of_the_root_should_have_a_plain_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(move_pid_should_write_the_pid_to_cgroup_procs, setup, teardown),
-		cmocka_unit_test_setup_teardown(pids_should_count_all_and_store_at_most_max, setup, teardown),
-		cmocka_unit_test_setup_teardown(pids_should_refuse_garbage, setup, teardown),
-		cmocka_unit_test_setup_teardown(read_u64_should_map_max_and_v1_unlimited_to_cg_unlimited, setup, teardown),
-		cmocka_unit_test_setup_teardown(read_u64_should_refuse_anything_but_one_number, setup, teardown),
-		cmocka_unit_test_setup_teardown(files_should_be_plain_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(write_file_should_report_the_errno_of_open_and_write, setup, teardown),
-		cmocka_unit_test_setup_teardown(notify_ack_should_drain_an_eventfd_and_reread_a_file, setup, teardown),
+		T(within_should_compare_whole_components),
+		T(create_child_should_make_one_directory_and_refuse_paths),
+		T(create_child_of_the_root_should_have_a_plain_name),
+		T(move_pid_should_write_the_pid_to_cgroup_procs),
+		T(pids_should_count_all_and_store_at_most_max),
+		T(pids_should_refuse_garbage),
+		T(read_u64_should_map_max_and_v1_unlimited_to_cg_unlimited),
+		T(read_u64_should_refuse_anything_but_one_number),
+		T(files_should_be_plain_names),
+		T(write_file_should_report_the_errno_of_open_and_write),
+		T(notify_ack_should_drain_an_eventfd_and_reread_a_file),
 	};
+#undef T
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,7 +98,8 @@ static void meminfo_parse_should_refuse_garbage(void **state)
 {
 	static const char *const bad[] = {
 		"", "\n\n", "hello world", "MemTotal: 1 kB\n", "MemFree: 1 kB\n",
-		"MemTotal: -1 kB\nMemFree: 1 kB\n", "MemTotal: kB\nMemFree: 1 kB\n", "MemTotal: 12x kB\nMemFree: 1 kB\n",
+		"MemTotal: -1 kB\nMemFree: 1 kB\n", "MemTotal: kB\nMemFree: 1 kB\n",
+		"MemTotal: 12x kB\nMemFree: 1 kB\n",
 		"MemTotal: 1 MB\nMemFree: 1 kB\n", "MemTotal:\nMemFree: 1 kB\n", NULL,
 	};
 	struct meminfo m = { .total = 77 };

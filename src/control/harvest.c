@@ -1,0 +1,255 @@
+/* harvest: the harvester's executor — the controller-side tick, the step thread, start-up repair. */
+#include "control/harvest.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/size.h"
+#include "control/harvest_journal.h"
+#include "control/harvest_step.h"
+
+struct harvester {
+	struct cgroup app;
+	char journal[PATH_MAX];
+	uint64_t timeout_ms;
+	struct harvest_params params;
+
+	/* the controller's thread only */
+	struct harvest_history hist;
+	struct harvest_status st;
+
+	/* shared with the step thread, under mu */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	atomic_bool stop;
+	uint64_t job;                  /* > 0: a step of this many bytes for the thread */
+	bool done;                     /* the thread finished a step: result* are valid */
+	int result_err;
+	struct harvest_step_result result;
+	uint64_t result_ms;
+};
+
+void harvest_config_defaults(struct harvest_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->journal_path = HARVEST_JOURNAL_DEFAULT;
+	cfg->step_timeout_ms = 1000;
+	policy_harvest_defaults(&cfg->params);
+}
+
+int harvest_repair(const struct cg_hier *h, const char *journal_path)
+{
+	struct harvest_journal j;
+	struct cgroup cg;
+	char v[16];
+	int err = harvest_journal_read(journal_path, &j);
+
+	if (err == -ENOENT)
+		return 0;
+	if (err == -EINVAL) {
+		log_err("harvest: the journal %s is malformed; removing it: check the app cgroup's limits by hand",
+			journal_path);
+		harvest_journal_remove(journal_path);
+		return err;
+	}
+	if (err) {
+		log_err("harvest: cannot read the journal %s: %s", journal_path, strerror(-err));
+		return err;
+	}
+	err = cg_resolve(h, j.cgroup, &cg);
+	if (err == -ENOENT) {
+		log_warn("harvest: the journal %s names cgroup %s, which is gone: nothing to restore", journal_path,
+			 j.cgroup);
+		return harvest_journal_remove(journal_path);
+	}
+	if (!err)
+		err = harvest_knob_restore(&cg, j.knob, j.previous, NULL);
+	if (err) {
+		log_err("harvest: cannot repair the step journalled in %s (cgroup %s): %s; keeping the journal",
+			journal_path, j.cgroup, strerror(-err));
+		return err;
+	}
+	log_info("harvest: repaired an interrupted step: the %s of %s is back to %s", harvest_knob_name(j.knob),
+		 j.cgroup, j.previous == CG_UNLIMITED ? "max" : size_format(j.previous, v, sizeof(v)));
+	if ((err = harvest_journal_remove(journal_path)))
+		log_err("harvest: cannot remove the journal %s: %s", journal_path, strerror(-err));
+	return err;
+}
+
+static void *step_thread(void *arg)
+{
+	struct harvester *h = arg;
+	struct harvest_step_args a = { .cg = &h->app, .journal = h->journal, .timeout_ms = h->timeout_ms,
+				       .stop = &h->stop };
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->job && !atomic_load(&h->stop))
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (atomic_load(&h->stop))
+			break;
+		a.bytes = h->job;
+		h->job = 0;
+		pthread_mutex_unlock(&h->mu);
+
+		struct harvest_step_result r;
+		uint64_t t0 = clock_ms();
+		int err = harvest_step_run(&a, &r);
+
+		pthread_mutex_lock(&h->mu);
+		h->result_err = err;
+		h->result = r;
+		h->result_ms = clock_ms() - t0;
+		h->done = true;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Makes the journal's directory (one level, 0700) if it is missing: /var/lib/usbd on a fresh machine. */
+static void make_journal_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		log_warn("harvest: cannot create %s: %s (steps will be skipped)", dir, strerror(errno));
+}
+
+int harvest_open(struct harvester **out, const struct harvest_config *cfg)
+{
+	const char *path = cfg->journal_path ? cfg->journal_path : HARVEST_JOURNAL_DEFAULT;
+	const char *msg = policy_harvest_check(&cfg->params);
+	struct harvester *h;
+	sigset_t all, old;
+	int err;
+
+	if (!msg && !cfg->step_timeout_ms)
+		msg = "harvest step timeout must be positive";
+	if (!msg && (!cfg->app.hier || strlen(path) + sizeof(".tmp") > PATH_MAX))
+		msg = "harvest needs an app cgroup and a journal path shorter than PATH_MAX";
+	if (msg) {
+		log_err("%s", msg);
+		return -EINVAL;
+	}
+	if (!access(path, F_OK)) {
+		log_err("harvest: the journal %s exists: repair it before harvesting", path);
+		return -EEXIST;
+	}
+	make_journal_dir(path);
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->app = cfg->app;
+	snprintf(h->journal, sizeof(h->journal), "%s", path);
+	h->timeout_ms = cfg->step_timeout_ms;
+	h->params = cfg->params;
+	h->st.state = harvest_state_name(HARVEST_IDLE);
+	h->st.step_cap = h->params.step_max;
+	atomic_init(&h->stop, false);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	/* Signals belong to the controller's thread (signalfd, handlers): the step thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&h->thread, NULL, step_thread, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return err;
+	}
+	*out = h;
+	return 0;
+}
+
+static void collect(struct harvester *h, uint64_t now_ms, int err, const struct harvest_step_result *r,
+		    uint64_t took_ms)
+{
+	char a[16], b[16];
+
+	policy_harvest_done(&h->hist, now_ms);
+	h->st.steps++;
+	h->st.last_step_bytes = r->reclaimed;
+	h->st.last_step_at_ms = now_ms;
+	h->st.last_step_ms = took_ms;
+	h->st.last_step_error = err;
+	h->st.harvested = sat_add(h->st.harvested, r->reclaimed);
+	if (err && err != -ETIMEDOUT && err != -EAGAIN)
+		log_warn("harvest: step on %s failed: %s", h->app.name, strerror(-err));
+	else
+		log_debug("harvest: step on %s took %s from usage in %" PRIu64 " ms (swap %s)", h->app.name,
+			  size_format(r->reclaimed, a, sizeof(a)), took_ms, size_format(h->st.swap, b, sizeof(b)));
+}
+
+void harvest_tick(struct harvester *h, const struct harvest_input *in)
+{
+	struct harvest_step_result r;
+	struct harvest_decision d;
+	uint64_t took_ms = 0;
+	bool done;
+	int err = 0;
+
+	pthread_mutex_lock(&h->mu);
+	done = h->done;
+	if (done) {
+		h->done = false;
+		err = h->result_err;
+		r = h->result;
+		took_ms = h->result_ms;
+	}
+	pthread_mutex_unlock(&h->mu);
+	h->st.swap = in->swap;
+	h->st.target = in->target;
+	if (done)
+		collect(h, in->now_ms, err, &r, took_ms);
+	d = policy_harvest_decide(in, &h->params, &h->hist);
+	h->st.state = harvest_state_name(d.state);
+	h->st.step_cap = policy_harvest_step_cap(&h->hist, &h->params);
+	h->st.backoffs = h->hist.backoffs;
+	if (!d.step)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->job = d.step;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void harvest_status(const struct harvester *h, struct harvest_status *st)
+{
+	*st = h->st;
+}
+
+void harvest_close(struct harvester *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	atomic_store(&h->stop, true);
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	/* A step whose restore failed until the stop left its journal: one more try, loudly, before exiting. */
+	if (!access(h->journal, F_OK))
+		harvest_repair(h->app.hier, h->journal);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}

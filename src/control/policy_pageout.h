@@ -1,0 +1,48 @@
+/*
+ * policy_pageout: whether a registered app's page-out request is honoured — the pure part of the registry.
+ * No I/O: the caller reads /proc/PID/maps and the domain's free memory and passes them in.
+ * Unit-tested in tests/unit/test_policy_pageout.c.
+ */
+#ifndef USBD_CONTROL_POLICY_PAGEOUT_H
+#define USBD_CONTROL_POLICY_PAGEOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/proto.h"
+
+/* A mapping the app may page out: private, not one of the kernel's special areas ([vdso], [vvar], ...). */
+struct pageout_area {
+	uint64_t start, end;
+};
+
+struct pageout_limits {
+	uint64_t page_size;
+	uint32_t max_ranges;        /* at most UMSG_MAX_RANGES */
+	uint64_t max_bytes;         /* per request, all ranges together */
+};
+
+/* page_size 4 KiB, UMSG_MAX_RANGES, 1 GiB per request. */
+void pageout_limits_default(struct pageout_limits *lim);
+
+/*
+ * Parses /proc/PID/maps text (NUL-terminated) into the areas a page-out may touch, in address order
+ * (adjacent areas are merged). Returns the number of areas stored, or -EINVAL for a malformed line, or
+ * -E2BIG when there are more than `max` (after merging).
+ */
+int pageout_parse_maps(const char *buf, struct pageout_area *areas, size_t max);
+
+/*
+ * Judges a request, checking in this order: count, alignment and emptiness, total size, ownership (every range
+ * inside one merged area), then free < threshold. So a request for memory the app does not own is refused as
+ * such whatever the free memory. Returns USBD_REASON_OK with *bytes the total, or the refusal.
+ */
+enum usbd_reason pageout_judge(const struct umsg_range *r, size_t n, const struct pageout_area *areas,
+			       size_t nareas, uint64_t free_bytes, uint64_t threshold, const struct pageout_limits *lim,
+			       uint64_t *bytes);
+
+/* The -errno a refusal maps to (see usbd_pageout() in usbd.h), and a sentence for people. */
+int pageout_reason_errno(enum usbd_reason reason);
+const char *pageout_reason_text(enum usbd_reason reason);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * registry: the daemon's side of libusbd — apps that registered, their SIGBALLOONs and their page-outs.
+ *
+ * Apps connect to a SOCK_SEQPACKET Unix socket (mode 0666) and speak lib/proto.h. The peer's credentials
+ * decide which process registers (an app registers itself only); the registry holds a pidfd for it, so a
+ * recycled pid is never signalled or advised.
+ *
+ * Swap scheme (docs/LIBUSBD.md): at the first registration the registry creates APP/usbd-registered (swappiness
+ * allowed) and keeps every other cgroup of the domain out of swap (v1 memory.swappiness 0, v2 memory.swap.max
+ * 0), remembering each old value; registry_close() restores them and removes the cgroup. A registering process
+ * must already be inside the domain; it is moved into APP/usbd-registered and back where it came from when it
+ * unregisters.
+ *
+ * Return contract: 0 / -errno; failures are logged here.
+ */
+#ifndef USBD_CONTROL_REGISTRY_H
+#define USBD_CONTROL_REGISTRY_H
+
+#include <stdint.h>
+
+#include "sys/cgroup.h"
+
+#define REGISTRY_CGROUP "usbd-registered"
+
+struct registry;
+
+struct registry_config {
+	const char *sock_path;          /* NULL: USBD_APPS_SOCK_DEFAULT (its directory is created if missing) */
+	const struct cgroup *domain;    /* swap is kept off in this subtree (the hierarchy root: host mode) */
+	const struct cgroup *app;       /* REGISTRY_CGROUP is made inside it */
+	uint64_t resignal_ms;           /* SIGBALLOON again while free stays below the threshold (0: 1000) */
+	unsigned max_apps;              /* 0: 64 */
+	/* Reads the domain's free memory when a page-out is judged; NULL uses the last registry_tick() value. */
+	int (*read_free)(void *ctx, uint64_t *free_bytes);
+	void *ctx;
+};
+
+/* Listens (replacing a stale socket, -EADDRINUSE if a daemon answers on it). Changes no cgroup yet. */
+int registry_open(struct registry **out, const struct registry_config *cfg);
+/* One fd for the caller's epoll (EPOLLIN): an inner epoll set of the listener and the apps' connections. */
+int registry_fd(const struct registry *r);
+/* Serves whatever is ready: connections, registrations, page-outs, hang-ups. Never blocks. */
+void registry_run(struct registry *r);
+/*
+ * Records the reading; while free < threshold sends SIGBALLOON (with the deficit in MiB as its value) to every
+ * registered app when it first falls below, then again every resignal_ms.
+ */
+void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_bytes, uint64_t threshold_bytes);
+unsigned registry_count(const struct registry *r);
+/* SIGBALLOONs sent so far (status, metrics). */
+uint64_t registry_signals_sent(const struct registry *r);
+/* Drops every app (moving it back), restores the domain's swap settings, removes the cgroup and the socket. */
+void registry_close(struct registry *r);
+
+#endif

@@ -1,0 +1,109 @@
+#include "lib/select.h"
+
+#include <stdlib.h>
+
+static bool eligible(const struct sel_block *b)
+{
+	return !b->out && !(b->score & (SEL_TOUCHED_NOW | SEL_TOUCHED_LAST));
+}
+
+/* The lowest score at which the eligible blocks cover `bytes` (SEL_SCORE_MAX when they never do). */
+static unsigned cutoff(const struct sel_block *b, size_t n, uint64_t bytes)
+{
+	uint64_t hist[SEL_SCORE_MAX + 1] = { 0 }, sum = 0;
+	unsigned s;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (eligible(&b[i]))
+			hist[b[i].score] += b[i].len;
+	for (s = 0; s <= SEL_SCORE_MAX; s++) {
+		sum += hist[s];
+		if (sum >= bytes)
+			return s;
+	}
+	return SEL_SCORE_MAX;
+}
+
+struct run {
+	size_t first, len;
+};
+
+static int run_longer_first(const void *a, const void *b)
+{
+	const struct run *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? 1 : -1;
+	return x->first < y->first ? -1 : x->first > y->first; /* then address order: deterministic */
+}
+
+static bool contiguous(const struct sel_block *prev, const struct sel_block *b)
+{
+	return prev->addr + prev->len == b->addr;
+}
+
+/* Among the blocks at the cut-off, those in long runs of cold blocks go first: fewer, larger ranges and
+ * neighbours that are likely as cold. */
+static void pick_at_cutoff(struct sel_block *b, size_t n, unsigned cut, uint64_t want)
+{
+	struct run *runs = malloc(n * sizeof(*runs));
+	size_t nruns = 0, i, j;
+
+	if (!runs) {
+		/* Out of memory: address order still yields a correct, if less compact, choice. */
+		for (i = 0; i < n && want > 0; i++)
+			if (eligible(&b[i]) && b[i].score == cut && !b[i].chosen) {
+				b[i].chosen = true;
+				want -= b[i].len < want ? b[i].len : want;
+			}
+		return;
+	}
+	for (i = 0; i < n; i = j) {
+		for (j = i; j < n && eligible(&b[j]) && b[j].score <= cut && (j == i || contiguous(&b[j - 1], &b[j]));)
+			j++;
+		if (j == i) {
+			j = i + 1;
+			continue;
+		}
+		runs[nruns++] = (struct run){ i, j - i };
+	}
+	qsort(runs, nruns, sizeof(*runs), run_longer_first);
+	for (i = 0; i < nruns && want > 0; i++)
+		for (j = runs[i].first; j < runs[i].first + runs[i].len && want > 0; j++)
+			if (b[j].score == cut && !b[j].chosen) {
+				b[j].chosen = true;
+				want -= b[j].len < want ? b[j].len : want;
+			}
+	free(runs);
+}
+
+size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, struct usbd_range *out, size_t max)
+{
+	unsigned cut;
+	uint64_t below = 0;
+	size_t i, nout = 0;
+
+	if (bytes == 0 || max == 0)
+		return 0;
+	cut = cutoff(b, n, bytes);
+	for (i = 0; i < n; i++) {
+		b[i].chosen = eligible(&b[i]) && b[i].score < cut;
+		if (b[i].chosen)
+			below += b[i].len;
+	}
+	if (below < bytes)
+		pick_at_cutoff(b, n, cut, bytes - below);
+	for (i = 0; i < n; i++) {
+		if (!b[i].chosen)
+			continue;
+		if (nout > 0 && b[i - 1].chosen && contiguous(&b[i - 1], &b[i])) {
+			out[nout - 1].len += b[i].len;
+			continue;
+		}
+		if (nout == max)
+			break;
+		out[nout++] = (struct usbd_range){ (void *)b[i].addr, b[i].len };
+	}
+	return nout;
+}

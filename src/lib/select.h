@@ -1,0 +1,36 @@
+/*
+ * select: the cold-block selector, pure (no I/O, no clock), so its ranking is unit-tested alone
+ * (tests/unit/test_lib_select.c). The tracker hands it one entry per tracked block, in address order.
+ */
+#ifndef USBD_LIB_SELECT_H
+#define USBD_LIB_SELECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/usbd.h"
+
+/* A block's score: bit 8 = touched in the current epoch, bits 7..0 = the last eight epochs, newest in bit 7
+ * (the "aging" counter: both recency and frequency). Lower is colder. */
+#define SEL_TOUCHED_NOW 0x100u
+#define SEL_TOUCHED_LAST 0x80u
+#define SEL_SCORE_MAX 0x1ffu
+
+struct sel_block {
+	uintptr_t addr;
+	size_t len;
+	uint16_t score;
+	bool out;               /* paged out and not touched since: nothing to gain */
+	bool chosen;            /* output */
+};
+
+/*
+ * Chooses the coldest eligible blocks (not out, not touched in the current or last epoch) until `bytes` is
+ * covered, rounded up to whole blocks: every block colder than the cut-off score, then blocks at the cut-off
+ * from the longest contiguous cold runs first. Sets `chosen`, then writes the chosen blocks as ranges merged
+ * where address-contiguous, at most `max` of them. Returns the number of ranges written.
+ */
+size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, struct usbd_range *out, size_t max);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * usbd.h — libusbd, application-level ballooning for usbd (see usbd(3) and docs/LIBUSBD.md).
+ *
+ * An application registers with the usbd daemon, receives SIGBALLOON (a real-time signal) while the domain's
+ * free memory is below the daemon's threshold, picks its own cold memory with the access tracker, and asks the
+ * daemon to page it out. Only registered applications may be swapped.
+ *
+ *	struct usbd *h;
+ *	struct usbd_tracker *t;
+ *	usbd_open(NULL, &h);
+ *	usbd_register(h);
+ *	usbd_tracker_new(&t, NULL);
+ *	usbd_tracker_add(t, buf, len, 0);
+ *	usbd_tracker_start(t, 0);
+ *	usbd_set_callback(h, on_balloon, t);    // on_balloon(h, deficit, t) calls usbd_balloon(h, t, deficit, &r)
+ *	usbd_start_thread(h);
+ *
+ * Return contract: functions returning int return 0 (or a non-negative value where stated) on success and
+ * -errno on failure. Thread-safety: one handle and one tracker per process; all calls are thread-safe.
+ */
+#ifndef USBD_H
+#define USBD_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define USBD_APPS_SOCK_DEFAULT "/run/usbd/apps.sock"
+
+/* SIGBALLOON is SIGRTMIN + USBD_SIGBALLOON_OFFSET of the application's C library; the application sends its
+ * number when it registers, so the daemon signals exactly that number. */
+#define USBD_SIGBALLOON_OFFSET 4
+int usbd_sigballoon(void);
+#define USBD_SIGBALLOON (usbd_sigballoon())
+
+/* Why a page-out request was refused (0: honoured). The numbers are part of the wire protocol. */
+enum usbd_reason {
+	USBD_REASON_OK = 0,
+	USBD_REASON_ABOVE_THRESHOLD = 1,  /* free memory is not below the threshold: nothing was done */
+	USBD_REASON_NOT_OWNED = 2,        /* a range is not inside the caller's own private mappings */
+	USBD_REASON_UNALIGNED = 3,        /* a range's address or length is not page-aligned, or is empty */
+	USBD_REASON_TOO_MANY = 4,         /* more ranges than one request carries */
+	USBD_REASON_TOO_LARGE = 5,        /* a request larger than the daemon's per-request limit */
+	USBD_REASON_NOT_REGISTERED = 6,   /* register first */
+	USBD_REASON_BAD_REQUEST = 7,      /* a malformed or unknown message, a wrong protocol version */
+	USBD_REASON_FAILED = 8,           /* the kernel refused process_madvise (status carries its errno) */
+	USBD_REASON_REFUSED = 9,          /* registration refused (not in the domain, too many apps, ...) */
+};
+
+struct usbd_range {
+	void *addr;     /* page-aligned */
+	size_t len;     /* a multiple of the page size, > 0 */
+};
+
+struct usbd_pageout_result {
+	int status;                 /* 0, or the -errno usbd_pageout() returned */
+	enum usbd_reason reason;
+	uint64_t bytes;             /* bytes the kernel advised */
+	uint64_t free_bytes;        /* the domain's free memory and the threshold when the daemon decided */
+	uint64_t threshold_bytes;
+	char message[96];           /* the reason for people */
+};
+
+struct usbd;
+
+/* Connects to the daemon (sock_path NULL: USBD_APPS_SOCK_DEFAULT) and installs the SIGBALLOON handler.
+ * -EBUSY when the process already has a handle; -ENOENT/-ECONNREFUSED when no daemon listens. */
+int usbd_open(const char *sock_path, struct usbd **out);
+/* Registers the calling process: the daemon moves it into its registered-apps cgroup, where its memory may be
+ * swapped, and signals it while free memory is low. -EPERM when the daemon refuses
+ * (it logs why: not inside the domain, too many apps).
+ * Register before allocating the memory you will page out: on cgroup v1 charges made earlier may stay behind. */
+int usbd_register(struct usbd *h);
+int usbd_unregister(struct usbd *h);
+/* Unregisters if needed, disconnects, restores the previous SIGBALLOON disposition, frees h (NULL is fine). */
+void usbd_close(struct usbd *h);
+
+/* SIGBALLOONs received since usbd_open. Async-signal-safe. */
+uint64_t usbd_sigballoon_count(void);
+
+/*
+ * The callback runs outside signal context, once per batch of SIGBALLOONs, with the deficit the last signal
+ * reported (threshold - free, bytes; 0 if unknown). Either usbd_start_thread() runs it on a library thread, or
+ * the application polls usbd_event_fd() (readable after a SIGBALLOON) and calls usbd_dispatch().
+ */
+typedef void (*usbd_callback)(struct usbd *h, uint64_t deficit_bytes, void *arg);
+void usbd_set_callback(struct usbd *h, usbd_callback cb, void *arg);
+int usbd_event_fd(const struct usbd *h);
+/* Consumes pending SIGBALLOONs and runs the callback once if any were pending. Returns 1 if it ran, else 0. */
+int usbd_dispatch(struct usbd *h);
+int usbd_start_thread(struct usbd *h);
+
+/*
+ * Asks the daemon to page out ranges of the caller's own memory (MADV_PAGEOUT). Honoured only while the
+ * domain's free memory is below the threshold. Returns 0 (res->bytes advised), or a refusal: -EAGAIN above the
+ * threshold, -EFAULT not owned, -EINVAL unaligned / too many / too large, -EPERM not registered, -EIO the kernel
+ * failed; or a socket error. res (may be NULL) is filled whenever the daemon answered.
+ */
+int usbd_pageout(struct usbd *h, const struct usbd_range *r, size_t n, struct usbd_pageout_result *res);
+
+/*
+ * Access tracker: protection-based sampling. Each epoch (usbd_tracker_tick) protects the tracked regions
+ * PROT_NONE; the first touch of a block faults into the library's SIGSEGV handler, which records the access
+ * and gives the block back its protection. Tracked memory must be private anonymous PROT_READ|PROT_WRITE
+ * memory that is not handed to system calls (the kernel reports EFAULT instead of faulting).
+ */
+#define USBD_TRACK_HUGE 1u      /* a MADV_HUGEPAGE region: 2 MiB blocks, so huge pages are paged out whole */
+
+struct usbd_tracker_config {
+	size_t block_bytes;         /* tracking granularity of ordinary regions (0: 64 KiB; a power of two) */
+};
+
+struct usbd_tracker_stats {
+	uint64_t blocks, tracked_bytes, out_bytes;
+	uint64_t faults, ticks;
+	uint64_t tick_ns;           /* total time spent re-arming */
+};
+
+struct usbd_tracker;
+
+int usbd_tracker_new(struct usbd_tracker **out, const struct usbd_tracker_config *cfg);
+/* Tracks [addr, addr+len) (page-aligned). -EBUSY when another tracker exists, -ENOSPC past 16 regions. */
+int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned flags);
+/* Ends an epoch: folds the accesses seen into each block's history and re-arms sampling. */
+int usbd_tracker_tick(struct usbd_tracker *t);
+/* Ticks on a library thread every interval_ms (0: 500). */
+int usbd_tracker_start(struct usbd_tracker *t, unsigned interval_ms);
+/*
+ * Picks up to `bytes` of the coldest memory: blocks not touched in the current or last epoch, ranked by
+ * recency and frequency, preferring long contiguous cold runs; blocks already paged out are skipped.
+ * Returns the number of ranges stored (at most max), merged where adjacent.
+ */
+size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_range *out, size_t max);
+/* Remembers ranges as paged out until they are touched again (usbd_balloon does this itself). */
+void usbd_tracker_mark_out(struct usbd_tracker *t, const struct usbd_range *r, size_t n);
+void usbd_tracker_stats(struct usbd_tracker *t, struct usbd_tracker_stats *out);
+/* Stops the thread, unprotects everything, restores the previous SIGSEGV handler, frees t (NULL is fine). */
+void usbd_tracker_free(struct usbd_tracker *t);
+
+/* The few-lines answer to a SIGBALLOON: select `bytes` of cold memory, page it out, mark it. */
+int usbd_balloon(struct usbd *h, struct usbd_tracker *t, uint64_t bytes, struct usbd_pageout_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,425 @@
+#include "spot/server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "spot/commands.h"
+#include "spot/reply.h"
+#include "spot/resp.h"
+
+#define READ_CHUNK (16 * 1024)
+#define READS_PER_EVENT 16      /* fairness: then the next client's turn */
+#define EVENTS_PER_RUN 64
+#define ACCEPTS_PER_RUN 64
+#define SWEEP_INTERVAL_MS 100
+#define SWEEP_MIN_BUCKETS 1024
+#define DEFAULT_MAX_OUTPUT (64u * 1024 * 1024)
+
+struct client {
+	int fd;                 /* -1 once closed; freed at the end of server_run */
+	bool closing;           /* a protocol error was answered: flush, then close */
+	uint32_t events;        /* what epoll watches for it */
+	struct resp_parser p;
+	struct rbuf out;
+	struct cmd_client st;
+	struct client *next, **pprev;
+};
+
+struct server {
+	int epfd, lfd, tfd;
+	uint64_t max_clients, max_output;
+	char password[128];
+	struct resp_limits lim_auth, lim_noauth;
+	struct cmd_env env;
+	struct client *clients, *dead;
+	struct cmd_arg *argv;
+	size_t argv_cap;
+	uint64_t next_id;
+};
+
+/* Tags of the two non-client fds in epoll data (client events carry the client pointer). */
+static char listener_tag, timer_tag;
+
+static void client_close(struct server *srv, struct client *c)
+{
+	if (c->fd < 0)
+		return;
+	close(c->fd);
+	c->fd = -1;
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	c->next = srv->dead;
+	srv->dead = c;
+	srv->env.clients--;
+}
+
+static void client_free(struct client *c)
+{
+	resp_free(&c->p);
+	rbuf_free(&c->out);
+	free(c);
+}
+
+/* Watches for output room while a reply is pending; stops reading a client that is being closed. */
+static void set_out_interest(struct server *srv, struct client *c, bool want)
+{
+	struct epoll_event ev = { .events = (c->closing ? 0 : EPOLLIN) | (want ? EPOLLOUT : 0), .data.ptr = c };
+
+	if (c->events == ev.events)
+		return;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+		log_warn("spot: epoll_ctl on client %llu: %s; closing it", (unsigned long long)c->st.id, strerror(errno));
+		client_close(srv, c);
+		return;
+	}
+	c->events = ev.events;
+}
+
+/* Writes what is pending; closes the client once a final reply is out, or on a write error. */
+static void client_flush(struct server *srv, struct client *c)
+{
+	while (rbuf_pending(&c->out)) {
+		ssize_t n = send(c->fd, rbuf_next(&c->out), rbuf_pending(&c->out), MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			set_out_interest(srv, c, true);
+			return;
+		}
+		if (n < 0) {
+			log_debug("spot: write to client %llu: %s", (unsigned long long)c->st.id, strerror(errno));
+			client_close(srv, c);
+			return;
+		}
+		rbuf_advance(&c->out, (size_t)n);
+	}
+	if (c->closing || c->st.quit) {
+		client_close(srv, c);
+		return;
+	}
+	set_out_interest(srv, c, false);
+}
+
+static bool grow_argv(struct server *srv, size_t argc)
+{
+	struct cmd_arg *na;
+
+	if (argc <= srv->argv_cap)
+		return true;
+	na = realloc(srv->argv, argc * sizeof(*na));
+	if (!na)
+		return false;
+	srv->argv = na;
+	srv->argv_cap = argc;
+	return true;
+}
+
+/* Executes every complete request buffered (pipelining), appending the replies. */
+static void client_process(struct server *srv, struct client *c)
+{
+	while (!c->closing && !c->st.quit) {
+		const char *err = NULL;
+		enum resp_status st = resp_parse(&c->p, &err);
+
+		if (st == RESP_MORE)
+			return;
+		if (st == RESP_ERROR || !grow_argv(srv, c->p.argc)) {
+			rbuf_error(&c->out, "%s", err ? err : "ERR out of memory");
+			c->closing = true;
+			return;
+		}
+		for (size_t i = 0; i < c->p.argc; i++) {
+			srv->argv[i].p = resp_arg_ptr(&c->p, i);
+			srv->argv[i].n = c->p.argv[i].len;
+		}
+		bool was_authed = c->st.authed;
+
+		cmd_exec(&srv->env, &c->st, &c->out, c->p.argc, srv->argv, clock_ms());
+		resp_consume(&c->p);
+		if (c->st.authed && !was_authed)
+			resp_set_limits(&c->p, &srv->lim_auth);
+		if (c->out.overflow) {
+			log_warn("spot: client %llu passed the output buffer cap (%llu bytes); dropping it",
+				 (unsigned long long)c->st.id, (unsigned long long)srv->max_output);
+			client_close(srv, c);
+			return;
+		}
+	}
+}
+
+static void client_read(struct server *srv, struct client *c)
+{
+	char buf[READ_CHUNK];
+
+	for (int i = 0; i < READS_PER_EVENT && !c->closing; i++) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+		int err;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			if (n < 0)
+				log_debug("spot: read from client %llu: %s", (unsigned long long)c->st.id, strerror(errno));
+			client_close(srv, c);
+			return;
+		}
+		err = resp_feed(&c->p, buf, (size_t)n);
+		if (err < 0) {
+			log_warn("spot: closing client %llu: %s", (unsigned long long)c->st.id,
+				 err == -ENOBUFS ? "it reached the query buffer cap" : strerror(-err));
+			client_close(srv, c);
+			return;
+		}
+		/* Run what arrived before reading more, so one pipelining client holds at most a read's worth. */
+		client_process(srv, c);
+		if (c->fd < 0)
+			return;
+	}
+}
+
+static void client_event(struct server *srv, struct client *c, uint32_t events)
+{
+	if (c->fd < 0)
+		return;
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		client_read(srv, c);
+	if (c->fd >= 0)
+		client_flush(srv, c);
+}
+
+static void reject(struct server *srv, int fd)
+{
+	static const char msg[] = "-ERR max number of clients reached\r\n";
+
+	/* A fresh socket's send buffer is empty: the line goes out whole or the client is gone anyway. */
+	if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("spot: telling a rejected client: %s", strerror(errno));
+	close(fd);
+	srv->env.rejected++;
+}
+
+static void accept_clients(struct server *srv)
+{
+	for (int i = 0; i < ACCEPTS_PER_RUN; i++) {
+		int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct client *c;
+		int one = 1;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+				log_warn("spot: accept: %s", strerror(errno));
+			return;
+		}
+		srv->env.connections++;
+		if (srv->env.clients >= srv->max_clients) {
+			reject(srv, fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			log_warn("spot: no memory for a new client");
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->events = EPOLLIN;
+		c->st.id = ++srv->next_id;
+		c->st.authed = !srv->password[0];
+		resp_init(&c->p, c->st.authed ? &srv->lim_auth : &srv->lim_noauth);
+		rbuf_init(&c->out, srv->max_output);
+		ev.data.ptr = c;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			log_warn("spot: epoll_ctl: %s", strerror(errno));
+			close(fd);
+			client_free(c);
+			continue;
+		}
+		/* Replies are written whole per event loop turn: Nagle would only add latency. */
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+			log_debug("spot: TCP_NODELAY: %s", strerror(errno));
+		c->next = srv->clients;
+		if (c->next)
+			c->next->pprev = &c->next;
+		c->pprev = &srv->clients;
+		srv->clients = c;
+		srv->env.clients++;
+	}
+}
+
+static void timer_tick(struct server *srv)
+{
+	struct store_stats st;
+	uint64_t ticks;
+	size_t budget;
+
+	if (read(srv->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_warn("spot: timerfd read: %s", strerror(errno));
+	store_get_stats(srv->env.store, &st);
+	/* A full pass over the index every ~3 s whatever its size: stale and expired entries do not pile up. */
+	budget = st.index_entries / 32 > SWEEP_MIN_BUCKETS ? (size_t)(st.index_entries / 32) : SWEEP_MIN_BUCKETS;
+	store_sweep(srv->env.store, clock_ms(), budget);
+}
+
+void server_run(struct server *srv)
+{
+	struct epoll_event evs[EVENTS_PER_RUN];
+	int n = epoll_wait(srv->epfd, evs, EVENTS_PER_RUN, 0);
+
+	if (n < 0 && errno != EINTR)
+		log_warn("spot: epoll_wait: %s", strerror(errno));
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.ptr == &listener_tag)
+			accept_clients(srv);
+		else if (evs[i].data.ptr == &timer_tag)
+			timer_tick(srv);
+		else
+			client_event(srv, evs[i].data.ptr, evs[i].events);
+	}
+	while (srv->dead) {
+		struct client *c = srv->dead;
+
+		srv->dead = c->next;
+		client_free(c);
+	}
+}
+
+static int listen_on(struct server *srv, const struct spot_listen *l)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listener_tag };
+	int one = 1;
+
+	srv->lfd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (srv->lfd < 0)
+		return -errno;
+	if (setsockopt(srv->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(srv->lfd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 || listen(srv->lfd, 511) < 0 ||
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static int start_timer(struct server *srv)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = SWEEP_INTERVAL_MS * 1000000L },
+		.it_value = { .tv_nsec = SWEEP_INTERVAL_MS * 1000000L },
+	};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &timer_tag };
+
+	srv->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->tfd < 0 || timerfd_settime(srv->tfd, 0, &its, NULL) < 0 ||
+	    epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->tfd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static int port_of(const struct spot_listen *l)
+{
+	if (l->off)
+		return 0;
+	if (l->addr.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&l->addr)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+}
+
+int server_new(const struct spot_config *cfg, struct store *store, struct server **out)
+{
+	struct spot_listen l;
+	struct server *srv;
+	uint64_t max_bulk = store_max_value(store, 0);
+	int err;
+
+	if (spot_config_parse_listen(cfg->listen, &l) < 0) {
+		log_err("spot: bad listen address '%s' (want IP:PORT, [IPV6]:PORT or off)", cfg->listen);
+		return -EINVAL;
+	}
+	if (!l.off && !l.loopback && !cfg->password[0]) {
+		log_err("spot: refusing to listen on %s without a password (protected mode)", cfg->listen);
+		return -EPERM;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->lfd = srv->tfd = -1;
+	srv->max_clients = cfg->max_clients ? cfg->max_clients : SPOT_DEFAULT_MAX_CLIENTS;
+	srv->max_output = cfg->max_output ? cfg->max_output : DEFAULT_MAX_OUTPUT;
+	memcpy(srv->password, cfg->password, sizeof(srv->password));
+	srv->password[sizeof(srv->password) - 1] = '\0';
+	/* A bulk larger than the largest storable value can only be refused, so it is refused before it is read. */
+	srv->lim_auth = (struct resp_limits){
+		.max_inline = RESP_MAX_INLINE,
+		.max_bulk = max_bulk,
+		.max_argc = RESP_MAX_ARGC,
+		.max_query = cfg->max_query ? cfg->max_query : RESP_MAX_QUERY,
+		.bulk_err = "ERR Protocol error: invalid bulk length",
+		.argc_err = "ERR Protocol error: invalid multibulk length",
+	};
+	srv->lim_noauth = srv->lim_auth;
+	srv->lim_noauth.max_bulk = RESP_NOAUTH_MAX_BULK;
+	srv->lim_noauth.max_argc = RESP_NOAUTH_MAX_ARGC;
+	srv->lim_noauth.bulk_err = "ERR Protocol error: unauthenticated bulk length";
+	srv->lim_noauth.argc_err = "ERR Protocol error: unauthenticated multibulk length";
+	srv->env = (struct cmd_env){
+		.store = store,
+		.password = srv->password,
+		.port = port_of(&l),
+		.start_ms = clock_ms(),
+		.max_clients = srv->max_clients,
+	};
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	err = srv->epfd < 0 ? -errno : start_timer(srv);
+	if (err == 0 && !l.off) {
+		err = listen_on(srv, &l);
+		if (err < 0)
+			log_err("spot: cannot listen on %s: %s", cfg->listen, strerror(-err));
+	} else if (err < 0) {
+		log_err("spot: epoll/timerfd: %s", strerror(-err));
+	}
+	if (err < 0) {
+		server_free(srv);
+		return err;
+	}
+	*out = srv;
+	return 0;
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->clients)
+		client_close(srv, srv->clients);
+	while (srv->dead) {
+		struct client *c = srv->dead;
+
+		srv->dead = c->next;
+		client_free(c);
+	}
+	if (srv->lfd >= 0)
+		close(srv->lfd);
+	if (srv->tfd >= 0)
+		close(srv->tfd);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	free(srv->argv);
+	free(srv);
+}
+
+int server_epoll_fd(const struct server *srv) { return srv->epfd; }
+
+uint64_t server_clients(const struct server *srv) { return srv->env.clients; }

@@ -1,0 +1,27 @@
+/*
+ * server: the spot store's TCP front end. A non-blocking listener and its clients on an epoll fd of its own
+ * (the worker polls that fd and calls server_run), pipelining, per-client query and output caps, a client cap,
+ * optional password (AUTH first; tighter protocol limits until then), and a timer for the store's sweep.
+ */
+#ifndef USBD_SPOT_SERVER_H
+#define USBD_SPOT_SERVER_H
+
+#include <stdint.h>
+
+#include "spot/spot.h"
+#include "spot/store.h"
+
+struct server;
+
+/* Listens as cfg says (or not at all for "off") and serves `store` (not owned). Returns 0 and *out, or
+ * -EINVAL (bad address), -EPERM (non-loopback without a password), -errno of socket/bind/listen. Logs why. */
+int server_new(const struct spot_config *cfg, struct store *store, struct server **out);
+void server_free(struct server *srv);
+
+/* The epoll fd to poll for readability. */
+int server_epoll_fd(const struct server *srv);
+/* Handles whatever is ready, without blocking. */
+void server_run(struct server *srv);
+uint64_t server_clients(const struct server *srv);
+
+#endif

@@ -1,0 +1,383 @@
+/*
+ * Unit tests of the harvester's executor, journal and step mechanisms (src/control/harvest*.c) against fixture
+ * trees: temporary directories of regular files standing in for a v1 or v2 cgroup, opened with
+ * cg_hier_open(root_override, version). The bytes each mechanism writes are checked exactly.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "common/size.h"
+#include "control/harvest.h"
+#include "control/harvest_journal.h"
+#include "test_sys_tree.h"
+
+#define POLL_LIMIT 3000          /* 10 ms polls: a stuck thread fails the test after 30 s instead of hanging it */
+
+struct fixture {
+	char root[PATH_MAX], journal[PATH_MAX + 32];
+	struct cg_hier hier;
+	struct cgroup app;
+	struct harvester *hv;
+	struct harvest_input in;
+};
+
+static struct fixture fx;
+
+static void sleep_10ms(void)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+/* A v1 or v2 "app" cgroup using 1 GiB, with a 3 GiB limit (v1) or no memory.high (v2). */
+static int setup_version(int version, bool with_reclaim)
+{
+	memset(&fx, 0, sizeof(fx));
+	if (tree_make(fx.root) || tree_mkdir(fx.root, "app"))
+		return -1;
+	snprintf(fx.journal, sizeof(fx.journal), "%s/harvest.journal", fx.root);
+	if (version == 1) {
+		if (tree_put(fx.root, "app/memory.usage_in_bytes", "1073741824\n") ||
+		    tree_put(fx.root, "app/memory.limit_in_bytes", "3221225472\n") ||
+		    tree_put(fx.root, "app/memory.stat", "total_rss 1073741824\ntotal_cache 0\ntotal_swap 0\n"))
+			return -1;
+	} else {
+		if (tree_put(fx.root, "app/memory.current", "1073741824\n") ||
+		    tree_put(fx.root, "app/memory.high", "max\n") ||
+		    (with_reclaim && tree_put(fx.root, "app/memory.reclaim", "")))
+			return -1;
+	}
+	if (cg_hier_open(&fx.hier, fx.root, version) || cg_resolve(&fx.hier, "app", &fx.app))
+		return -1;
+	fx.in = (struct harvest_input){ .usage = GIB, .target = 512 * MIB, .calm = true };
+	return 0;
+}
+
+static int setup_v1(void **state) { return setup_version(1, false); }
+static int setup_v2(void **state) { return setup_version(2, true); }
+static int setup_v2_without_reclaim(void **state) { return setup_version(2, false); }
+
+static int teardown(void **state)
+{
+	harvest_close(fx.hv);
+	fx.hv = NULL;
+	tree_remove(fx.root);
+	return 0;
+}
+
+static void open_harvester(uint64_t timeout_ms)
+{
+	struct harvest_config cfg;
+
+	harvest_config_defaults(&cfg);
+	cfg.app = fx.app;
+	cfg.journal_path = fx.journal;
+	cfg.step_timeout_ms = timeout_ms;
+	cfg.params.stable_window_ms = 1000;
+	assert_int_equal(harvest_open(&fx.hv, &cfg), 0);
+}
+
+/* Ticks (synthetic time, 100 ms apart) until the harvester hands out a step. */
+static void tick_until_stepping(void)
+{
+	struct harvest_status st;
+
+	for (int i = 0; i < 100; i++) {
+		fx.in.now_ms += 100;
+		harvest_tick(fx.hv, &fx.in);
+		harvest_status(fx.hv, &st);
+		if (!strcmp(st.state, "stepping"))
+			return;
+	}
+	fail_msg("the harvester never stepped");
+}
+
+/* Ticks until `steps` steps have ended; returns the status. */
+static struct harvest_status tick_until_steps(uint64_t steps)
+{
+	struct harvest_status st;
+
+	for (int i = 0; i < POLL_LIMIT; i++) {
+		fx.in.now_ms += 10;
+		harvest_tick(fx.hv, &fx.in);
+		harvest_status(fx.hv, &st);
+		if (st.steps >= steps)
+			return st;
+		sleep_10ms();
+	}
+	fail_msg("no step ended");
+	return st;
+}
+
+/* Polls until file `rel` of the tree reads `want`. */
+static void wait_for_content(const char *rel, const char *want)
+{
+	char buf[256] = "";
+
+	for (int i = 0; i < POLL_LIMIT; i++) {
+		if (tree_get(fx.root, rel, buf, sizeof(buf)) >= 0 && !strcmp(buf, want))
+			return;
+		sleep_10ms();
+	}
+	fail_msg("%s reads '%s', not '%s'", rel, buf, want);
+}
+
+static void assert_content(const char *rel, const char *want)
+{
+	char buf[256] = "";
+
+	assert_true(tree_get(fx.root, rel, buf, sizeof(buf)) >= 0);
+	assert_string_equal(buf, want);
+}
+
+static void assert_no_journal(void)
+{
+	assert_int_equal(access(fx.journal, F_OK), -1);
+}
+
+static void v2_step_should_write_the_step_to_memory_reclaim(void **state)
+{
+	struct harvest_status st;
+
+	open_harvester(1000);
+	tick_until_stepping();
+	st = tick_until_steps(1);
+	assert_int_equal(st.last_step_error, 0);
+	assert_content("app/memory.reclaim", "67108864");
+	assert_content("app/memory.high", "max\n");
+	assert_no_journal();
+}
+
+static void v2_step_without_memory_reclaim_should_lower_memory_high_then_restore_it(void **state)
+{
+	struct harvest_journal j;
+
+	open_harvester(60000);
+	tick_until_stepping();
+	/* usage - step = 1 GiB - 64 MiB, reached in 8 MiB slices */
+	wait_for_content("app/memory.high", "1006632960");
+	assert_int_equal(harvest_journal_read(fx.journal, &j), 0);
+	assert_string_equal(j.cgroup, "app");
+	assert_int_equal(j.knob, HARVEST_KNOB_HIGH);
+	assert_int_equal(j.previous, CG_UNLIMITED);
+	/* the kernel's part: usage falls */
+	assert_int_equal(tree_put(fx.root, "app/memory.current", "1006632960\n"), 0);
+	fx.in.usage = 1006632960;
+	assert_int_equal(tick_until_steps(1).last_step_bytes, 64 * MIB);
+	assert_content("app/memory.high", "max");
+	assert_no_journal();
+}
+
+static void v1_step_should_lower_the_limit_then_restore_it(void **state)
+{
+	struct harvest_journal j;
+	struct harvest_status st;
+
+	open_harvester(60000);
+	tick_until_stepping();
+	wait_for_content("app/memory.limit_in_bytes", "1006632960");
+	assert_int_equal(harvest_journal_read(fx.journal, &j), 0);
+	assert_string_equal(j.cgroup, "app");
+	assert_int_equal(j.knob, HARVEST_KNOB_LIMIT);
+	assert_int_equal(j.previous, 3 * GIB);
+	assert_int_equal(tree_put(fx.root, "app/memory.usage_in_bytes", "1000000000\n"), 0);
+	st = tick_until_steps(1);
+	assert_int_equal(st.last_step_error, 0);
+	assert_int_equal(st.last_step_bytes, GIB - 1000000000);
+	assert_int_equal(st.harvested, GIB - 1000000000);
+	assert_content("app/memory.limit_in_bytes", "3221225472");
+	assert_no_journal();
+}
+
+static void v1_step_should_restore_the_limit_after_its_timeout(void **state)
+{
+	struct harvest_status st;
+
+	open_harvester(200);
+	tick_until_stepping();
+	st = tick_until_steps(1);
+	assert_int_equal(st.last_step_error, -ETIMEDOUT);
+	assert_content("app/memory.limit_in_bytes", "3221225472");
+	assert_no_journal();
+}
+
+static void step_should_not_lower_anything_when_the_journal_cannot_be_written(void **state)
+{
+	struct harvest_status st;
+
+	snprintf(fx.journal, sizeof(fx.journal), "%s/missing/dir/harvest.journal", fx.root);
+	open_harvester(60000);
+	tick_until_stepping();
+	st = tick_until_steps(1);
+	assert_int_equal(st.last_step_error, -ENOENT);
+	assert_content("app/memory.limit_in_bytes", "3221225472\n");
+}
+
+static void close_should_restore_the_limit_of_a_step_in_flight(void **state)
+{
+	open_harvester(600000);
+	tick_until_stepping();
+	wait_for_content("app/memory.limit_in_bytes", "1006632960");
+	harvest_close(fx.hv);
+	fx.hv = NULL;
+	assert_content("app/memory.limit_in_bytes", "3221225472");
+	assert_no_journal();
+}
+
+static void open_should_refuse_while_a_journal_exists(void **state)
+{
+	struct harvest_journal j = { .cgroup = "app", .knob = HARVEST_KNOB_LIMIT, .previous = GIB };
+	struct harvest_config cfg;
+
+	assert_int_equal(harvest_journal_write(fx.journal, &j), 0);
+	harvest_config_defaults(&cfg);
+	cfg.app = fx.app;
+	cfg.journal_path = fx.journal;
+	assert_int_equal(harvest_open(&fx.hv, &cfg), -EEXIST);
+	fx.hv = NULL;
+}
+
+static void open_should_refuse_bad_params(void **state)
+{
+	struct harvest_config cfg;
+
+	harvest_config_defaults(&cfg);
+	cfg.app = fx.app;
+	cfg.journal_path = fx.journal;
+	cfg.params.step_min = 0;
+	assert_int_equal(harvest_open(&fx.hv, &cfg), -EINVAL);
+	harvest_config_defaults(&cfg);
+	cfg.app = fx.app;
+	cfg.journal_path = fx.journal;
+	cfg.step_timeout_ms = 0;
+	assert_int_equal(harvest_open(&fx.hv, &cfg), -EINVAL);
+	fx.hv = NULL;
+}
+
+static void repair_should_restore_the_journalled_limit_and_remove_the_journal(void **state)
+{
+	struct harvest_journal j = { .cgroup = "app", .knob = HARVEST_KNOB_LIMIT, .previous = 2 * GIB };
+
+	assert_int_equal(tree_put(fx.root, "app/memory.limit_in_bytes", "104857600\n"), 0);
+	assert_int_equal(harvest_journal_write(fx.journal, &j), 0);
+	assert_int_equal(harvest_repair(&fx.hier, fx.journal), 0);
+	assert_content("app/memory.limit_in_bytes", "2147483648");
+	assert_no_journal();
+}
+
+static void repair_should_write_unlimited_as_v1_spells_it(void **state)
+{
+	struct harvest_journal j = { .cgroup = "app", .knob = HARVEST_KNOB_LIMIT, .previous = CG_UNLIMITED };
+
+	assert_int_equal(harvest_journal_write(fx.journal, &j), 0);
+	assert_int_equal(harvest_repair(&fx.hier, fx.journal), 0);
+	assert_content("app/memory.limit_in_bytes", "-1");
+}
+
+static void repair_should_do_nothing_without_a_journal(void **state)
+{
+	assert_int_equal(harvest_repair(&fx.hier, fx.journal), 0);
+	assert_content("app/memory.limit_in_bytes", "3221225472\n");
+}
+
+static void repair_should_drop_a_journal_whose_cgroup_is_gone(void **state)
+{
+	struct harvest_journal j = { .cgroup = "gone", .knob = HARVEST_KNOB_LIMIT, .previous = GIB };
+
+	assert_int_equal(harvest_journal_write(fx.journal, &j), 0);
+	assert_int_equal(harvest_repair(&fx.hier, fx.journal), 0);
+	assert_no_journal();
+}
+
+static void repair_should_refuse_and_remove_a_malformed_journal(void **state)
+{
+	assert_int_equal(tree_put(fx.root, "harvest.journal", "usbd-harvest-journal 1\ncgroup app\nknob limit\n"), 0);
+	assert_int_equal(harvest_repair(&fx.hier, fx.journal), -EINVAL);
+	assert_no_journal();
+	assert_content("app/memory.limit_in_bytes", "3221225472\n");
+}
+
+static void journal_should_round_trip_and_leave_no_temporary_file(void **state)
+{
+	struct harvest_journal in = { .cgroup = "a/b c", .knob = HARVEST_KNOB_HIGH, .previous = 12345 }, out;
+	char tmp[PATH_MAX + 64];
+
+	assert_int_equal(harvest_journal_write(fx.journal, &in), 0);
+	assert_content("harvest.journal", "usbd-harvest-journal 1\ncgroup a/b c\nknob high\nprevious 12345\n");
+	assert_int_equal(harvest_journal_read(fx.journal, &out), 0);
+	assert_string_equal(out.cgroup, "a/b c");
+	assert_int_equal(out.knob, HARVEST_KNOB_HIGH);
+	assert_int_equal(out.previous, 12345);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fx.journal);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(harvest_journal_remove(fx.journal), 0);
+	assert_int_equal(harvest_journal_remove(fx.journal), 0);
+	assert_int_equal(harvest_journal_read(fx.journal, &out), -ENOENT);
+}
+
+static void journal_should_refuse_a_name_with_a_newline(void **state)
+{
+	struct harvest_journal j = { .cgroup = "a\nprevious 1", .knob = HARVEST_KNOB_LIMIT, .previous = 1 };
+
+	assert_int_equal(harvest_journal_write(fx.journal, &j), -EINVAL);
+	assert_no_journal();
+}
+
+static void journal_read_should_refuse_damaged_files(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"usbd-harvest-journal 2\ncgroup app\nknob limit\nprevious 1\n",
+		"usbd-harvest-journal 1\ncgroup app\nknob middle\nprevious 1\n",
+		"usbd-harvest-journal 1\ncgroup app\nknob limit\nprevious -1\n",
+		"usbd-harvest-journal 1\ncgroup app\nknob limit\nprevious 99999999999999999999\n",
+		"usbd-harvest-journal 1\ncgroup app\nknob limit\nprevious 1x\n",
+		"usbd-harvest-journal 1\ncgroup app\nknob limit\nprevious 1",
+		"usbd-harvest-journal 1\ncgroup app\nknob limit\nprevious 1\nextra\n",
+	};
+	struct harvest_journal j;
+	char big[HARVEST_JOURNAL_MAX + 16];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(tree_put(fx.root, "harvest.journal", bad[i]), 0);
+		assert_int_equal(harvest_journal_read(fx.journal, &j), -EINVAL);
+	}
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(tree_put_bytes(fx.root, "harvest.journal", big, sizeof(big)), 0);
+	assert_int_equal(harvest_journal_read(fx.journal, &j), -EINVAL);
+	assert_int_equal(tree_put_bytes(fx.root, "harvest.journal", "usbd-harvest-journal 1\0\n", 24), 0);
+	assert_int_equal(harvest_journal_read(fx.journal, &j), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(v2_step_should_write_the_step_to_memory_reclaim, setup_v2, teardown),
+		cmocka_unit_test_setup_teardown(v2_step_without_memory_reclaim_should_lower_memory_high_then_restore_it,
+						setup_v2_without_reclaim, teardown),
+		cmocka_unit_test_setup_teardown(v1_step_should_lower_the_limit_then_restore_it, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(v1_step_should_restore_the_limit_after_its_timeout, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(step_should_not_lower_anything_when_the_journal_cannot_be_written,
+						setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(close_should_restore_the_limit_of_a_step_in_flight, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(open_should_refuse_while_a_journal_exists, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(open_should_refuse_bad_params, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(repair_should_restore_the_journalled_limit_and_remove_the_journal,
+						setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(repair_should_write_unlimited_as_v1_spells_it, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(repair_should_do_nothing_without_a_journal, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(repair_should_drop_a_journal_whose_cgroup_is_gone, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(repair_should_refuse_and_remove_a_malformed_journal, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(journal_should_round_trip_and_leave_no_temporary_file, setup_v1,
+						teardown),
+		cmocka_unit_test_setup_teardown(journal_should_refuse_a_name_with_a_newline, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(journal_read_should_refuse_damaged_files, setup_v1, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

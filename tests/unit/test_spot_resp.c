@@ -1,0 +1,346 @@
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "spot/resp.h"
+
+static const struct resp_limits lim = {
+	.max_inline = RESP_MAX_INLINE,
+	.max_bulk = 1024 * 1024,
+	.max_argc = RESP_MAX_ARGC,
+	.max_query = 4 * 1024 * 1024,
+	.bulk_err = "ERR Protocol error: invalid bulk length",
+	.argc_err = "ERR Protocol error: invalid multibulk length",
+};
+
+static const struct resp_limits noauth = {
+	.max_inline = RESP_MAX_INLINE,
+	.max_bulk = RESP_NOAUTH_MAX_BULK,
+	.max_argc = RESP_NOAUTH_MAX_ARGC,
+	.max_query = 4 * 1024 * 1024,
+	.bulk_err = "ERR Protocol error: unauthenticated bulk length",
+	.argc_err = "ERR Protocol error: unauthenticated multibulk length",
+};
+
+static void assert_arg(const struct resp_parser *p, size_t i, const char *want)
+{
+	assert_true(i < p->argc);
+	assert_int_equal(p->argv[i].len, strlen(want));
+	assert_memory_equal(resp_arg_ptr(p, i), want, strlen(want));
+}
+
+/* Feeds the whole text at once and parses one request. */
+static enum resp_status parse_text(struct resp_parser *p, const char *text, const char **err)
+{
+	assert_int_equal(resp_feed(p, text, strlen(text)), 0);
+	return resp_parse(p, err);
+}
+
+static void assert_error(const struct resp_limits *l, const char *text, const char *want)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+
+	resp_init(&p, l);
+	assert_int_equal(parse_text(&p, text, &err), RESP_ERROR);
+	assert_string_equal(err, want);
+	resp_free(&p);
+}
+
+static void parse_should_need_more_until_a_split_multibulk_is_whole(void **state)
+{
+	static const char req[] = "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\n";
+	struct resp_parser p;
+	const char *err = NULL;
+
+	resp_init(&p, &lim);
+	for (size_t i = 0; i < sizeof(req) - 2; i++) {
+		assert_int_equal(resp_feed(&p, req + i, 1), 0);
+		assert_int_equal(resp_parse(&p, &err), RESP_MORE);
+	}
+	assert_int_equal(resp_feed(&p, req + sizeof(req) - 2, 1), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_int_equal(p.argc, 3);
+	assert_arg(&p, 0, "SET");
+	assert_arg(&p, 1, "key");
+	assert_arg(&p, 2, "va\r\nl");
+	resp_consume(&p);
+	assert_int_equal(resp_pending(&p), 0);
+	resp_free(&p);
+}
+
+static void parse_should_split_inline_requests_on_whitespace(void **state)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+
+	resp_init(&p, &lim);
+	assert_int_equal(parse_text(&p, "set  a\t b", &err), RESP_MORE);
+	assert_int_equal(parse_text(&p, "c\r\nPING\n", &err), RESP_DONE);
+	assert_int_equal(p.argc, 3);
+	assert_arg(&p, 0, "set");
+	assert_arg(&p, 1, "a");
+	assert_arg(&p, 2, "bc");
+	resp_consume(&p);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_int_equal(p.argc, 1);
+	assert_arg(&p, 0, "PING");
+	resp_free(&p);
+}
+
+static void parse_should_skip_blank_lines_and_empty_multibulks(void **state)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+
+	resp_init(&p, &lim);
+	assert_int_equal(parse_text(&p, "\r\n   \r\n*0\r\n*-1\r\nPING\r\n", &err), RESP_DONE);
+	assert_int_equal(p.argc, 1);
+	assert_arg(&p, 0, "PING");
+	resp_consume(&p);
+	assert_int_equal(resp_parse(&p, &err), RESP_MORE);
+	resp_free(&p);
+}
+
+static void parse_should_return_pipelined_requests_in_order(void **state)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+	char text[4096] = "";
+
+	for (int i = 0; i < 100; i++) {
+		char one[64];
+
+		snprintf(one, sizeof(one), "*2\r\n$3\r\nGET\r\n$%d\r\nk%d\r\n", i < 10 ? 2 : 3, i);
+		strcat(text, one);
+	}
+	resp_init(&p, &lim);
+	assert_int_equal(resp_feed(&p, text, strlen(text)), 0);
+	for (int i = 0; i < 100; i++) {
+		char key[16];
+
+		assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_arg(&p, 1, key);
+		resp_consume(&p);
+	}
+	assert_int_equal(resp_parse(&p, &err), RESP_MORE);
+	resp_free(&p);
+}
+
+static void parse_should_keep_binary_arguments_intact(void **state)
+{
+	static const char req[] = "*2\r\n$4\r\n\0\r\n\xff\r\n$0\r\n\r\n";
+	struct resp_parser p;
+	const char *err = NULL;
+
+	resp_init(&p, &lim);
+	assert_int_equal(resp_feed(&p, req, sizeof(req) - 1), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_int_equal(p.argv[0].len, 4);
+	assert_memory_equal(resp_arg_ptr(&p, 0), "\0\r\n\xff", 4);
+	assert_int_equal(p.argv[1].len, 0);
+	resp_free(&p);
+}
+
+static void parse_should_grow_argv_past_its_presize(void **state)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+	const int n = 3000;
+
+	resp_init(&p, &lim);
+	assert_int_equal(parse_text(&p, "*3000\r\n", &err), RESP_MORE);
+	assert_int_equal(p.argv_cap, 1024);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(resp_feed(&p, "$1\r\nx\r\n", 7), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_int_equal(p.argc, n);
+	resp_free(&p);
+}
+
+static void parse_should_refuse_huge_multibulk_counts(void **state)
+{
+	assert_error(&lim, "*3000000000\r\n", "ERR Protocol error: invalid multibulk length");
+	assert_error(&lim, "*1048577\r\n", "ERR Protocol error: invalid multibulk length");
+	assert_error(&lim, "*9223372036854775808\r\n", "ERR Protocol error: invalid multibulk length");
+	assert_error(&lim, "*12x\r\n", "ERR Protocol error: invalid multibulk length");
+	assert_error(&lim, "*\r\n", "ERR Protocol error: invalid multibulk length");
+}
+
+static void parse_should_refuse_negative_or_garbled_bulk_lengths(void **state)
+{
+	assert_error(&lim, "*1\r\n$-5\r\n", "ERR Protocol error: invalid bulk length");
+	assert_error(&lim, "*1\r\n$-1\r\n", "ERR Protocol error: invalid bulk length");
+	assert_error(&lim, "*1\r\n$1a\r\n", "ERR Protocol error: invalid bulk length");
+	assert_error(&lim, "*1\r\n$+1\r\n", "ERR Protocol error: invalid bulk length");
+	assert_error(&lim, "*2\r\n$1\r\na\r\n:1\r\n", "ERR Protocol error: expected '$', got ':'");
+}
+
+static void parse_should_refuse_a_huge_bulk_before_reading_it(void **state)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+
+	resp_init(&p, &lim);
+	assert_int_equal(parse_text(&p, "*1\r\n$1048577\r\n", &err), RESP_ERROR);
+	assert_string_equal(err, "ERR Protocol error: invalid bulk length");
+	/* Nothing was reserved for the announced megabyte. */
+	assert_true(p.cap < 1024 * 1024);
+	resp_free(&p);
+	assert_error(&lim, "*1\r\n$536870912000\r\n", "ERR Protocol error: invalid bulk length");
+}
+
+static void parse_should_accept_a_bulk_of_exactly_the_limit(void **state)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+	char *big = calloc(1, lim.max_bulk + 2);
+
+	assert_non_null(big);
+	memcpy(big + lim.max_bulk, "\r\n", 2);
+	resp_init(&p, &lim);
+	assert_int_equal(parse_text(&p, "*1\r\n$1048576\r\n", &err), RESP_MORE);
+	assert_int_equal(resp_feed(&p, big, lim.max_bulk + 2), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_int_equal(p.argv[0].len, lim.max_bulk);
+	resp_free(&p);
+	free(big);
+}
+
+static void parse_should_refuse_lines_longer_than_the_inline_limit(void **state)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+	char *line = malloc(RESP_MAX_INLINE + 16);
+
+	assert_non_null(line);
+	memset(line, 'a', RESP_MAX_INLINE + 1);
+	line[RESP_MAX_INLINE + 1] = '\0';
+	assert_error(&lim, line, "ERR Protocol error: too big inline request");
+	line[0] = '*';
+	memset(line + 1, '1', RESP_MAX_INLINE);
+	assert_error(&lim, line, "ERR Protocol error: too big mbulk count string");
+	memcpy(line, "*1\r\n$", 5);
+	memset(line + 5, '1', RESP_MAX_INLINE + 5);
+	line[RESP_MAX_INLINE + 10] = '\0';
+	assert_error(&lim, line, "ERR Protocol error: too big bulk count string");
+	/* Just under the limit, an unfinished line is only incomplete. */
+	memset(line, 'a', RESP_MAX_INLINE);
+	line[RESP_MAX_INLINE] = '\0';
+	resp_init(&p, &lim);
+	assert_int_equal(parse_text(&p, line, &err), RESP_MORE);
+	resp_free(&p);
+	free(line);
+}
+
+static void parse_should_apply_tighter_limits_before_auth(void **state)
+{
+	struct resp_parser p;
+	const char *err = NULL;
+
+	assert_error(&noauth, "*11\r\n", "ERR Protocol error: unauthenticated multibulk length");
+	assert_error(&noauth, "*1\r\n$16385\r\n", "ERR Protocol error: unauthenticated bulk length");
+	assert_error(&noauth, "*1\r\n$-3\r\n", "ERR Protocol error: invalid bulk length");
+	resp_init(&p, &noauth);
+	assert_int_equal(parse_text(&p, "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n", &err), RESP_DONE);
+	resp_consume(&p);
+	resp_set_limits(&p, &lim);
+	assert_int_equal(parse_text(&p, "*11\r\n", &err), RESP_MORE);
+	resp_free(&p);
+}
+
+static void feed_should_refuse_bytes_past_the_query_buffer_cap(void **state)
+{
+	struct resp_limits small = lim;
+	struct resp_parser p;
+	char buf[1000];
+	int i;
+
+	small.max_query = 10000;
+	memset(buf, 'x', sizeof(buf));
+	resp_init(&p, &small);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(resp_feed(&p, buf, sizeof(buf)), 0);
+	assert_int_equal(resp_feed(&p, buf, 1), -ENOBUFS);
+	resp_free(&p);
+}
+
+static void parse_should_survive_random_garbage(void **state)
+{
+	struct resp_limits small = lim;
+	unsigned seed = 12345;
+
+	small.max_query = 1 << 20;
+	for (int round = 0; round < 2000; round++) {
+		struct resp_parser p;
+		const char *err = NULL;
+		unsigned char buf[256];
+		size_t n = (size_t)(rand_r(&seed) % sizeof(buf)) + 1;
+		enum resp_status st;
+
+		for (size_t i = 0; i < n; i++) {
+			/* Biased towards protocol bytes so that the parser goes deep. */
+			static const char alpha[] = "*$\r\n-0123456789 ab";
+			buf[i] = rand_r(&seed) % 3 ? (unsigned char)alpha[rand_r(&seed) % (sizeof(alpha) - 1)]
+						   : (unsigned char)rand_r(&seed);
+		}
+		resp_init(&p, &small);
+		assert_int_equal(resp_feed(&p, buf, n), 0);
+		while ((st = resp_parse(&p, &err)) == RESP_DONE) {
+			assert_true(p.argc >= 1);
+			for (size_t i = 0; i < p.argc; i++)
+				assert_true(p.argv[i].off + p.argv[i].len <= p.len);
+			resp_consume(&p);
+		}
+		if (st == RESP_ERROR)
+			assert_true(strncmp(err, "ERR Protocol error: ", 20) == 0);
+		resp_free(&p);
+	}
+}
+
+static void parse_ll_should_follow_redis_string2ll(void **state)
+{
+	long long v = 7;
+
+	assert_true(resp_parse_ll("0", 1, &v) && v == 0);
+	assert_true(resp_parse_ll("-12", 3, &v) && v == -12);
+	assert_true(resp_parse_ll("9223372036854775807", 19, &v) && v == LLONG_MAX);
+	assert_true(resp_parse_ll("-9223372036854775808", 20, &v) && v == LLONG_MIN);
+	assert_false(resp_parse_ll("9223372036854775808", 19, &v));
+	assert_false(resp_parse_ll("007", 3, &v));
+	assert_false(resp_parse_ll("-0", 2, &v));
+	assert_false(resp_parse_ll("+1", 2, &v));
+	assert_false(resp_parse_ll(" 1", 2, &v));
+	assert_false(resp_parse_ll("", 0, &v));
+	assert_false(resp_parse_ll("-", 1, &v));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_should_need_more_until_a_split_multibulk_is_whole),
+		cmocka_unit_test(parse_should_split_inline_requests_on_whitespace),
+		cmocka_unit_test(parse_should_skip_blank_lines_and_empty_multibulks),
+		cmocka_unit_test(parse_should_return_pipelined_requests_in_order),
+		cmocka_unit_test(parse_should_keep_binary_arguments_intact),
+		cmocka_unit_test(parse_should_grow_argv_past_its_presize),
+		cmocka_unit_test(parse_should_refuse_huge_multibulk_counts),
+		cmocka_unit_test(parse_should_refuse_negative_or_garbled_bulk_lengths),
+		cmocka_unit_test(parse_should_refuse_a_huge_bulk_before_reading_it),
+		cmocka_unit_test(parse_should_accept_a_bulk_of_exactly_the_limit),
+		cmocka_unit_test(parse_should_refuse_lines_longer_than_the_inline_limit),
+		cmocka_unit_test(parse_should_apply_tighter_limits_before_auth),
+		cmocka_unit_test(feed_should_refuse_bytes_past_the_query_buffer_cap),
+		cmocka_unit_test(parse_should_survive_random_garbage),
+		cmocka_unit_test(parse_ll_should_follow_redis_string2ll),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
