@@ -159,7 +159,7 @@ static int swap_scheme_apply(struct registry *r)
 	err = cg_create_child(&r->app_cg, REGISTRY_CGROUP, &r->reg_cg);
 	if (err == -EEXIST) {
 		/* Left behind by a daemon that crashed: take it over, and remove it at close. */
-		char name[PATH_MAX];
+		char name[PATH_MAX + sizeof(REGISTRY_CGROUP)];
 		snprintf(name, sizeof(name), "%s/%s", r->app_cg.name, REGISTRY_CGROUP);
 		err = cg_resolve(r->app_cg.hier, name, &r->reg_cg);
 	}

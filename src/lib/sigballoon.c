@@ -34,9 +34,8 @@ static void on_sigballoon(int sig, siginfo_t *si, void *uc)
 	atomic_fetch_add(&count, 1);
 	/* The daemon queues the deficit in MiB; a plain kill(1) carries none. */
 	atomic_store(&deficit_mib, si->si_code == SI_QUEUE ? si->si_value.sival_int : 0);
-	/* A full counter (2^64 - 2 wake-ups pending) cannot happen; EAGAIN would only mean "already awake". */
-	if (write(efd, &one, sizeof(one)) < 0)
-		atomic_fetch_add(&count, 0);
+	/* Its only possible failure, EAGAIN on a full counter, means the fd is readable already: nothing lost. */
+	(void)!write(efd, &one, sizeof(one));
 	errno = saved;
 }
 

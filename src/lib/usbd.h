@@ -130,8 +130,9 @@ int usbd_tracker_tick(struct usbd_tracker *t);
 /* Ticks on a library thread every interval_ms (0: 500). */
 int usbd_tracker_start(struct usbd_tracker *t, unsigned interval_ms);
 /*
- * Picks up to `bytes` of the coldest memory: blocks not touched in the current or last epoch, ranked by
- * recency and frequency, preferring long contiguous cold runs; blocks already paged out are skipped.
+ * Picks `bytes` of the coldest memory (rounded up to whole blocks; less if not that much is cold): blocks not
+ * touched in the current or last epoch, ranked by recency and frequency, preferring long contiguous cold runs;
+ * blocks already paged out are skipped.
  * Returns the number of ranges stored (at most max), merged where adjacent.
  */
 size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_range *out, size_t max);
@@ -141,7 +142,8 @@ void usbd_tracker_stats(struct usbd_tracker *t, struct usbd_tracker_stats *out);
 /* Stops the thread, unprotects everything, restores the previous SIGSEGV handler, frees t (NULL is fine). */
 void usbd_tracker_free(struct usbd_tracker *t);
 
-/* The few-lines answer to a SIGBALLOON: select `bytes` of cold memory, page it out, mark it. */
+/* The few-lines answer to a SIGBALLOON: select `bytes` of cold memory, page it out, mark it. Returns what
+ * usbd_pageout() returns, or -ENOENT when nothing cold is left. */
 int usbd_balloon(struct usbd *h, struct usbd_tracker *t, uint64_t bytes, struct usbd_pageout_result *res);
 
 #ifdef __cplusplus

@@ -118,21 +118,20 @@ expect -2 ttl nokey
 expect -2 pttl nokey
 expect 1 expire s -1
 expect "" get s
-expect 6 dbsize
+expect 5 dbsize
 expect OK select 0
 expect "ERR DB index is out of range" select 1
 expect "ERR value is not an integer or out of range" select x
 expect "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?" auth pw
 expect "NOPROTO unsupported protocol version" hello 3
-expect $'server\nredis\nversion\n7.0.0\nproto\n2\nid' bash -c true 2>/dev/null || true
 got=$(redis-cli -p "$PORT" hello 2 | head -6 | tr '\n' ' ')
 [[ $got == "server redis version 7.0.0 proto 2 " ]] && ok "hello 2" || fail "hello 2: $got"
 expect "" command docs
 expect 28 command count
-expect $'save\n' config get save
+expect save config get save
 expect $'appendonly\nno' config get appendonly
-expect OK client setname me
-expect me client getname
+got=$(printf 'client setname me\nclient getname\n' | redis-cli -p "$PORT")
+[[ $got == $'OK\nme' ]] && ok "client setname/getname" || fail "client setname/getname: $got"
 expect OK client setinfo lib-name x
 expect "ERR unknown subcommand 'nope'. Try CLIENT HELP." client nope
 expect "ERR unknown command 'foo', with args beginning with: 'bar' 'baz' " foo bar baz
@@ -140,10 +139,11 @@ expect "ERR unknown command 'foo', with args beginning with: " foo
 expect "ERR wrong number of arguments for 'get' command" get
 got=$(redis-cli -p "$PORT" info)
 for field in "# Server" redis_version:7.0.0 "# Memory" maxmemory:67108864 spot_index_bytes: "# Stats" evicted_keys:0 \
-	deflation_losses:0 "# Keyspace" db0:keys=6; do
+	deflation_losses:0 "# Keyspace" db0:keys=5; do
 	[[ $got == *"$field"* ]] && ok "info has $field" || fail "info lacks $field"
 done
-expect $'# Clients\r\nconnected_clients:1\r\nmaxclients:10000' info clients
+got=$(redis-cli -p "$PORT" info clients | tr -d '\r')
+[[ $got == $'# Clients\nconnected_clients:1\nmaxclients:10000' ]] && ok "info clients" || fail "info clients: $got"
 expect OK flushall
 expect 0 dbsize
 expect OK quit
@@ -151,7 +151,6 @@ expect OK quit
 # Largest value: exactly what a chunk holds under a one-byte key, and one byte more.
 head -c $((2 * 1024 * 1024 - 17)) /dev/zero | tr '\0' 'x' >"$TMP/max"
 expect OK -x set m <"$TMP/max"
-[[ $(redis-cli -p "$PORT" strlen m 2>&1) == *"unknown command"* ]] && ok "strlen is not served"
 [[ $(redis-cli -p "$PORT" get m | head -c 2097151 | wc -c) -eq $((2 * 1024 * 1024 - 16)) ]] && ok "max value round trip" \
 	|| fail "max value round trip"
 head -c $((2 * 1024 * 1024 - 16)) /dev/zero | tr '\0' 'x' >"$TMP/over"
@@ -190,7 +189,7 @@ kill -0 "$SPID" && ok "server alive after malformed input" || fail "server died"
 # --- a client that does not read is dropped at the output cap ---
 kill "$SPID"; wait "$SPID" 2>/dev/null
 start outcap --chunks 4 --max-output 1048576
-redis-cli -p "$PORT" -x set big <"$TMP/max" >/dev/null
+head -c 1500000 "$TMP/max" | redis-cli -p "$PORT" -x set big >/dev/null
 exec 5<>"/dev/tcp/127.0.0.1/$PORT"
 for i in $(seq 1 64); do printf 'GET big\r\n'; done >&5
 for i in $(seq 1 100); do grep -q "output buffer cap" "$TMP/outcap.log" && break; sleep 0.1; done
@@ -226,7 +225,7 @@ expect "NOAUTH Authentication required." set k v
 expect "WRONGPASS invalid username-password pair or user is disabled." auth nope
 expect OK --no-auth-warning -a s3cret set k v
 expect v --no-auth-warning -a s3cret get k
-expect OK --no-auth-warning --user default --pass s3cret ping
+expect PONG --no-auth-warning --user default --pass s3cret ping
 raw_closed '*11\r\n' "-ERR Protocol error: unauthenticated multibulk length"
 raw_closed '*2\r\n$4\r\nAUTH\r\n$20000\r\n' "-ERR Protocol error: unauthenticated bulk length"
 kill "$SPID"; wait "$SPID" 2>/dev/null

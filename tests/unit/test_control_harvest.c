@@ -3,6 +3,7 @@
  * trees: temporary directories of regular files standing in for a v1 or v2 cgroup, opened with
  * cg_hier_open(root_override, version). The bytes each mechanism writes are checked exactly.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
