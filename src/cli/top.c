@@ -117,7 +117,8 @@ static void draw_field(const struct top *t, int i, int y)
 
 static void draw_status_line(const struct top *t)
 {
-	const char *msg = t->edit.message[0] ? t->edit.message : t->status ? "" : t->error;
+	/* A daemon that cannot be reached matters more than what the last key did. */
+	const char *msg = t->status ? t->edit.message : t->error;
 
 	attron(A_BOLD);
 	mvaddnstr(LINES - 1, 0, msg, COLS);

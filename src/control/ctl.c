@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
+#include "control/registry.h"
 
 #define CONTROLLER_OOM_SCORE_ADJ "-900"
 
@@ -88,6 +89,35 @@ static int open_loop_fds(struct ctl *c)
 	return r ? r : watch(c, c->timerfd, TAG_TIMER);
 }
 
+static int read_free(void *ctx, uint64_t *free_bytes)
+{
+	struct domain_reading r;
+	int err = domain_read(ctx, &r);
+
+	if (!err)
+		*free_bytes = r.free;
+	return err;
+}
+
+static int open_registry(struct ctl *c)
+{
+	struct registry_config cfg = {
+		.sock_path = c->opt.apps_sock, .domain = &c->dom.dom, .app = &c->dom.app,
+		.read_free = read_free, .ctx = &c->dom,
+	};
+	int r;
+
+	if (!strcmp(c->opt.apps_sock, "off"))
+		return 0;
+	if ((r = registry_open(&c->reg, &cfg)))
+		return r; /* registry_open() said why */
+	if ((r = watch(c, registry_fd(c->reg), TAG_REGISTRY)))
+		log_err("cannot watch the apps socket: %s", strerror(-r));
+	else
+		log_info("libusbd apps register on %s", c->opt.apps_sock);
+	return r;
+}
+
 int ctl_init(struct ctl *c, const struct options *o)
 {
 	char err[512];
@@ -115,6 +145,8 @@ int ctl_init(struct ctl *c, const struct options *o)
 	}
 	if (!o->no_events)
 		notify_setup(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
+	if ((r = open_registry(c)))
+		return r;
 	if ((r = ctl_worker_start(c)))
 		return r;
 	c->next_status_ms = clock_ms() + 1000;
@@ -127,6 +159,10 @@ void ctl_shutdown(struct ctl *c)
 		worker_stop(&c->w, 3000);
 		c->worker_up = c->worker_ready = false;
 		c->grab = 0;
+	}
+	if (c->reg) {
+		registry_close(c->reg);
+		c->reg = NULL;
 	}
 	if (c->epfd >= 0)
 		notify_teardown(&c->notify, c->epfd);

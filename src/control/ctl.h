@@ -15,10 +15,11 @@
 #include "control/policy.h"
 
 struct api_server;
+struct registry;
 
 /* epoll tags (data.u32) */
 enum {
-	TAG_TIMER = 1, TAG_SIGNAL, TAG_WORKER_SOCK, TAG_WORKER_EXIT, TAG_API,
+	TAG_TIMER = 1, TAG_SIGNAL, TAG_WORKER_SOCK, TAG_WORKER_EXIT, TAG_API, TAG_REGISTRY,
 	TAG_NOTIFY = 100,          /* + notify index */
 };
 
@@ -58,6 +59,7 @@ struct ctl {
 	uint64_t next_status_ms;
 	volatile bool stop;
 	struct api_server *api;
+	struct registry *reg;      /* libusbd apps; NULL with --apps-sock off */
 };
 
 /* Start-up: options -> domain -> params -> worker cgroup -> event sources -> worker. Returns 0, or -errno

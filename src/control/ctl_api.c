@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "control/ctl.h"
+#include "control/registry.h"
 #include "sys/procfs.h"
 
 #define PAGE 4096u
@@ -234,6 +235,7 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 	s->deflate_on_oom = c->params.deflate_on_oom;
 	s->worker_pid = c->worker_up ? c->w.pid : 0;
 	s->worker_restarts = c->worker_restarts;
+	s->registered_apps = c->reg ? registry_count(c->reg) : 0;
 	if (c->last_deflation.at_ms) {
 		s->has_last_deflation = true;
 		s->last_deflation_reason = api_reason(c->last_deflation.reason);

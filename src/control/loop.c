@@ -12,6 +12,7 @@
 #include "common/size.h"
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/registry.h"
 #include "sys/cgroup.h"
 
 #define PRESSURE_SHOWN_MS 10000u  /* the status keeps showing a pressure level this long after the event */
@@ -38,6 +39,8 @@ void ctl_decide(struct ctl *c)
 		log_warn("cannot read the domain's usage: %s", strerror(-r));
 		return;
 	}
+	if (c->reg)
+		registry_tick(c->reg, now, c->reading.free, c->threshold);
 	if (c->pressure != POLICY_PRESSURE_NONE && now - c->pressure_at_ms > PRESSURE_SHOWN_MS)
 		c->pressure = POLICY_PRESSURE_NONE;
 	s.now_ms = now;
@@ -145,6 +148,7 @@ int ctl_run(struct ctl *c)
 			case TAG_WORKER_SOCK: if (c->worker_up) ctl_worker_on_message(c); break;
 			case TAG_WORKER_EXIT: if (c->worker_up) ctl_worker_on_exit(c); break;
 			case TAG_API: ctl_api_run(c); break;
+			case TAG_REGISTRY: if (c->reg) registry_run(c->reg); break;
 			default: break;
 			}
 		}

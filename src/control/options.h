@@ -13,6 +13,7 @@
 
 #define USBD_DEFAULT_API_SOCK "/run/usbd/usbd.sock"
 #define USBD_DEFAULT_SPOT_LISTEN "127.0.0.1:6390"
+#define USBD_DEFAULT_APPS_SOCK "/run/usbd/apps.sock"
 
 struct size_opt {
 	bool set;
@@ -23,6 +24,7 @@ struct options {
 	const char *app;              /* APP_CGROUP, as cgcreate names it */
 	const char *domain;           /* NULL: the whole host */
 	const char *api_sock;         /* "off" disables the API */
+	const char *apps_sock;        /* libusbd registration socket; "off" disables it */
 	const char *spot_listen;      /* "ADDR:PORT" or "off" */
 	const char *spot_password_file;
 	struct size_opt grab_lower, grab_upper, swap_target, headroom, threshold;

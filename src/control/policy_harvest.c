@@ -83,6 +83,16 @@ static bool stable(const struct harvest_history *h, const struct harvest_params 
 	return footprint - low <= limit;
 }
 
+/* The cap shift for the slow start, or less if that would go under step_min. */
+static unsigned slow_start_shift(const struct harvest_params *p)
+{
+	unsigned shift = 0;
+
+	while (shift < HARVEST_SLOW_START_SHIFT && (p->step_max >> (shift + 1)) >= p->step_min)
+		shift++;
+	return shift;
+}
+
 /* After a step has settled: back off if the app faulted too much over it, else recover one notch. */
 static void judge(struct harvest_history *h, const struct harvest_params *p, const struct harvest_input *in)
 {
@@ -116,6 +126,12 @@ struct harvest_decision policy_harvest_decide(const struct harvest_input *in, co
 	uint64_t footprint = sat_add(in->usage, in->swap), gap = sat_sub(in->target, in->swap), step;
 	bool known, is_stable;
 
+	if (!h->started) {
+		/* A first step finds hot and cold pages alike on the inactive list: keep it small until the
+		 * kernel has sorted them. */
+		h->step_shift = slow_start_shift(p);
+		h->started = true;
+	}
 	is_stable = stable(h, p, in->now_ms, footprint, &known);
 	record(h, p, in->now_ms, footprint);
 	if (h->in_flight)

@@ -12,6 +12,7 @@
 
 #define HARVEST_SAMPLES 64
 #define HARVEST_PAGE (UINT64_C(4) << 10)   /* steps are whole pages */
+#define HARVEST_SLOW_START_SHIFT 3           /* the first step is step_max / 8; each clean step doubles the cap */
 
 enum harvest_state {
 	HARVEST_IDLE = 0,   /* no target, not enough history yet, or nothing left to take */
@@ -55,6 +56,7 @@ struct harvest_history {
 	bool in_flight;                 /* a step was handed out and is not done */
 	bool settling;                  /* a step is done, its fault rate not judged yet */
 	uint64_t step_start_ms, step_start_faults, step_done_ms;
+	bool started;                   /* the slow start has been set up */
 	unsigned step_shift;            /* the step cap is step_max >> step_shift (halved on each back-off) */
 	uint64_t backoff_ms;            /* the current pause (0 until the first back-off) */
 	uint64_t backoff_until_ms;

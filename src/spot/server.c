@@ -86,6 +86,17 @@ static void set_out_interest(struct server *srv, struct client *c, bool want)
 	c->events = ev.events;
 }
 
+/* Closing a socket with unread input makes the kernel send a reset, which can destroy the error reply still in
+ * flight: what has already arrived is read and dropped first (bounded), so the close is a clean FIN. */
+static void discard_input(struct client *c)
+{
+	char buf[READ_CHUNK];
+
+	for (int i = 0; i < READS_PER_EVENT * 4; i++)
+		if (recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			return;
+}
+
 /* Writes what is pending; closes the client once a final reply is out, or on a write error. */
 static void client_flush(struct server *srv, struct client *c)
 {
@@ -106,6 +117,7 @@ static void client_flush(struct server *srv, struct client *c)
 		rbuf_advance(&c->out, (size_t)n);
 	}
 	if (c->closing || c->st.quit) {
+		discard_input(c);
 		client_close(srv, c);
 		return;
 	}

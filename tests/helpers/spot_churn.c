@@ -228,5 +228,7 @@ int main(int argc, char **argv)
 	printf("ops=%lu sets=%lu gets=%lu hits=%lu misses=%lu dels=%lu oom=%lu\n", ops, sets, gets, hits, misses, dels,
 	       ooms);
 	close(fd);
+	free(latest);
+	free(latest_plen);
 	return 0;
 }

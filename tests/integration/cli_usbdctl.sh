@@ -126,8 +126,10 @@ T_PIDS+=("$watch_pid")
 samples() { (( $(grep -c '^--- ' "$T_DIR/watch") >= $1 )); }
 wait_for 20 "three samples from stats --watch" samples 3
 [[ $(grep -c '^target ' "$T_DIR/watch") -ge 3 ]] || fail "stats --watch samples: $(cat "$T_DIR/watch")"
-kill -INT "$watch_pid"
-wait "$watch_pid" 2>/dev/null || true
+# (SIGINT would be ignored: a non-interactive shell starts background jobs with it ignored.)
+kill -TERM "$watch_pid"
+rc=0; wait "$watch_pid" || rc=$?
+[[ $rc == 143 ]] || fail "stats --watch did not end by SIGTERM: exit $rc"
 echo "ok: stats --watch"
 
 # Unreachable daemon: exit 3, whether the socket is missing, stale or silent.

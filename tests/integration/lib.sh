@@ -65,7 +65,7 @@ trap 'exit 130' INT TERM
 
 # start_usbd ARGS...: starts usbd in the background, logging to $T_DIR/usbd.log; sets USBD_PID.
 start_usbd() {
-  "$USBD" --status-interval 1 "$@" >"$T_DIR/usbd.log" 2>&1 &
+  "$USBD" --status-interval 1 --apps-sock "$T_DIR/apps.sock" "$@" >"$T_DIR/usbd.log" 2>&1 &
   USBD_PID=$!
   T_PIDS+=("$USBD_PID")
 }

@@ -72,7 +72,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void open_harvester(uint64_t timeout_ms)
+/* fixed_step > 0: every step is that size (step_min = step_max: no slow start). */
+static void open_harvester_with(uint64_t timeout_ms, uint64_t fixed_step)
 {
 	struct harvest_config cfg;
 
@@ -81,7 +82,14 @@ static void open_harvester(uint64_t timeout_ms)
 	cfg.journal_path = fx.journal;
 	cfg.step_timeout_ms = timeout_ms;
 	cfg.params.stable_window_ms = 1000;
+	if (fixed_step)
+		cfg.params.step_min = cfg.params.step_max = fixed_step;
 	assert_int_equal(harvest_open(&fx.hv, &cfg), 0);
+}
+
+static void open_harvester(uint64_t timeout_ms)
+{
+	open_harvester_with(timeout_ms, 0);
 }
 
 /* Ticks (synthetic time, 100 ms apart) until the harvester hands out a step. */
@@ -150,7 +158,7 @@ static void v2_step_should_write_the_step_to_memory_reclaim(void **state)
 	tick_until_stepping();
 	st = tick_until_steps(1);
 	assert_int_equal(st.last_step_error, 0);
-	assert_content("app/memory.reclaim", "67108864");
+	assert_content("app/memory.reclaim", "8388608");
 	assert_content("app/memory.high", "max\n");
 	assert_no_journal();
 }
@@ -161,27 +169,28 @@ static void v2_step_without_memory_reclaim_should_lower_memory_high_then_restore
 
 	open_harvester(60000);
 	tick_until_stepping();
-	/* usage - step = 1 GiB - 64 MiB, reached in 8 MiB slices */
-	wait_for_content("app/memory.high", "1006632960");
+	/* usage - step: 1 GiB - 8 MiB (the slow start's first step) */
+	wait_for_content("app/memory.high", "1065353216");
 	assert_int_equal(harvest_journal_read(fx.journal, &j), 0);
 	assert_string_equal(j.cgroup, "app");
 	assert_int_equal(j.knob, HARVEST_KNOB_HIGH);
 	assert_int_equal(j.previous, CG_UNLIMITED);
 	/* the kernel's part: usage falls */
-	assert_int_equal(tree_put(fx.root, "app/memory.current", "1006632960\n"), 0);
-	fx.in.usage = 1006632960;
-	assert_int_equal(tick_until_steps(1).last_step_bytes, 64 * MIB);
+	assert_int_equal(tree_put(fx.root, "app/memory.current", "1065353216\n"), 0);
+	fx.in.usage = 1065353216;
+	assert_int_equal(tick_until_steps(1).last_step_bytes, 8 * MIB);
 	assert_content("app/memory.high", "max");
 	assert_no_journal();
 }
 
-static void v1_step_should_lower_the_limit_then_restore_it(void **state)
+static void v1_step_should_lower_the_limit_in_slices_then_restore_it(void **state)
 {
 	struct harvest_journal j;
 	struct harvest_status st;
 
-	open_harvester(60000);
+	open_harvester_with(60000, 64 * MIB);
 	tick_until_stepping();
+	/* 1 GiB - 64 MiB, reached by eight 8 MiB slices */
 	wait_for_content("app/memory.limit_in_bytes", "1006632960");
 	assert_int_equal(harvest_journal_read(fx.journal, &j), 0);
 	assert_string_equal(j.cgroup, "app");
@@ -224,7 +233,7 @@ static void close_should_restore_the_limit_of_a_step_in_flight(void **state)
 {
 	open_harvester(600000);
 	tick_until_stepping();
-	wait_for_content("app/memory.limit_in_bytes", "1006632960");
+	wait_for_content("app/memory.limit_in_bytes", "1065353216");
 	harvest_close(fx.hv);
 	fx.hv = NULL;
 	assert_content("app/memory.limit_in_bytes", "3221225472");
@@ -362,7 +371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(v2_step_should_write_the_step_to_memory_reclaim, setup_v2, teardown),
 		cmocka_unit_test_setup_teardown(v2_step_without_memory_reclaim_should_lower_memory_high_then_restore_it,
 						setup_v2_without_reclaim, teardown),
-		cmocka_unit_test_setup_teardown(v1_step_should_lower_the_limit_then_restore_it, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(v1_step_should_lower_the_limit_in_slices_then_restore_it, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(v1_step_should_restore_the_limit_after_its_timeout, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(step_should_not_lower_anything_when_the_journal_cannot_be_written,
 						setup_v1, teardown),

@@ -29,6 +29,14 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Most tests start past the slow start (it has tests of its own), so that steps are step_max. */
+static int setup_started(void **state)
+{
+	setup(state);
+	((struct fixture *)*state)->h.started = true;
+	return 0;
+}
+
 /* Ticks until `until_ms` with the current reading, failing on any step; returns the last decision. */
 static struct harvest_decision tick_until(struct fixture *f, uint64_t until_ms)
 {
@@ -72,6 +80,28 @@ static void decide_should_wait_a_whole_window_before_the_first_step(void **state
 
 	assert_int_equal(d.state, HARVEST_IDLE);
 	assert_int_equal(tick_to_step(f, 3000), 64 * MIB);
+}
+
+static void decide_should_start_slow_and_double_the_step_after_clean_steps(void **state)
+{
+	struct fixture *f = *state;
+
+	tick_until(f, f->p.stable_window_ms);
+	for (uint64_t want = 8 * MIB; want <= 64 * MIB; want *= 2) {
+		assert_int_equal(tick_to_step(f, 3000), want);
+		f->in.now_ms += TICK;
+		complete(f, 0);
+	}
+	assert_int_equal(tick_to_step(f, 3000), 64 * MIB);
+}
+
+static void slow_start_should_not_go_under_step_min(void **state)
+{
+	struct fixture *f = *state;
+
+	f->p.step_min = 16 * MIB;
+	tick_until(f, f->p.stable_window_ms);
+	assert_int_equal(tick_to_step(f, 3000), 16 * MIB);
 }
 
 static void decide_should_step_when_stable_calm_and_below_target(void **state)
@@ -355,25 +385,27 @@ static void state_names_should_match_the_status_words(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(decide_should_wait_a_whole_window_before_the_first_step, setup),
-		cmocka_unit_test_setup(decide_should_step_when_stable_calm_and_below_target, setup),
-		cmocka_unit_test_setup(decide_should_hold_while_a_step_is_in_flight_and_settling, setup),
-		cmocka_unit_test_setup(decide_should_stop_at_the_target, setup),
-		cmocka_unit_test_setup(decide_should_count_swap_above_the_target_as_at_target, setup),
-		cmocka_unit_test_setup(step_should_not_exceed_the_gap_to_the_target, setup),
-		cmocka_unit_test_setup(step_should_not_exceed_a_share_of_usage, setup),
-		cmocka_unit_test_setup(decide_should_not_step_while_the_app_grows, setup),
-		cmocka_unit_test_setup(decide_should_resume_a_window_after_growth_stops, setup),
-		cmocka_unit_test_setup(decide_should_tolerate_growth_under_the_threshold, setup),
-		cmocka_unit_test_setup(decide_should_not_take_a_step_moving_usage_to_swap_for_growth, setup),
-		cmocka_unit_test_setup(decide_should_not_step_under_pressure, setup),
-		cmocka_unit_test_setup(decide_should_be_idle_without_a_target, setup),
-		cmocka_unit_test_setup(decide_should_back_off_and_halve_the_step_when_faults_rise, setup),
-		cmocka_unit_test_setup(decide_should_not_back_off_for_a_few_faults, setup),
-		cmocka_unit_test_setup(back_off_should_double_up_to_its_cap_and_step_stay_above_min, setup),
-		cmocka_unit_test_setup(step_should_recover_gradually_after_clean_steps, setup),
-		cmocka_unit_test_setup(decide_should_survive_extreme_values, setup),
-		cmocka_unit_test_setup(decide_should_ignore_a_fault_counter_that_went_backwards, setup),
+		cmocka_unit_test_setup(decide_should_wait_a_whole_window_before_the_first_step, setup_started),
+		cmocka_unit_test_setup(decide_should_start_slow_and_double_the_step_after_clean_steps, setup),
+		cmocka_unit_test_setup(slow_start_should_not_go_under_step_min, setup),
+		cmocka_unit_test_setup(decide_should_step_when_stable_calm_and_below_target, setup_started),
+		cmocka_unit_test_setup(decide_should_hold_while_a_step_is_in_flight_and_settling, setup_started),
+		cmocka_unit_test_setup(decide_should_stop_at_the_target, setup_started),
+		cmocka_unit_test_setup(decide_should_count_swap_above_the_target_as_at_target, setup_started),
+		cmocka_unit_test_setup(step_should_not_exceed_the_gap_to_the_target, setup_started),
+		cmocka_unit_test_setup(step_should_not_exceed_a_share_of_usage, setup_started),
+		cmocka_unit_test_setup(decide_should_not_step_while_the_app_grows, setup_started),
+		cmocka_unit_test_setup(decide_should_resume_a_window_after_growth_stops, setup_started),
+		cmocka_unit_test_setup(decide_should_tolerate_growth_under_the_threshold, setup_started),
+		cmocka_unit_test_setup(decide_should_not_take_a_step_moving_usage_to_swap_for_growth, setup_started),
+		cmocka_unit_test_setup(decide_should_not_step_under_pressure, setup_started),
+		cmocka_unit_test_setup(decide_should_be_idle_without_a_target, setup_started),
+		cmocka_unit_test_setup(decide_should_back_off_and_halve_the_step_when_faults_rise, setup_started),
+		cmocka_unit_test_setup(decide_should_not_back_off_for_a_few_faults, setup_started),
+		cmocka_unit_test_setup(back_off_should_double_up_to_its_cap_and_step_stay_above_min, setup_started),
+		cmocka_unit_test_setup(step_should_recover_gradually_after_clean_steps, setup_started),
+		cmocka_unit_test_setup(decide_should_survive_extreme_values, setup_started),
+		cmocka_unit_test_setup(decide_should_ignore_a_fault_counter_that_went_backwards, setup_started),
 		cmocka_unit_test(check_should_refuse_unusable_params),
 		cmocka_unit_test(state_names_should_match_the_status_words),
 	};

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# libusbd end to end (issue 6), as root on cgroup v1 with a swap file this test makes and removes.
+# Domain 1 GiB, threshold 128 MiB. The registered app maps 4x the threshold (512 MiB), writes it, scans the
+# first half. A non-registered hog (448 MiB) in the same app cgroup drives free memory under the threshold:
+#   1. the app gets SIGBALLOONs, pages its cold half out through libusbd, and reads every value back intact;
+#   2. under the same pressure, and more (a second hog pushes the domain to its limit), the hogs end with VmSwap 0;
+#   3. before the pressure a page-out is refused and nothing is swapped; memory it does not own is refused;
+#   4. lib_pageout_thp.sh runs all of it with MADV_HUGEPAGE memory (--huge).
+source "$(dirname "$0")/lib.sh"
+require_root_v1
+MODE=${1:-}
+HUGE_ARG=()
+[[ $MODE == --huge ]] && HUGE_ARG=(--huge)
+
+DOM=$T_NAME
+APP=$DOM/app
+SOCK=$T_DIR/apps.sock
+STATUS=$T_DIR/app.status
+THRESHOLD=128M
+
+mkcg "$DOM" $((1 << 30))
+mkcg "$APP"
+# Swap the test owns: a 1 GiB file, off and removed at exit.
+SWAP=$T_DIR/swapfile
+T_SWAPS+=("$SWAP")
+fallocate -l 1G "$SWAP" 2>/dev/null || dd if=/dev/zero of="$SWAP" bs=1M count=1024 status=none
+chmod 600 "$SWAP"
+mkswap "$SWAP" >/dev/null
+swapon "$SWAP" || skip "swapon refused a swap file here"
+
+# The daemon side: the real usbd, with an empty balloon so that only the apps' own memory is in play.
+start_usbd --domain "$DOM" --threshold $THRESHOLD --apps-sock "$SOCK" --api-sock off --spot-listen off "$APP"
+wait_for 10 "the registry's socket" test -S "$SOCK"
+
+# spawn_in_cg CG CMD...: starts CMD in the background inside CG; $! is CMD's own pid (bash execs it).
+spawn_in_cg() {
+  local cg=$1; shift
+  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$cg" "$@" &
+}
+stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$STATUS" 2>/dev/null || echo 0; }
+vmswap_kb() { awk '/^VmSwap:/ { print $2 }' "/proc/$1/status"; }
+out_at_least() { (( $(stat_of out || echo 0) >= $1 )); }
+signals_at_least() { (( $(stat_of signals || echo 0) >= $1 )); }
+
+spawn_in_cg "$APP" "$HELPERS/lib_scan_app" --size 512M --apps-sock "$SOCK" --status "$STATUS" "${HUGE_ARG[@]}" \
+  >"$T_DIR/app.log" 2>&1
+APP_PID=$!
+T_PIDS+=("$APP_PID")
+wait_for 60 "the app to write its memory and start scanning" grep -q '^ready' "$T_DIR/app.log"
+grep -q '^above threshold: free memory is above the threshold' "$T_DIR/app.log" || fail "page-out above the threshold: $(cat "$T_DIR/app.log")"
+[[ $(cat "$CGV1/$APP/usbd-registered/cgroup.procs") == "$APP_PID" ]] || fail "the app is not in $APP/usbd-registered"
+[[ $(cg_get "$APP" memory.swappiness) == 0 && $(cg_get "$DOM" memory.swappiness) == 0 ]] || fail "the domain is not kept out of swap"
+[[ $(cg_get "$APP/usbd-registered" memory.swappiness) != 0 ]] || fail "the registered apps may not swap"
+[[ $(vmswap_kb "$APP_PID") == 0 ]] || fail "the app was swapped before any pressure"
+if [[ $MODE == --huge ]]; then
+  (( $(stat_of thp) > 0 )) || fail "no transparent huge pages backed the app's memory"
+fi
+pass "above the threshold: page-out refused, nothing swapped"
+
+spawn_in_cg "$APP" "$HELPERS/workload" hold 448M >"$T_DIR/hog1.log" 2>&1
+HOG1=$!
+T_PIDS+=("$HOG1")
+wait_for 120 "SIGBALLOON and a page-out of 64 MiB" out_at_least $((64 << 20))
+pass "free under the threshold: SIGBALLOON ($(stat_of signals)), $(( $(stat_of honoured) >> 20 )) MiB paged out"
+
+# More pressure: the domain must reclaim; only the registered app may give memory to swap.
+spawn_in_cg "$APP" "$HELPERS/workload" hold 320M >"$T_DIR/hog2.log" 2>&1
+HOG2=$!
+T_PIDS+=("$HOG2")
+wait_for 120 "the second hog to hold its memory" grep -q . "$T_DIR/hog2.log"
+wait_for 60 "a second SIGBALLOON" signals_at_least 2
+sleep 2
+for p in "$HOG1" "$HOG2"; do
+  kill -0 "$p" 2>/dev/null || fail "hog $p died (OOM?)"
+  [[ $(vmswap_kb "$p") == 0 ]] || fail "the non-registered process $p was swapped: VmSwap $(vmswap_kb "$p") kB"
+done
+(( $(vmswap_kb "$APP_PID") > 0 )) || fail "the registered app has nothing in swap"
+pass "non-registered processes: VmSwap 0; registered app: VmSwap $(( $(vmswap_kb "$APP_PID") >> 10 )) MiB"
+
+kill -USR1 "$APP_PID"
+wait_for 30 "the foreign-memory requests" grep -q '^unaligned' "$T_DIR/app.log"
+kill "$HOG1" "$HOG2"
+rc=0
+wait "$APP_PID" || rc=$?
+cat "$T_DIR/app.log"
+case $rc in
+  0) ;;
+  3) fail "a request that had to be refused was honoured" ;;
+  4) fail "a value read back after swap-in differs from the one written" ;;
+  *) fail "the app failed ($rc)" ;;
+esac
+pass "foreign and unaligned requests refused; every page read back holds the value written"
+
+# The daemon restores what it changed when it exits.
+kill "${T_PIDS[0]}"
+wait "${T_PIDS[0]}" || true
+[[ ! -d $CGV1/$APP/usbd-registered ]] || fail "$APP/usbd-registered was not removed"
+[[ $(cg_get "$APP" memory.swappiness) == 60 && $(cg_get "$DOM" memory.swappiness) == 60 ]] || fail "swappiness not restored"
+pass "registry closed: cgroup removed, swappiness restored"

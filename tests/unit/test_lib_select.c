@@ -1,0 +1,119 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/select.h"
+
+#define BLK 65536u
+#define BASE 0x10000000u
+
+static void blocks(struct sel_block *b, const uint16_t *scores, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (struct sel_block){ .addr = BASE + i * BLK, .len = BLK, .score = scores[i] };
+}
+
+static void pick_should_take_the_coldest_blocks_first(void **state)
+{
+	static const uint16_t s[] = { 0x40, 0x01, 0x00, 0x20 };
+	struct sel_block b[4];
+	struct usbd_range r[4];
+
+	blocks(b, s, 4);
+	assert_int_equal(sel_pick(b, 4, 2 * BLK, r, 4), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + BLK));
+	assert_int_equal(r[0].len, 2 * BLK);
+}
+
+static void pick_should_never_take_blocks_touched_now_or_last_epoch_nor_paged_out_ones(void **state)
+{
+	static const uint16_t s[] = { SEL_TOUCHED_NOW, SEL_TOUCHED_LAST | 1, 0x00, 0x00 };
+	struct sel_block b[4];
+	struct usbd_range r[4];
+
+	blocks(b, s, 4);
+	b[3].out = true;
+	assert_int_equal(sel_pick(b, 4, 4 * BLK, r, 4), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
+	assert_int_equal(r[0].len, BLK);
+}
+
+static void pick_should_prefer_the_longest_cold_run_among_equally_cold_blocks(void **state)
+{
+	/* equal scores: a lone block at 0, a run of three at 2..4 */
+	static const uint16_t s[] = { 0x10, 0x7f, 0x10, 0x10, 0x10, 0x7f };
+	struct sel_block b[6];
+	struct usbd_range r[4];
+
+	blocks(b, s, 6);
+	assert_int_equal(sel_pick(b, 6, 3 * BLK, r, 4), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
+	assert_int_equal(r[0].len, 3 * BLK);
+}
+
+static void pick_should_round_up_to_whole_blocks_and_merge_adjacent_ones(void **state)
+{
+	static const uint16_t s[] = { 0, 0, 0, 0 };
+	struct sel_block b[4];
+	struct usbd_range r[4];
+
+	blocks(b, s, 4);
+	assert_int_equal(sel_pick(b, 4, BLK + 1, r, 4), 1);
+	assert_int_equal(r[0].len, 2 * BLK);
+}
+
+static void pick_should_not_merge_blocks_that_are_not_address_contiguous(void **state)
+{
+	static const uint16_t s[] = { 0, 0 };
+	struct sel_block b[2];
+	struct usbd_range r[4];
+
+	blocks(b, s, 2);
+	b[1].addr += BLK; /* another region, a gap between */
+	assert_int_equal(sel_pick(b, 2, 2 * BLK, r, 4), 2);
+	assert_int_equal(r[0].len, BLK);
+	assert_int_equal(r[1].len, BLK);
+}
+
+static void pick_should_return_what_is_cold_when_asked_for_more_and_respect_max(void **state)
+{
+	static const uint16_t s[] = { 0, SEL_TOUCHED_NOW, 0, SEL_TOUCHED_NOW, 0 };
+	struct sel_block b[5];
+	struct usbd_range r[2];
+
+	blocks(b, s, 5);
+	assert_int_equal(sel_pick(b, 5, 100 * BLK, r, 2), 2);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)BASE);
+	assert_ptr_equal(r[1].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
+	assert_int_equal(sel_pick(b, 5, 0, r, 2), 0);
+}
+
+static void pick_should_handle_huge_blocks_whole(void **state)
+{
+	struct sel_block b[2] = {
+		{ .addr = 0x40000000u, .len = 2u << 20, .score = 0 },
+		{ .addr = 0x40200000u, .len = 2u << 20, .score = 0x04 },
+	};
+	struct usbd_range r[2];
+
+	assert_int_equal(sel_pick(b, 2, 4096, r, 2), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)0x40000000u);
+	assert_int_equal(r[0].len, 2u << 20);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pick_should_take_the_coldest_blocks_first),
+		cmocka_unit_test(pick_should_never_take_blocks_touched_now_or_last_epoch_nor_paged_out_ones),
+		cmocka_unit_test(pick_should_prefer_the_longest_cold_run_among_equally_cold_blocks),
+		cmocka_unit_test(pick_should_round_up_to_whole_blocks_and_merge_adjacent_ones),
+		cmocka_unit_test(pick_should_not_merge_blocks_that_are_not_address_contiguous),
+		cmocka_unit_test(pick_should_return_what_is_cold_when_asked_for_more_and_respect_max),
+		cmocka_unit_test(pick_should_handle_huge_blocks_whole),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

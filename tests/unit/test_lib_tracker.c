@@ -1,0 +1,119 @@
+/* The tracker for real: mprotect sampling and its SIGSEGV handler in this process (no root, no daemon). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <cmocka.h>
+
+#include "lib/usbd.h"
+
+#define BLK 65536u
+#define NBLK 16u
+
+/* NBLK blocks aligned on the block grid (the mapping is one block longer and is never unmapped). */
+static unsigned char *map(void)
+{
+	unsigned char *raw = mmap(NULL, (NBLK + 1) * BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *p = (unsigned char *)(((uintptr_t)raw + BLK - 1) & ~(uintptr_t)(BLK - 1));
+
+	assert_true(raw != MAP_FAILED);
+	for (size_t i = 0; i < NBLK * BLK; i++)
+		p[i] = (unsigned char)(i * 7 + 1);
+	return p;
+}
+
+static void tracker_should_select_only_blocks_the_app_stopped_touching(void **state)
+{
+	struct usbd_tracker *t;
+	struct usbd_tracker_stats st;
+	struct usbd_range r[NBLK];
+	unsigned char *p = map();
+	volatile unsigned sum = 0;
+	size_t n, i;
+
+	assert_int_equal(usbd_tracker_new(&t, NULL), 0);
+	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), 0);
+	/* Epochs in which only blocks 0..7 are read. */
+	for (int epoch = 0; epoch < 3; epoch++) {
+		for (i = 0; i < NBLK / 2; i++)
+			sum += p[i * BLK + 5];
+		assert_int_equal(usbd_tracker_tick(t), 0);
+	}
+	n = usbd_tracker_select(t, NBLK * BLK, r, NBLK);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(r[0].addr, p + NBLK / 2 * BLK);
+	assert_int_equal(r[0].len, NBLK / 2 * BLK);
+	usbd_tracker_stats(t, &st);
+	assert_true(st.faults >= 3 * NBLK / 2);
+	assert_int_equal(st.blocks, NBLK);
+	assert_int_equal(st.ticks, 3);
+
+	/* Marked out, they are not chosen again until touched. */
+	usbd_tracker_mark_out(t, r, n);
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.out_bytes, NBLK / 2 * BLK);
+	assert_int_equal(usbd_tracker_select(t, NBLK * BLK, r, NBLK), 0);
+	p[(NBLK - 1) * BLK] = 9; /* a write, through the handler */
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.out_bytes, (NBLK / 2 - 1) * BLK);
+
+	usbd_tracker_free(t);
+	/* Memory is intact and accessible after the tracker is gone. */
+	for (i = 0; i < NBLK * BLK; i++)
+		if (i != (NBLK - 1) * BLK)
+			assert_int_equal(p[i], (unsigned char)(i * 7 + 1));
+	(void)sum;
+}
+
+static void tracker_should_refuse_a_second_tracker_and_bad_regions(void **state)
+{
+	struct usbd_tracker *t, *u;
+	unsigned char *p = map();
+
+	assert_int_equal(usbd_tracker_new(&t, NULL), 0);
+	assert_int_equal(usbd_tracker_new(&u, NULL), -EBUSY);
+	assert_int_equal(usbd_tracker_add(t, p + 1, BLK, 0), -EINVAL);
+	assert_int_equal(usbd_tracker_add(t, p, 0, 0), -EINVAL);
+	assert_int_equal(usbd_tracker_add(t, p, BLK, 0x80), -EINVAL);
+	usbd_tracker_free(t);
+	assert_int_equal(usbd_tracker_new(&u, &(struct usbd_tracker_config){ .block_bytes = 3 * 4096 }), -EINVAL);
+}
+
+static void tracker_should_use_whole_2mib_blocks_for_huge_regions(void **state)
+{
+	struct usbd_tracker *t;
+	struct usbd_tracker_stats st;
+	size_t len = 8u << 20;
+	unsigned char *raw = mmap(NULL, len + (2u << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *p = (unsigned char *)(((uintptr_t)raw + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
+	struct usbd_range r[4];
+
+	assert_true(raw != MAP_FAILED);
+	madvise(p, len, MADV_HUGEPAGE);
+	memset(p, 1, len);
+	assert_int_equal(usbd_tracker_new(&t, NULL), 0);
+	assert_int_equal(usbd_tracker_add(t, p, len, USBD_TRACK_HUGE), 0);
+	p[0] = 2;
+	assert_int_equal(usbd_tracker_tick(t), 0);
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.blocks, 4);
+	assert_int_equal(usbd_tracker_select(t, 4096, r, 4), 1);
+	assert_ptr_equal(r[0].addr, p + (2u << 20));
+	assert_int_equal(r[0].len, 2u << 20);
+	usbd_tracker_free(t);
+	assert_int_equal(p[0], 2);
+	munmap(raw, len + (2u << 20));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(tracker_should_select_only_blocks_the_app_stopped_touching),
+		cmocka_unit_test(tracker_should_refuse_a_second_tracker_and_bad_regions),
+		cmocka_unit_test(tracker_should_use_whole_2mib_blocks_for_huge_regions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,145 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/size.h"
+#include "control/policy_pageout.h"
+
+#define PAGE 4096u
+
+static const char MAPS[] =
+	"55d0c0000000-55d0c0002000 r--p 00000000 fe:01 131 /usr/bin/app\n"
+	"55d0c0002000-55d0c0004000 r-xp 00002000 fe:01 131 /usr/bin/app\n"
+	"7f0000000000-7f0000100000 rw-p 00000000 00:00 0 \n"
+	"7f0000100000-7f0000200000 ---p 00000000 00:00 0\n"
+	"7f0000300000-7f0000400000 rw-s 00000000 00:05 7 /dev/zero (deleted)\n"
+	"7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                          [stack]\n"
+	"7ffc000fe000-7ffc00100000 r--p 00000000 00:00 0                          [vvar]\n"
+	"7ffc00100000-7ffc00102000 r-xp 00000000 00:00 0                          [vdso]\n";
+
+static struct pageout_area areas[16];
+static int nareas;
+static struct pageout_limits lim;
+
+static int setup(void **state)
+{
+	nareas = pageout_parse_maps(MAPS, areas, 16);
+	pageout_limits_default(&lim);
+	return nareas < 0;
+}
+
+static enum usbd_reason judge1(uint64_t addr, uint64_t len, uint64_t free_bytes)
+{
+	struct umsg_range r = { addr, len };
+	uint64_t bytes = 0;
+
+	return pageout_judge(&r, 1, areas, (size_t)nareas, free_bytes, 128 * MIB, &lim, &bytes);
+}
+
+static void parse_maps_should_merge_adjacent_private_areas_and_skip_shared_and_special(void **state)
+{
+	assert_int_equal(nareas, 3);
+	assert_true(areas[0].start == 0x55d0c0000000ull && areas[0].end == 0x55d0c0004000ull);
+	/* the PROT_NONE part of a tracked region is still the app's own */
+	assert_true(areas[1].start == 0x7f0000000000ull && areas[1].end == 0x7f0000200000ull);
+	assert_true(areas[2].start == 0x7ffc00000000ull && areas[2].end == 0x7ffc00021000ull);
+}
+
+static void parse_maps_should_refuse_malformed_and_unsorted_lines(void **state)
+{
+	struct pageout_area a[4];
+
+	assert_int_equal(pageout_parse_maps("7f00-7e00 rw-p 0 00:00 0\n", a, 4), -EINVAL);
+	assert_int_equal(pageout_parse_maps("zzz\n", a, 4), -EINVAL);
+	assert_int_equal(pageout_parse_maps("1000-2000 rw-p 0 00:00\n", a, 4), -EINVAL);
+	assert_int_equal(pageout_parse_maps("3000-4000 rw-p 0 00:00 0\n1000-2000 rw-p 0 00:00 0\n", a, 4), -EINVAL);
+	assert_int_equal(pageout_parse_maps("", a, 4), 0);
+}
+
+static void parse_maps_should_refuse_more_areas_than_the_caller_holds(void **state)
+{
+	struct pageout_area a[1];
+
+	assert_int_equal(pageout_parse_maps("1000-2000 rw-p 0 00:00 0\n3000-4000 rw-p 0 00:00 0\n", a, 1), -E2BIG);
+}
+
+static void judge_should_honour_owned_aligned_ranges_below_the_threshold(void **state)
+{
+	struct umsg_range r[2] = { { 0x7f0000000000ull, 64 * PAGE }, { 0x7f00000ff000ull, 2 * PAGE } };
+	uint64_t bytes = 0;
+
+	assert_int_equal(pageout_judge(r, 2, areas, (size_t)nareas, 64 * MIB, 128 * MIB, &lim, &bytes), USBD_REASON_OK);
+	assert_true(bytes == 66 * PAGE);
+}
+
+static void judge_should_refuse_at_or_above_the_threshold(void **state)
+{
+	assert_int_equal(judge1(0x7f0000000000ull, PAGE, 128 * MIB), USBD_REASON_ABOVE_THRESHOLD);
+	assert_int_equal(judge1(0x7f0000000000ull, PAGE, GIB), USBD_REASON_ABOVE_THRESHOLD);
+}
+
+static void judge_should_refuse_memory_the_app_does_not_own_whatever_free_memory(void **state)
+{
+	assert_int_equal(judge1(0x7f0000200000ull, PAGE, 0), USBD_REASON_NOT_OWNED);            /* a hole */
+	assert_int_equal(judge1(0x7f00001ff000ull, 2 * PAGE, 0), USBD_REASON_NOT_OWNED);        /* runs past the end */
+	assert_int_equal(judge1(0x7f0000300000ull, PAGE, 0), USBD_REASON_NOT_OWNED);            /* shared */
+	assert_int_equal(judge1(0x7ffc00100000ull, PAGE, 0), USBD_REASON_NOT_OWNED);            /* [vdso] */
+	assert_int_equal(judge1(0xffff800000000000ull, PAGE, 0), USBD_REASON_NOT_OWNED);        /* the kernel */
+	assert_int_equal(judge1(0x1000, PAGE, 0), USBD_REASON_NOT_OWNED);                       /* before all */
+	assert_int_equal(judge1(0x7f0000000000ull, PAGE, GIB), USBD_REASON_ABOVE_THRESHOLD);
+	assert_int_equal(judge1(0x7f0000200000ull, PAGE, GIB), USBD_REASON_NOT_OWNED);
+}
+
+static void judge_should_refuse_unaligned_empty_and_wrapping_ranges(void **state)
+{
+	assert_int_equal(judge1(0x7f0000000001ull, PAGE, 0), USBD_REASON_UNALIGNED);
+	assert_int_equal(judge1(0x7f0000000000ull, PAGE + 1, 0), USBD_REASON_UNALIGNED);
+	assert_int_equal(judge1(0x7f0000000000ull, 0, 0), USBD_REASON_UNALIGNED);
+	assert_int_equal(judge1(0xfffffffffffff000ull, 2 * PAGE, 0), USBD_REASON_UNALIGNED);
+}
+
+static void judge_should_refuse_too_many_ranges_and_too_many_bytes(void **state)
+{
+	struct umsg_range r[UMSG_MAX_RANGES + 1];
+	uint64_t bytes = 0;
+	size_t i;
+
+	for (i = 0; i <= UMSG_MAX_RANGES; i++)
+		r[i] = (struct umsg_range){ 0x7f0000000000ull + i * PAGE, PAGE };
+	assert_int_equal(pageout_judge(r, UMSG_MAX_RANGES + 1, areas, (size_t)nareas, 0, MIB, &lim, &bytes),
+			 USBD_REASON_TOO_MANY);
+	assert_int_equal(pageout_judge(r, 0, areas, (size_t)nareas, 0, MIB, &lim, &bytes), USBD_REASON_BAD_REQUEST);
+	lim.max_bytes = 4 * PAGE;
+	assert_int_equal(pageout_judge(r, 5, areas, (size_t)nareas, 0, MIB, &lim, &bytes), USBD_REASON_TOO_LARGE);
+	assert_int_equal(pageout_judge(r, 4, areas, (size_t)nareas, 0, MIB, &lim, &bytes), USBD_REASON_OK);
+	pageout_limits_default(&lim);
+}
+
+static void reasons_should_map_to_the_errnos_usbd_pageout_documents(void **state)
+{
+	assert_int_equal(pageout_reason_errno(USBD_REASON_OK), 0);
+	assert_int_equal(pageout_reason_errno(USBD_REASON_ABOVE_THRESHOLD), -EAGAIN);
+	assert_int_equal(pageout_reason_errno(USBD_REASON_NOT_OWNED), -EFAULT);
+	assert_int_equal(pageout_reason_errno(USBD_REASON_UNALIGNED), -EINVAL);
+	assert_int_equal(pageout_reason_errno(USBD_REASON_NOT_REGISTERED), -EPERM);
+	assert_string_equal(pageout_reason_text(USBD_REASON_ABOVE_THRESHOLD), "free memory is above the threshold");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_maps_should_merge_adjacent_private_areas_and_skip_shared_and_special),
+		cmocka_unit_test(parse_maps_should_refuse_malformed_and_unsorted_lines),
+		cmocka_unit_test(parse_maps_should_refuse_more_areas_than_the_caller_holds),
+		cmocka_unit_test(judge_should_honour_owned_aligned_ranges_below_the_threshold),
+		cmocka_unit_test(judge_should_refuse_at_or_above_the_threshold),
+		cmocka_unit_test(judge_should_refuse_memory_the_app_does_not_own_whatever_free_memory),
+		cmocka_unit_test(judge_should_refuse_unaligned_empty_and_wrapping_ranges),
+		cmocka_unit_test(judge_should_refuse_too_many_ranges_and_too_many_bytes),
+		cmocka_unit_test(reasons_should_map_to_the_errnos_usbd_pageout_documents),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
