@@ -153,7 +153,10 @@ int api_server_open(struct api_server **out, const struct api_config *cfg, const
 int api_server_fd(const struct api_server *srv);
 /* Accepts, reads, answers and times out connections; never blocks. */
 void api_server_run(struct api_server *srv);
-/* Milliseconds until api_server_run must be called even without input (a connection times out), or -1: none. */
+/*
+ * Milliseconds until api_server_run must be called even without input (a connection times out): 0..1000. A
+ * controller that ticks at least once a second may ignore it.
+ */
 int api_server_timeout_ms(struct api_server *srv);
 /* Closes every connection and removes the socket file if it is still ours. NULL is allowed. */
 void api_server_close(struct api_server *srv);

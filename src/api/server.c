@@ -18,6 +18,7 @@
 #define DEFAULT_MAX_BODY (64 * 1024)
 #define DEFAULT_CONN_MEMORY (32 * 1024)
 #define DEFAULT_TIMEOUT_S 5
+#define POLL_PERIOD_MS 1000
 
 struct api_server {
 	struct MHD_Daemon *mhd;
@@ -189,7 +190,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(line);
 	if (n && line[n - 1] == '\n')
 		line[n - 1] = '\0';
-	log_warn("api: %s", line);
+	/* Mostly clients misbehaving (closing mid-request): not worth a warning; real failures reach our callers. */
+	log_debug("api: %s", line);
 }
 
 static bool backend_complete(const struct api_backend *be)
@@ -280,9 +282,13 @@ int api_server_timeout_ms(struct api_server *srv)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	if (MHD_get_timeout(srv->mhd, &ms) != MHD_YES)
-		return -1;
-	return ms > INT_MAX ? INT_MAX : (int)ms;
+	/*
+	 * At its connection limit, libmicrohttpd 0.9.75 in external epoll mode may leave closed connections and the
+	 * listening socket unserviced until it runs again (seen in tests): never let it wait longer than a poll period.
+	 */
+	if (MHD_get_timeout(srv->mhd, &ms) != MHD_YES || ms > POLL_PERIOD_MS)
+		return POLL_PERIOD_MS;
+	return (int)ms;
 }
 
 void api_server_close(struct api_server *srv)

@@ -1,7 +1,6 @@
 #include "cli/edit.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 

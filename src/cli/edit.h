@@ -39,7 +39,7 @@ struct edit_state {
 	size_t text_len;
 	unsigned pending;			/* bit i: value_mib[i] was entered and not yet confirmed */
 	uint64_t value_mib[EDIT_FIELDS];
-	char message[160];			/* what the last key or send led to, for the status line; "" if nothing */
+	char message[160];			/* what the last key or send led to, for the status line, or "" */
 };
 
 /* The target each field edits, in display order. */

@@ -14,6 +14,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_set_ident("usbdctl");
+	log_set_timestamps(false);
 	if (args_parse(argc, argv, getenv("USBD_SOCK"), &args, err, sizeof(err))) {
 		log_err("%s", err);
 		fputs(args_usage, stderr);

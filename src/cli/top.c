@@ -135,7 +135,8 @@ static void draw(const struct top *t)
 	    format_value(json_object_get(t->status, "app_cgroup"), FMT_TEXT, app, sizeof(app)),
 	    format_value(json_object_get(t->status, "domain"), FMT_DOMAIN, domain, sizeof(domain)),
 	    format_value(json_object_get(t->status, "version"), FMT_TEXT, version, sizeof(version)));
-	put(y++, 0, 0, "Tab/arrows move, type a size (512M, 2G) to edit, Esc cancels, Enter on [ Confirm ] sends, q quits");
+	put(y++, 0, 0, "%s", "Tab/arrows move, type a size (512M, 2G) to edit, Esc cancels, "
+			    "Enter on [ Confirm ] sends, q quits");
 	y++;
 	put(y++, 0, A_BOLD, "Targets");
 	for (int i = 0; i < EDIT_FIELDS; i++)
@@ -144,9 +145,10 @@ static void draw(const struct top *t)
 	y++;
 	put(y++, 0, A_BOLD, "Live");
 	for (size_t i = 0; i < sizeof(live_rows) / sizeof(live_rows[0]); i++, y++) {
+		const json_t *v = json_object_get(t->status, live_rows[i].key);
+
 		put(y, LABEL_COL, 0, "%s", live_rows[i].label);
-		put(y, VALUE_COL, 0, "%s",
-		    format_value(json_object_get(t->status, live_rows[i].key), live_rows[i].kind, value, sizeof(value)));
+		put(y, VALUE_COL, 0, "%s", format_value(v, live_rows[i].kind, value, sizeof(value)));
 	}
 	draw_status_line(t);
 	refresh();

@@ -8,6 +8,9 @@
 
 static enum log_level max_level = LOG_LVL_INFO;
 static char ident[32] = "usbd";
+static bool timestamps = true;
+
+void log_set_timestamps(bool on) { timestamps = on; }
 
 void log_set_level(enum log_level level) { max_level = level; }
 
@@ -27,8 +30,11 @@ __attribute__((format(printf, 2, 0))) static void vlog(enum log_level level, con
 	clock_gettime(CLOCK_REALTIME, &ts);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* One fprintf per line so that the controller's and the worker's lines do not interleave mid-line. */
-	fprintf(stderr, "%lld.%03ld %s: %s: %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000, ident,
-		tag[level], line);
+	if (timestamps)
+		fprintf(stderr, "%lld.%03ld %s: %s: %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000, ident,
+			tag[level], line);
+	else
+		fprintf(stderr, "%s: %s: %s\n", ident, tag[level], line);
 }
 
 #define LOG_FN(name, level)                                                                                  \

@@ -233,16 +233,20 @@ static void incr_by(struct call *c, long long by)
 static void cmd_incr(struct call *c) { incr_by(c, 1); }
 static void cmd_decr(struct call *c) { incr_by(c, -1); }
 
-static void cmd_incrby(struct call *c)
+/* INCRBY (sign 1) and DECRBY (sign -1): the amount is an argument; -LLONG_MIN does not exist. */
+static void incr_by_arg(struct call *c, int sign)
 {
 	long long by;
 
-	if (!arg_ll(&c->argv[2], &by) || (arg_is(c->argv, "DECRBY") && by == LLONG_MIN)) {
+	if (!arg_ll(&c->argv[2], &by) || (sign < 0 && by == LLONG_MIN)) {
 		rbuf_error(c->out, ERR_INT);
 		return;
 	}
-	incr_by(c, arg_is(c->argv, "DECRBY") ? -by : by);
+	incr_by(c, sign * by);
 }
+
+static void cmd_incrby(struct call *c) { incr_by_arg(c, 1); }
+static void cmd_decrby(struct call *c) { incr_by_arg(c, -1); }
 
 static void expire_generic(struct call *c, uint64_t unit_ms, const char *cmd)
 {
@@ -537,7 +541,7 @@ static const struct command commands[] = {
 	{ "del", -2, false, cmd_del },         { "exists", -2, false, cmd_exists },
 	{ "mget", -2, false, cmd_mget },       { "mset", -3, false, cmd_mset },
 	{ "incr", 2, false, cmd_incr },        { "decr", 2, false, cmd_decr },
-	{ "incrby", 3, false, cmd_incrby },    { "decrby", 3, false, cmd_incrby },
+	{ "incrby", 3, false, cmd_incrby },    { "decrby", 3, false, cmd_decrby },
 	{ "expire", -3, false, cmd_expire },   { "pexpire", -3, false, cmd_pexpire },
 	{ "persist", 2, false, cmd_persist },  { "ttl", 2, false, cmd_ttl },
 	{ "pttl", 2, false, cmd_pttl },        { "dbsize", 1, false, cmd_dbsize },

@@ -178,7 +178,8 @@ int main(int argc, char **argv)
 				char *nl;
 
 				if (r <= 0) {
-					epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+					if (epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL) < 0)
+						fatal("epoll_ctl: %s", strerror(errno));
 					use_stdin = false;
 					continue;
 				}

@@ -255,6 +255,29 @@ sys.exit(0 if s.recv(1) == b"" else 1)
 PY
 pass "idle connection closed after the timeout"
 
+# The connection cap: at the limit newcomers wait in the backlog; once connections close, clients are served again.
+LSOCK=$TMP/limit.sock
+start_fake "$LSOCK" 100 --max-conn 5
+"$PY" - "$LSOCK" <<'PY' || fail "connection limit"
+import socket, subprocess, sys
+def curl(max_time):
+    return subprocess.run(["curl", "-sS", "--max-time", max_time, "-o", "/dev/null", "-w", "%{http_code}",
+                           "--unix-socket", sys.argv[1], "http://localhost/balloon"], capture_output=True, text=True).stdout
+held = []
+for _ in range(5):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b"GET /bal")
+    held.append(s)
+if curl("2") == "200":
+    sys.exit("served beyond the connection limit")
+for s in held:
+    s.close()
+got = curl("30")
+sys.exit(0 if got == "200" else "not served after the held connections closed: %r" % got)
+PY
+pass "connection limit enforced and recovered from"
+
 # SIGTERM: the server exits cleanly and removes its socket.
 kill "${PIDS[0]}"
 wait "${PIDS[0]}" || fail "api_fake exit status $? on SIGTERM"

@@ -16,13 +16,17 @@ T_PIDS+=("$fake_pid")
 wait_for 10 "the fake API socket" test -S "$sock"
 "$USBDCTL" --sock "$sock" set grab-upper=1G || fail "could not set grab-upper"
 
-# A private tmux server: killing it (cleanup kills every pid in T_PIDS) ends the sessions and what runs in them.
-tm() { tmux -L "$T_NAME" "$@"; }
+# A private tmux server whose socket lives in T_DIR; cleanup kills it (it is in T_PIDS), which ends its sessions
+# and what runs in them, and removes T_DIR with the socket.
+tm() { tmux -S "$T_DIR/tmux.sock" "$@"; }
 # start_top SESSION: runs top in a 120x40 pane; after top the shell reports its exit status and terminal modes.
 start_top() {
   tm new-session -d -s "$1" -x 120 -y 40 \
     "bash --norc --noprofile -c '\"$USBDCTL\" --sock \"$sock\" top; echo EXIT=\$?; stty -a; sleep 600'"
-  [[ ${#T_PIDS[@]} -gt 1 ]] || T_PIDS+=("$(tm display-message -p '#{pid}')")
+  if [[ -z ${tmux_pid:-} ]]; then
+    tmux_pid=$(tm display-message -p '#{pid}')
+    T_PIDS+=("$tmux_pid")
+  fi
 }
 screen() { tm capture-pane -p -t "$S"; }
 shows() { screen | grep -q "${GREP_MODE:--E}" -- "$1"; }

@@ -16,14 +16,18 @@ wait_for 10 "the fake API socket" test -S "$sock"
 ctl() {
   local want=$1 rc=0; shift
   "$USBDCTL" --sock "$sock" "$@" >"$T_DIR/out" 2>"$T_DIR/err" || rc=$?
-  [[ $rc == "$want" ]] || fail "usbdctl $*: exit $rc, expected $want; stdout: $(cat "$T_DIR/out"); stderr: $(cat "$T_DIR/err")"
+  [[ $rc == "$want" ]] ||
+    fail "usbdctl $*: exit $rc, expected $want; stdout: $(cat "$T_DIR/out"); stderr: $(cat "$T_DIR/err")"
 }
 out_has() { grep -qxE "$1" "$T_DIR/out" || fail "stdout lacks the line /$1/: $(cat "$T_DIR/out")"; }
 err_has() { grep -qF -- "$1" "$T_DIR/err" || fail "stderr lacks '$1': $(cat "$T_DIR/err")"; }
 get() { curl -sf --unix-socket "$sock" "http://localhost$1"; }
 # fault METHOD PATH BODY: the fault_message the server gives to the same request (sent with curl).
 fault() { curl -s --unix-socket "$sock" -X "$1" "http://localhost$2" -d "$3" | jq -er .fault_message; }
-targets() { get /usbd/targets | jq -c '[.grab_lower_mib, .grab_upper_mib, .swap_target_mib, .headroom_mib, .threshold_mib]'; }
+# targets: [grab_lower_mib, grab_upper_mib, swap_target_mib, headroom_mib, threshold_mib] from GET /usbd/targets.
+targets() {
+  get /usbd/targets | jq -c '[.grab_lower_mib, .grab_upper_mib, .swap_target_mib, .headroom_mib, .threshold_mib]'
+}
 
 # status: human sizes, aligned labels; --json: the daemon's JSON as it is.
 ctl 0 status
@@ -36,7 +40,8 @@ out_has 'pressure +(none|medium|critical)'
 ctl 0 --json status
 jq -e '.total_bytes == 4294967296 and (.grab_lower_bytes | type) == "number"' "$T_DIR/out" >/dev/null ||
   fail "--json status: $(cat "$T_DIR/out")"
-[[ $(jq -c keys "$T_DIR/out") == "$(get /usbd/status | jq -c keys)" ]] || fail "--json status differs from GET /usbd/status"
+[[ $(jq -c keys "$T_DIR/out") == "$(get /usbd/status | jq -c keys)" ]] ||
+  fail "--json status has other fields than GET /usbd/status"
 ctl 0 status --json
 jq -e .version "$T_DIR/out" >/dev/null || fail "--json after the command: $(cat "$T_DIR/out")"
 echo "ok: status"

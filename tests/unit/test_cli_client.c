@@ -16,7 +16,8 @@ static struct http_response response(int status, const char *body)
 
 static void fault_should_be_the_daemons_fault_message(void **state)
 {
-	struct http_response r = response(400, "{\"fault_message\": \"amount_mib: expected an unsigned 32-bit integer\"}");
+	struct http_response r =
+		response(400, "{\"fault_message\": \"amount_mib: expected an unsigned 32-bit integer\"}");
 
 	assert_string_equal(client_fault(&r, err, sizeof(err)), "amount_mib: expected an unsigned 32-bit integer");
 }

@@ -69,9 +69,11 @@ static void value_should_show_a_dash_for_missing_or_mistyped_values(void **state
 static void value_should_describe_the_last_deflation(void **state)
 {
 	assert_string_equal(value("null", FMT_DEFLATION), "never");
-	assert_string_equal(value("{\"reason\": \"app_growth\", \"bytes\": 67108864, \"age_ms\": 75000}", FMT_DEFLATION),
-			    "app_growth, 64M, 1m15s ago");
-	assert_string_equal(value("{\"reason\": \"oom\", \"bytes\": 0, \"age_ms\": 5}", FMT_DEFLATION), "oom, 0, 5ms ago");
+	assert_string_equal(
+		value("{\"reason\": \"app_growth\", \"bytes\": 67108864, \"age_ms\": 75000}", FMT_DEFLATION),
+		"app_growth, 64M, 1m15s ago");
+	assert_string_equal(value("{\"reason\": \"oom\", \"bytes\": 0, \"age_ms\": 5}", FMT_DEFLATION),
+			    "oom, 0, 5ms ago");
 	assert_string_equal(value("{\"reason\": \"oom\", \"bytes\": 1}", FMT_DEFLATION), "-");
 	assert_string_equal(value("{\"bytes\": 1, \"age_ms\": 1}", FMT_DEFLATION), "-");
 }

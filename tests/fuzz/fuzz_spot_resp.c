@@ -1,0 +1,51 @@
+/* fuzz_spot_resp: libFuzzer target over the RESP2 request parser, fed in pieces whose size the first byte picks;
+ * checks that every argument lies inside the buffer and that every error is one of Redis's protocol errors. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spot/resp.h"
+
+static const struct resp_limits lim = {
+	.max_inline = RESP_MAX_INLINE,
+	.max_bulk = 64 * 1024,
+	.max_argc = 4096,
+	.max_query = 1 << 20,
+	.bulk_err = "ERR Protocol error: invalid bulk length",
+	.argc_err = "ERR Protocol error: invalid multibulk length",
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct resp_parser p;
+	size_t step, off = 1;
+
+	if (size < 1)
+		return 0;
+	step = (size_t)data[0] % 16 + 1;
+	resp_init(&p, &lim);
+	while (off < size) {
+		size_t n = size - off < step ? size - off : step;
+		const char *err = NULL;
+		enum resp_status st;
+
+		if (resp_feed(&p, data + off, n) < 0)
+			break;
+		off += n;
+		while ((st = resp_parse(&p, &err)) == RESP_DONE) {
+			if (p.argc == 0)
+				abort();
+			for (size_t i = 0; i < p.argc; i++)
+				if (p.argv[i].off > p.len || p.argv[i].len > p.len - p.argv[i].off)
+					abort();
+			resp_consume(&p);
+		}
+		if (st == RESP_ERROR) {
+			if (strncmp(err, "ERR Protocol error: ", 20) != 0)
+				abort();
+			break;
+		}
+	}
+	resp_free(&p);
+	return 0;
+}

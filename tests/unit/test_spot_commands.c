@@ -1,0 +1,255 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "spot/commands.h"
+
+#define CHUNK STORE_CHUNK_SIZE
+
+struct fixture {
+	struct store *store;
+	struct cmd_env env;
+	struct cmd_client cl;
+	struct rbuf out;
+	void *chunk;
+};
+
+static int setup_with(void **state, const char *password, bool chunk)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->store = store_new(0, 0, 3);
+	assert_non_null(f->store);
+	if (chunk) {
+		f->chunk = aligned_alloc(CHUNK, CHUNK);
+		assert_non_null(f->chunk);
+		memset(f->chunk, 0, CHUNK);
+		assert_int_equal(store_chunk_add(f->store, f->chunk, CHUNK), 0);
+	}
+	f->env = (struct cmd_env){ .store = f->store, .password = password, .port = 6390, .max_clients = 10 };
+	f->cl = (struct cmd_client){ .id = 7, .authed = !password[0] };
+	rbuf_init(&f->out, 1 << 24);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state) { return setup_with(state, "", true); }
+static int setup_password(void **state) { return setup_with(state, "pw", true); }
+static int setup_no_chunks(void **state) { return setup_with(state, "", false); }
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	void *out[1];
+
+	store_chunks_take(f->store, 1, out);
+	store_free(f->store);
+	rbuf_free(&f->out);
+	free(f->chunk);
+	free(f);
+	return 0;
+}
+
+/* Runs a space-separated command at time `now` and checks the whole reply. */
+static void run_at(struct fixture *f, uint64_t now, const char *cmd, const char *want)
+{
+	struct cmd_arg argv[16];
+	char buf[256];
+	size_t argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", cmd);
+	for (char *save, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = (struct cmd_arg){ tok, strlen(tok) };
+	f->out.len = f->out.sent = 0;
+	cmd_exec(&f->env, &f->cl, &f->out, argc, argv, now);
+	assert_false(f->out.overflow);
+	if (f->out.len != strlen(want) || memcmp(f->out.data, want, f->out.len) != 0)
+		fail_msg("%s: got '%.*s', want '%s'", cmd, (int)f->out.len, f->out.data, want);
+}
+
+static void run(struct fixture *f, const char *cmd, const char *want) { run_at(f, 1000, cmd, want); }
+
+static void unknown_commands_should_get_redis_error_text(void **state)
+{
+	struct fixture *f = *state;
+
+	run(f, "FOO a b", "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n");
+	run(f, "foo", "-ERR unknown command 'foo', with args beginning with: \r\n");
+	run(f, "GET", "-ERR wrong number of arguments for 'get' command\r\n");
+	run(f, "echo a b", "-ERR wrong number of arguments for 'echo' command\r\n");
+	run(f, "ping a b", "-ERR wrong number of arguments for 'ping' command\r\n");
+}
+
+static void set_and_get_should_follow_redis_replies(void **state)
+{
+	struct fixture *f = *state;
+
+	run(f, "PING", "+PONG\r\n");
+	run(f, "get k", "$-1\r\n");
+	run(f, "set k v", "+OK\r\n");
+	run(f, "GET k", "$1\r\nv\r\n");
+	run(f, "set k w NX", "$-1\r\n");
+	run(f, "set j w XX", "$-1\r\n");
+	run(f, "set k w NX XX", "-ERR syntax error\r\n");
+	run(f, "set k w EX", "-ERR syntax error\r\n");
+	run(f, "set k w EX 0", "-ERR invalid expire time in 'set' command\r\n");
+	run(f, "set k w PX x", "-ERR value is not an integer or out of range\r\n");
+	run(f, "mset a 1 b 2", "+OK\r\n");
+	run(f, "mget a b c", "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n");
+	run(f, "exists a a c", ":2\r\n");
+	run(f, "del a b c", ":2\r\n");
+	run(f, "dbsize", ":1\r\n");
+	run(f, "flushall", "+OK\r\n");
+	run(f, "dbsize", ":0\r\n");
+}
+
+static void incr_should_refuse_non_integers_and_overflow(void **state)
+{
+	struct fixture *f = *state;
+
+	run(f, "incr n", ":1\r\n");
+	run(f, "incrby n 10", ":11\r\n");
+	run(f, "decrby n 12", ":-1\r\n");
+	run(f, "decr n", ":-2\r\n");
+	run(f, "set s 1x", "+OK\r\n");
+	run(f, "incr s", "-ERR value is not an integer or out of range\r\n");
+	run(f, "set m 9223372036854775807", "+OK\r\n");
+	run(f, "incr m", "-ERR increment or decrement would overflow\r\n");
+	run(f, "decrby n -9223372036854775808", "-ERR value is not an integer or out of range\r\n");
+}
+
+static void expire_should_honour_time_and_options(void **state)
+{
+	struct fixture *f = *state;
+
+	run(f, "set k v", "+OK\r\n");
+	run(f, "ttl k", ":-1\r\n");
+	run(f, "expire k 10 XX", ":0\r\n");
+	run(f, "expire k 10 NX", ":1\r\n");
+	run(f, "ttl k", ":10\r\n");
+	run(f, "pttl k", ":10000\r\n");
+	run(f, "expire k 5 GT", ":0\r\n");
+	run(f, "expire k 5 LT", ":1\r\n");
+	run(f, "expire k 5 NX GT", "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n");
+	run_at(f, 5999, "get k", "$1\r\nv\r\n");
+	run_at(f, 6000, "get k", "$-1\r\n");
+	run(f, "ttl k", ":-2\r\n");
+	run(f, "set k v", "+OK\r\n");
+	run(f, "pexpire k 100", ":1\r\n");
+	run(f, "persist k", ":1\r\n");
+	run(f, "persist k", ":0\r\n");
+	run(f, "expire k 0", ":1\r\n");
+	run(f, "exists k", ":0\r\n");
+	run(f, "expire k 10", ":0\r\n");
+}
+
+static void writes_without_chunks_should_get_oom(void **state)
+{
+	struct fixture *f = *state;
+
+	run(f, "set k v", "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+	run(f, "incr k", "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+	run(f, "get k", "$-1\r\n");
+}
+
+static void a_password_should_be_required_first(void **state)
+{
+	struct fixture *f = *state;
+
+	run(f, "get k", "-NOAUTH Authentication required.\r\n");
+	run(f, "hello 2", "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+			  "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+			  "protocol version at the same time\r\n");
+	run(f, "auth pX", "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	run(f, "auth p", "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	run(f, "auth bob pw", "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	assert_false(f->cl.authed);
+	run(f, "auth default pw", "+OK\r\n");
+	assert_true(f->cl.authed);
+	run(f, "get k", "$-1\r\n");
+}
+
+static void hello_should_answer_resp2_and_refuse_resp3(void **state)
+{
+	struct fixture *f = *state;
+
+	run(f, "hello 3", "-NOPROTO unsupported protocol version\r\n");
+	run(f, "hello x", "-ERR Protocol version is not an integer or out of range\r\n");
+	run(f, "hello 2 SETNAME me",
+	    "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:7\r\n"
+	    "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n");
+	run(f, "client getname", "$2\r\nme\r\n");
+	run(f, "auth x", "-ERR AUTH <password> called without any password configured for the default user. Are you "
+			 "sure your configuration is correct?\r\n");
+}
+
+static void admin_commands_should_satisfy_redis_tools(void **state)
+{
+	struct fixture *f = *state;
+	char want[64];
+
+	run(f, "command", "*0\r\n");
+	run(f, "command docs", "*0\r\n");
+	run(f, "command count", ":28\r\n");
+	run(f, "command bogus", "-ERR unknown subcommand 'bogus'. Try COMMAND HELP.\r\n");
+	run(f, "config get save", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+	run(f, "config get appendonly", "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
+	snprintf(want, sizeof(want), "*2\r\n$9\r\nmaxmemory\r\n$7\r\n%u\r\n", CHUNK);
+	run(f, "CONFIG GET MAXMEM*", want);
+	run(f, "config get nothing", "*0\r\n");
+	run(f, "config set save x", "-ERR unknown subcommand 'set'. Try CONFIG HELP.\r\n");
+	run(f, "client setinfo lib-name x", "+OK\r\n");
+	run(f, "client id", ":7\r\n");
+	run(f, "select 0", "+OK\r\n");
+	run(f, "select 1", "-ERR DB index is out of range\r\n");
+	run(f, "quit", "+OK\r\n");
+	assert_true(f->cl.quit);
+}
+
+static void info_should_report_capacity_keys_and_losses(void **state)
+{
+	struct fixture *f = *state;
+	char text[4096];
+	void *out[1];
+
+	run(f, "set k v", "+OK\r\n");
+	f->out.len = 0;
+	cmd_exec(&f->env, &f->cl, &f->out, 1, (struct cmd_arg[]){ { "info", 4 } }, 1000);
+	snprintf(text, sizeof(text), "%.*s", (int)f->out.len, f->out.data);
+	assert_non_null(strstr(text, "# Memory\r\n"));
+	assert_non_null(strstr(text, "\r\nmaxmemory:2097152\r\n"));
+	assert_non_null(strstr(text, "\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n"));
+	assert_non_null(strstr(text, "\r\ndeflation_losses:0\r\n"));
+	/* The chunk goes: the key is a loss, the capacity is zero. */
+	assert_int_equal(store_chunks_take(f->store, 1, out), 1);
+	assert_ptr_equal(out[0], f->chunk);
+	f->out.len = 0;
+	cmd_exec(&f->env, &f->cl, &f->out, 2, (struct cmd_arg[]){ { "info", 4 }, { "stats", 5 } }, 1000);
+	snprintf(text, sizeof(text), "%.*s", (int)f->out.len, f->out.data);
+	assert_non_null(strstr(text, "\r\ndeflation_losses:1\r\n"));
+	assert_null(strstr(text, "# Memory"));
+	run(f, "get k", "$-1\r\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(unknown_commands_should_get_redis_error_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(set_and_get_should_follow_redis_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(incr_should_refuse_non_integers_and_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(expire_should_honour_time_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(writes_without_chunks_should_get_oom, setup_no_chunks, teardown),
+		cmocka_unit_test_setup_teardown(a_password_should_be_required_first, setup_password, teardown),
+		cmocka_unit_test_setup_teardown(hello_should_answer_resp2_and_refuse_resp3, setup, teardown),
+		cmocka_unit_test_setup_teardown(admin_commands_should_satisfy_redis_tools, setup, teardown),
+		cmocka_unit_test_setup_teardown(info_should_report_capacity_keys_and_losses, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

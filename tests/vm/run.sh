@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs usbd's guest cases inside a small QEMU guest (cgroup v2, whole-host mode) and returns their verdict.
+#   tests/vm/run.sh [--build DIR] [--mem SIZE] [--timeout SECS] [--case-timeout SECS] [--log FILE] [CASE...]
+# CASE is a script name under tests/vm/cases (without .sh); default: all of them, in name order. The guest's
+# console log is printed when any case fails. Exit status: 0 all passed (or skipped), 1 a case failed,
+# 77 qemu or the guest's parts cannot be had on this machine (the caller decides whether that skips).
+set -euo pipefail
+source "$(dirname "$0")/host.sh"
+
+build=${USBD_BUILD:-$(cd "$VM_SRC/../.." && pwd)/build}
+timeout_s=280
+case_timeout=120
+keep_log=
+cases=()
+while (($#)); do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --mem) VM_MEM=$2; shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    --case-timeout) case_timeout=$2; shift 2 ;;
+    --log) keep_log=$2; shift 2 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    *) cases+=("$1"); shift ;;
+  esac
+done
+if ((${#cases[@]} == 0)); then
+  for f in "$VM_SRC"/cases/*.sh; do cases+=("$(basename "$f" .sh)"); done
+fi
+files=()
+for c in "${cases[@]}"; do
+  [[ -f $VM_SRC/cases/$c.sh ]] || { echo "run.sh: no case $VM_SRC/cases/$c.sh" >&2; exit 2; }
+  files+=("$VM_SRC/cases/$c.sh")
+done
+[[ -x $build/usbd && -x $build/usbdctl ]] || { echo "run.sh: build usbd first (no $build/usbd)" >&2; exit 2; }
+
+rc=0
+vm_prepare || rc=$?
+((rc == 0)) || exit "$rc"
+
+work=$(mktemp -d /tmp/usbd-vm.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+printf 'VMTEST_TIMEOUT=%s\nVMTEST_CASES="%s"\n' "$case_timeout" "${cases[*]}" > "$work/run.conf"
+vm_initramfs "$build" "$work/initrd.gz" "$work/run.conf" "${files[@]}"
+echo "vm: booting $(basename "$VM_KERNEL") with $VM_MEM, $VM_CPUS vCPUs (TCG) for: ${cases[*]}"
+start=$SECONDS
+qrc=0
+vm_boot "$work/initrd.gz" "$work/console.log" "$timeout_s" || qrc=$?
+[[ -z $keep_log ]] || cp "$work/console.log" "$keep_log"
+echo "vm: guest ran $((SECONDS - start)) s (qemu status $qrc)"
+((qrc != 124)) || echo "vm: the guest outlived ${timeout_s}s and was stopped"
+if vm_verdicts "$work/console.log" "${cases[@]}"; then
+  exit 0
+fi
+echo "----- guest console log -----"
+tr -d '\r' < "$work/console.log"
+echo "----- end of guest console log -----"
+exit 1
