@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
+#include "control/harvest.h"
 #include "control/registry.h"
 
 #define CONTROLLER_OOM_SCORE_ADJ "-900"
@@ -118,6 +119,19 @@ static int open_registry(struct ctl *c)
 	return r;
 }
 
+static int open_harvester(struct ctl *c)
+{
+	struct harvest_config cfg;
+	int r;
+
+	harvest_config_defaults(&cfg);
+	cfg.app = c->dom.app;
+	cfg.journal_path = c->opt.harvest_journal;
+	if ((r = harvest_open(&c->harvest, &cfg)))
+		log_err("cannot start the harvester (journal %s): %s", c->opt.harvest_journal, strerror(-r));
+	return r;
+}
+
 int ctl_init(struct ctl *c, const struct options *o)
 {
 	char err[512];
@@ -132,6 +146,9 @@ int ctl_init(struct ctl *c, const struct options *o)
 		log_err("%s", err);
 		return r;
 	}
+	/* A harvest step that a crash interrupted left the app's limit lowered: put it back before anything else. */
+	if ((r = harvest_repair(&c->dom.hier, o->harvest_journal)))
+		log_warn("cannot repair from the harvest journal %s: %s", o->harvest_journal, strerror(-r));
 	if ((r = open_loop_fds(c))) {
 		log_err("cannot set up the event loop: %s", strerror(-r));
 		return r;
@@ -145,7 +162,7 @@ int ctl_init(struct ctl *c, const struct options *o)
 	}
 	if (!o->no_events)
 		notify_setup(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
-	if ((r = open_registry(c)))
+	if ((r = open_registry(c)) || (r = open_harvester(c)))
 		return r;
 	if ((r = ctl_worker_start(c)))
 		return r;
@@ -159,6 +176,10 @@ void ctl_shutdown(struct ctl *c)
 		worker_stop(&c->w, 3000);
 		c->worker_up = c->worker_ready = false;
 		c->grab = 0;
+	}
+	if (c->harvest) {
+		harvest_close(c->harvest);
+		c->harvest = NULL;
 	}
 	if (c->reg) {
 		registry_close(c->reg);

@@ -16,6 +16,7 @@
 
 struct api_server;
 struct registry;
+struct harvester;
 
 /* epoll tags (data.u32) */
 enum {
@@ -60,6 +61,7 @@ struct ctl {
 	volatile bool stop;
 	struct api_server *api;
 	struct registry *reg;      /* libusbd apps; NULL with --apps-sock off */
+	struct harvester *harvest; /* swap target */
 };
 
 /* Start-up: options -> domain -> params -> worker cgroup -> event sources -> worker. Returns 0, or -errno

@@ -114,8 +114,10 @@ int domain_read(const struct domain *d, struct domain_reading *out)
 
 	memset(out, 0, sizeof(*out));
 	out->total = d->total;
-	if ((r = cg_usage(&d->app, &out->app_usage)) || (r = cg_swap(&d->app, &out->app_swap)))
+	if ((r = cg_usage(&d->app, &out->app_usage)) || (r = cg_stat(&d->app, &st)))
 		return r;
+	out->app_swap = st.swap;
+	out->app_majfault = st.pgmajfault;
 	if (d->host) {
 		if ((r = meminfo_read(&mi)))
 			return r;

@@ -25,7 +25,7 @@ struct domain {
 
 struct domain_reading {
 	uint64_t total, usage, free;   /* free = total - (usage - inactive file cache), never negative */
-	uint64_t app_usage, app_swap;
+	uint64_t app_usage, app_swap, app_majfault;
 };
 
 /*

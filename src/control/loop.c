@@ -12,6 +12,7 @@
 #include "common/size.h"
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/harvest.h"
 #include "control/registry.h"
 #include "sys/cgroup.h"
 
@@ -116,6 +117,14 @@ static void on_tick(struct ctl *c)
 		log_warn("timerfd: %s", strerror(errno));
 	ctl_worker_tick(c, now);
 	ctl_decide(c);
+	if (c->harvest) {
+		struct harvest_input in = {
+			.now_ms = now, .usage = c->reading.app_usage, .swap = c->reading.app_swap,
+			.target = c->swap_target, .majfault = c->reading.app_majfault,
+			.calm = c->pressure == POLICY_PRESSURE_NONE && c->reading.free > c->params.headroom,
+		};
+		harvest_tick(c->harvest, &in);
+	}
 	ctl_api_tick(c, now);
 	if (c->opt.status_interval_s && now >= c->next_status_ms) {
 		ctl_status_line(c);

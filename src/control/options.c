@@ -11,13 +11,14 @@
 enum {
 	OPT_DOMAIN = 256, OPT_API_SOCK, OPT_GRAB_LOWER, OPT_GRAB_UPPER, OPT_SWAP_TARGET, OPT_HEADROOM,
 	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM, OPT_TICK,
-	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_APPS_SOCK,
+	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_APPS_SOCK, OPT_HARVEST_JOURNAL,
 };
 
 static const struct option long_opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "apps-sock", required_argument, NULL, OPT_APPS_SOCK },
+	{ "harvest-journal", required_argument, NULL, OPT_HARVEST_JOURNAL },
 	{ "grab-lower", required_argument, NULL, OPT_GRAB_LOWER },
 	{ "grab-upper", required_argument, NULL, OPT_GRAB_UPPER },
 	{ "swap-target", required_argument, NULL, OPT_SWAP_TARGET },
@@ -55,6 +56,7 @@ const char *options_usage(void)
 	       "  --threshold SIZE         free memory under which registered apps get SIGBALLOON (default 1G)\n"
 	       "  --api-sock PATH|off      control API socket (default " USBD_DEFAULT_API_SOCK ")\n"
 	       "  --apps-sock PATH|off     libusbd registration socket (default " USBD_DEFAULT_APPS_SOCK ")\n"
+	       "  --harvest-journal PATH   journal of an in-flight swap step (default " USBD_DEFAULT_HARVEST_JOURNAL ")\n"
 	       "  --spot-listen ADDR:PORT|off  spot-memory Redis endpoint (default " USBD_DEFAULT_SPOT_LISTEN ")\n"
 	       "  --spot-password-file FILE    require AUTH with the password in FILE\n"
 	       "  --balloon-mode pinned|reclaimable  locked chunks (default) or chunks the kernel may reclaim\n"
@@ -100,6 +102,7 @@ static void set_defaults(struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->api_sock = USBD_DEFAULT_API_SOCK;
 	o->apps_sock = USBD_DEFAULT_APPS_SOCK;
+	o->harvest_journal = USBD_DEFAULT_HARVEST_JOURNAL;
 	o->spot_listen = USBD_DEFAULT_SPOT_LISTEN;
 	o->mode = BALLOON_PINNED;
 	o->deflate_on_oom = true;
@@ -121,6 +124,7 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err, si
 		case OPT_DOMAIN: o->domain = optarg; break;
 		case OPT_API_SOCK: o->api_sock = optarg; break;
 		case OPT_APPS_SOCK: o->apps_sock = optarg; break;
+		case OPT_HARVEST_JOURNAL: o->harvest_journal = optarg; break;
 		case OPT_SPOT_LISTEN: o->spot_listen = optarg; break;
 		case OPT_SPOT_PASSWORD_FILE: o->spot_password_file = optarg; break;
 		case OPT_GRAB_LOWER: r = parse_size_opt("grab-lower", optarg, &o->grab_lower, err, errlen); break;

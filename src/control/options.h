@@ -10,10 +10,12 @@
 #include <stdint.h>
 
 #include "balloon/worker.h"
+#include "control/harvest.h"
 
 #define USBD_DEFAULT_API_SOCK "/run/usbd/usbd.sock"
 #define USBD_DEFAULT_SPOT_LISTEN "127.0.0.1:6390"
 #define USBD_DEFAULT_APPS_SOCK "/run/usbd/apps.sock"
+#define USBD_DEFAULT_HARVEST_JOURNAL HARVEST_JOURNAL_DEFAULT
 
 struct size_opt {
 	bool set;
@@ -25,6 +27,7 @@ struct options {
 	const char *domain;           /* NULL: the whole host */
 	const char *api_sock;         /* "off" disables the API */
 	const char *apps_sock;        /* libusbd registration socket; "off" disables it */
+	const char *harvest_journal;  /* where an in-flight harvest step is journalled */
 	const char *spot_listen;      /* "ADDR:PORT" or "off" */
 	const char *spot_password_file;
 	struct size_opt grab_lower, grab_upper, swap_target, headroom, threshold;

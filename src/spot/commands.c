@@ -41,6 +41,9 @@ static bool arg_is(const struct cmd_arg *a, const char *s)
 
 static bool arg_ll(const struct cmd_arg *a, long long *v) { return resp_parse_ll(a->p, a->n, v); }
 
+/* A length for "%.*s" that quotes at most max bytes of client input. */
+static int clip(size_t n, size_t max) { return (int)(n < max ? n : max); }
+
 static void wrong_args(struct call *c, const char *name)
 {
 	rbuf_error(c->out, "ERR wrong number of arguments for '%s' command", name);
@@ -48,8 +51,7 @@ static void wrong_args(struct call *c, const char *name)
 
 static void unknown_sub(struct call *c, const char *cmd)
 {
-	rbuf_error(c->out, "ERR unknown subcommand '%.*s'. Try %s HELP.", (int)(c->argv[1].n > 128 ? 128 : c->argv[1].n),
-		   c->argv[1].p, cmd);
+	rbuf_error(c->out, "ERR unknown subcommand '%.*s'. Try %s HELP.", clip(c->argv[1].n, 128), c->argv[1].p, cmd);
 }
 
 /* Replies to a failed store write with Redis's words. */
@@ -271,7 +273,7 @@ static void expire_generic(struct call *c, uint64_t unit_ms, const char *cmd)
 		else if (arg_is(a, "LT"))
 			lt = true;
 		else {
-			rbuf_error(c->out, "ERR Unsupported option %.*s", (int)(a->n > 64 ? 64 : a->n), a->p);
+			rbuf_error(c->out, "ERR Unsupported option %.*s", clip(a->n, 64), a->p);
 			return;
 		}
 	}
@@ -414,7 +416,7 @@ static void cmd_hello(struct call *c)
 		} else if (arg_is(&c->argv[i], "SETNAME") && i + 1 < c->argc) {
 			name = &c->argv[++i];
 		} else {
-			rbuf_error(c->out, "ERR Syntax error in HELLO option '%.*s'", (int)(c->argv[i].n > 64 ? 64 : c->argv[i].n),
+			rbuf_error(c->out, "ERR Syntax error in HELLO option '%.*s'", clip(c->argv[i].n, 64),
 				   c->argv[i].p);
 			return;
 		}
@@ -431,9 +433,9 @@ static void cmd_hello(struct call *c)
 		c->cl->authed = true;
 	}
 	if (!c->cl->authed) {
-		rbuf_error(c->out, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-			   "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
-			   "RESP protocol version at the same time");
+		rbuf_error(c->out, "NOAUTH HELLO must be called with the client already authenticated, otherwise "
+			   "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+			   "select the RESP protocol version at the same time");
 		return;
 	}
 	if (name) {
@@ -620,7 +622,8 @@ static void cmd_info(struct call *c)
 		field(buf, sizeof(buf), &len,
 		      "used_memory:%" PRIu64 "\r\nmaxmemory:%" PRIu64 "\r\nmaxmemory_policy:allkeys-lru\r\n"
 		      "spot_capacity:%" PRIu64 "\r\nspot_used:%" PRIu64 "\r\nspot_chunks:%" PRIu64 "\r\n"
-		      "spot_chunks_free:%" PRIu64 "\r\nspot_index_entries:%" PRIu64 "\r\nspot_index_bytes:%" PRIu64 "\r\n",
+		      "spot_chunks_free:%" PRIu64 "\r\nspot_index_entries:%" PRIu64 "\r\n"
+		      "spot_index_bytes:%" PRIu64 "\r\n",
 		      st.used, st.capacity, st.capacity, st.used, st.chunks, st.chunks_free, st.index_entries,
 		      st.index_bytes);
 	if (section(want, "stats", buf, sizeof(buf), &len))
@@ -650,13 +653,14 @@ static void unknown_command(struct call *c)
 
 	args[0] = '\0';
 	for (size_t i = 1; i < c->argc && len < 128; i++) {
-		int n = snprintf(args + len, sizeof(args) - len, "'%.*s' ", (int)(c->argv[i].n < 128 - len ? c->argv[i].n : 128 - len),
-				 c->argv[i].p);
+		const struct cmd_arg *a = &c->argv[i];
+		int n = snprintf(args + len, sizeof(args) - len, "'%.*s' ", clip(a->n, 128 - len), a->p);
+
 		if (n > 0)
 			len = len + (size_t)n < sizeof(args) ? len + (size_t)n : sizeof(args) - 1;
 	}
-	rbuf_error(c->out, "ERR unknown command '%.*s', with args beginning with: %s",
-		   (int)(c->argv[0].n > 128 ? 128 : c->argv[0].n), c->argv[0].p, args);
+	rbuf_error(c->out, "ERR unknown command '%.*s', with args beginning with: %s", clip(c->argv[0].n, 128),
+		   c->argv[0].p, args);
 }
 
 void cmd_exec(struct cmd_env *env, struct cmd_client *cl, struct rbuf *out, size_t argc, const struct cmd_arg *argv,

@@ -74,6 +74,8 @@ static void compact(struct resp_parser *p)
 
 int resp_feed(struct resp_parser *p, const void *data, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (n > p->lim->max_query || resp_pending(p) > p->lim->max_query - n)
 		return -ENOBUFS;
 	if (p->len + n > p->cap)

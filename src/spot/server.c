@@ -79,7 +79,8 @@ static void set_out_interest(struct server *srv, struct client *c, bool want)
 	if (c->events == ev.events)
 		return;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
-		log_warn("spot: epoll_ctl on client %llu: %s; closing it", (unsigned long long)c->st.id, strerror(errno));
+		log_warn("spot: epoll_ctl on client %llu: %s; closing it", (unsigned long long)c->st.id,
+			 strerror(errno));
 		client_close(srv, c);
 		return;
 	}
@@ -185,7 +186,8 @@ static void client_read(struct server *srv, struct client *c)
 			break;
 		if (n <= 0) {
 			if (n < 0)
-				log_debug("spot: read from client %llu: %s", (unsigned long long)c->st.id, strerror(errno));
+				log_debug("spot: read from client %llu: %s", (unsigned long long)c->st.id,
+					  strerror(errno));
 			client_close(srv, c);
 			return;
 		}
@@ -198,7 +200,8 @@ static void client_read(struct server *srv, struct client *c)
 		}
 		/* Run what arrived before reading more, so one pipelining client holds at most a read's worth. */
 		client_process(srv, c);
-		if (c->fd < 0)
+		/* A short read drained the socket: skip the recv that would only say EAGAIN. */
+		if (c->fd < 0 || (size_t)n < sizeof(buf))
 			return;
 	}
 }

@@ -116,8 +116,8 @@ static size_t append_cmd(char *out, const char *cmd, const char *key, const char
 	size_t n;
 
 	if (val)
-		n = (size_t)sprintf(out, "*3\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(cmd), cmd, strlen(key), key,
-				    vlen);
+		n = (size_t)sprintf(out, "*3\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(cmd), cmd,
+				    strlen(key), key, vlen);
 	else
 		n = (size_t)sprintf(out, "*2\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen(cmd), cmd, strlen(key), key);
 	if (val) {
@@ -202,15 +202,16 @@ int main(int argc, char **argv)
 					continue;
 				}
 				if (len < 0 || !latest[k]) {
-					fprintf(stderr, "spot_churn: GET %s:%d answered '%s' but no value was expected\n",
+					fprintf(stderr, "spot_churn: GET %s:%d answered '%s', no value expected\n",
 						argv[2], k, line);
 					return 1;
 				}
 				size_t want = make_value(val, k, latest[k], latest_plen[k]);
 
 				if ((size_t)len != want || memcmp(got, val, want) != 0) {
-					fprintf(stderr, "spot_churn: GET %s:%d: %ld bytes, not the latest value (version %u, "
-						"%zu bytes): '%.60s'\n", argv[2], k, len, latest[k], want, got);
+					fprintf(stderr, "spot_churn: GET %s:%d: %ld bytes, not the latest value "
+						"(version %u, %zu bytes): '%.60s'\n", argv[2], k, len, latest[k], want,
+						got);
 					return 1;
 				}
 				hits++;

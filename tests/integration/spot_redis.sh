@@ -69,7 +69,8 @@ raw_closed() {
 	rc=${PIPESTATUS[0]}
 	exec 3<&-
 	if [[ $rc -ne 0 ]]; then fail "raw '${req:0:40}': connection not closed (rc $rc)"; return; fi
-	if [[ "$got" == "$want" ]]; then ok "raw '${req:0:40}' -> $want, closed"; else fail "raw '${req:0:40}': want '$want', got '$got'"; fi
+	if [[ "$got" == "$want" ]]; then ok "raw '${req:0:40}' -> $want, closed"
+	else fail "raw '${req:0:40}': want '$want', got '$got'"; fi
 }
 
 # --- every command over redis-cli ---
@@ -122,7 +123,8 @@ expect 5 dbsize
 expect OK select 0
 expect "ERR DB index is out of range" select 1
 expect "ERR value is not an integer or out of range" select x
-expect "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?" auth pw
+expect "ERR AUTH <password> called without any password configured for the default user. Are you sure your \
+configuration is correct?" auth pw
 expect "NOPROTO unsupported protocol version" hello 3
 got=$(redis-cli -p "$PORT" hello 2 | head -6 | tr '\n' ' ')
 [[ $got == "server redis version 7.0.0 proto 2 " ]] && ok "hello 2" || fail "hello 2: $got"
@@ -151,8 +153,8 @@ expect OK quit
 # Largest value: exactly what a chunk holds under a one-byte key, and one byte more.
 head -c $((2 * 1024 * 1024 - 17)) /dev/zero | tr '\0' 'x' >"$TMP/max"
 expect OK -x set m <"$TMP/max"
-[[ $(redis-cli -p "$PORT" get m | head -c 2097151 | wc -c) -eq $((2 * 1024 * 1024 - 16)) ]] && ok "max value round trip" \
-	|| fail "max value round trip"
+got=$(redis-cli -p "$PORT" get m | head -c 2097151 | wc -c)
+[[ $got -eq $((2 * 1024 * 1024 - 16)) ]] && ok "max value round trip" || fail "max value round trip: $got bytes"
 head -c $((2 * 1024 * 1024 - 16)) /dev/zero | tr '\0' 'x' >"$TMP/over"
 got=$(redis-cli -p "$PORT" -x set m <"$TMP/over" 2>&1)
 [[ $got == "ERR value too large for spot memory"* ]] && ok "oversized value refused" || fail "oversized value: $got"
@@ -170,7 +172,9 @@ raw_closed '*1\r\n$-5\r\n' "-ERR Protocol error: invalid bulk length"
 raw_closed '*1\r\n$536870912\r\n' "-ERR Protocol error: invalid bulk length"
 raw_closed '*2\r\n$3\r\nGET\r\n+x\r\n' "-ERR Protocol error: expected '\$', got '+'"
 raw_closed '*1x\r\n' "-ERR Protocol error: invalid multibulk length"
-raw_closed "*1\\r\\n\$1\\r\\nx\\r\\n*1\\r\\n\$-1\\r\\n" $'-ERR unknown command \'x\', with args beginning with: \n-ERR Protocol error: invalid bulk length'
+# A good request before the bad one is answered first.
+raw_closed "*1\\r\\n\$1\\r\\nx\\r\\n*1\\r\\n\$-1\\r\\n" \
+	$'-ERR unknown command \'x\', with args beginning with: \n-ERR Protocol error: invalid bulk length'
 head -c 70000 /dev/zero | tr '\0' 'a' >"$TMP/line"
 raw_closed "$(cat "$TMP/line")" "-ERR Protocol error: too big inline request"
 head -c 4096 /dev/urandom | tr -d '\n*' >"$TMP/garbage"
@@ -206,7 +210,8 @@ exec 6<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'PING\r\n' >&5; IFS= read -r -t 10 got <&5
 exec 7<>"/dev/tcp/127.0.0.1/$PORT"
 got=$(timeout 10 cat <&7 | tr -d '\r')
-[[ $got == "-ERR max number of clients reached" ]] && ok "client over the cap refused and closed" || fail "client cap: '$got'"
+[[ $got == "-ERR max number of clients reached" ]] && ok "client over the cap refused and closed" \
+	|| fail "client cap: '$got'"
 exec 5<&- 6<&- 7<&-
 
 # --- no chunks: writes refused with OOM, reads miss ---
@@ -247,11 +252,13 @@ while kill -0 "$CA" 2>/dev/null || kill -0 "$CB" 2>/dev/null; do
 	kill -USR2 "$SPID"; sleep 0.2
 done
 for c in a:$CA b:$CB; do
-	if wait "${c#*:}" && grep -q ' hits=[1-9]' "$TMP/churn-${c%%:*}"; then ok "churn ${c%%:*}: $(cat "$TMP/churn-${c%%:*}")"
-	else fail "churn ${c%%:*} (a wrong read, or no read verified): $(cat "$TMP/churn-${c%%:*}")"; fi
+	name=${c%%:*}
+	if wait "${c#*:}" && grep -q ' hits=[1-9]' "$TMP/churn-$name"; then ok "churn $name: $(cat "$TMP/churn-$name")"
+	else fail "churn $name (a wrong read, or no read verified): $(cat "$TMP/churn-$name")"; fi
 done
 losses=$(redis-cli -p "$PORT" info stats | tr -d '\r' | sed -n 's/^deflation_losses://p')
-((losses > 0)) && ok "deflation lost $losses keys, none read wrong" || fail "no deflation losses: the churn took nothing"
+((losses > 0)) && ok "deflation lost $losses keys, none read wrong" \
+	|| fail "no deflation losses: the churn took nothing"
 expect PONG ping
 kill -0 "$SPID" && ok "server survived the churn" || fail "server died in the churn"
 

@@ -164,9 +164,9 @@ static void a_password_should_be_required_first(void **state)
 	struct fixture *f = *state;
 
 	run(f, "get k", "-NOAUTH Authentication required.\r\n");
-	run(f, "hello 2", "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
-			  "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
-			  "protocol version at the same time\r\n");
+	run(f, "hello 2", "-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+			  "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+			  "select the RESP protocol version at the same time\r\n");
 	run(f, "auth pX", "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
 	run(f, "auth p", "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
 	run(f, "auth bob pw", "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
@@ -183,7 +183,8 @@ static void hello_should_answer_resp2_and_refuse_resp3(void **state)
 	run(f, "hello 3", "-NOPROTO unsupported protocol version\r\n");
 	run(f, "hello x", "-ERR Protocol version is not an integer or out of range\r\n");
 	run(f, "hello 2 SETNAME me",
-	    "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:7\r\n"
+	    "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n"
+	    "$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:7\r\n"
 	    "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n");
 	run(f, "client getname", "$2\r\nme\r\n");
 	run(f, "auth x", "-ERR AUTH <password> called without any password configured for the default user. Are you "
@@ -202,7 +203,7 @@ static void admin_commands_should_satisfy_redis_tools(void **state)
 	run(f, "config get save", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
 	run(f, "config get appendonly", "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
 	snprintf(want, sizeof(want), "*2\r\n$9\r\nmaxmemory\r\n$7\r\n%u\r\n", CHUNK);
-	run(f, "CONFIG GET MAXMEM*", want);
+	run(f, "CONFIG GET MAXMEMORY", want);
 	run(f, "config get nothing", "*0\r\n");
 	run(f, "config set save x", "-ERR unknown subcommand 'set'. Try CONFIG HELP.\r\n");
 	run(f, "client setinfo lib-name x", "+OK\r\n");

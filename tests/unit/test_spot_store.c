@@ -418,8 +418,8 @@ static void churn_should_never_return_stale_or_foreign_values(void **state)
 
 		key_of(key, sizeof(key), k);
 		if (op < 45) {
-			size_t len = value_of(val, sizeof(val), k, step, (size_t)(rand_r(&seed) % 3 ? rand_r(&seed) % 300
-										     : rand_r(&seed) % 50000));
+			size_t want = (size_t)(rand_r(&seed) % 3 ? rand_r(&seed) % 300 : rand_r(&seed) % 50000);
+			size_t len = value_of(val, sizeof(val), k, step, want);
 			int err = store_set(s, key, strlen(key), val, len, 0, 0, tick);
 
 			if (err == 0) {

@@ -15,8 +15,10 @@ T_SWAPS=""
 fail() {
 	echo "FAIL: $*"
 	if [ -f "$T_DIR/usbd.log" ]; then
-		echo "--- usbd log (tail) ---"
-		tail -n 40 "$T_DIR/usbd.log"
+		echo "--- usbd log (first 15 and last 30 lines) ---"
+		head -n 15 "$T_DIR/usbd.log"
+		echo "..."
+		tail -n 30 "$T_DIR/usbd.log"
 	fi
 	exit 1
 }

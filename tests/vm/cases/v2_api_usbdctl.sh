@@ -1,0 +1,45 @@
+#!/bin/sh
+# cgroup v2, domain mode, through the control API with usbdctl: status shows the domain, Firecracker's amount
+# moves the balloon both ways, usbd's own targets move it, the statistics are read from the v2 domain, and a
+# refused request (exit 1) changes nothing.
+. /vmtests/lib.sh
+
+mkcg "$T_NAME" $((512 << 20))
+mkcg "$T_NAME/app"
+sock=$T_DIR/usbd.sock
+start_usbd --domain "$T_NAME" "$T_NAME/app" --api-sock "$sock" --spot-listen off
+wait_for 30 "the API socket" test -S "$sock"
+balloon=$T_NAME/usbd-balloon
+ctl() { "$USBDCTL" --sock "$sock" "$@"; }
+# json_num KEY < JSON: the number after "KEY":.
+json_num() { sed -n "s/.*\"$1\": *\([0-9][0-9]*\).*/\1/p" | head -n 1; }
+near() { local g; g=$(cg_cur "$balloon"); [ "$g" -ge $(($1 - (4 << 20))) ] && [ "$g" -le $(($1 + (4 << 20))) ]; }
+
+ctl status || fail "usbdctl status"
+ctl --json status > "$T_DIR/status.json" || fail "usbdctl --json status"
+[ "$(json_num total_bytes < "$T_DIR/status.json")" = $((512 << 20)) ] ||
+	fail "status total is not the domain's memory.max: $(cat "$T_DIR/status.json")"
+
+ctl set amount=160 || fail "usbdctl set amount=160"
+wait_for 60 "the balloon to reach 160 MiB" near $((160 << 20))
+ctl set amount=64 || fail "usbdctl set amount=64"
+wait_for 30 "the balloon to deflate to 64 MiB" near $((64 << 20))
+ctl set grab-upper=512 grab-lower=224 || fail "usbdctl set grab-lower=224"
+wait_for 60 "the balloon to reach 224 MiB" near $((224 << 20))
+
+ctl --json stats > "$T_DIR/stats.json" || fail "usbdctl stats"
+for f in target_mib actual_mib total_memory free_memory available_memory major_faults oom_kill; do
+	grep -q "\"$f\"" "$T_DIR/stats.json" || fail "statistics lack $f: $(cat "$T_DIR/stats.json")"
+done
+[ "$(json_num total_memory < "$T_DIR/stats.json")" = $((512 << 20)) ] ||
+	fail "statistics total_memory is not the domain's: $(cat "$T_DIR/stats.json")"
+ctl stats
+
+set +e
+ctl set grab-lower=900
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "a grab lower bound above the domain was not refused with exit 1 (got $rc)"
+near $((224 << 20)) || fail "a refused request moved the balloon to $(mib "$(cg_cur "$balloon")") MiB"
+ctl balloon || fail "usbdctl balloon"
+pass "usbdctl drove the balloon through the API on a v2 domain"
