@@ -89,8 +89,8 @@ vm_copy_elf() {
 }
 
 # vm_initramfs BUILD OUT CONF CASE...: writes a gzip'ed newc cpio to OUT with busybox, the modules, BUILD's
-# usbd, usbdctl and helpers/*, the guest init and library, the given case scripts, and CONF as /vmtests/run.conf
-# (shell assignments the guest init reads: VMTEST_TIMEOUT, ...).
+# usbd, usbdctl and helpers/*, the host's curl if any, the guest init and library, the given case scripts, and
+# CONF as /vmtests/run.conf (shell assignments the guest init reads: VMTEST_TIMEOUT, VMTEST_CASES).
 vm_initramfs() {
   local build=$1 out=$2 conf=$3 stage f m
   shift 3
@@ -103,6 +103,10 @@ vm_initramfs() {
   printf '%s\n' "${VM_MODULES[@]##*/}" > "$stage/lib/modules/order"
   vm_copy_elf "$stage" "$build/usbd" usbd/usbd || { rm -rf "$stage"; return 1; }
   vm_copy_elf "$stage" "$build/usbdctl" usbd/usbdctl || { rm -rf "$stage"; return 1; }
+  # curl speaks HTTP over the API's Unix socket where usbdctl has no command (busybox has no curl).
+  if command -v curl >/dev/null; then
+    vm_copy_elf "$stage" "$(command -v curl)" usr/bin/curl || { rm -rf "$stage"; return 1; }
+  fi
   # A helper linked to a shared library of this project (libusbd.so) brings it along through ldd.
   for f in "$build"/helpers/*; do
     if [[ -f $f && -x $f ]]; then

@@ -1,8 +1,9 @@
 #!/bin/sh
-# cgroup v2, domain mode, through the control API with usbdctl: status shows the domain, Firecracker's amount
-# moves the balloon both ways, usbd's own targets move it, the statistics are read from the v2 domain, and a
-# refused request (exit 1) changes nothing.
+# cgroup v2, domain mode, through the control API: Firecracker's PUT /balloon (curl) installs the balloon with
+# statistics on; usbdctl reads the status, moves the balloon both ways with Firecracker's amount and with usbd's
+# own targets, reads the statistics of the v2 domain, and a refused request (exit 1) changes nothing.
 . /vmtests/lib.sh
+command -v curl > /dev/null || skip "no curl in the guest (the host has none to copy)"
 
 mkcg "$T_NAME" $((512 << 20))
 mkcg "$T_NAME/app"
@@ -15,13 +16,17 @@ ctl() { "$USBDCTL" --sock "$sock" "$@"; }
 json_num() { sed -n "s/.*\"$1\": *\([0-9][0-9]*\).*/\1/p" | head -n 1; }
 near() { local g; g=$(cg_cur "$balloon"); [ "$g" -ge $(($1 - (4 << 20))) ] && [ "$g" -le $(($1 + (4 << 20))) ]; }
 
+code=$(curl -s -o "$T_DIR/body" -w '%{http_code}' --unix-socket "$sock" -X PUT http://localhost/balloon \
+	-H 'Content-Type: application/json' \
+	-d '{"amount_mib": 160, "deflate_on_oom": true, "stats_polling_interval_s": 1}')
+[ "$code" = 204 ] || fail "PUT /balloon answered $code: $(cat "$T_DIR/body")"
+wait_for 60 "the balloon to reach 160 MiB" near $((160 << 20))
+
 ctl status || fail "usbdctl status"
 ctl --json status > "$T_DIR/status.json" || fail "usbdctl --json status"
 [ "$(json_num total_bytes < "$T_DIR/status.json")" = $((512 << 20)) ] ||
 	fail "status total is not the domain's memory.max: $(cat "$T_DIR/status.json")"
 
-ctl set amount=160 || fail "usbdctl set amount=160"
-wait_for 60 "the balloon to reach 160 MiB" near $((160 << 20))
 ctl set amount=64 || fail "usbdctl set amount=64"
 wait_for 30 "the balloon to deflate to 64 MiB" near $((64 << 20))
 ctl set grab-upper=512 grab-lower=224 || fail "usbdctl set grab-lower=224"
@@ -42,4 +47,4 @@ set -e
 [ "$rc" = 1 ] || fail "a grab lower bound above the domain was not refused with exit 1 (got $rc)"
 near $((224 << 20)) || fail "a refused request moved the balloon to $(mib "$(cg_cur "$balloon")") MiB"
 ctl balloon || fail "usbdctl balloon"
-pass "usbdctl drove the balloon through the API on a v2 domain"
+pass "curl and usbdctl drove the balloon through the API on a v2 domain"
