@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -44,6 +45,61 @@ static int apply_options(struct ctl *c, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Checks --spot-listen and reads the password file, so that the worker (which binds the address) cannot fail on
+ * them after start-up, over and over across restarts. */
+static int spot_options(struct ctl *c, char *err, size_t errlen)
+{
+	struct spot_listen l;
+	char pw[sizeof(c->spot.password) + 1];
+	ssize_t n;
+	int fd, r;
+
+	spot_config_init(&c->spot);
+	if (spot_config_parse_listen(c->opt.spot_listen, &l)) {
+		snprintf(err, errlen, "--spot-listen: '%s' is neither ADDR:PORT (numeric address) nor 'off'",
+			 c->opt.spot_listen);
+		return -EINVAL;
+	}
+	snprintf(c->spot.listen, sizeof(c->spot.listen), "%s", c->opt.spot_listen);
+	if (c->opt.spot_password_file) {
+		if ((fd = open(c->opt.spot_password_file, O_RDONLY | O_CLOEXEC)) < 0) {
+			snprintf(err, errlen, "--spot-password-file: %s: %s", c->opt.spot_password_file,
+				 strerror(errno));
+			return -errno;
+		}
+		n = read(fd, pw, sizeof(pw));
+		close(fd);
+		while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+			n--;
+		if (n <= 0 || (size_t)n >= sizeof(c->spot.password)) {
+			snprintf(err, errlen, "--spot-password-file: the password must be 1 to %zu bytes",
+				 sizeof(c->spot.password) - 1);
+			return -EINVAL;
+		}
+		memcpy(c->spot.password, pw, (size_t)n);
+		c->spot.password[n] = '\0';
+	}
+	if (l.off)
+		return 0;
+	if (!l.loopback && !c->spot.password[0]) {
+		snprintf(err, errlen, "--spot-listen %s is not a loopback address: protected mode requires "
+			 "--spot-password-file", c->opt.spot_listen);
+		return -EINVAL;
+	}
+	/* Probe the address once: "in use" is an operator's mistake to report now, not a worker crash loop. */
+	fd = socket(l.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	r = fd < 0 ? -errno : 0;
+	if (!r && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int)))
+		r = -errno;
+	if (!r && bind(fd, (struct sockaddr *)&l.addr, l.addrlen))
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r)
+		snprintf(err, errlen, "--spot-listen %s: %s", c->opt.spot_listen, strerror(-r));
+	return r;
 }
 
 static int write_self_oom_score_adj(void)
@@ -142,7 +198,7 @@ int ctl_init(struct ctl *c, const struct options *o)
 	c->grow_seq = c->shrink_seq = -1;
 	c->opt = *o;
 	if ((r = domain_open(&c->dom, o->domain, o->app, NULL, 0, err, sizeof(err))) ||
-	    (r = apply_options(c, err, sizeof(err)))) {
+	    (r = apply_options(c, err, sizeof(err))) || (r = spot_options(c, err, sizeof(err)))) {
 		log_err("%s", err);
 		return r;
 	}

@@ -13,6 +13,7 @@
 #include "control/notify.h"
 #include "control/options.h"
 #include "control/policy.h"
+#include "spot/spot.h"
 
 struct api_server;
 struct registry;
@@ -36,6 +37,7 @@ struct ctl {
 
 	/* the worker */
 	struct worker_config wcfg;
+	struct spot_config spot;   /* the worker's tenant, unless --spot-listen off */
 	struct worker_handle w;
 	bool worker_up;            /* process exists */
 	bool worker_ready;         /* said hello, takes requests */

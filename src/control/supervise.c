@@ -47,6 +47,10 @@ int ctl_worker_start(struct ctl *c)
 	c->wcfg.cg = c->dom.worker;
 	c->wcfg.mode = c->opt.mode;
 	c->wcfg.oom_score_adj = worker_oom_score(c);
+	if (strcmp(c->spot.listen, "off")) {
+		c->wcfg.tenant_new = spot_tenant_new;
+		c->wcfg.tenant_arg = &c->spot;
+	}
 	if ((r = worker_start(&c->wcfg, &c->w))) {
 		log_err("cannot start the balloon worker: %s", strerror(-r));
 		return r;

@@ -8,8 +8,8 @@ set -euo pipefail
 source "$(dirname "$0")/host.sh"
 
 build=${USBD_BUILD:-$(cd "$VM_SRC/../.." && pwd)/build}
-timeout_s=280
-case_timeout=120
+timeout_s=270
+case_timeout=90
 keep_log=
 cases=()
 while (($#)); do
