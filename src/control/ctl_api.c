@@ -5,15 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#ifdef USBD_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "api/api.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
 #include "control/ctl.h"
+#include "control/notify_systemd.h"
 #include "control/registry.h"
 #include "sys/procfs.h"
 
@@ -271,10 +269,11 @@ int ctl_api_ready(struct ctl *c)
 		else
 			log_info("control API on %s", c->opt.api_sock);
 	}
-#ifdef USBD_HAVE_SYSTEMD
-	if (!r)
-		sd_notify(0, "READY=1");
-#endif
+	if (!r) {
+		int n = systemd_notify("READY=1");
+		if (n < 0)
+			log_warn("cannot tell systemd usbd is ready: %s", strerror(-n));
+	}
 	return r;
 }
 

@@ -37,6 +37,17 @@ void ctl_decide(struct ctl *c)
 	int r;
 
 	if ((r = domain_read(&c->dom, &c->reading))) {
+		/* A removed cgroup never comes back under the same identity: a warning every tick would only hide
+		 * that usbd no longer balloons for anyone. */
+		if (r == -ENOENT) {
+			bool app_gone = access(c->dom.app.path, F_OK) != 0;
+
+			log_err("the %s %s was removed: freeing the balloon and exiting", app_gone ? "app cgroup" : "domain",
+				app_gone ? c->dom.app.name : domain_label(&c->dom));
+			c->exit_err = r;
+			c->stop = true;
+			return;
+		}
 		log_warn("cannot read the domain's usage: %s", strerror(-r));
 		return;
 	}
@@ -98,6 +109,8 @@ static void on_notify(struct ctl *c, unsigned idx)
 	if (idx >= (unsigned)c->notify.n)
 		return;
 	cg_notify_ack(c->notify.fd[idx]);
+	log_debug("notification: %s", (const char *[]){ "usage threshold", "medium pressure", "critical pressure",
+							 "oom" }[c->notify.kind[idx]]);
 	switch (c->notify.kind[idx]) {
 	case NOTIFY_USAGE: break;
 	case NOTIFY_MEDIUM: note_pressure(c, POLICY_PRESSURE_MEDIUM, now); break;
@@ -167,5 +180,5 @@ int ctl_run(struct ctl *c)
 				break;
 			}
 	}
-	return 0;
+	return c->exit_err;
 }

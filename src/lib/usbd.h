@@ -125,7 +125,8 @@ struct usbd_tracker;
 int usbd_tracker_new(struct usbd_tracker **out, const struct usbd_tracker_config *cfg);
 /* Tracks [addr, addr+len) (page-aligned). -EBUSY when another tracker exists, -ENOSPC past 16 regions. */
 int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned flags);
-/* Ends an epoch: folds the accesses seen into each block's history and re-arms sampling. */
+/* One tick: folds the accesses seen into the history of the blocks it re-arms, then re-arms a rotating 1/8 of
+ * every region (so each block is sampled once per 8 ticks: its epoch). */
 int usbd_tracker_tick(struct usbd_tracker *t);
 /* Ticks on a library thread every interval_ms (0: 500). */
 int usbd_tracker_start(struct usbd_tracker *t, unsigned interval_ms);
