@@ -61,6 +61,7 @@ struct ctl {
 	uint64_t deflations[REASON_COUNT];
 	uint64_t next_status_ms;
 	volatile bool stop;
+	int exit_err;              /* -errno when the loop stopped on its own (the app cgroup vanished), else 0 */
 	struct api_server *api;
 	struct registry *reg;      /* libusbd apps; NULL with --apps-sock off */
 	struct harvester *harvest; /* swap target */
@@ -69,7 +70,7 @@ struct ctl {
 /* Start-up: options -> domain -> params -> worker cgroup -> event sources -> worker. Returns 0, or -errno
  * having printed why and changed nothing on the system. */
 int ctl_init(struct ctl *c, const struct options *o);
-/* Runs until SIGTERM/SIGINT. Returns 0. */
+/* Runs until SIGTERM/SIGINT (returns 0) or until the app cgroup or the domain disappears (returns -ENOENT). */
 int ctl_run(struct ctl *c);
 /* Frees the balloon, stops the worker, removes what usbd created. */
 void ctl_shutdown(struct ctl *c);
