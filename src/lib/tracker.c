@@ -1,8 +1,9 @@
 /*
- * tracker: protection-based access sampling. Each tick protects every tracked region PROT_NONE with one
- * mprotect per region; the first touch of a block in the epoch faults into on_segv(), which records it and
- * gives the block back PROT_READ|PROT_WRITE, so a block costs at most one fault per epoch however often it is
- * touched. Accesses are folded into an 8-epoch aging byte per block (recency and frequency together).
+ * tracker: protection-based access sampling. Each tick folds and re-protects PROT_NONE one rotating slice of
+ * every tracked region (one mprotect per region), so a block's epoch is SLICES ticks; the first touch of a block
+ * in its epoch faults into on_segv(), which records it and gives the block back PROT_READ|PROT_WRITE, so a block
+ * costs at most one fault per epoch however often it is touched. Accesses are folded into an 8-epoch aging byte
+ * per block (recency and frequency together).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +26,10 @@
 #define HUGE_BLOCK (2 * MIB)
 #define DEFAULT_BLOCK (64 * KIB)
 #define DEFAULT_INTERVAL_MS 500
+/* Re-protecting memory costs far more than the mprotect: every page of it pays again on its next touch (a
+ * fault plus, under a shadow-paging hypervisor, ~6 us per 4 KiB page). Re-arming a rotating 1/SLICES of each
+ * region per tick spreads that cost over SLICES ticks (docs/LIBUSBD.md, "What it costs"). */
+#define SLICES 8
 #define ST_TOUCHED 1u
 #define ST_OUT 2u
 #define RW (PROT_READ | PROT_WRITE)
@@ -48,6 +53,7 @@ struct usbd_tracker {
 	unsigned interval_ms;
 	_Atomic uint64_t faults;
 	uint64_t ticks, tick_ns;
+	unsigned slice;                 /* the slice the next tick re-arms */
 };
 
 static _Atomic(struct usbd_tracker *) live;
@@ -184,26 +190,38 @@ out:
 	return err;
 }
 
+/* Folds the epoch of blocks [lo, hi) of r into their history and protects them again. */
+static int rearm(struct region *r, size_t lo, size_t hi)
+{
+	uintptr_t s, e;
+	size_t b, len;
+
+	if (lo == hi)
+		return 0;
+	/* Fold first, then re-arm: a touch in between lands in the old epoch, never in none. */
+	for (b = lo; b < hi; b++) {
+		bool touched = atomic_fetch_and(&r->st[b], (uint8_t)~ST_TOUCHED) & ST_TOUCHED;
+		r->hist[b] = (uint8_t)((r->hist[b] >> 1) | (touched ? 0x80 : 0));
+	}
+	block_span(r, lo, &s, &len);
+	block_span(r, hi - 1, &e, &len);
+	return mprotect((void *)s, e + len - s, PROT_NONE) < 0 ? -errno : 0;
+}
+
 int usbd_tracker_tick(struct usbd_tracker *t)
 {
 	uint64_t t0 = clock_ns();
 	unsigned i, n;
-	int err = 0;
+	int err = 0, r;
 
 	pthread_mutex_lock(&t->lock);
 	n = atomic_load(&t->nreg);
 	for (i = 0; i < n; i++) {
-		struct region *r = &t->reg[i];
-		size_t b;
-
-		/* Fold first, then re-arm: a touch in between lands in the old epoch, never in none. */
-		for (b = 0; b < r->nblocks; b++) {
-			bool touched = atomic_fetch_and(&r->st[b], (uint8_t)~ST_TOUCHED) & ST_TOUCHED;
-			r->hist[b] = (uint8_t)((r->hist[b] >> 1) | (touched ? 0x80 : 0));
-		}
-		if (mprotect((void *)r->start, r->end - r->start, PROT_NONE) < 0)
-			err = -errno;
+		size_t nb = t->reg[i].nblocks;
+		if ((r = rearm(&t->reg[i], nb * t->slice / SLICES, nb * (t->slice + 1) / SLICES)))
+			err = r;
 	}
+	t->slice = (t->slice + 1) % SLICES;
 	t->ticks++;
 	t->tick_ns += clock_ns() - t0;
 	pthread_mutex_unlock(&t->lock);

@@ -1,0 +1,325 @@
+/*
+ * bench_lib_policy: one run of the libusbd policy benchmark (bench/bench_lib.sh runs the matrix). It registers
+ * with usbd, maps SIZE, writes it, then runs a workload over it while usbd signals it under memory pressure, and
+ * answers each SIGBALLOON with one page-out policy:
+ *   lib     the library's tracker and selector (usbd_balloon)
+ *   kernel  none: the app ignores SIGBALLOON and the kernel's own reclaim picks what goes to swap
+ *   random  resident blocks picked at random
+ *   fifo    resident blocks in address order, a hand sweeping the region round and round
+ * Workloads (one access reads every cache line of a 64 KiB unit):
+ *   hot     scans of the first half; cyclic  scans of all of it; skew  random units, 80% of them from a
+ *   scattered 20% of the units; phase  scans of the first half, then of the second half.
+ * --huge maps MADV_HUGEPAGE memory (the library tracks it in 2 MiB blocks; random and fifo pick 2 MiB blocks).
+ * It writes the access trace at the tracker's granularity, and the blocks resident when the workload starts, to
+ * --trace FILE for bench_lib_belady. Prints one line of "key value" pairs.
+ *   bench_lib_policy --policy P --workload W --size MIB --apps-sock PATH [--huge] [--passes N]
+ *                    [--accesses N] [--margin MIB] [--tick-ms N] [--trace FILE]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/size.h"
+#include "lib/usbd.h"
+
+#define UNIT (64 * KIB)
+#define HUGE_BLOCK (2 * MIB)
+#define MAX_RANGES 4096
+
+enum policy { P_LIB, P_KERNEL, P_RANDOM, P_FIFO };
+
+static struct {
+	enum policy policy;
+	uint8_t *mem;
+	size_t size, block;           /* block: the tracker's granularity, and random/fifo's */
+	uint64_t margin;
+	struct usbd_tracker *t;
+	atomic_bool armed;            /* policies act only in the workload phase */
+	_Atomic uint64_t calls, honoured, empty;
+	size_t hand;                  /* fifo */
+	uint64_t rng;                 /* random (the callback thread only) */
+} b;
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Blocks with at least one resident page, from mincore (the memory is never handed to it while protected: mincore
+ * reads page tables, not the memory). Returns the count, or -errno. */
+static long resident_blocks(bool *res)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), per = b.block / page, nb = b.size / b.block, i, j;
+	unsigned char *v = malloc(b.size / page);
+	long n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (mincore(b.mem, b.size, v) < 0) {
+		free(v);
+		return -errno;
+	}
+	for (i = 0; i < nb; i++) {
+		res[i] = false;
+		for (j = 0; j < per && !res[i]; j++)
+			res[i] = v[i * per + j] & 1;
+		n += res[i];
+	}
+	free(v);
+	return n;
+}
+
+/* random and fifo: picks resident blocks until `want` bytes, as merged ranges. */
+static size_t pick_naive(uint64_t want, struct usbd_range *r)
+{
+	size_t nb = b.size / b.block, n = 0, i, k;
+	bool *res = calloc(nb, sizeof(*res)), *pick = calloc(nb, sizeof(*pick));
+	long nres = res && pick ? resident_blocks(res) : -ENOMEM;
+	uint64_t got = 0;
+
+	for (k = 0; nres > 0 && got < want && k < 4 * nb; k++) {
+		i = b.policy == P_RANDOM ? xorshift(&b.rng) % nb : (b.hand + k) % nb;
+		if (!res[i] || pick[i])
+			continue;
+		pick[i] = true;
+		got += b.block;
+		if (b.policy == P_FIFO)
+			b.hand = (i + 1) % nb;
+	}
+	for (i = 0; nres > 0 && i < nb; i++) {
+		if (!pick[i])
+			continue;
+		if (n > 0 && (uint8_t *)r[n - 1].addr + r[n - 1].len == b.mem + i * b.block)
+			r[n - 1].len += b.block;
+		else if (n < MAX_RANGES)
+			r[n++] = (struct usbd_range){ b.mem + i * b.block, b.block };
+	}
+	free(res);
+	free(pick);
+	return n;
+}
+
+static void on_balloon(struct usbd *h, uint64_t deficit, void *arg)
+{
+	static struct usbd_range r[MAX_RANGES];
+	struct usbd_pageout_result res = { 0 };
+	uint64_t want = deficit + b.margin;
+	size_t n;
+	int err;
+
+	if (!atomic_load(&b.armed) || b.policy == P_KERNEL)
+		return;
+	if (b.policy == P_LIB) {
+		err = usbd_balloon(h, b.t, want, &res);
+	} else {
+		n = pick_naive(want, r);
+		err = n ? usbd_pageout(h, r, n, &res) : -ENOENT;
+	}
+	atomic_fetch_add(&b.calls, 1);
+	if (err == 0)
+		atomic_fetch_add(&b.honoured, res.bytes);
+	else if (err == -ENOENT)
+		atomic_fetch_add(&b.empty, 1);
+}
+
+static uint32_t *build_trace(const char *w, uint64_t passes, uint64_t accesses, size_t *len)
+{
+	size_t units = b.size / UNIT, half = units / 2, n, i, k = 0;
+	uint64_t rng = 0x2545f4914f6cdd1dULL;
+	uint32_t *tr;
+
+	if (strcmp(w, "hot") == 0 || strcmp(w, "phase") == 0)
+		n = passes * half;
+	else if (strcmp(w, "cyclic") == 0)
+		n = passes * units;
+	else if (strcmp(w, "skew") == 0)
+		n = accesses;
+	else
+		return NULL;
+	if (n == 0 || n > (UINT64_C(1) << 28) || !(tr = malloc(n * sizeof(*tr))))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (w[0] == 'h')
+			tr[k++] = (uint32_t)(i % half);
+		else if (w[0] == 'c')
+			tr[k++] = (uint32_t)(i % units);
+		else if (w[0] == 'p')
+			tr[k++] = (uint32_t)(i % half + (i < n / 2 ? 0 : half));
+		else {
+			/* The hot fifth is scattered (every fifth unit), so that address order says nothing. */
+			uint64_t x = xorshift(&rng);
+			size_t u = x % 10 < 8 ? (x >> 8) % (units / 5) * 5 : (x >> 8) % units;
+			tr[k++] = (uint32_t)u;
+		}
+	}
+	*len = k;
+	return tr;
+}
+
+/* The trace at block granularity for bench_lib_belady: nblocks, ninit, the blocks resident at the start, the
+ * accesses with repeats of the same block folded. */
+static int write_trace(const char *path, const uint32_t *tr, size_t n, const bool *res)
+{
+	uint32_t nb = (uint32_t)(b.size / b.block), per = (uint32_t)(b.block / UNIT), ninit = 0, last = UINT32_MAX;
+	FILE *f = fopen(path, "w");
+	bool ok;
+	size_t i;
+
+	if (!f)
+		return -errno;
+	for (i = 0; i < nb; i++)
+		ninit += res[i];
+	ok = fwrite(&nb, 4, 1, f) == 1 && fwrite(&ninit, 4, 1, f) == 1;
+	for (i = 0; ok && i < nb; i++)
+		if (res[i]) {
+			uint32_t v = (uint32_t)i;
+			ok = fwrite(&v, 4, 1, f) == 1;
+		}
+	for (i = 0; ok && i < n; i++) {
+		uint32_t blk = tr[i] / per;
+		if (blk != last)
+			ok = fwrite(&blk, 4, 1, f) == 1;
+		last = blk;
+	}
+	if (fclose(f) != 0 || !ok)
+		return -EIO;
+	return 0;
+}
+
+static uint64_t vmstat(const char *key)
+{
+	char k[64];
+	unsigned long long v;
+	uint64_t out = 0;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	while (f && fscanf(f, "%63s %llu", k, &v) == 2)
+		if (strcmp(k, key) == 0)
+			out = v;
+	if (f)
+		fclose(f);
+	return out;
+}
+
+static const char *const policies[] = { "lib", "kernel", "random", "fifo" };
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", 1, NULL, 'p' }, { "workload", 1, NULL, 'w' }, { "size", 1, NULL, 's' },
+		{ "apps-sock", 1, NULL, 'a' }, { "huge", 0, NULL, 'H' }, { "passes", 1, NULL, 'n' },
+		{ "accesses", 1, NULL, 'x' }, { "margin", 1, NULL, 'm' }, { "tick-ms", 1, NULL, 'k' },
+		{ "trace", 1, NULL, 'T' }, { NULL, 0, NULL, 0 },
+	};
+	const char *wl = "hot", *sock = NULL, *trace = NULL;
+	uint64_t passes = 20, accesses = 0, t0, scan_ns, in0, out0, sig0, sum = 0;
+	unsigned tick = 250;
+	bool huge = false, *res;
+	struct usbd_tracker_stats ts = { 0 };
+	struct rusage r0, r1;
+	struct usbd *h;
+	uint32_t *tr;
+	size_t n = 0, i, j;
+	uint8_t *raw;
+	int c, err;
+
+	b.size = 512 * MIB;
+	b.margin = 32 * MIB;
+	b.rng = 0x9e3779b97f4a7c15ULL;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			for (i = 0; i < 4 && strcmp(optarg, policies[i]); i++)
+				;
+			if (i == 4)
+				return 2;
+			b.policy = (enum policy)i;
+			break;
+		case 'w': wl = optarg; break;
+		case 's': b.size = strtoull(optarg, NULL, 10) * MIB; break;
+		case 'a': sock = optarg; break;
+		case 'H': huge = true; break;
+		case 'n': passes = strtoull(optarg, NULL, 10); break;
+		case 'x': accesses = strtoull(optarg, NULL, 10); break;
+		case 'm': b.margin = strtoull(optarg, NULL, 10) * MIB; break;
+		case 'k': tick = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'T': trace = optarg; break;
+		default: return 2;
+		}
+	}
+	b.block = huge ? HUGE_BLOCK : UNIT;
+	if (b.size < 2 * HUGE_BLOCK || b.size % HUGE_BLOCK) {
+		fprintf(stderr, "--size: a multiple of 2 MiB, at least 4 MiB\n");
+		return 2;
+	}
+	/* Registered before allocating: on v1 the charges must land in the registered-apps cgroup. */
+	if ((err = usbd_open(sock, &h)) || (err = usbd_register(h))) {
+		fprintf(stderr, "usbd: %s\n", strerror(-err));
+		return 1;
+	}
+	tr = build_trace(wl, passes, accesses, &n);
+	res = calloc(b.size / b.block, sizeof(*res));
+	raw = mmap(NULL, b.size + HUGE_BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!tr || !res || raw == MAP_FAILED) {
+		fprintf(stderr, "bad workload or out of memory\n");
+		return 2;
+	}
+	b.mem = (uint8_t *)round_up((uintptr_t)raw, HUGE_BLOCK);
+	if (madvise(b.mem, b.size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) < 0)
+		return 1;
+	usbd_set_callback(h, on_balloon, NULL);
+	if ((err = usbd_start_thread(h)))
+		return 1;
+	memset(b.mem, 1, b.size);
+	if (b.policy == P_LIB &&
+	    ((err = usbd_tracker_new(&b.t, NULL)) || (err = usbd_tracker_add(b.t, b.mem, b.size, huge ? USBD_TRACK_HUGE : 0)) ||
+	     (err = usbd_tracker_start(b.t, tick)))) {
+		fprintf(stderr, "tracker: %s\n", strerror(-err));
+		return 1;
+	}
+	if (resident_blocks(res) < 0)
+		return 1;
+	getrusage(RUSAGE_SELF, &r0);
+	in0 = vmstat("pswpin");
+	out0 = vmstat("pswpout");
+	sig0 = usbd_sigballoon_count();
+	atomic_store(&b.armed, true);
+	t0 = clock_ns();
+	for (i = 0; i < n; i++) {
+		const volatile uint64_t *p = (const uint64_t *)(b.mem + (size_t)tr[i] * UNIT);
+		for (j = 0; j < UNIT / 8; j += 8)
+			sum += p[j];
+	}
+	scan_ns = clock_ns() - t0;
+	atomic_store(&b.armed, false);
+	getrusage(RUSAGE_SELF, &r1);
+	if (b.t)
+		usbd_tracker_stats(b.t, &ts);
+	printf("policy %s workload %s%s size_mib %zu scan_ms %.0f pswpin %llu pswpout %llu majflt %ld signals %llu "
+	       "calls %llu honoured_mib %llu empty %llu faults %llu ticks %llu tick_ms %.1f check %llu\n",
+	       policies[b.policy], wl, huge ? "-thp" : "", b.size >> 20, scan_ns / 1e6,
+	       (unsigned long long)(vmstat("pswpin") - in0), (unsigned long long)(vmstat("pswpout") - out0),
+	       r1.ru_majflt - r0.ru_majflt, (unsigned long long)(usbd_sigballoon_count() - sig0),
+	       (unsigned long long)atomic_load(&b.calls), (unsigned long long)(atomic_load(&b.honoured) >> 20),
+	       (unsigned long long)atomic_load(&b.empty), (unsigned long long)ts.faults,
+	       (unsigned long long)ts.ticks, ts.tick_ns / 1e6, (unsigned long long)(sum & 0xff));
+	fflush(stdout);
+	usbd_tracker_free(b.t);
+	usbd_close(h);
+	if (trace && (err = write_trace(trace, tr, n, res))) {
+		fprintf(stderr, "%s: %s\n", trace, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
