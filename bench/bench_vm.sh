@@ -4,11 +4,12 @@
 # burst while each balloon holds 512 MiB (deflate-on-oom on for both). The virtio balloon is driven from the host
 # through QEMU's QMP socket (`balloon`, `query-balloon` polled); usbd through its API (usbdctl). Under software
 # emulation absolute times mean little: compare the ratios, measured in the same guest.
-# Usage: bench/bench_vm.sh [--build DIR] [--rounds N] [--burst SIZE] [--mem MIB]   (defaults: build, 3, 512M, 1024)
+# Usage: bench/bench_vm.sh [--build DIR] [--rounds N] [--burst SIZE] [--mem MIB] [--log FILE]
+#        (defaults: build, 3 rounds, a 512M burst, a 1024 MiB guest; --log keeps the guest's console log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tests/vm/host.sh
-build=build rounds=3 burst=512M
+build=build rounds=3 burst=512M keep_log=
 VM_MEM=1024
 while (($#)); do
   case $1 in
@@ -16,7 +17,8 @@ while (($#)); do
     --rounds) rounds=$2; shift 2 ;;
     --burst) burst=$2; shift 2 ;;
     --mem) VM_MEM=$2; shift 2 ;;
-    *) sed -n '7p' "$0" >&2; exit 2 ;;
+    --log) keep_log=$2; shift 2 ;;
+    *) sed -n '7,8p' "$0" >&2; exit 2 ;;
   esac
 done
 [[ -x $build/usbd ]] || { echo "bench_vm: build usbd first (no $build/usbd)" >&2; exit 2; }
@@ -38,16 +40,16 @@ vm_initramfs "$build" "$work/initrd.gz" "$work/run.conf" tests/vm/bench/balloon_
 port=
 for _ in $(seq 20); do
   p=$((20000 + RANDOM % 30000))
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { port=$p; break; }
+  { (exec 3<>"/dev/tcp/127.0.0.1/$p"); } 2>/dev/null || { port=$p; break; }
 done
 [[ -n $port ]] || { echo "bench_vm: no free loopback port for QMP" >&2; exit 1; }
 vm_boot "$work/initrd.gz" "$work/console.log" 1800 -qmp "tcp:127.0.0.1:$port,server=on,wait=off" &
 qemu_pid=$!
 
 qmp_connect() {
-  local i line
-  for i in $(seq 100); do
-    exec {QMP}<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null && break
+  local line
+  for _ in $(seq 100); do
+    { exec {QMP}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null && break
     sleep 0.1
   done
   [[ -n ${QMP:-} ]] || { echo "bench_vm: cannot reach QMP on port $port" >&2; exit 1; }
@@ -96,6 +98,7 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
 done
 wait "$qemu_pid" || true
 qemu_pid=
+[[ -z $keep_log ]] || cp "$work/console.log" "$keep_log"
 
 log=$(tr -d '\r' < "$work/console.log")
 if ! grep -q '^VMTEST PASS balloon_compare' <<<"$log"; then
@@ -113,12 +116,14 @@ vt=$(mean virtio take_ms) vg=$(mean virtio give_ms) ut=$(mean usbd take_ms) ug=$
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
 vb=$(grep -E '^VMBENCH RESULT virtio burst' <<<"$log" | sed 's/^VMBENCH RESULT virtio burst //')
 ub=$(grep -E '^VMBENCH RESULT usbd burst' <<<"$log" | sed 's/^VMBENCH RESULT usbd burst //')
+nb=$(grep -E '^VMBENCH RESULT none burst' <<<"$log" | sed 's/^VMBENCH RESULT none burst //')
 echo
 echo "QEMU $(qemu-system-x86_64 --version | head -n 1 | awk '{ print $4 }') TCG, $VM_MEM MiB guest," \
   "$(basename "$VM_KERNEL"), $rounds rounds; guest-measured means (ms)"
 printf '%-36s %12s %12s %14s\n' "" "virtio" "usbd" "virtio / usbd"
 printf '%-36s %12s %12s %14s\n' "take 512 MiB" "$vt" "$ut" "$(ratio "$vt" "$ut")"
 printf '%-36s %12s %12s %14s\n' "give 512 MiB back" "$vg" "$ug" "$(ratio "$vg" "$ug")"
+printf '%-36s %s\n' "app burst, no balloon" "$nb"
 printf '%-36s %s\n' "app burst beside 512 MiB (virtio)" "$vb"
 printf '%-36s %s\n' "app burst beside 512 MiB (usbd)" "$ub"
 echo "host-measured virtio (QMP balloon -> query-balloon actual), MiB:ms: ${host_ms[*]}"

@@ -44,6 +44,11 @@ static int apply_options(struct ctl *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", msg);
 		return -EINVAL;
 	}
+	if (c->params.grab_lower > sat_sub(c->dom.total, sat_add(c->params.headroom, c->params.burst_margin)))
+		log_warn("--grab-lower %s cannot be reached: the domain (%s) keeps %s of headroom and a %s burst margin "
+			 "free beside the balloon", size_format(c->params.grab_lower, a, sizeof(a)),
+			 size_format(c->dom.total, b, sizeof(b)), size_format(c->params.headroom, (char[16]){ 0 }, 16),
+			 size_format(c->params.burst_margin, (char[16]){ 0 }, 16));
 	return 0;
 }
 
@@ -216,8 +221,9 @@ int ctl_init(struct ctl *c, const struct options *o)
 		log_err("%s", err);
 		return r;
 	}
-	if (!o->no_events)
-		notify_setup(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
+	notify_setup(&c->notify, &c->dom, c->epfd, TAG_NOTIFY);
+	if (o->no_events)
+		notify_teardown(&c->notify, c->epfd);
 	if ((r = open_registry(c)) || (r = open_harvester(c)))
 		return r;
 	if ((r = ctl_worker_start(c)))

@@ -45,6 +45,7 @@ struct ctl {
 	uint32_t worker_restarts, worker_deaths_in_row;
 	uint64_t grab;             /* bytes the worker last reported holding */
 	int64_t grow_seq, shrink_seq; /* requests in flight, -1 when none */
+	uint64_t shrink_bytes;     /* asked of the shrink in flight (UINT64_MAX: everything) */
 	struct wmsg_stats wstats;  /* last WMSG_STATS */
 
 	/* events */

@@ -128,6 +128,7 @@ int domain_read(const struct domain *d, struct domain_reading *out)
 	if ((r = cg_usage(&d->dom, &out->usage)) || (r = cg_stat(&d->dom, &st)))
 		return r;
 	/* Inactive page cache is reclaimed before anything else: count it as free, like MemAvailable does. */
+	out->inactive_file = st.inactive_file;
 	out->free = sat_sub(d->total, sat_sub(out->usage, st.inactive_file));
 	return 0;
 }

@@ -25,6 +25,7 @@ struct domain {
 
 struct domain_reading {
 	uint64_t total, usage, free;   /* free = total - (usage - inactive file cache), never negative */
+	uint64_t inactive_file;
 	uint64_t app_usage, app_swap, app_majfault;
 };
 

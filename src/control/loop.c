@@ -28,6 +28,22 @@ static void note_pressure(struct ctl *c, enum policy_pressure p, uint64_t now)
 	}
 }
 
+#define REARM_SLACK (4 * MIB)
+
+/* Keeps the usage thresholds where free memory meets the headroom. Raw usage includes inactive page cache, which
+ * free memory counts as free, so the edge moves with it; a threshold left at (total - headroom) would fire early,
+ * find nothing to do, and let the real crossing pass unnoticed until the next tick. */
+static void rearm_thresholds(struct ctl *c)
+{
+	uint64_t edge = sat_sub(sat_add(c->dom.total, c->reading.inactive_file), c->params.headroom);
+	uint64_t old = c->notify.usage_edge;
+
+	if (c->opt.no_events || (old && (edge > old ? edge - old : old - edge) < REARM_SLACK))
+		return;
+	notify_arm_usage(&c->notify, &c->dom, edge, max_u64(c->params.headroom / 4, 2 * POLICY_CHUNK), c->epfd,
+			 TAG_NOTIFY);
+}
+
 void ctl_decide(struct ctl *c)
 {
 	struct policy_snapshot s = { 0 };
@@ -51,6 +67,7 @@ void ctl_decide(struct ctl *c)
 		log_warn("cannot read the domain's usage: %s", strerror(-r));
 		return;
 	}
+	rearm_thresholds(c);
 	if (c->reg)
 		registry_tick(c->reg, now, c->reading.free, c->threshold);
 	if (c->pressure != POLICY_PRESSURE_NONE && now - c->pressure_at_ms > PRESSURE_SHOWN_MS)
@@ -58,7 +75,8 @@ void ctl_decide(struct ctl *c)
 	s.now_ms = now;
 	s.total = c->dom.total;
 	s.free = c->reading.free;
-	s.grab = c->grab;
+	/* A shrink in flight is as good as done: deciding on the grab before it would release twice. */
+	s.grab = c->shrink_seq >= 0 ? sat_sub(c->grab, c->shrink_bytes) : c->grab;
 	s.app_usage = c->reading.app_usage;
 	s.pressure = c->pending_pressure;
 	s.oom_event = c->pending_oom;
@@ -84,8 +102,8 @@ void ctl_decide(struct ctl *c)
 
 void ctl_targets_changed(struct ctl *c, bool headroom_changed)
 {
-	if (headroom_changed && !c->opt.no_events)
-		notify_rearm(&c->notify, &c->dom, c->params.headroom, c->epfd, TAG_NOTIFY);
+	if (headroom_changed)
+		c->notify.usage_edge = 0; /* re-armed by the next decision */
 	ctl_worker_set_oom_score(c);
 	ctl_decide(c);
 }
@@ -106,7 +124,7 @@ static void on_notify(struct ctl *c, unsigned idx)
 {
 	uint64_t now = clock_ms();
 
-	if (idx >= (unsigned)c->notify.n)
+	if (idx >= NOTIFY_SLOTS || c->notify.fd[idx] < 0)
 		return;
 	cg_notify_ack(c->notify.fd[idx]);
 	log_debug("notification: %s", (const char *[]){ "usage threshold", "medium pressure", "critical pressure",
@@ -116,6 +134,8 @@ static void on_notify(struct ctl *c, unsigned idx)
 	case NOTIFY_MEDIUM: note_pressure(c, POLICY_PRESSURE_MEDIUM, now); break;
 	case NOTIFY_CRITICAL: note_pressure(c, POLICY_PRESSURE_CRITICAL, now); break;
 	case NOTIFY_OOM:
+		if (!notify_is_oom(&c->notify, &c->dom))
+			break;
 		c->pending_oom = true;
 		note_pressure(c, POLICY_PRESSURE_CRITICAL, now);
 		break;

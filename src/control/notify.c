@@ -8,66 +8,99 @@
 #include "common/log.h"
 #include "common/size.h"
 
-static void add(struct notify *nt, int fd, enum notify_kind kind, int epfd, uint32_t tag_base)
+enum { SLOT_MEDIUM = NOTIFY_USAGE_LEVELS, SLOT_CRITICAL, SLOT_OOM };
+
+static void put(struct notify *nt, int slot, int fd, enum notify_kind kind, int epfd, uint32_t tag_base)
 {
-	/* v1 eventfds signal EPOLLIN; v2 PSI and memory.events files signal EPOLLPRI. */
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI, .data.u32 = tag_base + (uint32_t)nt->n };
+	/* A v2 PSI or memory.events file is always readable: watching EPOLLIN there would spin. */
+	struct epoll_event ev = { .events = nt->events, .data.u32 = tag_base + (uint32_t)slot };
 
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		log_warn("cannot watch a notification fd: %s", strerror(errno));
 		close(fd);
 		return;
 	}
-	nt->fd[nt->n] = fd;
-	nt->kind[nt->n] = kind;
-	nt->n++;
+	nt->fd[slot] = fd;
+	nt->kind[slot] = kind;
 }
 
-int notify_setup(struct notify *nt, const struct domain *d, uint64_t headroom, int epfd, uint32_t tag_base)
+static void drop(struct notify *nt, int slot, int epfd)
 {
+	if (nt->fd[slot] < 0)
+		return;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, nt->fd[slot], NULL);
+	close(nt->fd[slot]); /* closing a v1 eventfd unregisters it */
+	nt->fd[slot] = -1;
+}
+
+void notify_setup(struct notify *nt, const struct domain *d, int epfd, uint32_t tag_base)
+{
+	static const struct { int slot; enum cg_pressure level; enum notify_kind kind; const char *name; } pressure[] = {
+		{ SLOT_MEDIUM, CG_PRESSURE_MEDIUM, NOTIFY_MEDIUM, "medium pressure" },
+		{ SLOT_CRITICAL, CG_PRESSURE_CRITICAL, NOTIFY_CRITICAL, "critical pressure" },
+	};
 	const struct cg_ops *ops = d->hier.ops;
 	int fd;
 
 	memset(nt, 0, sizeof(*nt));
-	/* Thresholds at the edge of the headroom and deeper into it, so continued growth keeps waking us. */
-	for (int k = 0; k < 4 && nt->n < NOTIFY_MAX; k++) {
-		uint64_t level = sat_add(sat_sub(d->total, headroom), headroom / 4 * (uint64_t)k);
-		if (level == 0 || level >= d->total)
-			continue;
-		fd = ops->usage_threshold_open(&d->dom, level);
-		if (fd < 0) {
-			log_debug("no usage thresholds on %s: %s", domain_label(d), strerror(-fd));
-			break;
-		}
-		add(nt, fd, NOTIFY_USAGE, epfd, tag_base);
-		nt->nusage++;
+	for (int i = 0; i < NOTIFY_SLOTS; i++)
+		nt->fd[i] = -1;
+	nt->events = d->hier.version == 1 ? EPOLLIN : EPOLLPRI;
+	if (cg_oom_count(&d->dom, &nt->oom_count))
+		nt->oom_count = 0;
+	for (size_t i = 0; i < sizeof(pressure) / sizeof(pressure[0]); i++) {
+		if ((fd = ops->pressure_open(&d->dom, pressure[i].level)) >= 0)
+			put(nt, pressure[i].slot, fd, pressure[i].kind, epfd, tag_base);
+		else
+			log_warn("no %s notifications on %s: %s", pressure[i].name, domain_label(d), strerror(-fd));
 	}
-	if ((fd = ops->pressure_open(&d->dom, CG_PRESSURE_MEDIUM)) >= 0)
-		add(nt, fd, NOTIFY_MEDIUM, epfd, tag_base);
-	else
-		log_warn("no medium pressure notifications on %s: %s", domain_label(d), strerror(-fd));
-	if ((fd = ops->pressure_open(&d->dom, CG_PRESSURE_CRITICAL)) >= 0)
-		add(nt, fd, NOTIFY_CRITICAL, epfd, tag_base);
-	else
-		log_warn("no critical pressure notifications on %s: %s", domain_label(d), strerror(-fd));
 	if ((fd = ops->oom_open(&d->dom)) >= 0)
-		add(nt, fd, NOTIFY_OOM, epfd, tag_base);
+		put(nt, SLOT_OOM, fd, NOTIFY_OOM, epfd, tag_base);
 	else
 		log_warn("no OOM notifications on %s: %s", domain_label(d), strerror(-fd));
-	return nt->n;
+}
+
+int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, uint64_t step, int epfd,
+		     uint32_t tag_base)
+{
+	int n = 0, fd;
+
+	for (int k = 0; k < NOTIFY_USAGE_LEVELS; k++)
+		drop(nt, k, epfd);
+	nt->usage_edge = edge;
+	nt->usage_step = step;
+	if (d->host)
+		return 0; /* the root's usage is not what MemAvailable measures: pressure and the timer serve there */
+	for (int k = 0; k < NOTIFY_USAGE_LEVELS; k++) {
+		uint64_t level = sat_add(edge, step * (uint64_t)k);
+		if (level == 0 || level >= d->total)
+			break;
+		if ((fd = d->hier.ops->usage_threshold_open(&d->dom, level)) < 0) {
+			if (fd != -ENOTSUP)
+				log_warn("cannot register a usage threshold on %s: %s", domain_label(d), strerror(-fd));
+			break;
+		}
+		put(nt, k, fd, NOTIFY_USAGE, epfd, tag_base);
+		n++;
+	}
+	return n;
+}
+
+bool notify_is_oom(struct notify *nt, const struct domain *d)
+{
+	uint64_t count;
+
+	if (cg_oom_count(&d->dom, &count))
+		return d->hier.version == 1;
+	if (count == nt->oom_count)
+		return d->hier.version == 1; /* v1 may signal before its oom_kill counter moves */
+	nt->oom_count = count;
+	return true;
 }
 
 void notify_teardown(struct notify *nt, int epfd)
 {
-	for (int i = 0; i < nt->n; i++) {
-		epoll_ctl(epfd, EPOLL_CTL_DEL, nt->fd[i], NULL);
-		close(nt->fd[i]);
-	}
-	nt->n = nt->nusage = 0;
-}
-
-int notify_rearm(struct notify *nt, const struct domain *d, uint64_t headroom, int epfd, uint32_t tag_base)
-{
-	notify_teardown(nt, epfd);
-	return notify_setup(nt, d, headroom, epfd, tag_base);
+	for (int i = 0; i < NOTIFY_SLOTS; i++)
+		drop(nt, i, epfd);
+	nt->usage_edge = 0;
 }

@@ -1,32 +1,44 @@
 /*
  * notify: the event sources that wake the control loop within milliseconds instead of a 1 s poll —
- * v1 usage thresholds on the domain around (total - headroom), v1 pressure levels / v2 PSI triggers, and OOM
- * events. Each registered fd carries a kind; the loop adds them to its epoll set.
+ * v1 usage thresholds on the domain at the edge of the headroom and deeper into it, v1 pressure levels / v2 PSI
+ * triggers, and OOM events. Each source has a fixed slot; the loop's epoll tag is tag_base + slot.
  */
 #ifndef USBD_CONTROL_NOTIFY_H
 #define USBD_CONTROL_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "control/domain.h"
 
-#define NOTIFY_MAX 8
+#define NOTIFY_USAGE_LEVELS 4
+#define NOTIFY_SLOTS (NOTIFY_USAGE_LEVELS + 3)
 
 enum notify_kind { NOTIFY_USAGE = 0, NOTIFY_MEDIUM, NOTIFY_CRITICAL, NOTIFY_OOM };
 
 struct notify {
-	int fd[NOTIFY_MAX];
-	enum notify_kind kind[NOTIFY_MAX];
-	int n;
-	int nusage;              /* how many usage-threshold fds are registered (re-armed on headroom changes) */
+	int fd[NOTIFY_SLOTS];               /* -1: not registered */
+	enum notify_kind kind[NOTIFY_SLOTS];
+	uint32_t events;                    /* EPOLLIN for v1 eventfds, EPOLLPRI for v2 PSI and memory.events */
+	uint64_t oom_count;                 /* the domain's OOM counter when last seen (cg_oom_count) */
+	uint64_t usage_edge;                /* raw domain usage at which free memory meets the headroom; 0: unarmed */
+	uint64_t usage_step;
 };
 
-/* Registers every source the backend offers and adds each to epfd with data.u32 = tag_base + index.
- * Sources the backend lacks are skipped with a debug line; returns how many were registered. */
-int notify_setup(struct notify *nt, const struct domain *d, uint64_t headroom, int epfd, uint32_t tag_base);
+/* Registers the pressure and OOM sources the backend offers (each added to epfd with data.u32 = tag_base +
+ * slot); sources it lacks are logged and skipped. Usage thresholds come with notify_arm_usage(). */
+void notify_setup(struct notify *nt, const struct domain *d, int epfd, uint32_t tag_base);
+/*
+ * (Re)registers the usage thresholds at edge, edge + step, ... (those below the domain's size). The edge moves
+ * with the domain's inactive page cache, which free memory counts: the loop re-arms when it moved. Backends
+ * without usage thresholds (v2) and the host domain register none. Returns how many were registered.
+ */
+int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, uint64_t step, int epfd,
+		     uint32_t tag_base);
+/* Whether the notification on `slot` (an NOTIFY_OOM source) is a new OOM: v1 eventfds fire only on OOM; v2's
+ * memory.events fires on any of its counters, so there the OOM counter must have grown. */
+bool notify_is_oom(struct notify *nt, const struct domain *d);
 /* Unregisters and closes everything. */
 void notify_teardown(struct notify *nt, int epfd);
-/* Re-registers after the headroom (or the domain size) changed. */
-int notify_rearm(struct notify *nt, const struct domain *d, uint64_t headroom, int epfd, uint32_t tag_base);
 
 #endif

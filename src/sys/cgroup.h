@@ -95,6 +95,11 @@ int cg_write_file(const struct cgroup *cg, const char *file, const char *value);
  * decimal number (and trailing whitespace) is -EINVAL. */
 int cg_read_u64(const struct cgroup *cg, const char *file, uint64_t *out);
 
+/* OOM events of the cgroup so far: the sum of the "oom" and "oom_kill" counters of memory.events (v2) or
+ * memory.oom_control (v1). v2's memory.events changes on any of its counters, so a notification on it is an OOM
+ * only when this count grew. Returns 0 or -errno. */
+int cg_oom_count(const struct cgroup *cg, uint64_t *count);
+
 /* Consumes a notification on an fd returned by the ops (reads the eventfd counter or re-reads the file).
  * Returns 0, also when nothing was pending, or -errno. */
 int cg_notify_ack(int fd);

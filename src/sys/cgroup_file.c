@@ -96,6 +96,28 @@ int cg_read_u64(const struct cgroup *cg, const char *file, uint64_t *out)
 	return 0;
 }
 
+struct oom_counts {
+	uint64_t oom, oom_kill;
+};
+
+int cg_oom_count(const struct cgroup *cg, uint64_t *count)
+{
+	static const struct kv_field fields[] = {
+		KV_FIELD(struct oom_counts, "oom", oom),
+		KV_FIELD(struct oom_counts, "oom_kill", oom_kill),
+	};
+	struct oom_counts c = { 0 };
+	uint64_t seen = 0;
+	char buf[1024];
+	int err = cg_read_whole(cg, cg->hier->version == 1 ? "memory.oom_control" : "memory.events", buf, sizeof(buf));
+
+	if (!err)
+		err = kv_parse(buf, fields, KV_COUNT(fields), &c, &seen);
+	if (!err)
+		*count = sat_add(c.oom, c.oom_kill);
+	return err;
+}
+
 int cg_notify_ack(int fd)
 {
 	/* 4 KiB: an eventfd needs 8 bytes; memory.events and PSI files are read whole to re-arm them. */

@@ -12,7 +12,7 @@ if ! command -v qemu-system-x86_64 > /dev/null && [[ $(id -u) -ne 0 ]]; then
   exit 0
 fi
 rc=0
-"$src/tests/vm/run.sh" --build "$build" --timeout 270 --case-timeout 90 || rc=$?
+"$src/tests/vm/run.sh" --build "$build" --timeout 230 --case-timeout 90 || rc=$?
 if ((rc == 77)); then
   echo "SKIP: ********** qemu or the guest's kernel cannot be had here (see above): cgroup v2 and whole-host" \
     "mode are NOT tested **********" >&2

@@ -48,6 +48,22 @@ static int teardown(void **state)
 	return 0;
 }
 
+static void oom_count_should_sum_oom_and_oom_kill_but_not_other_counters(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t n = 0;
+
+	assert_int_equal(cg_oom_count(&fx->app, &n), 0);
+	assert_true(n == 2);
+	/* memory.high being crossed changes memory.events, but is no OOM */
+	assert_int_equal(tree_put(fx->dir, "app/memory.events", "low 0\nhigh 9\nmax 3\noom 1\noom_kill 1\n"), 0);
+	assert_int_equal(cg_oom_count(&fx->app, &n), 0);
+	assert_true(n == 2);
+	assert_int_equal(tree_put(fx->dir, "app/memory.events", "low 0\nhigh 9\nmax 4\noom 2\noom_kill 2\n"), 0);
+	assert_int_equal(cg_oom_count(&fx->app, &n), 0);
+	assert_true(n == 4);
+}
+
 static void usage_should_read_memory_current(void **state)
 {
 	struct fx *fx = *state;
@@ -242,6 +258,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(usage_should_read_memory_current),
+		T(oom_count_should_sum_oom_and_oom_kill_but_not_other_counters),
 		T(limit_should_read_max_as_unlimited_and_numbers_as_bytes),
 		T(set_limit_should_write_the_number_or_max),
 		T(stat_should_parse_memory_stat_and_swap_current),

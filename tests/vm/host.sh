@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Host side of usbd's QEMU guest (sourced by tests/vm/run.sh and bench/bench_vm.sh): fetches Debian 12's cloud
 # kernel and busybox-static through apt into a cache reused across runs, builds an initramfs holding usbd, its
 # helpers, the guest scripts and every shared library they need, and boots it under qemu with a time bound.

@@ -41,6 +41,10 @@ vm_prepare || rc=$?
 work=$(mktemp -d /tmp/usbd-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 printf 'VMTEST_TIMEOUT=%s\nVMTEST_CASES="%s"\n' "$case_timeout" "${cases[*]}" > "$work/run.conf"
+# A sanitizer build's options (as scripts/test.sh sets them) hold inside the guest too.
+for v in ASAN_OPTIONS UBSAN_OPTIONS; do
+  [[ -z ${!v:-} || ${!v} == *"'"* ]] || printf "export %s='%s'\n" "$v" "${!v}" >> "$work/run.conf"
+done
 vm_initramfs "$build" "$work/initrd.gz" "$work/run.conf" "${files[@]}"
 echo "vm: booting $(basename "$VM_KERNEL") with $VM_MEM, $VM_CPUS vCPUs (TCG) for: ${cases[*]}"
 start=$SECONDS

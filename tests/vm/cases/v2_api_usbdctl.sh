@@ -5,7 +5,7 @@
 . /vmtests/lib.sh
 command -v curl > /dev/null || skip "no curl in the guest (the host has none to copy)"
 
-mkcg "$T_NAME" $((512 << 20))
+mkcg "$T_NAME" $((256 << 20))
 mkcg "$T_NAME/app"
 sock=$T_DIR/usbd.sock
 start_usbd --domain "$T_NAME" "$T_NAME/app" --api-sock "$sock" --spot-listen off
@@ -18,25 +18,25 @@ near() { local g; g=$(cg_cur "$balloon"); [ "$g" -ge $(($1 - (4 << 20))) ] && [ 
 
 code=$(curl -s -o "$T_DIR/body" -w '%{http_code}' --unix-socket "$sock" -X PUT http://localhost/balloon \
 	-H 'Content-Type: application/json' \
-	-d '{"amount_mib": 160, "deflate_on_oom": true, "stats_polling_interval_s": 1}')
+	-d '{"amount_mib": 96, "deflate_on_oom": true, "stats_polling_interval_s": 1}')
 [ "$code" = 204 ] || fail "PUT /balloon answered $code: $(cat "$T_DIR/body")"
-wait_for 60 "the balloon to reach 160 MiB" near $((160 << 20))
+wait_for 60 "the balloon to reach 96 MiB" near $((96 << 20))
 
 ctl status || fail "usbdctl status"
 ctl --json status > "$T_DIR/status.json" || fail "usbdctl --json status"
-[ "$(json_num total_bytes < "$T_DIR/status.json")" = $((512 << 20)) ] ||
+[ "$(json_num total_bytes < "$T_DIR/status.json")" = $((256 << 20)) ] ||
 	fail "status total is not the domain's memory.max: $(cat "$T_DIR/status.json")"
 
-ctl set amount=64 || fail "usbdctl set amount=64"
-wait_for 30 "the balloon to deflate to 64 MiB" near $((64 << 20))
-ctl set grab-upper=512 grab-lower=224 || fail "usbdctl set grab-lower=224"
-wait_for 60 "the balloon to reach 224 MiB" near $((224 << 20))
+ctl set amount=32 || fail "usbdctl set amount=32"
+wait_for 30 "the balloon to deflate to 32 MiB" near $((32 << 20))
+ctl set grab-upper=256 grab-lower=64 || fail "usbdctl set grab-lower=64"
+wait_for 60 "the balloon to reach 64 MiB" near $((64 << 20))
 
 ctl --json stats > "$T_DIR/stats.json" || fail "usbdctl stats"
 for f in target_mib actual_mib total_memory free_memory available_memory major_faults oom_kill; do
 	grep -q "\"$f\"" "$T_DIR/stats.json" || fail "statistics lack $f: $(cat "$T_DIR/stats.json")"
 done
-[ "$(json_num total_memory < "$T_DIR/stats.json")" = $((512 << 20)) ] ||
+[ "$(json_num total_memory < "$T_DIR/stats.json")" = $((256 << 20)) ] ||
 	fail "statistics total_memory is not the domain's: $(cat "$T_DIR/stats.json")"
 ctl stats
 
@@ -45,6 +45,6 @@ ctl set grab-lower=900
 rc=$?
 set -e
 [ "$rc" = 1 ] || fail "a grab lower bound above the domain was not refused with exit 1 (got $rc)"
-near $((224 << 20)) || fail "a refused request moved the balloon to $(mib "$(cg_cur "$balloon")") MiB"
+near $((64 << 20)) || fail "a refused request moved the balloon to $(mib "$(cg_cur "$balloon")") MiB"
 ctl balloon || fail "usbdctl balloon"
 pass "curl and usbdctl drove the balloon through the API on a v2 domain"

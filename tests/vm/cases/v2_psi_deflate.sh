@@ -5,25 +5,25 @@
 # app-growth deflation). The balloon must deflate for "medium" or "critical" pressure, and usbd must report it.
 . /vmtests/lib.sh
 
-mkcg "$T_NAME" $((512 << 20))
+mkcg "$T_NAME" $((256 << 20))
 mkcg "$T_NAME/app"
 echo $((32 << 20)) > "$CG/$T_NAME/app/memory.high"
 echo 0 > "$CG/$T_NAME/app/memory.swap.max"
-start_usbd --domain "$T_NAME" "$T_NAME/app" --grab-lower 256M --api-sock off --spot-listen off
+start_usbd --domain "$T_NAME" "$T_NAME/app" --grab-lower 96M --api-sock off --spot-listen off
 balloon=$T_NAME/usbd-balloon
 
-inflated() { [ "$(cg_cur "$balloon")" -ge $((256 << 20)) ]; }
-wait_for 60 "the balloon to reach its 256 MiB lower bound" inflated
+inflated() { [ "$(cg_cur "$balloon")" -ge $((96 << 20)) ]; }
+wait_for 60 "the balloon to reach its 96 MiB lower bound" inflated
 grep -q "deflating" "$T_DIR/usbd.log" && fail "usbd deflated before any pressure"
 
-start_in_cg "$T_NAME/app" "$HELPERS/workload" hold 96M
+start_in_cg "$T_NAME/app" "$HELPERS/workload" hold 64M
 pressure_deflation() { grep -Eq "deflating .* \((medium|critical)\)" "$T_DIR/usbd.log"; }
 wait_for 60 "a deflation for PSI pressure" pressure_deflation
 grep "deflating" "$T_DIR/usbd.log"
 echo "domain memory.pressure: $(tr '\n' ' ' < "$CG/$T_NAME/memory.pressure")"
 grep -Eq "deflating .* \((app_growth|oom)\)" "$T_DIR/usbd.log" &&
 	fail "usbd deflated for a reason other than pressure (free memory stayed above the headroom, no OOM)"
-below() { [ "$(cg_cur "$balloon")" -lt $((256 << 20)) ]; }
+below() { [ "$(cg_cur "$balloon")" -lt $((96 << 20)) ]; }
 wait_for 10 "the balloon's memory to go back" below
 echo "balloon now $(mib "$(cg_cur "$balloon")") MiB"
 kill -0 "$USBD_PID" || fail "usbd died"

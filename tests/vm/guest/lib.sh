@@ -45,18 +45,18 @@ cg_key() { awk -v k="$3" '$1 == k { print $2 }' "$CG/$1/$2"; }
 cg_cur() { cat "$CG/$1/memory.current" 2>/dev/null || echo 0; }
 
 cleanup() {
-	local rc=$? p i c d
+	local rc=$? p c d
 	set +e
 	for p in $T_PIDS; do kill -TERM "$p" 2>/dev/null; done
 	for p in $T_PIDS; do
-		for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 	done
 	for c in $T_CGROUPS; do
 		[ -d "$CG/$c" ] || continue
 		echo 1 > "$CG/$c/cgroup.kill"
 		for d in $(find "$CG/$c" -depth -type d); do
-			for i in $(seq 30); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
+			for _ in $(seq 30); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
 		done
 	done
 	for p in $T_SWAPS; do swapoff "$p"; done
