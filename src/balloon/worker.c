@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +35,43 @@ static int write_oom_score_adj(int value)
 	err = w == n ? 0 : w < 0 ? -errno : -EIO;
 	close(fd);
 	return err;
+}
+
+/*
+ * Keeps only CAP_IPC_LOCK (mlock of pinned chunks beyond RLIMIT_MEMLOCK), in every set and in the bounding set,
+ * so that a bug in the worker (which parses consumers' requests) cannot be turned into root's other powers.
+ * Without CAP_SETPCAP (an unprivileged test) the bounding set cannot be changed, but it grants nothing then.
+ */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	const uint32_t keep = CAP_TO_MASK(CAP_IPC_LOCK);
+	const unsigned keep_idx = CAP_TO_INDEX(CAP_IPC_LOCK);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	if (data[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP)) {
+		for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++) {
+			if (cap != CAP_IPC_LOCK && prctl(PR_CAPBSET_DROP, cap))
+				return -errno;
+		}
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
+		return -errno;
+	for (unsigned i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		uint32_t mask = i == keep_idx ? keep : 0;
+
+		data[i].permitted &= mask;
+		data[i].effective &= mask;
+		data[i].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	/* Nothing the worker could exec may regain privileges either. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return 0;
 }
 
 /* Closes every inherited fd but stdio and the worker's end of the socketpair. */
@@ -81,6 +120,11 @@ static int worker_child(int fd, const struct worker_config *cfg, pid_t parent)
 		log_err("writing oom_score_adj %d: %s", cfg->oom_score_adj, strerror(-err));
 		if (cfg->oom_score_adj >= 0)
 			return 1;
+	}
+	err = drop_capabilities();
+	if (err) {
+		log_err("dropping capabilities: %s", strerror(-err));
+		return 1;
 	}
 	/* worker_start blocked every signal across the fork; keep only SIGTERM blocked, for the signalfd. */
 	sigemptyset(&term);

@@ -54,8 +54,8 @@ struct worker_handle {
 	uint64_t next_seq;
 };
 
-/* Forks the worker: the child joins cfg->cg, sets its oom_score_adj, closes inherited fds except its end
- * of the socketpair, and sends WMSG_HELLO when ready. Returns 0 or -errno. */
+/* Forks the worker: the child joins cfg->cg, sets its oom_score_adj, drops every capability but CAP_IPC_LOCK,
+ * closes inherited fds except its end of the socketpair, and sends WMSG_HELLO when ready. Returns 0 or -errno. */
 int worker_start(const struct worker_config *cfg, struct worker_handle *w);
 /* Sends a request (WMSG_GROW, WMSG_SHRINK with bytes; WMSG_STATS_REQ with 0). Returns the seq or -errno:
  * -EINVAL for another type or a grow that is not a multiple of 2 MiB, -EAGAIN when the socket is full. */

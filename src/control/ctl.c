@@ -1,4 +1,5 @@
 #include "control/ctl.h"
+#include "control/ctl_api.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -216,6 +217,8 @@ int ctl_init(struct ctl *c, const struct options *o)
 	}
 	if ((r = write_self_oom_score_adj()))
 		log_warn("cannot lower the controller's oom_score_adj: %s", strerror(-r));
+	if ((r = ctl_api_open(c)))
+		return r;
 	/* From here on usbd changes the system; ctl_shutdown() undoes each step. */
 	if ((r = domain_create_worker_cgroup(&c->dom, err, sizeof(err)))) {
 		log_err("%s", err);

@@ -247,7 +247,7 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 	return 0;
 }
 
-int ctl_api_ready(struct ctl *c)
+int ctl_api_open(struct ctl *c)
 {
 	static const struct api_backend be_template = {
 		.get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
@@ -263,18 +263,22 @@ int ctl_api_ready(struct ctl *c)
 	if (strcmp(c->opt.api_sock, "off")) {
 		if ((r = api_server_open(&c->api, &cfg, &be)))
 			log_err("cannot open the API socket %s: %s", c->opt.api_sock,
-				r == -EADDRINUSE ? "another server answers there" : strerror(-r));
+				r == -EADDRINUSE ? "another server answers there" :
+				r == -EEXIST ? "the path exists and is not a socket" : strerror(-r));
 		else if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, api_server_fd(c->api), &ev))
 			r = -errno;
 		else
 			log_info("control API on %s", c->opt.api_sock);
 	}
-	if (!r) {
-		int n = systemd_notify("READY=1");
-		if (n < 0)
-			log_warn("cannot tell systemd usbd is ready: %s", strerror(-n));
-	}
 	return r;
+}
+
+void ctl_api_ready(struct ctl *c)
+{
+	int n = systemd_notify("READY=1");
+
+	if (n < 0)
+		log_warn("cannot tell systemd usbd is ready: %s", strerror(-n));
 }
 
 void ctl_api_run(struct ctl *c)

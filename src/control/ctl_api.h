@@ -6,8 +6,11 @@
 
 struct ctl;
 
-/* Opens the API socket (unless --api-sock off) and tells systemd usbd is ready. Returns 0 or -errno. */
-int ctl_api_ready(struct ctl *c);
+/* Opens the API socket (unless --api-sock off). Called before usbd changes anything on the system, so that a
+ * taken socket path refuses the start with nothing to undo. Returns 0 or -errno (logged). */
+int ctl_api_open(struct ctl *c);
+/* Tells systemd usbd is ready (Type=notify), once the worker runs. */
+void ctl_api_ready(struct ctl *c);
 /* Serves what the API socket has ready; never blocks. */
 void ctl_api_run(struct ctl *c);
 /* Periodic work: statistics refresh, API timeouts. */

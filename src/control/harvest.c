@@ -17,6 +17,7 @@
 #include "common/size.h"
 #include "control/harvest_journal.h"
 #include "control/harvest_step.h"
+#include "sys/procfs.h"
 
 struct harvester {
 	struct cgroup app;
@@ -27,6 +28,7 @@ struct harvester {
 	/* the controller's thread only */
 	struct harvest_history hist;
 	struct harvest_status st;
+	bool no_swap;                  /* the last step found no free swap on the host (said once) */
 
 	/* shared with the step thread, under mu */
 	pthread_t thread;
@@ -183,6 +185,8 @@ int harvest_open(struct harvester **out, const struct harvest_config *cfg)
 static void collect(struct harvester *h, uint64_t now_ms, int err, const struct harvest_step_result *r,
 		    uint64_t took_ms)
 {
+	bool failed = err && err != -ETIMEDOUT && err != -EAGAIN;
+	int before = h->st.last_step_error;
 	char a[16], b[16];
 
 	policy_harvest_done(&h->hist, now_ms);
@@ -192,11 +196,34 @@ static void collect(struct harvester *h, uint64_t now_ms, int err, const struct 
 	h->st.last_step_ms = took_ms;
 	h->st.last_step_error = err;
 	h->st.harvested = sat_add(h->st.harvested, r->reclaimed);
-	if (err && err != -ETIMEDOUT && err != -EAGAIN)
-		log_warn("harvest: step on %s failed: %s", h->app.name, strerror(-err));
-	else
+	/* A lasting failure (a full disk, say) is said once, and its end too, rather than at every step. */
+	if (failed && err != before)
+		log_warn("harvest: step on %s failed: %s (said once until a step succeeds)", h->app.name,
+			 strerror(-err));
+	else if (!failed && before && before != -ETIMEDOUT && before != -EAGAIN)
+		log_info("harvest: steps on %s work again", h->app.name);
+	else if (!failed)
 		log_debug("harvest: step on %s took %s from usage in %" PRIu64 " ms (swap %s)", h->app.name,
 			  size_format(r->reclaimed, a, sizeof(a)), took_ms, size_format(h->st.swap, b, sizeof(b)));
+}
+
+/*
+ * Whether the host has free swap for a step: without it (swapoff, a full swap) lowering the limit only makes the
+ * kernel fail to reclaim, so no step is taken. Read only when a step is due; a failed read does not block steps.
+ */
+static bool swap_room(struct harvester *h, uint64_t step)
+{
+	struct meminfo mi;
+	bool room;
+
+	if (meminfo_read(&mi))
+		return true;
+	room = mi.swap_free >= step;
+	if (room == h->no_swap)
+		log_info(room ? "harvest: free swap is back: harvesting %s again" :
+				"harvest: no free swap on the host: not harvesting %s until there is", h->app.name);
+	h->no_swap = !room;
+	return room;
 }
 
 void harvest_tick(struct harvester *h, const struct harvest_input *in)
@@ -221,11 +248,17 @@ void harvest_tick(struct harvester *h, const struct harvest_input *in)
 	if (done)
 		collect(h, in->now_ms, err, &r, took_ms);
 	d = policy_harvest_decide(in, &h->params, &h->hist);
-	h->st.state = harvest_state_name(d.state);
+	h->st.state = h->no_swap ? "no_swap" : harvest_state_name(d.state);
 	h->st.step_cap = policy_harvest_step_cap(&h->hist, &h->params);
 	h->st.backoffs = h->hist.backoffs;
 	if (!d.step)
 		return;
+	if (!swap_room(h, d.step)) {
+		/* Not taken: ended at once, so that the policy asks again only after its usual pause. */
+		policy_harvest_done(&h->hist, in->now_ms);
+		h->st.state = "no_swap";
+		return;
+	}
 	pthread_mutex_lock(&h->mu);
 	h->job = d.step;
 	pthread_cond_signal(&h->cv);

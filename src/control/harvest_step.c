@@ -137,6 +137,9 @@ static int lower_and_wait(const struct harvest_step_args *a, enum harvest_knob k
 	}
 }
 
+/* The last journal error reported, so that a full disk is said once, not at every step (steps run on one thread). */
+static int journal_err_reported;
+
 static int step_with_knob(const struct harvest_step_args *a, enum harvest_knob k, uint64_t u0,
 			  struct harvest_step_result *r)
 {
@@ -151,10 +154,13 @@ static int step_with_knob(const struct harvest_step_args *a, enum harvest_knob k
 		return err;
 	snprintf(j.cgroup, sizeof(j.cgroup), "%s", a->cg->name);
 	if ((err = harvest_journal_write(a->journal, &j))) {
-		log_err("harvest: cannot write the journal %s (%s): not lowering the %s of %s", a->journal,
-			strerror(-err), harvest_knob_name(k), a->cg->name);
+		if (err != journal_err_reported)
+			log_err("harvest: cannot write the journal %s (%s): not lowering the %s of %s until it can be "
+				"written", a->journal, strerror(-err), harvest_knob_name(k), a->cg->name);
+		journal_err_reported = err;
 		return err;
 	}
+	journal_err_reported = 0;
 	err = lower_and_wait(a, k, min_u64(j.previous, u0), goal, a->bytes / 8, deadline);
 	rerr = harvest_knob_restore(a->cg, k, j.previous, a->stop);
 	if (rerr) {

@@ -169,8 +169,7 @@ int ctl_run(struct ctl *c)
 {
 	struct epoll_event ev[16];
 
-	if (ctl_api_ready(c))
-		return -1;
+	ctl_api_ready(c);
 	while (!c->stop) {
 		int n = epoll_wait(c->epfd, ev, 16, -1);
 		if (n < 0) {

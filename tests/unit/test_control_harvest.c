@@ -16,6 +16,7 @@
 #include "common/size.h"
 #include "control/harvest.h"
 #include "control/harvest_journal.h"
+#include "sys/procfs.h"
 #include "test_sys_tree.h"
 
 #define POLL_LIMIT 3000          /* 10 ms polls: a stuck thread fails the test after 30 s instead of hanging it */
@@ -39,8 +40,11 @@ static void sleep_10ms(void)
 /* A v1 or v2 "app" cgroup using 1 GiB, with a 3 GiB limit (v1) or no memory.high (v2). */
 static int setup_version(int version, bool with_reclaim)
 {
+	char proc[PATH_MAX + 8];
+
 	memset(&fx, 0, sizeof(fx));
-	if (tree_make(fx.root) || tree_mkdir(fx.root, "app"))
+	if (tree_make(fx.root) || tree_mkdir(fx.root, "app") || tree_mkdir(fx.root, "proc") ||
+	    tree_put(fx.root, "proc/meminfo", "MemTotal: 8388608 kB\nMemFree: 4194304 kB\nSwapFree: 4194304 kB\n"))
 		return -1;
 	snprintf(fx.journal, sizeof(fx.journal), "%s/harvest.journal", fx.root);
 	if (version == 1) {
@@ -57,6 +61,8 @@ static int setup_version(int version, bool with_reclaim)
 	if (cg_hier_open(&fx.hier, fx.root, version) || cg_resolve(&fx.hier, "app", &fx.app))
 		return -1;
 	fx.in = (struct harvest_input){ .usage = GIB, .target = 512 * MIB, .calm = true };
+	snprintf(proc, sizeof(proc), "%s/proc", fx.root);
+	procfs_set_root(proc);
 	return 0;
 }
 
@@ -68,6 +74,7 @@ static int teardown(void **state)
 {
 	harvest_close(fx.hv);
 	fx.hv = NULL;
+	procfs_set_root(NULL);
 	tree_remove(fx.root);
 	return 0;
 }
@@ -229,6 +236,28 @@ static void step_should_not_lower_anything_when_the_journal_cannot_be_written(vo
 	assert_content("app/memory.limit_in_bytes", "3221225472\n");
 }
 
+static void step_should_wait_while_the_host_has_no_free_swap(void **state)
+{
+	struct harvest_status st;
+
+	assert_int_equal(tree_put(fx.root, "proc/meminfo", "MemTotal: 8388608 kB\nMemFree: 4194304 kB\nSwapFree: 0 kB\n"), 0);
+	open_harvester(60000);
+	for (int i = 0; i < 100; i++) {
+		fx.in.now_ms += 100;
+		harvest_tick(fx.hv, &fx.in);
+	}
+	harvest_status(fx.hv, &st);
+	assert_string_equal(st.state, "no_swap");
+	assert_int_equal(st.steps, 0);
+	assert_content("app/memory.limit_in_bytes", "3221225472\n");
+	assert_int_equal(tree_put(fx.root, "proc/meminfo", "MemTotal: 8388608 kB\nMemFree: 4194304 kB\nSwapFree: 4194304 kB\n"), 0);
+	tick_until_stepping();
+	/* The step is under way once its journal exists (teardown's close restores the limit). */
+	for (int i = 0; i < POLL_LIMIT && access(fx.journal, F_OK); i++)
+		sleep_10ms();
+	assert_int_equal(access(fx.journal, F_OK), 0);
+}
+
 static void close_should_restore_the_limit_of_a_step_in_flight(void **state)
 {
 	open_harvester(600000);
@@ -373,6 +402,7 @@ int main(void)
 						setup_v2_without_reclaim, teardown),
 		cmocka_unit_test_setup_teardown(v1_step_should_lower_the_limit_in_slices_then_restore_it, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(v1_step_should_restore_the_limit_after_its_timeout, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(step_should_wait_while_the_host_has_no_free_swap, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(step_should_not_lower_anything_when_the_journal_cannot_be_written,
 						setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(close_should_restore_the_limit_of_a_step_in_flight, setup_v1, teardown),
