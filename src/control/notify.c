@@ -83,6 +83,8 @@ int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, u
 		put(nt, k, fd, NOTIFY_USAGE, epfd, tag_base);
 		n++;
 	}
+	log_debug("usage thresholds: %d from %llu MiB, every %llu MiB", n, (unsigned long long)(edge >> 20),
+		  (unsigned long long)(step >> 20));
 	return n;
 }
 
