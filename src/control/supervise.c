@@ -179,8 +179,10 @@ int ctl_worker_resize(struct ctl *c, enum policy_action action, uint64_t bytes, 
 		if (c->shrink_seq >= 0 && !urgent)
 			return -EBUSY;
 		seq = worker_request(&c->w, WMSG_SHRINK, bytes);
-		if (seq >= 0)
+		if (seq >= 0) {
 			c->shrink_seq = seq;
+			c->shrink_bytes = bytes;
+		}
 	}
 	if (seq < 0)
 		log_warn("cannot send a request to the worker: %s", strerror((int)-seq));
