@@ -89,7 +89,10 @@ static int map_region(size_t len, char **out)
 	return 0;
 }
 
-/* Populates (and in pinned mode locks) one batch of a region. */
+/*
+ * Populates one batch of a region, then locks it (pinned mode) or hands it back to the kernel as lazily freeable
+ * (reclaimable mode: resident, but reclaim may drop it like clean cache, without swap and without asking us).
+ */
 static int fill_batch(enum balloon_mode mode, char *mem, size_t len)
 {
 	int err = populate(mem, len);
@@ -101,6 +104,10 @@ static int fill_batch(enum balloon_mode mode, char *mem, size_t len)
 	if (mode == BALLOON_PINNED && mlock(mem, len)) {
 		err = -errno;
 		log_err("mlock of %zu bytes: %s", len, strerror(-err));
+	}
+	if (mode == BALLOON_RECLAIMABLE && madvise(mem, len, MADV_FREE)) {
+		err = -errno;
+		log_err("madvise(MADV_FREE) of %zu bytes: %s", len, strerror(-err));
 	}
 	return err;
 }
@@ -293,19 +300,45 @@ void chunks_free(struct chunk_pool *p)
 	chunks_init(p, p->mode, NULL);
 }
 
-uint64_t chunks_resident(const struct chunk_pool *p)
+/* Bytes of one chunk that are resident; a chunk mincore cannot look at counts as whole (logged). */
+static uint64_t chunk_resident(void *base)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	unsigned char vec[CHUNK_SIZE / 4096]; /* Linux pages are 4 KiB or larger */
 	uint64_t pages = 0;
 
-	for (size_t i = 0; i < p->n; i++) {
-		if (mincore(p->base[i], CHUNK_SIZE, vec)) {
-			log_warn("mincore of chunk %p: %s", p->base[i], strerror(errno));
-			continue;
-		}
-		for (size_t j = 0; j < CHUNK_SIZE / page; j++)
-			pages += vec[j] & 1;
+	if (mincore(base, CHUNK_SIZE, vec)) {
+		log_warn("mincore of chunk %p: %s", base, strerror(errno));
+		return CHUNK_SIZE;
 	}
+	for (size_t j = 0; j < CHUNK_SIZE / page; j++)
+		pages += vec[j] & 1;
 	return pages * page;
+}
+
+uint64_t chunks_resident(const struct chunk_pool *p)
+{
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		bytes += chunk_resident(p->base[i]);
+	return bytes;
+}
+
+int chunks_refill(struct chunk_pool *p, uint64_t bytes, uint64_t *refilled)
+{
+	int err = 0;
+
+	*refilled = 0;
+	for (size_t i = 0; i < p->n && *refilled < bytes && !err; i++) {
+		uint64_t missing = CHUNK_SIZE - chunk_resident(p->base[i]);
+
+		if (!missing)
+			continue;
+		/* Populating marks the still-resident pages written again; fill_batch frees them lazily once more. */
+		err = fill_batch(p->mode, p->base[i], CHUNK_SIZE);
+		if (!err)
+			*refilled += missing;
+	}
+	return err;
 }

@@ -1,6 +1,8 @@
 /*
  * chunks: the balloon's memory, a pool of 2 MiB chunks. Each chunk is THP-aligned, backed with huge pages
  * where the kernel can (MADV_HUGEPAGE), populated in bulk and, in pinned mode, mlock'ed so it never swaps.
+ * In reclaimable mode chunks are not locked but lazily freed (MADV_FREE) once populated: the kernel may drop their
+ * pages under pressure, inline with reclaim, and they read back as zeros.
  * Growth maps regions of up to CHUNK_REGION bytes and fills them in batches of CHUNK_BATCH, and can be
  * interrupted between batches; release coalesces address-contiguous chunks into one munmap. New chunks go
  * to the tenant (chunk_added); on release the tenant picks which chunks to give back (chunks_take); without
@@ -55,8 +57,19 @@ int chunks_shrink(struct chunk_pool *p, uint64_t bytes, uint64_t *released);
 /* Unmaps every chunk without consulting the tenant (it is being destroyed) and frees the bookkeeping. */
 void chunks_free(struct chunk_pool *p);
 
-/* Bytes of the pool still resident (mincore); in reclaimable mode the kernel may have taken some back. */
+/*
+ * Bytes of the pool still resident (mincore, one call per chunk); in reclaimable mode the kernel may have taken some
+ * back. A dropped page that was read since maps the shared zero page and counts as resident until written.
+ */
 uint64_t chunks_resident(const struct chunk_pool *p);
+
+/*
+ * Reclaimable mode: makes what the kernel dropped resident again, chunk by chunk (populated, then lazily freed
+ * again), until at least `bytes` more are resident or no chunk misses a page. What the tenant kept in the dropped
+ * pages is gone: they come back as zeros, which it detects. *refilled is set to the bytes made resident. Returns 0
+ * or -errno of the first populate/madvise that failed.
+ */
+int chunks_refill(struct chunk_pool *p, uint64_t bytes, uint64_t *refilled);
 
 static inline uint64_t chunks_bytes(const struct chunk_pool *p) { return (uint64_t)p->n * CHUNK_SIZE; }
 

@@ -58,19 +58,45 @@ static int reply(struct worker *wk, uint16_t type, uint64_t seq, const void *pay
 	return LOOP_FAIL;
 }
 
+/* Reclaimable mode first makes what the kernel dropped resident again, then maps new chunks for the rest. */
+static int grow(struct worker *wk, uint64_t bytes, uint64_t *changed)
+{
+	uint64_t refilled = 0, grown = 0;
+	int err = 0;
+
+	if (wk->pool.mode == BALLOON_RECLAIMABLE)
+		err = chunks_refill(&wk->pool, bytes, &refilled);
+	if (!err && refilled < bytes)
+		err = chunks_grow(&wk->pool, bytes - refilled, grow_should_stop, wk, &grown);
+	*changed = refilled + grown;
+	return err;
+}
+
+/* What the balloon holds: in reclaimable mode only what is still resident counts. */
+static uint64_t held(const struct worker *wk)
+{
+	return wk->pool.mode == BALLOON_RECLAIMABLE ? chunks_resident(&wk->pool) : chunks_bytes(&wk->pool);
+}
+
+/*
+ * Grows or shrinks. In reclaimable mode the reply speaks of resident bytes, grab and changed alike, so that the
+ * controller can tell what the kernel took before the operation from what the operation changed.
+ */
 static int resize(struct worker *wk, const struct wmsg *msg)
 {
-	uint64_t t0 = clock_ns(), changed = 0;
+	uint64_t t0 = clock_ns(), changed = 0, before = held(wk);
+	bool growing = msg->hdr.type == WMSG_GROW;
 	struct wmsg_done done = { 0 };
 	int err;
 
-	if (msg->hdr.type == WMSG_GROW)
-		err = chunks_grow(&wk->pool, msg->u.size.bytes, grow_should_stop, wk, &changed);
+	if (growing)
+		err = grow(wk, msg->u.size.bytes, &changed);
 	else
 		err = chunks_shrink(&wk->pool, msg->u.size.bytes, &changed);
 	done.err = err;
-	done.changed = changed;
-	done.grab = chunks_bytes(&wk->pool);
+	done.grab = held(wk);
+	done.changed = wk->pool.mode != BALLOON_RECLAIMABLE ? changed :
+		       growing ? sat_sub(done.grab, before) : sat_sub(before, done.grab);
 	done.elapsed_ns = clock_ns() - t0;
 	log_debug("%s: %llu bytes changed, grab %llu, err %d", msg->hdr.type == WMSG_GROW ? "grow" : "shrink",
 		  (unsigned long long)changed, (unsigned long long)done.grab, err);

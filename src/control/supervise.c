@@ -46,6 +46,7 @@ int ctl_worker_start(struct ctl *c)
 
 	c->wcfg.cg = c->dom.worker;
 	c->wcfg.mode = c->opt.mode;
+	c->spot.reclaimable = c->opt.mode == BALLOON_RECLAIMABLE;
 	c->wcfg.oom_score_adj = worker_oom_score(c);
 	if (strcmp(c->spot.listen, "off")) {
 		c->wcfg.tenant_new = spot_tenant_new;
@@ -77,6 +78,39 @@ int ctl_worker_start(struct ctl *c)
 	return 0;
 }
 
+/*
+ * Reclaimable mode: the worker held `resident` bytes (just before a reply's operation, or now), less than it last
+ * reported: the kernel took the rest by itself, inline with reclaim. For re-inflation this is a deflation like any
+ * other: it waits the cool-down, so that the controller does not refill what reclaim just emptied.
+ */
+static void note_reclaimed(struct ctl *c, uint64_t resident)
+{
+	uint64_t now = clock_ms(), wait = max_u64(c->hist.cooldown_ms, c->params.cooldown_base_ms);
+	char a[16], b[16];
+
+	/* A drop of less than a chunk is noise (the zero page counted, a page refaulted by a read). */
+	if (sat_add(resident, POLICY_CHUNK) > c->grab)
+		return;
+	c->hist.inflate_after_ms = max_u64(c->hist.inflate_after_ms, sat_add(now, wait));
+	log_info("the kernel reclaimed %s of the balloon (resident %s); re-inflation waits %llu ms",
+		 size_format(c->grab - resident, a, sizeof(a)), size_format(resident, b, sizeof(b)),
+		 (unsigned long long)wait);
+}
+
+/* In reclaimable mode the grab is what is still resident: the memory the kernel dropped is the producer's again. */
+static void on_stats(struct ctl *c, const struct wmsg *m)
+{
+	c->wstats = m->u.stats;
+	if (c->opt.mode != BALLOON_RECLAIMABLE) {
+		c->grab = m->u.stats.grab;
+		return;
+	}
+	/* The worker answers in order and stats are only asked with nothing in flight, so c->grab is what it held
+	 * before this reply. */
+	note_reclaimed(c, m->u.stats.resident);
+	c->grab = m->u.stats.resident;
+}
+
 static void on_done(struct ctl *c, const struct wmsg *m)
 {
 	char a[16], b[16];
@@ -86,6 +120,10 @@ static void on_done(struct ctl *c, const struct wmsg *m)
 		c->grow_seq = -1;
 	else if ((int64_t)m->hdr.seq == c->shrink_seq)
 		c->shrink_seq = -1;
+	/* Reclaimable mode: grab and changed are resident bytes, so what was resident before the operation shows. */
+	if (c->opt.mode == BALLOON_RECLAIMABLE)
+		note_reclaimed(c, grow ? sat_sub(m->u.done.grab, m->u.done.changed) :
+				   sat_add(m->u.done.grab, m->u.done.changed));
 	c->grab = m->u.done.grab;
 	if (m->u.done.err)
 		log_warn("worker could not %s fully: %s (changed %s, holds %s)", grow ? "grow" : "shrink",
@@ -111,8 +149,7 @@ void ctl_worker_on_message(struct ctl *c)
 			on_done(c, &m);
 			break;
 		case WMSG_STATS:
-			c->wstats = m.u.stats;
-			c->grab = m.u.stats.grab;
+			on_stats(c, &m);
 			break;
 		default:
 			log_warn("unexpected message type %u from the worker", m.hdr.type);
@@ -154,6 +191,11 @@ void ctl_worker_on_exit(struct ctl *c)
 
 void ctl_worker_tick(struct ctl *c, uint64_t now_ms)
 {
+	/* Reclaimable mode: the kernel may take memory at any time and tells nobody; ask what is still resident.
+	 * Not while a grow runs: a pending request would cut it short between batches. */
+	if (c->worker_ready && c->opt.mode == BALLOON_RECLAIMABLE && c->grow_seq < 0 && c->shrink_seq < 0 &&
+	    worker_request(&c->w, WMSG_STATS_REQ, 0) < 0)
+		log_warn("cannot ask the worker for its resident size");
 	if (c->worker_up || c->stop || now_ms < c->worker_restart_at_ms)
 		return;
 	if (ctl_worker_start(c) == 0)

@@ -21,6 +21,7 @@ struct spot_config {
 	uint64_t max_keys;      /* bound of the index; 0: STORE_DEFAULT_MAX_KEYS */
 	uint64_t max_query;     /* unparsed input bytes per client; 0: RESP_MAX_QUERY */
 	uint64_t max_output;    /* pending reply bytes per client, past which it is dropped; 0: 64 MiB */
+	bool reclaimable;       /* the balloon is in reclaimable mode: verify reads, re-free written pages */
 };
 
 struct spot_listen {

@@ -11,12 +11,19 @@
 #define EVICT_SAMPLES 5
 #define REBALANCE_SAMPLES 3
 #define MIN_BUCKETS 1024u
+/*
+ * Item header fields that link slots are stored XOR this mark. A page the kernel dropped (reclaimable mode) reads
+ * back as zeros, and a zero field decodes to DROPPED, which no entry or slot number can be. Headers are 16-byte
+ * aligned (slot sizes are multiples of 16), so a header never straddles two pages.
+ */
+#define HDR_MARK 0xfffffffdu
+#define DROPPED HDR_MARK
 
 /* At the start of every item slot, inside the chunk. */
 struct item_hdr {
-	uint32_t entry;         /* index entry owning the slot, NONE when free, PENDING while being written */
+	uint32_t entry;         /* ^ HDR_MARK: index entry owning the slot, NONE when free, PENDING while written */
 	uint32_t klen, vlen;
-	uint32_t next_free;     /* free slot list, when entry == NONE */
+	uint32_t next_free;     /* ^ HDR_MARK: free slot list, when entry == NONE */
 };
 _Static_assert(sizeof(struct item_hdr) == STORE_ITEM_HDR, "item header size");
 
@@ -29,6 +36,7 @@ struct entry {
 	uint32_t slot;
 	uint32_t next;          /* hash chain, or free list */
 	uint32_t klen;
+	uint64_t check;         /* reclaimable mode: value_check() of the value, verified on every read */
 };
 
 enum chunk_state { CH_EMPTY = 0, CH_FREE, CH_CLASS, CH_ODD };
@@ -43,6 +51,7 @@ struct chunk {
 	uint32_t nslots, bump, free_head;
 	uint32_t list_pos;      /* position in the list its state keeps it in */
 	uint32_t avail_pos;     /* position in its class's list of chunks with a free slot, or NONE */
+	bool dirty;             /* reclaimable mode: written since the last re-free */
 	int cls;
 	enum chunk_state state;
 };
@@ -76,7 +85,12 @@ struct store {
 	uint32_t nbuckets;      /* a power of two */
 	uint32_t sweep_cursor;
 
-	uint64_t capacity, used_bytes, keys, expires, evictions, losses, expired;
+	bool reclaimable;       /* the kernel may drop chunk pages: verify reads, report writes for re-freeing */
+	uint32_t ndirty;        /* chunks written since the last re-free */
+	char *scratch;          /* reclaimable mode: values are copied here, then verified */
+	size_t scratch_cap;
+
+	uint64_t capacity, used_bytes, keys, expires, evictions, losses, expired, dropped, refreed;
 };
 
 static uint64_t rnd(struct store *s)
@@ -146,6 +160,50 @@ static struct item_hdr *item_at(const struct store *s, const struct chunk *c, ui
 	return (struct item_hdr *)(c->base + (size_t)slot * s->cls[c->cls].slot_size);
 }
 
+/* Reads are volatile: the kernel may zero a reclaimable page under us, and each field must be read once. */
+static uint32_t hdr_entry(const struct item_hdr *h) { return *(const volatile uint32_t *)&h->entry ^ HDR_MARK; }
+static uint32_t hdr_next(const struct item_hdr *h) { return *(const volatile uint32_t *)&h->next_free ^ HDR_MARK; }
+static void hdr_set_entry(struct item_hdr *h, uint32_t e) { h->entry = e ^ HDR_MARK; }
+static void hdr_set_next(struct item_hdr *h, uint32_t n) { h->next_free = n ^ HDR_MARK; }
+
+/*
+ * Remembers that a chunk was written, so that it is handed back to the kernel. Whole chunks go back: freeing part
+ * of a 2 MiB huge page splits it (measured: a filled store kept under a tenth of its huge pages), while a whole
+ * one stays huge and is dropped whole, which is how the store loses chunks anyway.
+ */
+static void mark_dirty(struct store *s, struct chunk *c)
+{
+	if (!s->reclaimable || c->dirty)
+		return;
+	c->dirty = true;
+	s->ndirty++;
+}
+
+static void clear_dirty(struct store *s, struct chunk *c)
+{
+	if (c->dirty)
+		s->ndirty--;
+	c->dirty = false;
+}
+
+/* A check of a value and its length: a page dropped under the value changes it (unless the lost bytes were zeros
+ * anyway, and then the value read is exact). Word at a time: it runs over every value read and written. */
+static uint64_t value_check(const struct store *s, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = s->seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15u), w;
+
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, b, n);
+	h = (h ^ w ^ ((uint64_t)n << 56)) * 0xc4ceb9fe1a85ec53u;
+	return h ^ (h >> 29);
+}
+
 static bool entry_live(const struct store *s, const struct entry *e)
 {
 	return s->ch[e->chunk].gen == e->gen;
@@ -175,7 +233,7 @@ struct store *store_new(uint64_t max_keys, size_t chunk_size, uint64_t seed)
 	/* Classes grow by a quarter: at most ~20% of a slot is wasted, and the last class is a whole chunk. */
 	while (size < s->chunk_size / 2 && s->ncls < MAX_CLASSES - 1) {
 		s->cls[s->ncls++].slot_size = size;
-		size = (uint32_t)((size + size / 4 + 7) & ~7u);
+		size = (uint32_t)((size + size / 4 + 15) & ~15u);
 	}
 	s->cls[s->ncls++].slot_size = (uint32_t)s->chunk_size;
 	s->ent_free = NONE;
@@ -203,7 +261,13 @@ void store_free(struct store *s)
 	free(s->ch);
 	free(s->ent);
 	free(s->bucket);
+	free(s->scratch);
 	free(s);
+}
+
+void store_set_reclaimable(struct store *s, bool on)
+{
+	s->reclaimable = on;
 }
 
 /* --- index --- */
@@ -273,7 +337,8 @@ static int grow_entries(struct store *s)
 
 /* --- slots and chunks --- */
 
-static void chunk_to_free_pool(struct store *s, uint32_t ci)
+/* Takes a class chunk out of its class's lists. */
+static void leave_class(struct store *s, uint32_t ci)
 {
 	struct chunk *c = &s->ch[ci];
 	struct cls *k = &s->cls[c->cls];
@@ -283,8 +348,35 @@ static void chunk_to_free_pool(struct store *s, uint32_t ci)
 	vec_remove(s, &k->chunks, c->list_pos, false);
 	c->cls = -1;
 	c->avail_pos = NONE;
-	c->state = CH_FREE;
-	c->list_pos = vec_push(&s->free_chunks, ci);
+}
+
+static void chunk_to_free_pool(struct store *s, uint32_t ci)
+{
+	leave_class(s, ci);
+	s->ch[ci].state = CH_FREE;
+	s->ch[ci].list_pos = vec_push(&s->free_chunks, ci);
+}
+
+/* Forgets every item of a class chunk at once, counting them in *lost; the caller moves its generation on. */
+static void drop_items(struct store *s, struct chunk *c, uint64_t *lost)
+{
+	*lost += c->used;
+	s->keys -= c->used;
+	s->expires -= c->nexp;
+	s->used_bytes -= c->used_bytes;
+	c->used = c->nexp = 0;
+	c->used_bytes = 0;
+}
+
+/*
+ * The kernel dropped a page of this class chunk (reclaimable mode): which items it held is not known for sure, so
+ * all of them become misses at once, in O(1) as in a take, and the chunk itself goes back to the free pool.
+ */
+static void lose_chunk(struct store *s, uint32_t ci)
+{
+	drop_items(s, &s->ch[ci], &s->dropped);
+	s->ch[ci].gen++;
+	chunk_to_free_pool(s, ci);
 }
 
 static void free_slot(struct store *s, uint32_t ci, uint32_t slot)
@@ -293,8 +385,9 @@ static void free_slot(struct store *s, uint32_t ci, uint32_t slot)
 	struct item_hdr *h = item_at(s, c, slot);
 	uint32_t size = s->cls[c->cls].slot_size;
 
-	h->entry = NONE;
-	h->next_free = c->free_head;
+	hdr_set_entry(h, NONE);
+	hdr_set_next(h, c->free_head);
+	mark_dirty(s, c);
 	c->free_head = slot;
 	c->used--;
 	c->used_bytes -= size;
@@ -341,6 +434,21 @@ static int assign_chunk(struct store *s, uint32_t ci, int cls)
 	return 0;
 }
 
+/*
+ * The live entry owning a slot; NONE when the slot is free; DROPPED when its header cannot be trusted (its page was
+ * dropped by the kernel, so it reads as zeros or names an entry that does not point back here).
+ */
+static uint32_t slot_owner(const struct store *s, uint32_t ci, uint32_t slot)
+{
+	uint32_t e = hdr_entry(item_at(s, &s->ch[ci], slot));
+
+	if (e == NONE || e == PENDING)
+		return NONE;
+	if (e >= s->ent_cap || s->ent[e].chunk != ci || s->ent[e].slot != slot || !entry_live(s, &s->ent[e]))
+		return DROPPED;
+	return e;
+}
+
 static void evict_chunk(struct store *s, uint32_t ci)
 {
 	struct chunk *c = &s->ch[ci];
@@ -348,11 +456,15 @@ static void evict_chunk(struct store *s, uint32_t ci)
 
 	/* The last removal moves the chunk to the free pool; stop looking at it then. */
 	for (uint32_t i = 0; i < bump && c->state == CH_CLASS; i++) {
-		struct item_hdr *h = item_at(s, c, i);
+		uint32_t e = slot_owner(s, ci, i);
 
-		if (h->entry == NONE || h->entry == PENDING)
+		if (e == DROPPED) {
+			lose_chunk(s, ci);
+			return;
+		}
+		if (e == NONE)
 			continue;
-		remove_key(s, h->entry);
+		remove_key(s, e);
 		s->evictions++;
 	}
 }
@@ -366,17 +478,16 @@ static uint32_t sample_class_victim(struct store *s, int cls)
 	if (k->chunks.n == 0)
 		return NONE;
 	for (int tries = 0, found = 0; tries < EVICT_SAMPLES * 4 && found < EVICT_SAMPLES; tries++) {
-		struct chunk *c = &s->ch[k->chunks.v[rnd(s) % k->chunks.n]];
-		struct item_hdr *h;
+		uint32_t ci = k->chunks.v[rnd(s) % k->chunks.n], e;
 
-		if (c->bump == 0)
+		if (s->ch[ci].bump == 0)
 			continue;
-		h = item_at(s, c, (uint32_t)(rnd(s) % c->bump));
-		if (h->entry == NONE || h->entry == PENDING)
+		e = slot_owner(s, ci, (uint32_t)(rnd(s) % s->ch[ci].bump));
+		if (e == NONE || e == DROPPED)
 			continue;
 		found++;
-		if (best == NONE || s->ent[h->entry].lru < s->ent[best].lru)
-			best = h->entry;
+		if (best == NONE || s->ent[e].lru < s->ent[best].lru)
+			best = e;
 	}
 	return best;
 }
@@ -423,34 +534,52 @@ static int make_room(struct store *s, int cls)
 	return 0;
 }
 
+/* Pops the head of a chunk's free slot list; false when the list is broken (the kernel dropped its page). */
+static bool pop_free(const struct store *s, struct chunk *c)
+{
+	const struct item_hdr *h = item_at(s, c, c->free_head);
+	uint32_t next = hdr_next(h);
+
+	if (hdr_entry(h) != NONE || (next != NONE && next >= c->bump))
+		return false;
+	c->free_head = next;
+	return true;
+}
+
 static int alloc_slot(struct store *s, int cls, uint32_t *ci_out, uint32_t *slot_out)
 {
 	struct cls *k = &s->cls[cls];
+	struct chunk *c;
+	uint32_t ci, slot;
 
-	for (int round = 0; k->avail.n == 0; round++) {
+	for (int rooms = 0;;) {
 		int err;
 
+		if (k->avail.n) {
+			ci = k->avail.v[k->avail.n - 1];
+			c = &s->ch[ci];
+			slot = c->free_head;
+			if (slot == NONE) {
+				slot = c->bump++;
+				break;
+			}
+			if (pop_free(s, c))
+				break;
+			/* Back to the free pool, and from there to this class again, fresh. */
+			lose_chunk(s, ci);
+			continue;
+		}
 		if (s->free_chunks.n) {
 			err = assign_chunk(s, s->free_chunks.v[s->free_chunks.n - 1], cls);
 			if (err < 0)
 				return err;
-			break;
+			continue;
 		}
-		if (round == 64)
+		if (rooms++ == 64)
 			return -ENOMEM;
 		err = make_room(s, cls);
 		if (err < 0)
 			return err;
-	}
-	uint32_t ci = k->avail.v[k->avail.n - 1];
-	struct chunk *c = &s->ch[ci];
-	uint32_t slot;
-
-	if (c->free_head != NONE) {
-		slot = c->free_head;
-		c->free_head = item_at(s, c, slot)->next_free;
-	} else {
-		slot = c->bump++;
 	}
 	if (c->free_head == NONE && c->bump == c->nslots) {
 		vec_remove(s, &k->avail, c->avail_pos, true);
@@ -512,8 +641,16 @@ static uint32_t lookup(struct store *s, const void *key, size_t klen, uint64_t h
 		if (e->hash != hash || e->klen != klen)
 			continue;
 		h = item_at(s, &s->ch[e->chunk], e->slot);
-		if (h->entry != idx || h->klen != klen || memcmp(h + 1, key, klen) != 0)
+		if (hdr_entry(h) != idx || h->klen != klen || memcmp(h + 1, key, klen) != 0) {
+			/* Same 64-bit hash and length yet another key: a collision, or in reclaimable mode far more likely a
+			 * page of the item that the kernel dropped. Then the chunk is lost and the walk starts over (this
+			 * entry is stale now and will be reaped). */
+			if (s->reclaimable) {
+				lose_chunk(s, e->chunk);
+				link = bucket_of(s, hash);
+			}
 			continue;
+		}
 		if (e->expire_at && e->expire_at <= now) {
 			remove_key(s, idx);
 			s->expired++;
@@ -579,18 +716,12 @@ static void *release_chunk(struct store *s, uint32_t ci)
 	void *base = c->base;
 
 	if (c->state == CH_CLASS) {
-		struct cls *k = &s->cls[c->cls];
-
-		if (c->avail_pos != NONE)
-			vec_remove(s, &k->avail, c->avail_pos, true);
-		vec_remove(s, &k->chunks, c->list_pos, false);
-		s->losses += c->used;
-		s->keys -= c->used;
-		s->expires -= c->nexp;
-		s->used_bytes -= c->used_bytes;
+		leave_class(s, ci);
+		drop_items(s, c, &s->losses);
 	} else {
 		vec_remove(s, c->state == CH_ODD ? &s->odd : &s->free_chunks, c->list_pos, false);
 	}
+	clear_dirty(s, c);
 	/* The one step that turns every index entry pointing here into a miss. */
 	c->gen++;
 	c->base = NULL;
@@ -652,6 +783,49 @@ size_t store_max_value(const struct store *s, size_t klen)
 	return s->chunk_size - STORE_ITEM_HDR - klen;
 }
 
+static int reserve_scratch(struct store *s, size_t n)
+{
+	size_t cap = s->scratch_cap ? s->scratch_cap : 4096;
+	char *p;
+
+	if (n <= s->scratch_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	p = realloc(s->scratch, cap);
+	if (!p)
+		return -ENOMEM;
+	s->scratch = p;
+	s->scratch_cap = cap;
+	return 0;
+}
+
+/*
+ * Reclaimable mode: copies the value out of its chunk, then checks the copy. A page dropped before or during the
+ * copy shows in the check; one dropped after it does not matter any more. A failed check loses the chunk.
+ */
+static int read_verified(struct store *s, const struct entry *e, struct store_val *v)
+{
+	const struct item_hdr *h = item_at(s, &s->ch[e->chunk], e->slot);
+	size_t n = *(const volatile uint32_t *)&h->vlen;
+
+	if (n > store_max_value(s, e->klen)) {
+		lose_chunk(s, e->chunk);
+		return -ENOENT;
+	}
+	/* Without memory to copy into, a miss; the item itself is fine. */
+	if (reserve_scratch(s, n) < 0)
+		return -ENOENT;
+	memcpy(s->scratch, (const char *)(h + 1) + e->klen, n);
+	if (value_check(s, s->scratch, n) != e->check) {
+		lose_chunk(s, e->chunk);
+		return -ENOENT;
+	}
+	v->p = s->scratch;
+	v->n = n;
+	return 0;
+}
+
 int store_get(struct store *s, const void *key, size_t klen, uint64_t now, struct store_val *v)
 {
 	uint32_t idx = lookup(s, key, klen, hash_key(s, key, klen), now);
@@ -661,12 +835,29 @@ int store_get(struct store *s, const void *key, size_t klen, uint64_t now, struc
 	if (idx == NONE)
 		return -ENOENT;
 	e = &s->ent[idx];
-	h = item_at(s, &s->ch[e->chunk], e->slot);
 	e->lru = now;
 	s->ch[e->chunk].touched = now;
+	if (s->reclaimable)
+		return read_verified(s, e, v);
+	h = item_at(s, &s->ch[e->chunk], e->slot);
 	v->p = (const char *)(h + 1) + klen;
 	v->n = h->vlen;
 	return 0;
+}
+
+/* Writes a whole item (header, key, value) into a slot. */
+static void write_item(struct store *s, uint32_t ci, uint32_t slot, uint32_t owner, const void *key, size_t klen,
+		       const void *val, size_t vlen)
+{
+	struct chunk *c = &s->ch[ci];
+	struct item_hdr *h = item_at(s, c, slot);
+
+	hdr_set_entry(h, owner);
+	h->klen = (uint32_t)klen;
+	h->vlen = (uint32_t)vlen;
+	memcpy(h + 1, key, klen);
+	memcpy((char *)(h + 1) + klen, val, vlen);
+	mark_dirty(s, c);
 }
 
 int store_set(struct store *s, const void *key, size_t klen, const void *val, size_t vlen, uint64_t expire_at,
@@ -674,6 +865,7 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 {
 	uint64_t hash = hash_key(s, key, klen);
 	uint32_t idx, ci, slot;
+	uint64_t check;
 	size_t item;
 	struct item_hdr *h;
 	struct entry *e;
@@ -681,6 +873,7 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 
 	if (klen > STORE_MAX_KEY || vlen > store_max_value(s, klen))
 		return -E2BIG;
+	check = s->reclaimable ? value_check(s, val, vlen) : 0;
 	item = STORE_ITEM_HDR + klen + vlen;
 	cls = class_for(s, item);
 	idx = lookup(s, key, klen, hash, now);
@@ -691,11 +884,11 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 	if (flags & STORE_SET_KEEPTTL)
 		expire_at = idx != NONE ? s->ent[idx].expire_at : 0;
 	if (idx != NONE && s->ch[s->ent[idx].chunk].cls == cls) {
-		/* Same slot size: rewrite in place; nothing runs between the copy and the reply. */
+		/* Same slot size: rewrite in place; nothing runs between the copy and the reply. The whole item is
+		 * written, so that it is whole again even if the kernel dropped a page of it. */
 		e = &s->ent[idx];
-		h = item_at(s, &s->ch[e->chunk], e->slot);
-		h->vlen = (uint32_t)vlen;
-		memcpy((char *)(h + 1) + klen, val, vlen);
+		write_item(s, e->chunk, e->slot, idx, key, klen, val, vlen);
+		e->check = check;
 		set_expiry(s, e, expire_at);
 		e->lru = now;
 		s->ch[e->chunk].touched = now;
@@ -706,21 +899,22 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 	err = alloc_slot(s, cls, &ci, &slot);
 	if (err < 0)
 		return err;
+	write_item(s, ci, slot, PENDING, key, klen, val, vlen);
 	h = item_at(s, &s->ch[ci], slot);
-	h->entry = PENDING;
-	h->klen = (uint32_t)klen;
-	h->vlen = (uint32_t)vlen;
-	memcpy(h + 1, key, klen);
-	memcpy((char *)(h + 1) + klen, val, vlen);
 	/* Making room may have evicted the old value (its entry is then free): the key is new again, and the
 	 * entry that eviction freed is there to take. */
 	if (idx != NONE && s->ent[idx].chunk == NONE)
 		idx = NONE;
-	if (idx != NONE) {
+	if (idx != NONE && entry_live(s, &s->ent[idx])) {
 		e = &s->ent[idx];
 		set_expiry(s, e, 0);
 		free_slot(s, e->chunk, e->slot);
 		s->keys--;
+	} else if (idx != NONE) {
+		/* Making room lost the old value's chunk (reclaimable mode): its counts went with the chunk, and the
+		 * entry, still linked under this key, is reused. */
+		e = &s->ent[idx];
+		e->expire_at = 0;
 	} else {
 		idx = s->ent_free;
 		e = &s->ent[idx];
@@ -736,9 +930,10 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 	e->slot = slot;
 	e->gen = s->ch[ci].gen;
 	e->lru = now;
+	e->check = check;
 	set_expiry(s, e, expire_at);
 	s->ch[ci].touched = now;
-	h->entry = idx;
+	hdr_set_entry(h, idx);
 	s->keys++;
 	return 0;
 }
@@ -819,6 +1014,35 @@ size_t store_sweep(struct store *s, uint64_t now, size_t budget)
 	return reaped;
 }
 
+uint64_t store_refree(struct store *s, store_refree_fn fn, void *arg)
+{
+	uint64_t bytes = 0;
+	char *run = NULL;
+	size_t len = 0;
+
+	/* Chunks arrive in address order, mostly: neighbours in the table go back in one call, which costs about as
+	 * much as one chunk does (the call and its TLB flush dominate). */
+	for (uint32_t ci = 0; s->ndirty && ci < s->nch; ci++) {
+		struct chunk *c = &s->ch[ci];
+
+		if (!c->dirty)
+			continue;
+		clear_dirty(s, c);
+		if (run && run + len == c->base) {
+			len += c->size;
+			continue;
+		}
+		if (run && fn(run, len, arg) == 0)
+			bytes += len;
+		run = c->base;
+		len = c->size;
+	}
+	if (run && fn(run, len, arg) == 0)
+		bytes += len;
+	s->refreed += bytes;
+	return bytes;
+}
+
 void store_get_stats(const struct store *s, struct store_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -829,6 +1053,8 @@ void store_get_stats(const struct store *s, struct store_stats *out)
 	out->evictions = s->evictions;
 	out->losses = s->losses;
 	out->expired = s->expired;
+	out->dropped = s->dropped;
+	out->refreed = s->refreed;
 	out->chunks = s->nch - s->empty.n;
 	out->chunks_free = s->free_chunks.n;
 	out->index_entries = s->ent_used;

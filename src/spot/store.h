@@ -9,7 +9,13 @@
  * the stale entries are reaped when a lookup meets them or by store_sweep(). A lookup checks the generation
  * before it touches chunk memory, so a released (unmapped) chunk is never read.
  *
- * Promise: a read returns the latest value written for the key, or a miss. Never a stale, partial or
+ * Reclaimable mode (store_set_reclaimable): the chunks are lazily freed (MADV_FREE), so the kernel may drop any
+ * page of them at any moment, and a dropped page reads back as zeros. Slot headers carry a mark that a zeroed page
+ * cannot fake; every index entry carries a check of its value, and store_get copies the value out first and checks
+ * the copy after. A chunk in which a dropped page is found is lost whole (its generation moves on, O(1), its items
+ * count as `dropped`) and reused. Written chunks are remembered and handed back whole with store_refree().
+ *
+ * Promise: a read returns the latest value written for the key, or a miss. Never a stale, partial, zeroed or
  * foreign value. A full store evicts approximately-LRU (sampled) items.
  *
  * Time is the caller's monotonic milliseconds (clock_ms()), passed in so tests control it.
@@ -37,6 +43,8 @@ struct store_stats {
 	uint64_t evictions;     /* keys evicted to make room */
 	uint64_t losses;        /* keys lost because their chunk was taken back (deflation) */
 	uint64_t expired;       /* keys removed because their time ran out */
+	uint64_t dropped;       /* reclaimable mode: keys lost because the kernel dropped pages of their chunk */
+	uint64_t refreed;       /* reclaimable mode: bytes of written chunks handed back with store_refree() */
 	uint64_t chunks, chunks_free;
 	uint64_t index_entries; /* entries in the index, stale ones included */
 	uint64_t index_bytes;   /* heap bytes of the index (buckets + entries) */
@@ -48,7 +56,8 @@ enum store_set_flags {
 	STORE_SET_KEEPTTL = 4,  /* keep the existing expiry (ignores expire_at) */
 };
 
-/* A value read from the store: points into a chunk, valid until the next call that changes the store. */
+/* A value read from the store: points into a chunk (reclaimable mode: into the store's own copy), valid until the
+ * next call to the store. */
 struct store_val {
 	const char *p;
 	size_t n;
@@ -59,6 +68,8 @@ struct store_val {
 struct store *store_new(uint64_t max_keys, size_t chunk_size, uint64_t seed);
 /* Frees the store's heap; the chunks are the caller's (take them back first). */
 void store_free(struct store *s);
+/* Reclaimable mode on or off; set it before the first chunk is added. */
+void store_set_reclaimable(struct store *s, bool on);
 
 /* Adds a chunk (zeroed, aligned). Returns 0, -ENOMEM (the chunk is not kept), or -EINVAL when its size is not
  * the store's chunk size: then it is held unused and returned first by store_chunks_take. */
@@ -88,6 +99,13 @@ void store_flush(struct store *s);
 /* Background work: reaps up to `budget` index buckets' stale and expired entries, resuming where the last
  * call stopped. Returns the number of entries reaped. */
 size_t store_sweep(struct store *s, uint64_t now, size_t budget);
+
+/* Hands written chunks (a base and a length: one chunk, or address-contiguous ones) back to the kernel; 0 or -errno. */
+typedef int (*store_refree_fn)(void *base, size_t len, void *arg);
+/* Reclaimable mode: calls fn for the chunks written since the last call (contiguous ones together), then forgets
+ * them (a failed fn is the caller's to report). Returns the bytes fn accepted. Costs O(chunks) when anything was
+ * written. */
+uint64_t store_refree(struct store *s, store_refree_fn fn, void *arg);
 
 void store_get_stats(const struct store *s, struct store_stats *out);
 
