@@ -9,72 +9,19 @@
  * bytes are drawn: a page lost under a value never leaves it unchanged.
  * Prints counters; exits 0, or 1 at the first wrong reply (printed).
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define BATCH 32
 #define HDR 24 /* index, length, checksum: 8 bytes each */
 
-static int fd;
-static char rbuf[1 << 16];
-static size_t rlen, rpos;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "reclaim_keys: %s\n", what);
-	exit(1);
-}
-
-static void send_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			die("send failed: server gone?");
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static int get_byte(void)
-{
-	if (rpos == rlen) {
-		ssize_t r;
-
-		do {
-			r = recv(fd, rbuf, sizeof(rbuf), 0);
-		} while (r < 0 && errno == EINTR);
-		if (r <= 0)
-			die("recv failed: server gone?");
-		rlen = (size_t)r;
-		rpos = 0;
-	}
-	return (unsigned char)rbuf[rpos++];
-}
-
-/* Reads one reply line (without CRLF) into line. */
-static void read_line(char *line, size_t cap)
-{
-	size_t n = 0;
-	int c;
-
-	while ((c = get_byte()) != '\n')
-		if (c != '\r' && n + 1 < cap)
-			line[n++] = (char)c;
-	line[n] = '\0';
-}
+#define RESP_CLIENT_NAME "reclaim_keys"
+#include "resp_client.h"
 
 static void read_exact(char *p, size_t n)
 {
@@ -106,16 +53,6 @@ static void make_value(unsigned char *v, size_t size, uint64_t i)
 	memcpy(v, &i, 8);
 	memcpy(v + 8, &len, 8);
 	memcpy(v + 16, &sum, 8);
-}
-
-static void connect_to(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		die("cannot connect");
 }
 
 static void send_cmd(const char *cmd, const char *key, const unsigned char *val, size_t vlen)

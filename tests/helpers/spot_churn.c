@@ -5,69 +5,17 @@
  * taken and added. Exits 0 and prints counters, or 1 at the first wrong reply.
  *   spot_churn PORT PREFIX OPS [KEYS] [SEED]
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define BATCH 16
 #define MAX_VALUE (128 * 1024)
 
-static int fd;
-static char rbuf[1 << 16];
-static size_t rlen, rpos;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "spot_churn: %s\n", what);
-	exit(1);
-}
-
-static void send_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			die("send failed: server gone?");
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static int get_byte(void)
-{
-	if (rpos == rlen) {
-		ssize_t r = recv(fd, rbuf, sizeof(rbuf), 0);
-
-		if (r <= 0)
-			die("connection closed by the server");
-		rlen = (size_t)r;
-		rpos = 0;
-	}
-	return (unsigned char)rbuf[rpos++];
-}
-
-/* Reads a CRLF-terminated line without the CRLF. */
-static void read_line(char *line, size_t cap)
-{
-	size_t n = 0;
-	int c;
-
-	while ((c = get_byte()) != '\n')
-		if (n + 1 < cap)
-			line[n++] = (char)c;
-	if (n && line[n - 1] == '\r')
-		n--;
-	line[n] = '\0';
-}
+#define RESP_CLIENT_NAME "spot_churn"
+#include "resp_client.h"
 
 /* Reads a bulk reply: its length (-1 for nil) and bytes into buf. */
 static long read_bulk(char *buf, char *line, size_t cap)
@@ -130,7 +78,6 @@ static size_t append_cmd(char *out, const char *cmd, const char *key, const char
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	static char out[BATCH * (MAX_VALUE + 256)], val[MAX_VALUE + 64], got[MAX_VALUE + 64];
 	char line[256];
 	unsigned long ops, sets = 0, gets = 0, hits = 0, misses = 0, ooms = 0, dels = 0;
@@ -141,15 +88,14 @@ int main(int argc, char **argv)
 
 	if (argc < 4)
 		die("usage: spot_churn PORT PREFIX OPS [KEYS] [SEED]");
-	sin.sin_port = htons((uint16_t)atoi(argv[1]));
 	ops = strtoul(argv[3], NULL, 10);
 	keys = argc > 4 ? atoi(argv[4]) : 2000;
 	seed = argc > 5 ? (unsigned)atoi(argv[5]) : 1;
 	latest = calloc((size_t)keys, sizeof(*latest));      /* 0: no value expected */
 	latest_plen = calloc((size_t)keys, sizeof(*latest_plen));
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (!latest || !latest_plen || fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		die("cannot connect");
+	if (!latest || !latest_plen)
+		die("out of memory");
+	connect_to(atoi(argv[1]));
 	for (unsigned long done = 0; done < ops; done += BATCH) {
 		struct { int key, op; unsigned ver; size_t plen; } batch[BATCH];
 		size_t n = 0;
