@@ -9,7 +9,7 @@ command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null || skip
 (( $(ulimit -n) >= 12000 )) || ulimit -n 12000 || skip "cannot raise the open-file limit to 12000 (10,000 clients)"
 mkcg "$T_NAME" $((1 << 30))
 mkcg "$T_NAME/app"
-port=$((30000 + $$ % 20000))
+port=$((20000 + $$ % 10000))  # below the ephemeral port range (32768+)
 start_usbd --domain "$T_NAME" "$T_NAME/app" --grab-lower 256M --spot-listen "127.0.0.1:$port" --api-sock off
 capacity() { redis-cli -p "$port" INFO 2>/dev/null | tr -d '\r' | awk -F: '$1 == "spot_capacity" {print $2}'; }
 ready() { [[ $(capacity) -ge $((256 << 20)) ]] 2>/dev/null; }

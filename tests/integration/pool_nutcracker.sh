@@ -7,7 +7,7 @@ require_root_v1
 command -v nutcracker >/dev/null || skip "needs nutcracker (Debian package nutcracker)"
 command -v redis-cli >/dev/null || skip "needs redis-cli"
 
-base=$((20000 + $$ % 20000))
+base=$((20000 + $$ % 10000))  # below the ephemeral port range (32768+), so no client socket holds it
 proxy=$((base + 10))
 pids=()
 for i in 1 2 3; do
@@ -19,7 +19,7 @@ for i in 1 2 3; do
   T_PIDS+=($!)
 done
 for i in 1 2 3; do
-  ready() { [[ $(redis-cli -p "$1" INFO 2>/dev/null | tr -d '\r' | awk -F: '$1 == "spot_capacity" {print $2}') -ge $((128 << 20)) ]]; }
+  ready() { [[ $(timeout 5 redis-cli -p "$1" INFO 2>/dev/null | tr -d '\r' | awk -F: '$1 == "spot_capacity" {print $2}') -ge $((128 << 20)) ]]; }
   wait_for 30 "producer $i to serve 128 MiB of spot memory" ready $((base + i))
 done
 
@@ -39,25 +39,28 @@ YML
 nutcracker -t -c "$T_DIR/nutcracker.yml" >/dev/null 2>&1 || fail "nutcracker refused its configuration"
 nutcracker -c "$T_DIR/nutcracker.yml" -o "$T_DIR/nutcracker.log" &
 T_PIDS+=($!)
-wait_for 10 "nutcracker to listen" bash -c "redis-cli -p $proxy PING 2>/dev/null | grep -q PONG"
+wait_for 10 "nutcracker to listen" bash -c "timeout 5 redis-cli -p $proxy PING 2>/dev/null | grep -q PONG"
 
 N=3000
-for k in $(seq $N); do echo "SET key:$k value-$k-$((k * 7919))"; done | redis-cli -p $proxy > "$T_DIR/set.out"
+# Every client call is bounded: a stuck peer must fail this test with a message, not hang it.
+for k in $(seq $N); do echo "SET key:$k value-$k-$((k * 7919))"; done | timeout 120 redis-cli -p $proxy > "$T_DIR/set.out" ||
+  fail "SETs through the proxy did not finish"
 [[ $(grep -c '^OK$' "$T_DIR/set.out") == "$N" ]] || fail "not every SET through the proxy succeeded"
 held=()
-for i in 1 2 3; do held[$i]=$(redis-cli -p $((base + i)) DBSIZE); done
+for i in 1 2 3; do held[$i]=$(timeout 10 redis-cli -p $((base + i)) DBSIZE); done
 echo "keys per producer: ${held[1]} ${held[2]} ${held[3]}"
 (( held[1] + held[2] + held[3] == N )) || fail "the producers hold ${held[*]} keys, not $N"
 for i in 1 2 3; do (( held[i] > N / 10 )) || fail "ketama left producer $i almost empty (${held[i]})"; done
 
 # Producer 2 takes all its memory back.
-code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T_DIR/api2.sock" -X PUT http://localhost/balloon \
+code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' --unix-socket "$T_DIR/api2.sock" -X PUT http://localhost/balloon \
   -d '{"amount_mib": 0, "deflate_on_oom": true}')
 [[ $code == 204 ]] || fail "PUT /balloon amount 0 answered $code"
-empty() { [[ $(redis-cli -p "$((base + 2))" INFO | tr -d '\r' | awk -F: '$1 == "spot_capacity" {print $2}') == 0 ]]; }
+empty() { [[ $(timeout 5 redis-cli -p "$((base + 2))" INFO | tr -d '\r' | awk -F: '$1 == "spot_capacity" {print $2}') == 0 ]]; }
 wait_for 10 "producer 2 to deflate fully" empty
 
-for k in $(seq $N); do echo "GET key:$k"; done | redis-cli -p $proxy > "$T_DIR/get.out"
+for k in $(seq $N); do echo "GET key:$k"; done | timeout 120 redis-cli -p $proxy > "$T_DIR/get.out" ||
+  fail "GETs through the proxy did not finish"
 hits=0 misses=0 wrong=0 k=0
 while IFS= read -r line; do
   k=$((k + 1))

@@ -10,7 +10,7 @@ require_root_v1
 command -v redis-cli >/dev/null || skip "needs redis-cli"
 command -v curl >/dev/null || skip "needs curl"
 
-port=$((20000 + $$ % 20000))
+port=$((20000 + $$ % 10000))  # below the ephemeral port range (32768+)
 keys=21000 size=65536   # 1.3 GiB of values
 mkcg "$T_NAME" $((2 << 30))
 [[ -f $CGV1/$T_NAME/memory.memsw.limit_in_bytes ]] || skip "needs memsw accounting (swapaccount=1)"
