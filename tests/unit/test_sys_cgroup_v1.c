@@ -9,16 +9,10 @@
 #include "common/size.h"
 #include "sys/cgroup.h"
 #include "test_sys_tree.h"
-
-struct fx {
-	char dir[PATH_MAX];
-	struct cg_hier h;
-	struct cgroup app;
-};
+#include "test_sys_fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
 	static const char *const files[][2] = {
 		{ "app/memory.usage_in_bytes", "134217728\n" },
 		{ "app/memory.limit_in_bytes", "9223372036854771712\n" },
@@ -28,26 +22,7 @@ static int setup(void **state)
 		{ "app/cgroup.event_control", "" },
 	};
 
-	if (!fx || tree_make(fx->dir) || tree_mkdir(fx->dir, "app"))
-		return -1;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (tree_put(fx->dir, files[i][0], files[i][1]))
-			return -1;
-	if (tree_put_fixture(fx->dir, "app/memory.stat", "sys/cgroup_v1/memory.stat"))
-		return -1;
-	if (cg_hier_open(&fx->h, fx->dir, 1) || cg_resolve(&fx->h, "app", &fx->app))
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tree_remove(fx->dir);
-	free(fx);
-	return 0;
+	return fx_setup(state, 1, files, sizeof(files) / sizeof(files[0]), "sys/cgroup_v1/memory.stat");
 }
 
 static void stat_should_use_the_hierarchical_total_fields(void **state)

@@ -9,16 +9,10 @@
 #include "common/size.h"
 #include "sys/cgroup.h"
 #include "test_sys_tree.h"
-
-struct fx {
-	char dir[PATH_MAX];
-	struct cg_hier h;
-	struct cgroup app;
-};
+#include "test_sys_fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
 	static const char *const files[][2] = {
 		{ "app/memory.current", "201326592\n" }, { "app/memory.max", "max\n" },
 		{ "app/memory.swap.current", "4096\n" }, { "app/memory.swap.max", "max\n" },
@@ -26,26 +20,7 @@ static int setup(void **state)
 		{ "app/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n" },
 	};
 
-	if (!fx || tree_make(fx->dir) || tree_mkdir(fx->dir, "app"))
-		return -1;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (tree_put(fx->dir, files[i][0], files[i][1]))
-			return -1;
-	if (tree_put_fixture(fx->dir, "app/memory.stat", "sys/cgroup_v2/memory.stat"))
-		return -1;
-	if (cg_hier_open(&fx->h, fx->dir, 2) || cg_resolve(&fx->h, "app", &fx->app))
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tree_remove(fx->dir);
-	free(fx);
-	return 0;
+	return fx_setup(state, 2, files, sizeof(files) / sizeof(files[0]), "sys/cgroup_v2/memory.stat");
 }
 
 static void oom_count_should_sum_oom_and_oom_kill_but_not_other_counters(void **state)
