@@ -3,7 +3,7 @@
 # Domain 1 GiB, threshold 128 MiB. The registered app maps 4x the threshold (512 MiB), writes it, scans the
 # first half. A non-registered hog (448 MiB) in the same app cgroup drives free memory under the threshold:
 #   1. the app gets SIGBALLOONs, pages its cold half out through libusbd, and reads every value back intact;
-#   2. under the same pressure, and more (a second hog pushes the domain to its limit), the hogs end with VmSwap 0;
+#   2. under the same pressure, and more (a second hog pushes the domain ~60 MiB past its limit), the hogs end with VmSwap 0;
 #   3. before the pressure a page-out is refused and nothing is swapped; memory it does not own is refused;
 #   4. lib_pageout_thp.sh runs all of it with MADV_HUGEPAGE memory (--huge).
 source "$(dirname "$0")/lib.sh"
@@ -38,7 +38,7 @@ spawn_in_cg() {
   bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$cg" "$@" &
 }
 stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$STATUS" 2>/dev/null || echo 0; }
-vmswap_kb() { awk '/^VmSwap:/ { print $2 }' "/proc/$1/status"; }
+vmswap_kb() { local v; v=$(awk '/^VmSwap:/ { print $2 }' "/proc/$1/status" 2>/dev/null); echo "${v:--1}"; }
 out_at_least() { (( $(stat_of out || echo 0) >= $1 )); }
 signals_at_least() { (( $(stat_of signals || echo 0) >= $1 )); }
 
@@ -63,8 +63,12 @@ T_PIDS+=("$HOG1")
 wait_for 120 "SIGBALLOON and a page-out of 64 MiB" out_at_least $((64 << 20))
 pass "free under the threshold: SIGBALLOON ($(stat_of signals)), $(( $(stat_of honoured) >> 20 )) MiB paged out"
 
-# More pressure: the domain must reclaim; only the registered app may give memory to swap.
-spawn_in_cg "$APP" "$HELPERS/workload" hold 320M >"$T_DIR/hog2.log" 2>&1
+# More pressure: the domain must reclaim; only the registered app may give memory to swap. The app holds
+# 512 MiB - its page-out (~100 MiB) and hog1 448 MiB: a 224 MiB hog2 overshoots the 1 GiB limit by ~60 MiB,
+# well inside the app's remaining cold half (~156 MiB), so reclaim never has to take the hot half and race
+# the scan into an OOM (a 320 MiB hog2 left no margin and was OOM-killed on a busy CI machine).
+SWAP_BEFORE=$(vmswap_kb "$APP_PID")
+spawn_in_cg "$APP" "$HELPERS/workload" hold 224M >"$T_DIR/hog2.log" 2>&1
 HOG2=$!
 T_PIDS+=("$HOG2")
 wait_for 120 "the second hog to hold its memory" grep -q . "$T_DIR/hog2.log"
@@ -74,7 +78,8 @@ for p in "$HOG1" "$HOG2"; do
   kill -0 "$p" 2>/dev/null || fail "hog $p died (OOM?)"
   [[ $(vmswap_kb "$p") == 0 ]] || fail "the non-registered process $p was swapped: VmSwap $(vmswap_kb "$p") kB"
 done
-(( $(vmswap_kb "$APP_PID") > 0 )) || fail "the registered app has nothing in swap"
+kill -0 "$APP_PID" 2>/dev/null || fail "the registered app died (OOM?)"
+(( $(vmswap_kb "$APP_PID") > SWAP_BEFORE )) || fail "the domain's reclaim did not swap the registered app (VmSwap $SWAP_BEFORE kB before)"
 pass "non-registered processes: VmSwap 0; registered app: VmSwap $(( $(vmswap_kb "$APP_PID") >> 10 )) MiB"
 
 kill -USR1 "$APP_PID"
