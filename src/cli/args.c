@@ -1,6 +1,7 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,8 @@ const char args_usage[] =
 	"usage: usbdctl [--sock PATH] [--json] COMMAND\n"
 	"  status                     the daemon's state: grab, swap, free memory, targets, pressure\n"
 	"  set FIELD=SIZE...          change targets; FIELD: grab-lower, grab-upper, swap-target, headroom,\n"
-	"                             threshold; or amount=SIZE (Firecracker's amount_mib: both grab bounds)\n"
+	"                             threshold; or amount=SIZE (Firecracker's amount_mib: both grab bounds);\n"
+	"                             or stats-interval=SECONDS (0 turns the statistics off)\n"
 	"  stats [--watch [SECONDS]]  the balloon statistics, once or every SECONDS (default 1)\n"
 	"  balloon                    the Firecracker balloon settings\n"
 	"  top                        live terminal UI with editable targets\n"
@@ -40,6 +42,23 @@ static int size_error(char *err, size_t errlen, const char *field, const char *t
 	return fail(err, errlen, "%s: %s '%s'", field, target_size_error(rc), text);
 }
 
+/* Parses the SECONDS of `set stats-interval=SECONDS`: a whole number, 0 to 65535 (Firecracker's u16). */
+static int parse_interval(const char *text, struct cli_args *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long s;
+
+	if (out->has_interval)
+		return fail(err, errlen, "set: stats-interval given twice");
+	errno = 0;
+	s = text[0] >= '0' && text[0] <= '9' ? strtoul(text, &end, 10) : ULONG_MAX;
+	if (s == ULONG_MAX || *end || errno || s > UINT16_MAX)
+		return fail(err, errlen, "stats-interval: expected 0 to %u seconds, got '%s'", UINT16_MAX, text);
+	out->has_interval = true;
+	out->interval_s = (uint16_t)s;
+	return 0;
+}
+
 /* Parses one FIELD=SIZE of `set`. */
 static int parse_assignment(const char *arg, struct cli_args *out, char *err, size_t errlen)
 {
@@ -52,6 +71,8 @@ static int parse_assignment(const char *arg, struct cli_args *out, char *err, si
 		return fail(err, errlen, "set: expected FIELD=SIZE, got '%s'", arg);
 	memcpy(name, arg, (size_t)(eq - arg));
 	name[eq - arg] = '\0';
+	if (!strcmp(name, "stats-interval"))
+		return parse_interval(eq + 1, out, err, errlen);
 	rc = target_size_mib(eq + 1, &mib);
 	if (!strcmp(name, "amount")) {
 		if (out->has_amount)
@@ -152,10 +173,14 @@ int args_parse(int argc, char *const argv[], const char *env_sock, struct cli_ar
 	}
 	if (!have_cmd)
 		return fail(err, errlen, "no command given");
-	if (out->cmd == CMD_SET && !out->targets.mask && !out->has_amount)
+	if (out->cmd == CMD_SET && !out->targets.mask && !out->has_amount && !out->has_interval)
 		return fail(err, errlen, "set: nothing to set");
-	/* Two requests could half-succeed: keep amount (PATCH /balloon) and targets (PATCH /usbd/targets) apart. */
-	if (out->cmd == CMD_SET && out->targets.mask && out->has_amount)
-		return fail(err, errlen, "set: amount cannot be combined with other fields");
+	/*
+	 * Two requests could half-succeed: amount (PATCH /balloon), stats-interval (PATCH /balloon/statistics) and
+	 * the targets (PATCH /usbd/targets) each go alone.
+	 */
+	if (out->cmd == CMD_SET && (out->targets.mask != 0) + out->has_amount + out->has_interval > 1)
+		return fail(err, errlen, "set: %s cannot be combined with other fields",
+			    out->has_amount ? "amount" : "stats-interval");
 	return 0;
 }

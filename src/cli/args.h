@@ -20,6 +20,8 @@ struct cli_args {
 	struct target_patch targets;	/* set: the target fields given */
 	bool has_amount;		/* set amount=SIZE */
 	uint32_t amount_mib;
+	bool has_interval;		/* set stats-interval=SECONDS (PATCH /balloon/statistics) */
+	uint16_t interval_s;		/* 0 turns statistics off */
 	unsigned watch_s;		/* stats --watch [SECONDS]: 0 means print once */
 };
 

@@ -72,6 +72,11 @@ static int cmd_set(const struct cli_args *a)
 		snprintf(amount, sizeof(amount), "{\"amount_mib\":%" PRIu32 "}", a->amount_mib);
 		return patch(a, "/balloon", amount);
 	}
+	if (a->has_interval) {
+		char interval[64];
+		snprintf(interval, sizeof(interval), "{\"stats_polling_interval_s\":%u}", (unsigned)a->interval_s);
+		return patch(a, "/balloon/statistics", interval);
+	}
 	body = target_patch_body(&a->targets);
 	rc = patch(a, "/usbd/targets", body);
 	free(body);

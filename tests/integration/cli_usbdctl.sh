@@ -111,8 +111,11 @@ echo "ok: set amount, balloon"
 msg=$(curl -s --unix-socket "$sock" http://localhost/balloon/statistics | jq -er .fault_message)
 ctl 1 stats
 err_has "$msg"
-curl -sf --unix-socket "$sock" -X PATCH http://localhost/balloon/statistics -d '{"stats_polling_interval_s": 1}' ||
-  fail "could not turn statistics on"
+ctl 2 set stats-interval=1 headroom=1G
+ctl 2 set stats-interval=70000
+[[ $(get /balloon | jq .stats_polling_interval_s) == 0 ]] || fail "a refused stats-interval changed the interval"
+ctl 0 set stats-interval=1
+[[ $(get /balloon | jq .stats_polling_interval_s) == 1 ]] || fail "set stats-interval=1: $(get /balloon)"
 ctl 0 stats
 out_has 'target +512M'
 out_has 'total memory +4G'

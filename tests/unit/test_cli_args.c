@@ -152,6 +152,36 @@ static void parse_should_refuse_set_with_nothing_or_amount_mixed_with_targets(vo
 	assert_string_equal(err, "set: amount cannot be combined with other fields");
 }
 
+static void parse_should_read_stats_interval_as_whole_seconds_alone(void **state)
+{
+	char *const on[] = { "usbdctl", "set", "stats-interval=5" };
+	char *const off[] = { "usbdctl", "set", "stats-interval=0" };
+	char *const mixed[] = { "usbdctl", "set", "headroom=1G", "stats-interval=5" };
+	char *const twice[] = { "usbdctl", "set", "stats-interval=1", "stats-interval=2" };
+	static const char *const bad[] = { "stats-interval=", "stats-interval=-1", "stats-interval=65536",
+					   "stats-interval=5s", "stats-interval=99999999999999999999999" };
+
+	assert_int_equal(parse(ARGC(on), on, NULL), 0);
+	assert_true(args.has_interval);
+	assert_int_equal(args.interval_s, 5);
+	assert_false(args.has_amount);
+	assert_int_equal(args.targets.mask, 0);
+	assert_int_equal(parse(ARGC(off), off, NULL), 0);
+	assert_true(args.has_interval);
+	assert_int_equal(args.interval_s, 0);
+	assert_int_equal(parse(ARGC(mixed), mixed, NULL), -EINVAL);
+	assert_string_equal(err, "set: stats-interval cannot be combined with other fields");
+	assert_int_equal(parse(ARGC(twice), twice, NULL), -EINVAL);
+	assert_string_equal(err, "set: stats-interval given twice");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *const v[] = { "usbdctl", "set", (char *)bad[i] };
+		char want[128];
+		assert_int_equal(parse(ARGC(v), v, NULL), -EINVAL);
+		snprintf(want, sizeof(want), "stats-interval: expected 0 to 65535 seconds, got '%s'", bad[i] + 15);
+		assert_string_equal(err, want);
+	}
+}
+
 static void parse_should_read_watch_with_and_without_seconds(void **state)
 {
 	char *const once[] = { "usbdctl", "stats" };
@@ -225,6 +255,7 @@ int main(void)
 		cmocka_unit_test(parse_should_refuse_bad_assignments_with_the_reason),
 		cmocka_unit_test(parse_should_refuse_a_field_given_twice),
 		cmocka_unit_test(parse_should_refuse_set_with_nothing_or_amount_mixed_with_targets),
+		cmocka_unit_test(parse_should_read_stats_interval_as_whole_seconds_alone),
 		cmocka_unit_test(parse_should_read_watch_with_and_without_seconds),
 		cmocka_unit_test(parse_should_refuse_watch_periods_out_of_range_and_elsewhere),
 		cmocka_unit_test(parse_should_refuse_unknown_commands_options_and_extra_words),
