@@ -76,6 +76,7 @@ enum api_deflation_reason {
 	API_DEFLATION_MEDIUM,		/* medium domain pressure */
 	API_DEFLATION_CRITICAL,		/* critical domain pressure */
 	API_DEFLATION_OOM,		/* an OOM event in the domain */
+	API_DEFLATION_RECLAIMED,	/* reclaimable mode: the kernel dropped balloon pages by itself */
 	API_DEFLATION_REASONS
 };
 

@@ -26,6 +26,7 @@ const char *response_reason_name(enum api_deflation_reason r)
 	static const char *const names[API_DEFLATION_REASONS] = {
 		[API_DEFLATION_UPPER] = "upper", [API_DEFLATION_APP_GROWTH] = "app_growth",
 		[API_DEFLATION_MEDIUM] = "medium", [API_DEFLATION_CRITICAL] = "critical", [API_DEFLATION_OOM] = "oom",
+		[API_DEFLATION_RECLAIMED] = "reclaimed",
 	};
 	return (unsigned int)r < API_DEFLATION_REASONS ? names[r] : "upper";
 }

@@ -25,7 +25,7 @@ enum {
 	TAG_NOTIFY = 100,          /* + notify index */
 };
 
-#define REASON_COUNT (POLICY_REASON_OOM + 1)
+#define REASON_COUNT (POLICY_REASON_RECLAIMED + 1)
 
 struct ctl {
 	struct options opt;

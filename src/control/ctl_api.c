@@ -209,6 +209,7 @@ static enum api_deflation_reason api_reason(enum policy_reason r)
 	case POLICY_REASON_MEDIUM: return API_DEFLATION_MEDIUM;
 	case POLICY_REASON_CRITICAL: return API_DEFLATION_CRITICAL;
 	case POLICY_REASON_OOM: return API_DEFLATION_OOM;
+	case POLICY_REASON_RECLAIMED: return API_DEFLATION_RECLAIMED;
 	default: return API_DEFLATION_APP_GROWTH;
 	}
 }

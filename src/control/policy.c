@@ -259,6 +259,7 @@ const char *policy_reason_name(enum policy_reason r)
 	case POLICY_REASON_MEDIUM: return "medium";
 	case POLICY_REASON_CRITICAL: return "critical";
 	case POLICY_REASON_OOM: return "oom";
+	case POLICY_REASON_RECLAIMED: return "reclaimed";
 	}
 	return "unknown";
 }

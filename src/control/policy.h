@@ -64,6 +64,7 @@ enum policy_reason {
 	POLICY_REASON_MEDIUM,    /* medium pressure */
 	POLICY_REASON_CRITICAL,  /* critical pressure */
 	POLICY_REASON_OOM,       /* OOM event */
+	POLICY_REASON_RECLAIMED, /* reclaimable mode: the kernel dropped balloon pages itself (not a plan's reason) */
 };
 
 struct policy_plan {

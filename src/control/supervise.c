@@ -92,6 +92,10 @@ static void note_reclaimed(struct ctl *c, uint64_t resident)
 	if (sat_add(resident, POLICY_CHUNK) > c->grab)
 		return;
 	c->hist.inflate_after_ms = max_u64(c->hist.inflate_after_ms, sat_add(now, wait));
+	c->last_deflation.reason = POLICY_REASON_RECLAIMED;
+	c->last_deflation.bytes = c->grab - resident;
+	c->last_deflation.at_ms = now;
+	c->deflations[POLICY_REASON_RECLAIMED]++;
 	log_info("the kernel reclaimed %s of the balloon (resident %s); re-inflation waits %llu ms",
 		 size_format(c->grab - resident, a, sizeof(a)), size_format(resident, b, sizeof(b)),
 		 (unsigned long long)wait);

@@ -84,5 +84,8 @@ grep "the kernel reclaimed" "$T_DIR/usbd.log" | head -n 1
 reported=$(grab_mib)
 (( reported < 1536 - need_kib / 1024 + 64 )) || fail "usbd reports a grab of $reported MiB after the squeeze"
 echo "usbd reports a grab of $reported MiB"
+# (Whether it is still the last deflation depends on what the controller did next, so the counter is checked.)
+curl -sf --unix-socket "$T_DIR/api.sock" http://localhost/metrics | grep -qE '^usbd_deflations_total\{reason="reclaimed"\} [1-9]' ||
+  fail "the metrics do not count the reclaim as a deflation"
 pass "the kernel took $((fell_kib / 1024)) MiB of the reclaimable balloon for the app's 1.2 GiB; no OOM, no swap;" \
   "every value read was exact or nil"

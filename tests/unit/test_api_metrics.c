@@ -22,7 +22,7 @@ static struct api_status sample_status(void)
 		.worker_pid = 1234,
 		.worker_restarts = 7,
 		.registered_apps = 2,
-		.deflations = { [API_DEFLATION_OOM] = 3, [API_DEFLATION_MEDIUM] = 1 },
+		.deflations = { [API_DEFLATION_OOM] = 3, [API_DEFLATION_MEDIUM] = 1, [API_DEFLATION_RECLAIMED] = 4 },
 	};
 	snprintf(st.app_cgroup, sizeof(st.app_cgroup), "a\"b\\c\nd");
 	snprintf(st.domain, sizeof(st.domain), "dom");
@@ -94,6 +94,7 @@ static void metrics_should_report_the_status_values(void **state)
 	assert_true(has_line(text, "usbd_deflations_total{reason=\"app_growth\"} 0"));
 	assert_true(has_line(text, "usbd_deflations_total{reason=\"upper\"} 0"));
 	assert_true(has_line(text, "usbd_deflations_total{reason=\"critical\"} 0"));
+	assert_true(has_line(text, "usbd_deflations_total{reason=\"reclaimed\"} 4"));
 	free(text);
 }
 

@@ -766,6 +766,7 @@ static void names_should_be_stable_words(void **state)
 	assert_string_equal(policy_reason_name(POLICY_REASON_MEDIUM), "medium");
 	assert_string_equal(policy_reason_name(POLICY_REASON_CRITICAL), "critical");
 	assert_string_equal(policy_reason_name(POLICY_REASON_OOM), "oom");
+	assert_string_equal(policy_reason_name(POLICY_REASON_RECLAIMED), "reclaimed");
 	assert_string_equal(policy_reason_name((enum policy_reason)42), "unknown");
 }
 
