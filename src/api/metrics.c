@@ -33,21 +33,27 @@ static const struct metric status_metrics[] = {
 
 #define STATS(name, type, field, help) { name, type, help, offsetof(struct api_balloon_stats, field) }
 static const struct metric stats_metrics[] = {
-	STATS("usbd_domain_swap_in_bytes_total", "counter", swap_in_bytes, "Bytes swapped in within the domain."),
-	STATS("usbd_domain_swap_out_bytes_total", "counter", swap_out_bytes, "Bytes swapped out within the domain."),
+	STATS("usbd_domain_swap_in_bytes_total", "counter", swap_in_bytes, "Bytes swapped in (machine-wide, /proc/vmstat)."),
+	STATS("usbd_domain_swap_out_bytes_total", "counter", swap_out_bytes,
+	      "Bytes swapped out (machine-wide, /proc/vmstat)."),
 	STATS("usbd_domain_major_faults_total", "counter", major_faults, "Major page faults in the domain."),
 	STATS("usbd_domain_minor_faults_total", "counter", minor_faults, "Minor page faults in the domain."),
 	STATS("usbd_domain_available_bytes", "gauge", available_memory_bytes, "Available memory in the domain."),
 	STATS("usbd_domain_disk_caches_bytes", "gauge", disk_caches_bytes, "Page cache in the domain."),
-	STATS("usbd_domain_hugetlb_allocations_total", "counter", hugetlb_allocations, "Huge page allocations."),
-	STATS("usbd_domain_hugetlb_failures_total", "counter", hugetlb_failures, "Failed huge page allocations."),
-	STATS("usbd_domain_oom_kills_total", "counter", oom_kill, "Processes killed by the OOM killer."),
-	STATS("usbd_domain_alloc_stalls_total", "counter", alloc_stall, "Allocations that stalled for reclaim."),
-	STATS("usbd_domain_async_scan_bytes_total", "counter", async_scan_bytes, "Bytes scanned by kswapd."),
-	STATS("usbd_domain_direct_scan_bytes_total", "counter", direct_scan_bytes, "Bytes scanned by direct reclaim."),
-	STATS("usbd_domain_async_reclaim_bytes_total", "counter", async_reclaim_bytes, "Bytes reclaimed by kswapd."),
+	STATS("usbd_domain_hugetlb_allocations_total", "counter", hugetlb_allocations,
+	      "Huge page allocations (machine-wide)."),
+	STATS("usbd_domain_hugetlb_failures_total", "counter", hugetlb_failures,
+	      "Failed huge page allocations (machine-wide)."),
+	STATS("usbd_domain_oom_kills_total", "counter", oom_kill, "Processes killed by the OOM killer (machine-wide)."),
+	STATS("usbd_domain_alloc_stalls_total", "counter", alloc_stall,
+	      "Allocations that stalled for reclaim (machine-wide)."),
+	STATS("usbd_domain_async_scan_bytes_total", "counter", async_scan_bytes, "Bytes scanned by kswapd (machine-wide)."),
+	STATS("usbd_domain_direct_scan_bytes_total", "counter", direct_scan_bytes,
+	      "Bytes scanned by direct reclaim (machine-wide)."),
+	STATS("usbd_domain_async_reclaim_bytes_total", "counter", async_reclaim_bytes,
+	      "Bytes reclaimed by kswapd (machine-wide)."),
 	STATS("usbd_domain_direct_reclaim_bytes_total", "counter", direct_reclaim_bytes,
-	      "Bytes reclaimed by direct reclaim."),
+	      "Bytes reclaimed by direct reclaim (machine-wide)."),
 };
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
