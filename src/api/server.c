@@ -36,7 +36,15 @@ struct request {
 	size_t len;
 	size_t cap;
 	bool too_big;		/* the body outgrew max_body: the rest is discarded, then 413 */
+	size_t dropped;		/* bytes discarded since */
 };
+
+/*
+ * A body over the limit is still read (and thrown away) up to this many times the limit before the 413 is sent:
+ * a client that is still sending when the server answers and closes gets EPIPE and never sees the answer.
+ * Beyond it, the connection is dropped.
+ */
+#define DRAIN_FACTOR 16
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct route_reply *r, bool close_after)
 {
@@ -88,18 +96,25 @@ static int check_peer(const struct api_server *srv, struct MHD_Connection *c, ch
 	return 0;
 }
 
-/* True if the request announces a body larger than max (a chunked body is caught while it arrives instead). */
-static bool announced_too_big(struct MHD_Connection *c, size_t max)
+/*
+ * What to do with a request's announced body (a chunked body is caught while it arrives instead): 0 read it,
+ * 1 over max but small enough to drain and then answer 413, -1 answer 413 now (too large to drain, or the client
+ * waits for "100 Continue" and so sends nothing more).
+ */
+static int announced_too_big(struct MHD_Connection *c, size_t max)
 {
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 	char *end;
 	unsigned long long n;
 
 	if (!cl)
-		return false;
+		return 0;
 	errno = 0;
 	n = strtoull(cl, &end, 10);
-	return end != cl && (n > max || errno == ERANGE);
+	if (end == cl || (n <= max && errno != ERANGE))
+		return 0;
+	return errno != ERANGE && n / DRAIN_FACTOR <= max && !expect ? 1 : -1;
 }
 
 static void too_big_message(char *msg, size_t len, size_t max)
@@ -107,7 +122,10 @@ static void too_big_message(char *msg, size_t len, size_t max)
 	snprintf(msg, len, "request body is larger than the limit of %zu bytes", max);
 }
 
-/* Appends data to rq->body, growing it no further than max; past max, marks the request and drops the data. */
+/*
+ * Appends data to rq->body, growing it no further than max; past max, marks the request and drops the data, up to
+ * DRAIN_FACTOR * max bytes (then -E2BIG).
+ */
 static int append(struct request *rq, const char *data, size_t n, size_t max)
 {
 	size_t cap;
@@ -115,7 +133,8 @@ static int append(struct request *rq, const char *data, size_t n, size_t max)
 
 	if (rq->too_big || n > max - rq->len) {
 		rq->too_big = true;
-		return 0;
+		rq->dropped += n;
+		return rq->dropped / DRAIN_FACTOR > max ? -E2BIG : 0;
 	}
 	if (rq->len + n > rq->cap) {
 		cap = min_u64(max_u64(rq->cap * 2, max_u64(rq->len + n, 1024)), max);
@@ -137,6 +156,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct request *rq = *req_cls;
 	struct route_reply r;
 	char msg[API_ERR_LEN];
+	int announced;
 
 	if (!rq) {
 		/* First call, headers only: check who is asking and the announced size before reading any body. */
@@ -145,13 +165,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/* Strict like the bodies: a query string would be silently ignored, so refuse it instead. */
 		if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
 			return refuse(c, MHD_HTTP_BAD_REQUEST, "query strings are not supported");
-		if (announced_too_big(c, srv->max_body)) {
+		announced = announced_too_big(c, srv->max_body);
+		if (announced < 0) {
 			too_big_message(msg, sizeof(msg), srv->max_body);
 			return refuse(c, MHD_HTTP_CONTENT_TOO_LARGE, msg);
 		}
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
+		rq->too_big = announced > 0;
 		*req_cls = rq;
 		return MHD_YES;
 	}

@@ -131,6 +131,12 @@ CODE=$(curl -sS -o "$TMP/out" -w '%{http_code}' --unix-socket "$SOCK" -X PUT -H 
 	--data-binary "@$TMP/big" http://localhost/balloon)
 [ "$CODE" = 413 ] && grep -q 'larger than the limit' "$TMP/out" ||
 	fail "chunked oversized body: $CODE $(cat "$TMP/out")"
+# Far over the limit: answered at once, before the body; a client waiting for "100 Continue" sends none of it.
+head -c $((2 << 20)) /dev/zero | tr '\0' ' ' >"$TMP/huge"
+CODE=$(curl -sS -o "$TMP/out" -w '%{http_code}' --unix-socket "$SOCK" -X PUT -H 'Expect: 100-continue' \
+	--data-binary "@$TMP/huge" http://localhost/balloon)
+[ "$CODE" = 413 ] && grep -q 'larger than the limit' "$TMP/out" ||
+	fail "announced 2 MiB body with Expect: $CODE $(cat "$TMP/out")"
 [ "$(state)" = "$good" ] || fail "state changed by refused requests: $(state) vs $good"
 pass "every error answers with a fault_message and changes nothing"
 
