@@ -69,12 +69,32 @@ void rbuf_advance(struct rbuf *b, size_t n)
 		b->sent = b->len = 0;
 }
 
+/* Writes "<type><v>\r\n" at dst (room for 24 bytes); returns its length. A hot path (every bulk reply): no printf. */
+static size_t format_prefixed(char *dst, char type, long long v)
+{
+	char digits[20];
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	size_t nd = 0, n = 0;
+
+	do {
+		digits[nd++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	dst[n++] = type;
+	if (v < 0)
+		dst[n++] = '-';
+	while (nd)
+		dst[n++] = digits[--nd];
+	dst[n++] = '\r';
+	dst[n++] = '\n';
+	return n;
+}
+
 static void prefixed(struct rbuf *b, char type, long long v)
 {
-	char hdr[32];
-	int n = snprintf(hdr, sizeof(hdr), "%c%lld\r\n", type, v);
+	char hdr[24];
 
-	rbuf_raw(b, hdr, (size_t)n);
+	rbuf_raw(b, hdr, format_prefixed(hdr, type, v));
 }
 
 void rbuf_status(struct rbuf *b, const char *s)
@@ -116,9 +136,16 @@ void rbuf_int(struct rbuf *b, long long v) { prefixed(b, ':', v); }
 
 void rbuf_bulk(struct rbuf *b, const void *p, size_t n)
 {
-	prefixed(b, '$', (long long)n);
-	rbuf_raw(b, p, n);
-	rbuf_raw(b, "\r\n", 2);
+	char hdr[24];
+	size_t h = format_prefixed(hdr, '$', (long long)n);
+
+	/* One reservation for the whole reply: "$<n>\r\n", the bytes, "\r\n". */
+	if (!reserve(b, h + n + 2))
+		return;
+	memcpy(b->data + b->len, hdr, h);
+	memcpy(b->data + b->len + h, p, n);
+	memcpy(b->data + b->len + h + n, "\r\n", 2);
+	b->len += h + n + 2;
 }
 
 void rbuf_bulk_str(struct rbuf *b, const char *s) { rbuf_bulk(b, s, strlen(s)); }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ARGV_PRESIZE 1024
 /* Internal result: an empty request ("*0", a blank inline line) was skipped; parse on. */
@@ -271,4 +272,56 @@ enum resp_status resp_parse(struct resp_parser *p, const char **err)
 			return (enum resp_status)st;
 		resp_consume(p);
 	}
+}
+
+/* Reads "<c><number>\r\n" at *i (before end): true, *v and *i moved past it, or false. */
+static bool peek_header(const char *buf, size_t *i, size_t end, char c, long long *v)
+{
+	const char *start = buf + *i;
+	size_t room = end - *i < 24 ? end - *i : 24;
+	const char *cr;
+
+	if (room < 4 || *start != c)
+		return false;
+	cr = memchr(start, '\r', room - 1);
+	if (!cr || cr[1] != '\n' || !resp_parse_ll(start + 1, (size_t)(cr - start) - 1, v))
+		return false;
+	*i = (size_t)(cr - buf) + 2;
+	return true;
+}
+
+static bool span_is(const char *p, size_t n, const char *word)
+{
+	return strlen(word) == n && strncasecmp(p, word, n) == 0;
+}
+
+/* At most this many argument headers are read per resp_peek_keys call, so that a long request arriving in pieces
+ * is not scanned again and again from its start. */
+#define PEEK_MAX_ARGS 1024
+
+size_t resp_peek_keys(const struct resp_parser *p, struct resp_span *keys, size_t max)
+{
+	size_t i = p->pos, end = p->len, got = 0, budget = PEEK_MAX_ARGS;
+
+	while (got < max && i < end) {
+		long long argc, len;
+		int kind = 0; /* 1: the second argument is a key (GET, SET); 2: every argument after the first (MGET) */
+
+		if (!peek_header(p->buf, &i, end, '*', &argc) || argc < 1 || (uint64_t)argc > p->lim->max_argc)
+			return got;
+		for (long long a = 0; a < argc; a++) {
+			if (budget-- == 0 || got == max)
+				return got;
+			if (!peek_header(p->buf, &i, end, '$', &len) || len < 0 || (uint64_t)len > p->lim->max_bulk ||
+			    end - i < (size_t)len + 2)
+				return got;
+			if (a == 0)
+				kind = span_is(p->buf + i, (size_t)len, "get") || span_is(p->buf + i, (size_t)len, "set") ? 1 :
+				       span_is(p->buf + i, (size_t)len, "mget") ? 2 : 0;
+			else if (((kind == 1 && a == 1) || kind == 2) && got < max)
+				keys[got++] = (struct resp_span){ p->buf + i, (size_t)len };
+			i += (size_t)len + 2;
+		}
+	}
+	return got;
 }

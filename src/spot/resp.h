@@ -68,6 +68,20 @@ void resp_consume(struct resp_parser *p);
 /* Bytes buffered but not yet parsed into a finished request. */
 static inline size_t resp_pending(const struct resp_parser *p) { return p->len - p->pos; }
 
+/* A stretch of the parser's buffer. */
+struct resp_span {
+	const char *p;
+	size_t n;
+};
+
+/*
+ * Finds the keys of the complete multibulk GET, SET and MGET requests buffered from the current request on, without
+ * parsing them (nothing changes): a hint for prefetching. Stores at most max keys (pointing into the buffer, valid
+ * until the next resp_feed or resp_consume) and returns how many. Stops at the first request it cannot read whole
+ * and cheaply (inline, incomplete, malformed): resp_parse judges those.
+ */
+size_t resp_peek_keys(const struct resp_parser *p, struct resp_span *keys, size_t max);
+
 /* Redis's string2ll: an optional '-', then digits without leading zeros, nothing else; true if it fits. */
 bool resp_parse_ll(const char *s, size_t n, long long *v);
 

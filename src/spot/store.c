@@ -661,6 +661,52 @@ static uint32_t lookup(struct store *s, const void *key, size_t klen, uint64_t h
 	return NONE;
 }
 
+/* How many bytes of an item store_prefetch loads: its header, the key and the start of the value; the copy of a
+ * longer value streams, and the hardware prefetcher follows it. */
+#define PREFETCH_ITEM_BYTES 256u
+
+void store_prefetch(const struct store *s, const struct store_key *keys, size_t n)
+{
+	uint64_t hash[STORE_PREFETCH_MAX];
+	uint32_t idx[STORE_PREFETCH_MAX];
+
+	if (n > STORE_PREFETCH_MAX)
+		n = STORE_PREFETCH_MAX;
+	for (size_t i = 0; i < n; i++) {
+		hash[i] = hash_key(s, keys[i].p, keys[i].n);
+		__builtin_prefetch(&s->bucket[hash[i] & (s->nbuckets - 1)]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		idx[i] = s->bucket[hash[i] & (s->nbuckets - 1)];
+		if (idx[i] == NONE)
+			continue;
+		/* An entry may straddle two cache lines. */
+		__builtin_prefetch(&s->ent[idx[i]]);
+		__builtin_prefetch((const char *)&s->ent[idx[i] + 1] - 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e;
+		const struct chunk *c;
+		const char *h;
+		uint32_t len;
+
+		if (idx[i] == NONE)
+			continue;
+		e = &s->ent[idx[i]];
+		/* Only the head of the chain: at most one entry per bucket on average. */
+		if (e->hash != hash[i] || e->chunk >= s->nch)
+			continue;
+		c = &s->ch[e->chunk];
+		if (c->gen != e->gen || c->state != CH_CLASS)
+			continue;
+		h = (const char *)item_at(s, c, e->slot);
+		len = s->cls[c->cls].slot_size < PREFETCH_ITEM_BYTES ? s->cls[c->cls].slot_size : PREFETCH_ITEM_BYTES;
+		for (uint32_t off = 0; off < len; off += 64)
+			__builtin_prefetch(h + off);
+		__builtin_prefetch(h + len - 1);
+	}
+}
+
 static void set_expiry(struct store *s, struct entry *e, uint64_t expire_at)
 {
 	if (!e->expire_at != !expire_at) {

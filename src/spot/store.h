@@ -81,6 +81,21 @@ size_t store_chunks_take(struct store *s, size_t n, void **out);
 /* The largest value storable under a key of klen bytes (0 when klen is over STORE_MAX_KEY). */
 size_t store_max_value(const struct store *s, size_t klen);
 
+/* A key for store_prefetch. */
+struct store_key {
+	const void *p;
+	size_t n;
+};
+#define STORE_PREFETCH_MAX 64
+
+/*
+ * A hint that these keys (up to STORE_PREFETCH_MAX) are about to be looked up: starts loading their index buckets,
+ * entries and item headers in three passes over the batch, so that the cache misses of many lookups overlap instead
+ * of adding up (a lookup is a chain of dependent loads: bucket, entry, item). Changes nothing and returns nothing;
+ * chunk memory is only prefetched for entries whose generation is the chunk's (and a prefetch never faults).
+ */
+void store_prefetch(const struct store *s, const struct store_key *keys, size_t n);
+
 /* 0 and *v set, or -ENOENT. Refreshes the key's LRU time. */
 int store_get(struct store *s, const void *key, size_t klen, uint64_t now, struct store_val *v);
 /* Stores a value; expire_at is an absolute time in ms, 0 for none. Returns 0; -EEXIST (NX and the key exists),

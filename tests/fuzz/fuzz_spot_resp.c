@@ -1,5 +1,6 @@
 /* fuzz_spot_resp: libFuzzer target over the RESP2 request parser, fed in pieces whose size the first byte picks;
- * checks that every argument lies inside the buffer and that every error is one of Redis's protocol errors. */
+ * checks that every argument (and every key resp_peek_keys finds for prefetching) lies inside the buffer and that
+ * every error is one of Redis's protocol errors. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (resp_feed(&p, data + off, n) < 0)
 			break;
 		off += n;
+		/* The prefetch scan: every key it finds lies inside the buffered bytes. */
+		{
+			struct resp_span k[8];
+			size_t nk = resp_peek_keys(&p, k, 8);
+
+			if (nk > 8)
+				abort();
+			for (size_t i = 0; i < nk; i++)
+				if (k[i].p < p.buf || k[i].n > p.len || k[i].p > p.buf + (p.len - k[i].n))
+					abort();
+		}
 		while ((st = resp_parse(&p, &err)) == RESP_DONE) {
 			if (p.argc == 0)
 				abort();

@@ -323,6 +323,65 @@ static void parse_ll_should_follow_redis_string2ll(void **state)
 	assert_false(resp_parse_ll("-", 1, &v));
 }
 
+static int feed_str(struct resp_parser *p, const char *text) { return resp_feed(p, text, strlen(text)); }
+
+static void assert_span(const struct resp_span *k, const char *want)
+{
+	assert_int_equal(k->n, strlen(want));
+	assert_memory_equal(k->p, want, k->n);
+}
+
+/* resp_peek_keys: the keys of whole GET, SET and MGET requests, in order, skipping other commands; it stops at an
+ * incomplete or inline request and at max, and changes nothing in the parser. */
+static void peek_should_find_keys_of_whole_requests_and_change_nothing(void **state)
+{
+	static const char text[] = "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"
+				   "*3\r\n$3\r\nset\r\n$2\r\nk2\r\n$5\r\nv\r\n\r\n\r\n"
+				   "*2\r\n$4\r\nPING\r\n$2\r\nhi\r\n"
+				   "*3\r\n$4\r\nMGET\r\n$2\r\nk3\r\n$0\r\n\r\n"
+				   "*2\r\n$3\r\nGET\r\n$2\r\nk4\r\n"
+				   "*2\r\n$3\r\nGET\r\n$5\r\nk5";
+	struct resp_span k[8];
+	struct resp_parser p;
+	const char *err = NULL;
+
+	(void)state;
+	resp_init(&p, &lim);
+	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_feed(&p, text, strlen(text)), 0);
+	assert_int_equal(resp_peek_keys(&p, k, 8), 5);
+	assert_span(&k[0], "k1");
+	assert_span(&k[1], "k2");
+	assert_span(&k[2], "k3");
+	assert_span(&k[3], "");
+	assert_span(&k[4], "k4");
+	assert_int_equal(resp_peek_keys(&p, k, 2), 2);
+	assert_span(&k[1], "k2");
+	/* Nothing moved: the requests parse as before. */
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_arg(&p, 1, "k1");
+	resp_consume(&p);
+	assert_int_equal(resp_peek_keys(&p, k, 8), 4);
+	assert_span(&k[0], "k2");
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_arg(&p, 2, "v\r\n\r\n");
+	resp_free(&p);
+
+	/* An inline request, a bad header or a garbled length stops the scan. */
+	resp_init(&p, &lim);
+	assert_int_equal(feed_str(&p, "GET k1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n"), 0);
+	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	resp_free(&p);
+	resp_init(&p, &lim);
+	assert_int_equal(feed_str(&p, "*2\r\n$3\r\nGET\r\n$-2\r\nk2\r\n"), 0);
+	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	resp_free(&p);
+	resp_init(&p, &lim);
+	assert_int_equal(feed_str(&p, "*2\r\n$3\r\nGET\r\n$99999999999999999999\r\nk\r\n"), 0);
+	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	resp_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +400,7 @@ int main(void)
 		cmocka_unit_test(feed_should_refuse_bytes_past_the_query_buffer_cap),
 		cmocka_unit_test(parse_should_survive_random_garbage),
 		cmocka_unit_test(parse_ll_should_follow_redis_string2ll),
+		cmocka_unit_test(peek_should_find_keys_of_whole_requests_and_change_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

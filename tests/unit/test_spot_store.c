@@ -397,6 +397,47 @@ static void flush_should_remove_every_key_and_keep_the_chunks(void **state)
 	store_done(s);
 }
 
+/* store_prefetch is a hint: over present keys, keys lost to a take (their chunks unmapped), keys never written and
+ * batches longer than STORE_PREFETCH_MAX, it changes no count, reaps no stale entry, and every read after it is right. */
+static void prefetch_should_change_nothing(void **state)
+{
+	enum { N = 300 };
+	struct store *s = store_with(4, 0);
+	struct store_stats before, after;
+	static char keys[N + 50][32], val[20000];
+	struct store_key batch[N + 50];
+	struct store_val v;
+
+	for (int i = 0; i < N + 50; i++) {
+		key_of(keys[i], sizeof(keys[i]), i);
+		batch[i] = (struct store_key){ keys[i], strlen(keys[i]) };
+	}
+	for (int i = 0; i < N; i++) {
+		size_t len = value_of(val, sizeof(val), i, 1, 5000 + (size_t)(i % 3) * 5000);
+
+		assert_int_equal(store_set(s, keys[i], strlen(keys[i]), val, len, 0, 0, 1), 0);
+	}
+	assert_int_equal(take_and_unmap(s, 2), 2);
+	store_get_stats(s, &before);
+	assert_true(before.losses > 0);
+	for (size_t off = 0; off < N + 50; off += 7)
+		store_prefetch(s, batch + off, N + 50 - off);
+	store_prefetch(s, batch, 0);
+	store_get_stats(s, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(after.index_entries, N);
+	for (int i = 0; i < N + 50; i++) {
+		size_t len = value_of(val, sizeof(val), i, 1, 5000 + (size_t)(i % 3) * 5000);
+
+		if (store_get(s, keys[i], strlen(keys[i]), 1, &v) == 0) {
+			assert_true(i < N);
+			assert_int_equal(v.n, len);
+			assert_memory_equal(v.p, val, len);
+		}
+	}
+	store_done(s);
+}
+
 /* Random writes, deletes, takes and adds against a model: every read is the latest value written or a miss,
  * and a miss only when the key was deleted or something was evicted or taken since it was written. */
 static void churn_should_never_return_stale_or_foreign_values(void **state)
@@ -430,7 +471,12 @@ static void churn_should_never_return_stale_or_foreign_values(void **state)
 				assert_int_equal(held, 0);
 			}
 		} else if (op < 85) {
-			int r = store_get(s, key, strlen(key), tick, &v);
+			struct store_key pk = { key, strlen(key) };
+			int r;
+
+			/* The server prefetches before it reads: a hint that must change nothing. */
+			store_prefetch(s, &pk, 1);
+			r = store_get(s, key, strlen(key), tick, &v);
 
 			store_get_stats(s, &st);
 			if (r == 0) {
@@ -476,6 +522,7 @@ int main(void)
 		cmocka_unit_test(a_full_index_should_evict_rather_than_grow),
 		cmocka_unit_test(odd_sized_chunks_should_be_held_unused_and_given_back_first),
 		cmocka_unit_test(flush_should_remove_every_key_and_keep_the_chunks),
+		cmocka_unit_test(prefetch_should_change_nothing),
 		cmocka_unit_test(churn_should_never_return_stale_or_foreign_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
