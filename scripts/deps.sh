@@ -3,7 +3,7 @@
 # everything is installed already.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev git curl procps util-linux iproute2
-      libcmocka-dev libmicrohttpd-dev libjansson-dev libncurses-dev
+      libcmocka-dev libjansson-dev libncurses-dev
       redis-tools redis-server cgroup-tools tmux prometheus nutcracker netcat-openbsd jq python3 qemu-system-x86)
 missing=()
 for p in "${pkgs[@]}"; do

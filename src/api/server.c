@@ -1,16 +1,25 @@
+/*
+ * The control API's HTTP/1.1 server: non-blocking Unix-socket connections multiplexed on an epoll fd of its own,
+ * which the controller watches (level-triggered) and serves through api_server_run. Requests are parsed by
+ * http_req, routed by route; answers are written from a per-connection buffer. Connections idle for timeout_s are
+ * closed; at max_connections the listening socket is not watched, so newcomers wait in its backlog.
+ */
 #include "api/api.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <microhttpd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "api/http_req.h"
 #include "api/route.h"
 #include "api/sock.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
 
@@ -19,202 +28,479 @@
 #define DEFAULT_CONN_MEMORY (32 * 1024)
 #define DEFAULT_TIMEOUT_S 5
 #define POLL_PERIOD_MS 1000
+/* Bytes read per connection at a time (a buffer only while unparsed input waits). */
+#define IN_CAP 4096
+/* Pipelined requests are not parsed while this much of the answers is still unsent. */
+#define OUT_HIGH (64 * 1024)
+/* Events handled per api_server_run, so a flood of clients never holds up the controller for long. */
+#define EVENTS_PER_RUN 256
+/* After the last answer on a closing connection, input still arriving is read and dropped up to this much. */
+#define LINGER_BYTES (64 * 1024)
+
+struct conn {
+	struct conn *prev, *next;	/* the activity list, least recently active first */
+	int fd;
+	uint64_t deadline_ms;		/* closed when no progress is made by then */
+	int peer_rc;			/* 0: the peer may use the API; else -EACCES with the reason in peer_msg */
+	char *peer_msg;
+	struct http_req req;
+	char *in;			/* unparsed input, IN_CAP bytes, allocated while in use */
+	size_t in_len;
+	char *out;			/* answers not yet sent: out[out_off..out_len) */
+	size_t out_len, out_off, out_cap;
+	bool closing;			/* close once out is sent; read nothing more */
+	bool eof;			/* the client has shut down its side */
+	uint32_t events;		/* the epoll interest now registered */
+};
 
 struct api_server {
-	struct MHD_Daemon *mhd;
 	struct api_backend be;
 	char *path;
-	struct stat id;		/* the socket file we created, so close never removes another server's */
+	struct stat id;			/* the socket file we created, so close never removes another server's */
 	uid_t uid;
 	size_t max_body;
+	size_t max_head;
+	unsigned int max_conns;
+	uint64_t timeout_ms;
+	int listen_fd;
 	int epoll_fd;
+	bool listening;			/* listen_fd is in the epoll set */
+	uint64_t resume_ms;		/* accepting failed: not listening until then */
+	unsigned int n_conns;
+	struct conn *head, *tail;	/* the activity list */
 };
 
-/* One request's body, collected across the access handler's calls. */
-struct request {
-	char *body;
-	size_t len;
-	size_t cap;
-	bool too_big;		/* the body outgrew max_body: the rest is discarded, then 413 */
-	size_t dropped;		/* bytes discarded since */
-};
-
-/*
- * A body over the limit is still read (and thrown away) up to this many times the limit before the 413 is sent:
- * a client that is still sending when the server answers and closes gets EPIPE and never sees the answer.
- * Beyond it, the connection is dropped.
- */
-#define DRAIN_FACTOR 16
-
-static enum MHD_Result send_reply(struct MHD_Connection *c, struct route_reply *r, bool close_after)
+/* The activity list: touching moves a connection to the end with a fresh deadline. */
+static void list_unlink(struct api_server *srv, struct conn *c)
 {
-	struct MHD_Response *resp = r->body
-		? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
-		: MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ok;
-
-	if (!resp) {
-		free(r->body);
-		return MHD_NO;
-	}
-	if ((r->content_type &&
-	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type) != MHD_YES) ||
-	    (close_after && MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
-		MHD_destroy_response(resp);
-		return MHD_NO;
-	}
-	ok = MHD_queue_response(c, r->status, resp);
-	MHD_destroy_response(resp);
-	return ok;
+	*(c->prev ? &c->prev->next : &srv->head) = c->next;
+	*(c->next ? &c->next->prev : &srv->tail) = c->prev;
+	c->prev = c->next = NULL;
 }
 
-/* Answers status with a fault_message and closes the connection: used before the body is read. */
-static enum MHD_Result refuse(struct MHD_Connection *c, unsigned int status, const char *msg)
+static void list_append(struct api_server *srv, struct conn *c)
 {
-	struct route_reply r;
-
-	if (route_fault(&r, status, msg))
-		return MHD_NO;
-	return send_reply(c, &r, true);
+	c->prev = srv->tail;
+	c->next = NULL;
+	*(srv->tail ? &srv->tail->next : &srv->head) = c;
+	srv->tail = c;
 }
 
-/* Returns 0 if the peer may use the API, else -EACCES with the reason in msg. */
-static int check_peer(const struct api_server *srv, struct MHD_Connection *c, char *msg, size_t len)
+static void touch(struct api_server *srv, struct conn *c)
 {
-	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	uid_t uid;
-	int rc = info ? sock_peer_uid(info->connect_fd, &uid) : -EBADF;
+	c->deadline_ms = clock_ms() + srv->timeout_ms;
+	list_unlink(srv, c);
+	list_append(srv, c);
+}
 
-	if (rc) {
-		snprintf(msg, len, "permission denied: cannot read the peer's credentials: %s", strerror(-rc));
-		return -EACCES;
-	}
-	if (uid != srv->uid && uid != 0) {
-		snprintf(msg, len, "permission denied: uid %u may not use this socket", (unsigned int)uid);
-		return -EACCES;
-	}
+static void set_listening(struct api_server *srv, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	if (on == srv->listening)
+		return;
+	if (epoll_ctl(srv->epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, srv->listen_fd, &ev))
+		log_err("api: epoll_ctl on the listening socket: %s", strerror(errno));
+	else
+		srv->listening = on;
+}
+
+static void conn_close(struct api_server *srv, struct conn *c)
+{
+	list_unlink(srv, c);
+	close(c->fd);		/* also leaves the epoll set */
+	http_req_free(&c->req);
+	free(c->in);
+	free(c->out);
+	free(c->peer_msg);
+	free(c);
+	srv->n_conns--;
+	if (srv->n_conns < srv->max_conns && !srv->resume_ms)
+		set_listening(srv, true);
+}
+
+/* Registers the interest the connection's state calls for: input unless closing, output while some is pending. */
+static int update_events(struct api_server *srv, struct conn *c)
+{
+	bool pending = c->out_off < c->out_len;
+	uint32_t want = (pending ? EPOLLOUT : 0) |
+			(!c->closing && !c->eof && (!pending || c->out_len - c->out_off <= OUT_HIGH) &&
+			 c->in_len < IN_CAP ? EPOLLIN : 0);
+	struct epoll_event ev = { .events = want, .data.ptr = c };
+
+	if (want == c->events)
+		return 0;
+	if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev))
+		return -errno;
+	c->events = want;
 	return 0;
 }
 
-/*
- * What to do with a request's announced body (a chunked body is caught while it arrives instead): 0 read it,
- * 1 over max but small enough to drain and then answer 413, -1 answer 413 now (too large to drain, or the client
- * waits for "100 Continue" and so sends nothing more).
- */
-static int announced_too_big(struct MHD_Connection *c, size_t max)
+static int out_append(struct conn *c, const char *data, size_t n)
 {
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-	char *end;
-	unsigned long long n;
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (n > c->out_cap - c->out_len) {
+		size_t cap = max_u64(c->out_cap * 2, max_u64(c->out_len + n, 1024));
+		char *p = realloc(c->out, cap);
 
-	if (!cl)
-		return 0;
-	errno = 0;
-	n = strtoull(cl, &end, 10);
-	if (end == cl || (n <= max && errno != ERANGE))
-		return 0;
-	return errno != ERANGE && n / DRAIN_FACTOR <= max && !expect ? 1 : -1;
-}
-
-static void too_big_message(char *msg, size_t len, size_t max)
-{
-	snprintf(msg, len, "request body is larger than the limit of %zu bytes", max);
-}
-
-/*
- * Appends data to rq->body, growing it no further than max; past max, marks the request and drops the data, up to
- * DRAIN_FACTOR * max bytes (then -E2BIG).
- */
-static int append(struct request *rq, const char *data, size_t n, size_t max)
-{
-	size_t cap;
-	char *p;
-
-	if (rq->too_big || n > max - rq->len) {
-		rq->too_big = true;
-		rq->dropped += n;
-		return rq->dropped / DRAIN_FACTOR > max ? -E2BIG : 0;
-	}
-	if (rq->len + n > rq->cap) {
-		cap = min_u64(max_u64(rq->cap * 2, max_u64(rq->len + n, 1024)), max);
-		p = realloc(rq->body, cap);
 		if (!p)
 			return -ENOMEM;
-		rq->body = p;
-		rq->cap = cap;
+		c->out = p;
+		c->out_cap = cap;
 	}
-	memcpy(rq->body + rq->len, data, n);
-	rq->len += n;
+	memcpy(c->out + c->out_len, data, n);
+	c->out_len += n;
 	return 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				  const char *version, const char *upload, size_t *upload_len, void **req_cls)
+static const char *reason_phrase(unsigned int status)
 {
-	struct api_server *srv = cls;
-	struct request *rq = *req_cls;
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 413: return "Content Too Large";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/*
+ * Queues an answer (freeing r->body). with_body false: a HEAD request's answer, headers only. keep_alive_10: an
+ * HTTP/1.0 client asked to keep the connection.
+ */
+static int queue_reply(struct conn *c, struct route_reply *r, bool with_body, bool keep_alive_10)
+{
+	char head[512], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	if (!gmtime_r(&now, &tm) || !strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		date[0] = '\0';
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %u %s\r\nDate: %s\r\n", r->status, reason_phrase(r->status), date);
+	if (r->content_type)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Type: %s\r\n", r->content_type);
+	/* A 204 has no body and must not announce one (RFC 9110 8.6). */
+	if (r->status != 204)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %zu\r\n", r->body ? r->len : 0);
+	if (c->closing)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: close\r\n");
+	else if (keep_alive_10)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "Connection: keep-alive\r\n");
+	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+	if ((size_t)n >= sizeof(head) || out_append(c, head, (size_t)n) ||
+	    (with_body && r->body && out_append(c, r->body, r->len))) {
+		free(r->body);
+		return -ENOMEM;
+	}
+	free(r->body);
+	return 0;
+}
+
+/* Answers status with a fault_message and closes the connection once it is sent. */
+static int refuse(struct conn *c, unsigned int status, const char *msg)
+{
 	struct route_reply r;
+
+	c->closing = true;
+	if (route_fault(&r, status, msg))
+		return -ENOMEM;
+	return queue_reply(c, &r, true, false);
+}
+
+static int refuse_too_big(struct api_server *srv, struct conn *c)
+{
 	char msg[API_ERR_LEN];
-	int announced;
 
-	if (!rq) {
-		/* First call, headers only: check who is asking and the announced size before reading any body. */
-		if (check_peer(srv, c, msg, sizeof(msg)))
-			return refuse(c, MHD_HTTP_FORBIDDEN, msg);
-		/* Strict like the bodies: a query string would be silently ignored, so refuse it instead. */
-		if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0)
-			return refuse(c, MHD_HTTP_BAD_REQUEST, "query strings are not supported");
-		announced = announced_too_big(c, srv->max_body);
-		if (announced < 0) {
-			too_big_message(msg, sizeof(msg), srv->max_body);
-			return refuse(c, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+	snprintf(msg, sizeof(msg), "request body is larger than the limit of %zu bytes", srv->max_body);
+	return refuse(c, 413, msg);
+}
+
+/* The head is complete: who asks, and what, before any body is read. Returns 0 or -ENOMEM. */
+static int on_head(struct api_server *srv, struct conn *c)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const struct http_req *q = &c->req;
+
+	if (c->peer_rc)
+		return refuse(c, 403, c->peer_msg);
+	/* Strict like the bodies: a query string would be silently ignored, so refuse it instead. */
+	if (q->has_query)
+		return refuse(c, 400, "query strings are not supported");
+	if (http_req_refuse_now(q))
+		return refuse_too_big(srv, c);
+	if (q->expect_continue && http_req_has_body(q) && !q->too_big)
+		return out_append(c, cont, sizeof(cont) - 1);
+	return 0;
+}
+
+static int on_request(struct api_server *srv, struct conn *c)
+{
+	const struct http_req *q = &c->req;
+	struct route_reply r;
+
+	if (q->too_big)
+		return refuse_too_big(srv, c);
+	if (!http_req_keep_alive(q))
+		c->closing = true;
+	if (route_request(&srv->be, q->method, q->path, q->body ? q->body : "", q->body_len, &r))
+		return -ENOMEM;
+	return queue_reply(c, &r, strcmp(q->method, "HEAD") != 0, !c->closing && q->minor == 0);
+}
+
+/* Parses what input there is, answering each complete request. Returns 0, or -errno to close at once. */
+static int process(struct api_server *srv, struct conn *c)
+{
+	size_t off = 0, used;
+	int rc = 0;
+
+	while (!rc && !c->closing && c->out_len - c->out_off <= OUT_HIGH) {
+		enum http_req_event ev = http_req_feed(&c->req, c->in + off, c->in_len - off, &used);
+
+		off += used;
+		if (ev == HTTP_REQ_MORE)
+			break;
+		if (ev == HTTP_REQ_HEAD) {
+			rc = on_head(srv, c);
+		} else if (ev == HTTP_REQ_DONE) {
+			rc = on_request(srv, c);
+			http_req_reset(&c->req);
+		} else if (!c->req.status) {
+			log_debug("api: dropping a connection: %s", c->req.error);
+			rc = -EPROTO;
+		} else {
+			rc = refuse(c, c->req.status, c->req.error);
 		}
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		rq->too_big = announced > 0;
-		*req_cls = rq;
-		return MHD_YES;
 	}
-	if (*upload_len) {
-		if (append(rq, upload, *upload_len, srv->max_body))
-			return MHD_NO;
-		*upload_len = 0;
-		return MHD_YES;
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
 	}
-	if (rq->too_big) {
-		too_big_message(msg, sizeof(msg), srv->max_body);
-		return refuse(c, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+	if (!c->in_len) {
+		free(c->in);
+		c->in = NULL;
 	}
-	if (route_request(&srv->be, method, url, rq->body ? rq->body : "", rq->len, &r))
-		return MHD_NO;
-	return send_reply(c, &r, false);
+	return rc;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode code)
+/*
+ * Sends pending output. Returns 1 when everything is sent, 0 when the socket is full, -errno on failure. A
+ * closing connection whose answer is out is done: the caller closes it.
+ */
+static int flush(struct api_server *srv, struct conn *c)
 {
-	struct request *rq = *req_cls;
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-	if (!rq)
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		}
+		c->out_off += (size_t)n;
+		touch(srv, c);
+	}
+	if (c->out_cap > 4 * IN_CAP) {
+		/* A large answer (metrics) is not kept around for the connection's life. */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+	c->out_off = c->out_len = 0;
+	return 1;
+}
+
+/* Reads what is there into the input buffer. Returns bytes read, 0 at end of input, -EAGAIN, or -errno. */
+static ssize_t fill(struct conn *c)
+{
+	ssize_t n;
+
+	if (!c->in && !(c->in = malloc(IN_CAP)))
+		return -ENOMEM;
+	do
+		n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	c->in_len += (size_t)n;
+	return n;
+}
+
+/*
+ * Before closing after a final answer: the client may still be sending (a refused body). Unread data at close
+ * makes the kernel reset the connection, which can cost the client the answer; so what has arrived is read and
+ * dropped first, and the client sees the end of the stream.
+ */
+static void linger_close(struct api_server *srv, struct conn *c)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	shutdown(c->fd, SHUT_WR);
+	while (total < LINGER_BYTES && (n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+	conn_close(srv, c);
+}
+
+/*
+ * Handles epoll events for one connection; may close it. Input is read once per event (level-triggered epoll
+ * comes back for more), parsed, answered and flushed; answers that do not fit the socket wait for EPOLLOUT, and
+ * so does the parsing of pipelined requests behind them.
+ */
+static void conn_event(struct api_server *srv, struct conn *c, uint32_t events)
+{
+	int rc = 0;
+
+	if (events & EPOLLERR) {
+		conn_close(srv, c);
 		return;
-	free(rq->body);
-	free(rq);
-	*req_cls = NULL;
+	}
+	if ((events & (EPOLLIN | EPOLLHUP)) && !c->closing && !c->eof && c->in_len < IN_CAP) {
+		ssize_t n = fill(c);
+
+		if (n > 0)
+			touch(srv, c);
+		else if (n == 0)
+			c->eof = true;
+		else if (n != -EAGAIN)
+			rc = (int)n;
+	}
+	while (rc >= 0) {
+		if (c->in_len && !c->closing)
+			rc = process(srv, c);
+		if (rc >= 0 && c->out_off < c->out_len)
+			rc = flush(srv, c);
+		/* Stop when the socket is full, or when no input waits behind an answer that is now sent. */
+		if (rc <= 0 || !c->in_len || c->closing)
+			break;
+	}
+	if (rc < 0) {
+		conn_close(srv, c);
+		return;
+	}
+	/* The client has finished sending: once every complete request is answered, a partial one never will be. */
+	if (c->eof && !c->in_len)
+		c->closing = true;
+	if (c->closing && c->out_off == c->out_len) {
+		linger_close(srv, c);
+		return;
+	}
+	if (update_events(srv, c))
+		conn_close(srv, c);
 }
 
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+static void peer_check(struct api_server *srv, struct conn *c)
 {
-	char line[512];
-	size_t n;
+	char msg[API_ERR_LEN];
+	uid_t uid;
+	int rc = sock_peer_uid(c->fd, &uid);
 
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	if (n && line[n - 1] == '\n')
-		line[n - 1] = '\0';
-	/* Mostly clients misbehaving (closing mid-request): not worth a warning; real failures reach our callers. */
-	log_debug("api: %s", line);
+	if (rc)
+		snprintf(msg, sizeof(msg), "permission denied: cannot read the peer's credentials: %s", strerror(-rc));
+	else if (uid != srv->uid && uid != 0)
+		snprintf(msg, sizeof(msg), "permission denied: uid %u may not use this socket", (unsigned int)uid);
+	else
+		return;
+	c->peer_rc = -EACCES;
+	c->peer_msg = strdup(msg);
 }
+
+/* Accepts waiting clients up to the connection limit. */
+static void accept_all(struct api_server *srv)
+{
+	while (srv->n_conns < srv->max_conns) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* Out of fds or memory: retried in a while instead of spinning on the readable socket. */
+			log_warn("api: accept: %s", strerror(errno));
+			srv->resume_ms = clock_ms() + POLL_PERIOD_MS;
+			break;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			srv->resume_ms = clock_ms() + POLL_PERIOD_MS;
+			break;
+		}
+		c->fd = fd;
+		c->events = ev.events;
+		ev.data.ptr = c;
+		http_req_init(&c->req, srv->max_head, srv->max_body);
+		peer_check(srv, c);
+		if ((c->peer_rc && !c->peer_msg) || epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
+			free(c->peer_msg);
+			free(c);
+			close(fd);
+			srv->resume_ms = clock_ms() + POLL_PERIOD_MS;
+			break;
+		}
+		srv->n_conns++;
+		list_append(srv, c);
+		touch(srv, c);
+	}
+	set_listening(srv, false);
+}
+
+static void expire(struct api_server *srv)
+{
+	uint64_t now = clock_ms();
+
+	while (srv->head && srv->head->deadline_ms <= now) {
+		log_debug("api: closing a connection idle for %llu ms", (unsigned long long)srv->timeout_ms);
+		conn_close(srv, srv->head);
+	}
+}
+
+void api_server_run(struct api_server *srv)
+{
+	struct epoll_event ev[64];
+	int handled = 0, n;
+
+	do {
+		n = epoll_wait(srv->epoll_fd, ev, 64, 0);
+		if (n < 0 && errno != EINTR)
+			log_err("api: epoll_wait: %s", strerror(errno));
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.ptr)
+				conn_event(srv, ev[i].data.ptr, ev[i].events);
+			else
+				accept_all(srv);
+		}
+		handled += n > 0 ? n : 0;
+	} while (n == 64 && handled < EVENTS_PER_RUN);
+	expire(srv);
+	if (srv->resume_ms && clock_ms() >= srv->resume_ms) {
+		srv->resume_ms = 0;
+		if (srv->n_conns < srv->max_conns)
+			set_listening(srv, true);
+	}
+}
+
+int api_server_timeout_ms(struct api_server *srv)
+{
+	uint64_t now = clock_ms();
+
+	if (!srv->head || srv->head->deadline_ms > now + POLL_PERIOD_MS)
+		return POLL_PERIOD_MS;
+	return srv->head->deadline_ms <= now ? 0 : (int)(srv->head->deadline_ms - now);
+}
+
+int api_server_fd(const struct api_server *srv) { return srv->epoll_fd; }
 
 static bool backend_complete(const struct api_backend *be)
 {
@@ -234,32 +520,11 @@ static struct api_config with_defaults(const struct api_config *cfg)
 	return c;
 }
 
-static int start_daemon(struct api_server *srv, int fd, const struct api_config *cfg)
-{
-	const union MHD_DaemonInfo *info;
-
-	/* No internal thread: the controller's epoll loop drives MHD through its epoll fd. */
-	srv->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, srv,
-				    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-				    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-				    cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory_bytes,
-				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
-	if (!srv->mhd)
-		return -EIO;
-	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info) {
-		MHD_stop_daemon(srv->mhd);
-		return -EIO;
-	}
-	srv->epoll_fd = info->epoll_fd;
-	return 0;
-}
-
 int api_server_open(struct api_server **out, const struct api_config *config, const struct api_backend *be)
 {
 	struct api_config cfg = with_defaults(config);
 	struct api_server *srv;
-	int fd, rc;
+	int rc;
 
 	if (!backend_complete(be) || !*cfg.sock_path)
 		return -EINVAL;
@@ -271,16 +536,26 @@ int api_server_open(struct api_server **out, const struct api_config *config, co
 	srv->be = *be;
 	srv->uid = cfg.uid;
 	srv->max_body = cfg.max_body_bytes;
-	fd = sock_listen(srv->path, cfg.uid, cfg.has_gid, cfg.gid, (int)min_u64(cfg.max_connections, INT_MAX),
-			 &srv->id);
-	if (fd < 0) {
-		rc = fd;
+	srv->max_head = cfg.conn_memory_bytes;
+	srv->max_conns = cfg.max_connections;
+	srv->timeout_ms = (uint64_t)cfg.timeout_s * 1000;
+	srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->epoll_fd < 0) {
+		rc = -errno;
 		goto fail;
 	}
-	rc = start_daemon(srv, fd, &cfg);
-	if (rc) {
-		/* MHD closes the listening socket only once it has started. */
-		close(fd);
+	srv->listen_fd = sock_listen(srv->path, cfg.uid, cfg.has_gid, cfg.gid,
+				     (int)min_u64(cfg.max_connections, INT_MAX), &srv->id);
+	if (srv->listen_fd < 0) {
+		rc = srv->listen_fd;
+		close(srv->epoll_fd);
+		goto fail;
+	}
+	set_listening(srv, true);
+	if (!srv->listening) {
+		rc = -EIO;
+		close(srv->listen_fd);
+		close(srv->epoll_fd);
 		sock_remove(srv->path, &srv->id);
 		goto fail;
 	}
@@ -292,32 +567,14 @@ fail:
 	return rc;
 }
 
-int api_server_fd(const struct api_server *srv) { return srv->epoll_fd; }
-
-void api_server_run(struct api_server *srv)
-{
-	if (MHD_run(srv->mhd) != MHD_YES)
-		log_err("api: MHD_run failed");
-}
-
-int api_server_timeout_ms(struct api_server *srv)
-{
-	MHD_UNSIGNED_LONG_LONG ms;
-
-	/*
-	 * At its connection limit, libmicrohttpd 0.9.75 in external epoll mode may leave closed connections and the
-	 * listening socket unserviced until it runs again (seen in tests): never let it wait longer than a poll period.
-	 */
-	if (MHD_get_timeout(srv->mhd, &ms) != MHD_YES || ms > POLL_PERIOD_MS)
-		return POLL_PERIOD_MS;
-	return (int)ms;
-}
-
 void api_server_close(struct api_server *srv)
 {
 	if (!srv)
 		return;
-	MHD_stop_daemon(srv->mhd);
+	while (srv->head)
+		conn_close(srv, srv->head);
+	close(srv->listen_fd);
+	close(srv->epoll_fd);
 	sock_remove(srv->path, &srv->id);
 	free(srv->path);
 	free(srv);

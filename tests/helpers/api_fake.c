@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++)
 			if (ev[i].data.fd == sfd)
 				goto out;
-		/* Also on timeouts: MHD closes idle connections from here. */
+		/* Also on timeouts: the server closes idle connections from here. */
 		api_server_run(srv);
 	}
 out:

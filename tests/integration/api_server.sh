@@ -140,6 +140,100 @@ CODE=$(curl -sS -o "$TMP/out" -w '%{http_code}' --unix-socket "$SOCK" -X PUT -H 
 [ "$(state)" = "$good" ] || fail "state changed by refused requests: $(state) vs $good"
 pass "every error answers with a fault_message and changes nothing"
 
+# HTTP framing over raw sockets: keep-alive and pipelining, HTTP/1.0, 100-continue, chunked bodies, HEAD, and
+# malformed requests answered with a status and a fault_message before the connection is closed.
+cat >"$TMP/framing.py" <<'PY'
+import json, socket, sys
+path = sys.argv[1]
+def conn():
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(30)
+    s.connect(path)
+    return s
+def read_answer(s, buf=b"", head_only=False):
+    """Reads one answer; returns (status, headers, body, rest of the buffer)."""
+    while b"\r\n\r\n" not in buf:
+        b = s.recv(65536)
+        if not b:
+            sys.exit("connection closed before an answer; got %r" % buf)
+        buf += b
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+    n = 0 if head_only else int(hdrs.get("content-length", "0"))
+    while len(buf) < n:
+        b = s.recv(65536)
+        if not b:
+            sys.exit("body cut short")
+        buf += b
+    return status, hdrs, buf[:n], buf[n:]
+def closed(s, rest=b""):
+    return rest == b"" and s.recv(1) == b""
+def expect(cond, what):
+    if not cond:
+        sys.exit("FAIL: " + what)
+
+# Keep-alive: three pipelined requests in one write, answered in order on one connection, then close on request.
+s = conn()
+s.sendall(b"GET /balloon HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"PATCH /usbd/targets HTTP/1.1\r\nHost: x\r\nContent-Length: 22\r\n\r\n{\"threshold_mib\": 128}"
+          b"GET /usbd/targets HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+st1, h1, b1, rest = read_answer(s)
+st2, h2, b2, rest = read_answer(s, rest)
+st3, h3, b3, rest = read_answer(s, rest)
+expect((st1, st2, st3) == (200, 204, 200), "pipelined statuses %r" % ((st1, st2, st3),))
+expect(json.loads(b3)["threshold_mib"] == 128, "pipelined PATCH not applied before the GET: %r" % b3)
+expect("content-length" not in h2 and h3.get("connection") == "close" and "connection" not in h1, "headers")
+expect(closed(s, rest), "not closed after Connection: close")
+# HTTP/1.0 closes unless asked to keep the connection.
+s = conn()
+s.sendall(b"GET /balloon HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+st, h, _, rest = read_answer(s)
+expect(st == 200 and h.get("connection") == "keep-alive", "HTTP/1.0 keep-alive: %r %r" % (st, h))
+s.sendall(b"GET /balloon HTTP/1.0\r\n\r\n")
+st, h, _, rest = read_answer(s, rest)
+expect(st == 200 and closed(s, rest), "HTTP/1.0 without keep-alive not closed")
+# Expect: 100-continue within the limit: "100 Continue" first, then the answer; a chunked body is read whole.
+s = conn()
+s.sendall(b"PATCH /usbd/targets HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 20\r\n\r\n")
+st, _, _, rest = read_answer(s, head_only=True)
+expect(st == 100 and rest == b"", "no 100 Continue: %r" % st)
+s.sendall(b"{\"threshold_mib\": 0}")
+st, _, _, rest = read_answer(s, rest)
+expect(st == 204, "after 100 Continue: %r" % st)
+s.sendall(b"PATCH /usbd/targets HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          b"3;x=y\r\n{\"t\r\n12\r\nhreshold_mib\": 64}\r\n0\r\nX-T: 1\r\n\r\n"
+          b"HEAD /usbd/targets HTTP/1.1\r\nHost: x\r\n\r\n")
+st, _, _, rest = read_answer(s, rest)
+expect(st == 204, "chunked PATCH: %r" % st)
+st, h, _, rest = read_answer(s, rest, head_only=True)
+expect(st == 400 and int(h["content-length"]) > 0 and rest == b"", "HEAD answered with a body or wrongly: %r %r" % (st, rest))
+s.sendall(b"GET /usbd/targets HTTP/1.1\r\nHost: x\r\n\r\n")
+st, _, b, rest = read_answer(s, rest)
+expect(st == 200 and json.loads(b)["threshold_mib"] == 64, "chunked PATCH not applied: %r" % b)
+s.close()
+# Malformed framing: the status, a fault_message, Connection: close, and the end of the connection.
+for req, want in [
+        (b"GET /balloon HTTP/1.1\r\n\r\n", 400),
+        (b"GET /balloon HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400),
+        (b"PUT /balloon HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", 400),
+        (b"PUT /balloon HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        (b"PUT /balloon HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        (b"PUT /balloon HTTP/1.1\r\nHost: x\r\nExpect: 101-nothing\r\n\r\n", 417),
+        (b"GET /balloon HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+        (b"GET /balloon HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 40000 + b"\r\n\r\n", 431),
+        (b"PATCH /balloon HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400)]:
+    s = conn()
+    s.sendall(req)
+    st, h, b, rest = read_answer(s)
+    expect(st == want and h.get("connection") == "close" and json.loads(b)["fault_message"] and closed(s, rest),
+           "%r...: got %r %r %r, expected %d" % (req[:40], st, h, b, want))
+PY
+"$PY" "$TMP/framing.py" "$SOCK" || fail "HTTP framing"
+expect PATCH /usbd/targets '{"threshold_mib": 0}' 204
+pass "keep-alive, pipelining, HTTP/1.0, 100-continue, chunked bodies, HEAD; malformed framing answered and closed"
+
 # Metrics.
 CTYPE=$(curl -sS -o "$TMP/metrics" -w '%{content_type}' --unix-socket "$SOCK" http://localhost/metrics)
 [ "$CTYPE" = "text/plain; version=0.0.4; charset=utf-8" ] || fail "metrics content type '$CTYPE'"
