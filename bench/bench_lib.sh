@@ -2,7 +2,8 @@
 # bench_lib.sh: libusbd's page-out policy against the kernel's reclaim, random, address-order FIFO and Belady's
 # offline bound, on five workloads (issue 6, "Measure"). As root, cgroup v1; makes a cgroup and a swap file and
 # removes both at exit. Usage: bench/bench_lib.sh [BUILD_DIR]   (BENCH_LIB_QUICK=1: short workloads;
-# HOG_MIB, THRESHOLD_MIB, SIZE_MIB and RUN_TIMEOUT override the sizes below; WORKLOADS picks workloads)
+# HOG_MIB, THRESHOLD_MIB, SIZE_MIB and RUN_TIMEOUT override the sizes below; WORKLOADS picks workloads, POLICIES
+# policies and their order, e.g. POLICIES="kernel lib": the first run of an invocation may see less pressure)
 #
 # Domain 1 GiB; in its app cgroup a non-registered hog holds 512 MiB (never swapped: usbd keeps it out of swap),
 # the threshold is 128 MiB, so the registered app (512 MiB) may keep about 384 MiB resident: the budget. The app
@@ -71,7 +72,7 @@ field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) 
 
 printf '%-7s %-7s %9s %9s %8s %6s %7s %8s %9s\n' workload policy swap-in swap-out signals calls scan_s majflt faults
 for w in ${WORKLOADS:-hot cyclic skew phase thp}; do
-  for p in lib kernel random fifo; do
+  for p in ${POLICIES:-lib kernel random fifo}; do
     if [[ $p == kernel ]]; then
       echo $((DOMAIN - (THRESHOLD_MIB << 20))) > "$CGV1/$DOM/memory.limit_in_bytes"
     fi

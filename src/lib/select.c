@@ -4,7 +4,7 @@
 
 static bool eligible(const struct sel_block *b)
 {
-	return !b->out && !(b->score & (SEL_TOUCHED_NOW | SEL_TOUCHED_LAST));
+	return !b->out && !b->busy;
 }
 
 /* The lowest score at which the eligible blocks cover `bytes` (SEL_SCORE_MAX when they never do). */
@@ -27,6 +27,7 @@ static unsigned cutoff(const struct sel_block *b, size_t n, uint64_t bytes)
 
 struct run {
 	size_t first, len;
+	bool from_end;          /* take from the far end: the run's start borders a busy block */
 };
 
 static int run_longer_first(const void *a, const void *b)
@@ -43,8 +44,14 @@ static bool contiguous(const struct sel_block *prev, const struct sel_block *b)
 	return prev->addr + prev->len == b->addr;
 }
 
+static bool busy_neighbour(const struct sel_block *b, size_t n, size_t i, size_t j)
+{
+	return j < n && contiguous(&b[i < j ? i : j], &b[i < j ? j : i]) && b[j].busy;
+}
+
 /* Among the blocks at the cut-off, those in long runs of cold blocks go first: fewer, larger ranges and
- * neighbours that are likely as cold. */
+ * neighbours that are likely as cold. A run that starts next to a busy block and does not end next to one is
+ * taken from its end: its start is where the app is headed (a scan front) or has just been. */
 static void pick_at_cutoff(struct sel_block *b, size_t n, unsigned cut, uint64_t want)
 {
 	struct run *runs = malloc(n * sizeof(*runs));
@@ -66,15 +73,18 @@ static void pick_at_cutoff(struct sel_block *b, size_t n, unsigned cut, uint64_t
 			j = i + 1;
 			continue;
 		}
-		runs[nruns++] = (struct run){ i, j - i };
+		runs[nruns++] = (struct run){ i, j - i,
+			i > 0 && busy_neighbour(b, n, i, i - 1) && !busy_neighbour(b, n, j - 1, j) };
 	}
 	qsort(runs, nruns, sizeof(*runs), run_longer_first);
 	for (i = 0; i < nruns && want > 0; i++)
-		for (j = runs[i].first; j < runs[i].first + runs[i].len && want > 0; j++)
+		for (size_t k = 0; k < runs[i].len && want > 0; k++) {
+			j = runs[i].from_end ? runs[i].first + runs[i].len - 1 - k : runs[i].first + k;
 			if (b[j].score == cut && !b[j].chosen) {
 				b[j].chosen = true;
 				want -= b[j].len < want ? b[j].len : want;
 			}
+		}
 	free(runs);
 }
 

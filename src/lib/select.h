@@ -11,22 +11,21 @@
 
 #include "lib/usbd.h"
 
-/* A block's score: bit 8 = touched in the current epoch, bits 7..0 = the last eight epochs, newest in bit 7
- * (the "aging" counter: both recency and frequency). Lower is colder. */
-#define SEL_TOUCHED_NOW 0x100u
-#define SEL_TOUCHED_LAST 0x80u
+/* A block's score: its hotness, 0 .. SEL_SCORE_MAX (the tracker's estimated access rate on a log scale,
+ * track_cost.h). Lower is colder. */
 #define SEL_SCORE_MAX 0x1ffu
 
 struct sel_block {
 	uintptr_t addr;
 	size_t len;
 	uint16_t score;
+	bool busy;              /* touched since last armed, or armed too lately to tell: never chosen */
 	bool out;               /* paged out and not touched since: nothing to gain */
 	bool chosen;            /* output */
 };
 
 /*
- * Chooses the coldest eligible blocks (not out, not touched in the current or last epoch) until `bytes` is
+ * Chooses the coldest eligible blocks (not out, not busy) until `bytes` is
  * covered, rounded up to whole blocks: every block colder than the cut-off score, then blocks at the cut-off
  * from the longest contiguous cold runs first. Sets `chosen`, then writes the chosen blocks as ranges merged
  * where address-contiguous, at most `max` of them. Returns the number of ranges written.

@@ -1,9 +1,11 @@
 /*
- * tracker: protection-based access sampling. Each tick folds and re-protects PROT_NONE one rotating slice of
- * every tracked region (one mprotect per region), so a block's epoch is SLICES ticks; the first touch of a block
- * in its epoch faults into on_segv(), which records it and gives the block back PROT_READ|PROT_WRITE, so a block
- * costs at most one fault per epoch however often it is touched. Accesses are folded into an 8-epoch aging byte
- * per block (recency and frequency together).
+ * tracker: protection-based access sampling under a cost budget. Adding a region arms (protects PROT_NONE) all of
+ * it; the first touch of an armed block faults into on_segv(), which gives the block back PROT_READ|PROT_WRITE
+ * and records when it was touched, so a block costs at most one fault per arming however often it is touched.
+ * Blocks that stay armed are provably idle; touched blocks are re-armed by the ticks, oldest touch first, only as
+ * far as the budget allows: each fault costs what a calibration on a scratch buffer measured at start (on a
+ * shadow-paging hypervisor, mostly the re-touch of every page of the block), and the tracker keeps faults x that
+ * cost plus its ticks' own time under a share of wall time (track_cost.h; docs/LIBUSBD.md, "What it costs").
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,17 +21,23 @@
 #include "common/clock.h"
 #include "common/size.h"
 #include "lib/select.h"
+#include "lib/track_cost.h"
 #include "lib/usbd.h"
 
 #define MAX_REGIONS 16
-#define MAX_BLOCKS (UINT64_C(1) << 20)  /* all regions together: bounds the state and the VMAs split */
+/* Armed and unarmed blocks alternate, and every run is a VMA: stay well under vm.max_map_count (65530). */
+#define MAX_BLOCKS (UINT64_C(1) << 15)
 #define HUGE_BLOCK (2 * MIB)
 #define DEFAULT_BLOCK (64 * KIB)
 #define DEFAULT_INTERVAL_MS 500
-/* Re-protecting memory costs far more than the mprotect: every page of it pays again on its next touch (a
- * fault plus, under a shadow-paging hypervisor, ~6 us per 4 KiB page). Re-arming a rotating 1/SLICES of each
- * region per tick spreads that cost over SLICES ticks (docs/LIBUSBD.md, "What it costs"). */
-#define SLICES 8
+#define DEFAULT_BUDGET_PERMILLE 20
+#define CAL_ROUNDS 3
+/* A block re-armed less than this long ago is not offered yet: a hot block, re-armed, is untouched only until
+ * the app's next pass over it. A block never touched since it was added is offered at once: at the first
+ * SIGBALLOON that is all the history there is. */
+#define MIN_IDLE_MS 1000u
+#define CAL_BYTES (4 * MIB) /* smaller scratch buffers measured too cheap and too noisy on the PVM guest */
+#define CAL_FALLBACK_NS 200000u /* if the calibration cannot run: the worst seen on the PVM guest */
 #define ST_TOUCHED 1u
 #define ST_OUT 2u
 #define RW (PROT_READ | PROT_WRITE)
@@ -37,8 +45,19 @@
 struct region {
 	uintptr_t start, end, base;     /* base: start rounded down to the block grid */
 	size_t block, nblocks;
-	uint8_t *hist;                  /* aging byte, newest epoch in bit 7 */
+	bool huge;
+	struct tc_hist *hist;
+	uint32_t *armed_ms;             /* when each block was last armed (ms since the tracker began) */
+	_Atomic uint32_t *seen_ms;      /* when it was first touched after that (set by the fault handler) */
 	_Atomic uint8_t *st;            /* ST_TOUCHED (set by the fault handler), ST_OUT */
+	_Atomic uint64_t faults;
+	uint64_t faults_paid;           /* faults already charged to the budget */
+	uint64_t fault_cost_ns;         /* calibrated cost of one fault on a block of this region */
+};
+
+struct cand {
+	uint32_t seen_ms, blk;
+	unsigned reg;
 };
 
 struct usbd_tracker {
@@ -51,13 +70,22 @@ struct usbd_tracker {
 	pthread_t thread;
 	bool thread_started, stop;
 	unsigned interval_ms;
-	_Atomic uint64_t faults;
-	uint64_t ticks, tick_ns;
-	unsigned slice;                 /* the slice the next tick re-arms */
+	uint64_t t0_ns, last_tick_ns, tick_unpaid_ns;
+	struct tc_budget budget;
+	struct cand *cand;              /* nblocks entries, for the ticks */
+	uint64_t ticks, tick_ns, rearmed;
+	_Atomic uint64_t handler_ns;
+	_Atomic uintptr_t cal_start, cal_end; /* the calibration's scratch buffer while it runs */
+	size_t cal_block;
 };
 
 static _Atomic(struct usbd_tracker *) live;
 static struct sigaction old_segv;
+
+static uint32_t ms_since(const struct usbd_tracker *t, uint64_t ns)
+{
+	return (uint32_t)((ns - t->t0_ns) / 1000000u);
+}
 
 static void block_span(const struct region *r, size_t i, uintptr_t *s, size_t *len)
 {
@@ -71,17 +99,29 @@ static void block_span(const struct region *r, size_t i, uintptr_t *s, size_t *l
 	*len = hi - lo;
 }
 
-/* Async-signal context: atomics and mprotect only. A fault that is not ours falls back to the previous
- * disposition, and returning re-executes the access so that it faults again under it. */
+/* Async-signal context: atomics, clock_gettime and mprotect only. The block is given back its protection before
+ * it is marked touched, so a tick that re-arms touched blocks never re-arms one the handler then opens again
+ * unmarked. A fault that is not ours falls back to the previous disposition, and returning re-executes the
+ * access so that it faults again under it. */
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	struct usbd_tracker *t = atomic_load(&live);
 	uintptr_t a = (uintptr_t)si->si_addr;
 	int saved = errno;
 
+	(void)sig;
+	(void)uc;
 	if (t && si->si_code == SEGV_ACCERR) {
+		uint64_t in = clock_ns();
+		uintptr_t cs = atomic_load(&t->cal_start), ce = atomic_load(&t->cal_end);
 		unsigned i, n = atomic_load_explicit(&t->nreg, memory_order_acquire);
 
+		if (cs && a >= cs && a < ce) {
+			if (mprotect((void *)round_down(a, t->cal_block), t->cal_block, RW) == 0) {
+				errno = saved;
+				return;
+			}
+		}
 		for (i = 0; i < n; i++) {
 			struct region *r = &t->reg[i];
 			uintptr_t s;
@@ -90,14 +130,15 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 			if (a < r->start || a >= r->end)
 				continue;
 			b = (a - r->base) / r->block;
-			atomic_store(&r->st[b], ST_TOUCHED); /* touched, so no longer out */
-			atomic_fetch_add_explicit(&t->faults, 1, memory_order_relaxed);
 			block_span(r, b, &s, &len);
-			if (mprotect((void *)s, len, RW) == 0) {
-				errno = saved;
-				return;
-			}
-			break;
+			if (mprotect((void *)s, len, RW) < 0)
+				break;
+			atomic_store(&r->seen_ms[b], ms_since(t, in));
+			atomic_store(&r->st[b], ST_TOUCHED); /* touched, so no longer out */
+			atomic_fetch_add_explicit(&r->faults, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&t->handler_ns, clock_ns() - in, memory_order_relaxed);
+			errno = saved;
+			return;
 		}
 	}
 	sigaction(SIGSEGV, &old_segv, NULL);
@@ -110,6 +151,7 @@ int usbd_tracker_new(struct usbd_tracker **out, const struct usbd_tracker_config
 	struct sigaction sa;
 	pthread_condattr_t ca;
 	size_t block = cfg && cfg->block_bytes ? cfg->block_bytes : DEFAULT_BLOCK;
+	unsigned permille = cfg && cfg->budget_permille ? cfg->budget_permille : DEFAULT_BUDGET_PERMILLE;
 
 	if (block < (size_t)sysconf(_SC_PAGESIZE) || (block & (block - 1)))
 		return -EINVAL;
@@ -121,6 +163,8 @@ int usbd_tracker_new(struct usbd_tracker **out, const struct usbd_tracker_config
 		return -EBUSY;
 	}
 	t->block_bytes = block;
+	t->budget.frac = permille >= 1000 ? 1.0 : permille / 1000.0;
+	t->t0_ns = t->last_tick_ns = clock_ns();
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -140,12 +184,77 @@ int usbd_tracker_new(struct usbd_tracker **out, const struct usbd_tracker_config
 	return 0;
 }
 
+static uint64_t scan_ns(const volatile uint8_t *p, size_t len)
+{
+	uint64_t t0 = clock_ns();
+	unsigned sum = 0;
+
+	for (size_t i = 0; i < len; i += 64)
+		sum += p[i];
+	(void)sum;
+	return clock_ns() - t0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* What one tracker fault on a block costs this process, measured: a scratch buffer of CAL_BYTES (at least four
+ * blocks), filled, then
+ * armed and read through (every cache line: the worst case, every page re-touched) against the same read
+ * unarmed; the largest of CAL_ROUNDS (noise on a shared machine only ever made it read low or high by chance, and
+ * low would overspend). Includes the signal, the handler and the hypervisor's re-touch cost. */
+static uint64_t calibrate(struct usbd_tracker *t, size_t block, bool huge)
+{
+	size_t len = block * 4 > CAL_BYTES ? block * 4 : CAL_BYTES, n = len / block;
+	uint8_t *raw = mmap(NULL, len + block, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+	uint64_t c[CAL_ROUNDS], plain, armed;
+
+	if (raw == MAP_FAILED)
+		return CAL_FALLBACK_NS;
+	p = (uint8_t *)round_up((uintptr_t)raw, block);
+	madvise(p, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(p, 1, len);
+	t->cal_block = block;
+	atomic_store(&t->cal_end, (uintptr_t)p + len);
+	atomic_store(&t->cal_start, (uintptr_t)p);
+	for (unsigned r = 0; r < CAL_ROUNDS; r++) {
+		scan_ns(p, len);
+		plain = scan_ns(p, len);
+		if (mprotect(p, len, PROT_NONE) < 0) {
+			c[r] = CAL_FALLBACK_NS;
+			continue;
+		}
+		armed = scan_ns(p, len);
+		c[r] = armed > plain ? (armed - plain) / n : 0;
+	}
+	atomic_store(&t->cal_start, 0);
+	atomic_store(&t->cal_end, 0);
+	munmap(raw, len + block);
+	qsort(c, CAL_ROUNDS, sizeof(c[0]), cmp_u64);
+	return c[CAL_ROUNDS - 1] > 1000 ? c[CAL_ROUNDS - 1] : 1000;
+}
+
+static void region_free(struct region *r)
+{
+	free(r->hist);
+	free(r->armed_ms);
+	free((void *)r->seen_ms);
+	free((void *)r->st);
+	memset(r, 0, sizeof(*r));
+}
+
 int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned flags)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), b;
 	uintptr_t start = (uintptr_t)addr;
 	struct region *r;
-	unsigned n;
+	struct cand *cand;
+	uint32_t now;
+	unsigned n, i;
 	int err = 0;
 
 	if (len == 0 || start % page || len % page || start + len < start || (flags & ~USBD_TRACK_HUGE))
@@ -159,19 +268,34 @@ int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned fl
 	}
 	r->start = start;
 	r->end = start + len;
-	r->block = flags & USBD_TRACK_HUGE ? HUGE_BLOCK : t->block_bytes;
+	r->huge = flags & USBD_TRACK_HUGE;
+	r->block = r->huge ? HUGE_BLOCK : t->block_bytes;
 	r->base = round_down(start, r->block);
 	r->nblocks = (round_up(r->end, r->block) - r->base) / r->block;
 	if (t->nblocks + r->nblocks > MAX_BLOCKS) {
+		memset(r, 0, sizeof(*r));
 		err = -E2BIG;
 		goto out;
 	}
-	r->hist = calloc(r->nblocks, 1);
+	r->hist = calloc(r->nblocks, sizeof(*r->hist));
+	r->armed_ms = calloc(r->nblocks, sizeof(*r->armed_ms));
+	r->seen_ms = calloc(r->nblocks, sizeof(*r->seen_ms));
 	r->st = calloc(r->nblocks, sizeof(*r->st));
-	if (!r->hist || !r->st) {
+	cand = realloc(t->cand, (t->nblocks + r->nblocks) * sizeof(*cand));
+	if (cand)
+		t->cand = cand;
+	if (!r->hist || !r->armed_ms || !r->seen_ms || !r->st || !cand) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	for (i = 0; i < n && !r->fault_cost_ns; i++)
+		if (t->reg[i].block == r->block && t->reg[i].huge == r->huge)
+			r->fault_cost_ns = t->reg[i].fault_cost_ns;
+	if (!r->fault_cost_ns)
+		r->fault_cost_ns = calibrate(t, r->block, r->huge);
+	now = ms_since(t, clock_ns());
+	for (b = 0; b < r->nblocks; b++)
+		r->armed_ms[b] = now;
 	/* Published before protecting: a fault must find its region. */
 	atomic_store_explicit(&t->nreg, n + 1, memory_order_release);
 	if (mprotect(addr, len, PROT_NONE) < 0) {
@@ -182,48 +306,90 @@ int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned fl
 	t->nblocks += r->nblocks;
 	goto out;
 fail:
-	free(r->hist);
-	free((void *)r->st);
-	memset(r, 0, sizeof(*r));
+	region_free(r);
 out:
 	pthread_mutex_unlock(&t->lock);
 	return err;
 }
 
-/* Folds the epoch of blocks [lo, hi) of r into their history and protects them again. */
-static int rearm(struct region *r, size_t lo, size_t hi)
+static int cand_oldest_first(const void *a, const void *b)
 {
-	uintptr_t s, e;
-	size_t b, len;
+	const struct cand *x = a, *y = b;
 
-	if (lo == hi)
-		return 0;
-	/* Fold first, then re-arm: a touch in between lands in the old epoch, never in none. */
-	for (b = lo; b < hi; b++) {
-		bool touched = atomic_fetch_and(&r->st[b], (uint8_t)~ST_TOUCHED) & ST_TOUCHED;
-		r->hist[b] = (uint8_t)((r->hist[b] >> 1) | (touched ? 0x80 : 0));
+	if (x->seen_ms != y->seen_ms)
+		return x->seen_ms < y->seen_ms ? -1 : 1;
+	return x->reg != y->reg ? (x->reg < y->reg ? -1 : 1) : (x->blk > y->blk) - (x->blk < y->blk);
+}
+
+static int cand_by_address(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	return x->reg != y->reg ? (x->reg < y->reg ? -1 : 1) : (x->blk > y->blk) - (x->blk < y->blk);
+}
+
+/* Folds the arm period of each candidate that ended in a touch, then arms them again, a run per mprotect. */
+static int rearm(struct usbd_tracker *t, const struct cand *c, size_t n, uint32_t now)
+{
+	int err = 0;
+	size_t i, j;
+
+	for (i = 0; i < n; i = j) {
+		struct region *r = &t->reg[c[i].reg];
+		uintptr_t s, e;
+		size_t len;
+
+		for (j = i; j < n && c[j].reg == c[i].reg && c[j].blk == c[i].blk + (j - i); j++) {
+			uint32_t b = c[j].blk;
+			/* Fold first, then arm: a touch in between goes unseen this once, never undone. */
+			atomic_fetch_and(&r->st[b], (uint8_t)~ST_TOUCHED);
+			tc_fold(&r->hist[b], r->armed_ms[b], atomic_load(&r->seen_ms[b]), now);
+			r->armed_ms[b] = now;
+		}
+		block_span(r, c[i].blk, &s, &len);
+		block_span(r, c[j - 1].blk, &e, &len);
+		if (mprotect((void *)s, e + len - s, PROT_NONE) < 0)
+			err = -errno;
 	}
-	block_span(r, lo, &s, &len);
-	block_span(r, hi - 1, &e, &len);
-	return mprotect((void *)s, e + len - s, PROT_NONE) < 0 ? -errno : 0;
+	t->rearmed += n;
+	return err;
 }
 
 int usbd_tracker_tick(struct usbd_tracker *t)
 {
-	uint64_t t0 = clock_ns();
-	unsigned i, n;
-	int err = 0, r;
+	uint64_t t0 = clock_ns(), spent;
+	unsigned i, nreg;
+	size_t n = 0, take = 0, b;
+	int64_t left;
+	uint32_t now;
+	int err;
 
 	pthread_mutex_lock(&t->lock);
-	n = atomic_load(&t->nreg);
-	for (i = 0; i < n; i++) {
-		size_t nb = t->reg[i].nblocks;
-		if ((r = rearm(&t->reg[i], nb * t->slice / SLICES, nb * (t->slice + 1) / SLICES)))
-			err = r;
+	now = ms_since(t, t0);
+	nreg = atomic_load(&t->nreg);
+	spent = t->tick_unpaid_ns;
+	for (i = 0; i < nreg; i++) {
+		struct region *r = &t->reg[i];
+		uint64_t f = atomic_load(&r->faults);
+		spent += (f - r->faults_paid) * r->fault_cost_ns;
+		r->faults_paid = f;
+		for (b = 0; b < r->nblocks; b++)
+			if (atomic_load(&r->st[b]) & ST_TOUCHED)
+				t->cand[n++] = (struct cand){ atomic_load(&r->seen_ms[b]), (uint32_t)b, i };
 	}
-	t->slice = (t->slice + 1) % SLICES;
+	tc_budget_update(&t->budget, t0 - t->last_tick_ns, spent);
+	t->last_tick_ns = t0;
+	/* The blocks touched longest ago first: the likeliest to have gone cold, and fair to all. */
+	if (t->budget.frac < 1.0)
+		qsort(t->cand, n, sizeof(*t->cand), cand_oldest_first);
+	left = t->budget.balance_ns;
+	while (take < n && tc_budget_take(&t->budget, &left, t->reg[t->cand[take].reg].fault_cost_ns))
+		take++;
+	qsort(t->cand, take, sizeof(*t->cand), cand_by_address);
+	err = rearm(t, t->cand, take, now);
 	t->ticks++;
-	t->tick_ns += clock_ns() - t0;
+	t->tick_unpaid_ns = clock_ns() - t0;
+	t->tick_ns += t->tick_unpaid_ns;
 	pthread_mutex_unlock(&t->lock);
 	return err;
 }
@@ -270,6 +436,7 @@ static struct sel_block *snapshot(struct usbd_tracker *t, size_t *n)
 {
 	struct sel_block *b = malloc(t->nblocks * sizeof(*b));
 	unsigned i, nreg = atomic_load(&t->nreg);
+	uint32_t now = ms_since(t, clock_ns());
 	size_t k = 0, j;
 
 	if (!b)
@@ -279,7 +446,8 @@ static struct sel_block *snapshot(struct usbd_tracker *t, size_t *n)
 		for (j = 0; j < r->nblocks; j++, k++) {
 			uint8_t st = atomic_load(&r->st[j]);
 			block_span(r, j, &b[k].addr, &b[k].len);
-			b[k].score = (uint16_t)(r->hist[j] | (st & ST_TOUCHED ? SEL_TOUCHED_NOW : 0));
+			b[k].busy = (st & ST_TOUCHED) || (r->hist[j].k > 0 && now - r->armed_ms[j] < MIN_IDLE_MS);
+			b[k].score = b[k].busy ? SEL_SCORE_MAX : tc_score(&r->hist[j], r->armed_ms[j], now, SEL_SCORE_MAX);
 			b[k].out = st & ST_OUT;
 			b[k].chosen = false;
 		}
@@ -344,19 +512,29 @@ void usbd_tracker_stats(struct usbd_tracker *t, struct usbd_tracker_stats *out)
 	nreg = atomic_load(&t->nreg);
 	for (i = 0; i < nreg; i++) {
 		struct region *r = &t->reg[i];
+		uint64_t f = atomic_load(&r->faults);
 		out->tracked_bytes += r->end - r->start;
-		for (b = 0; b < r->nblocks; b++)
-			if (atomic_load(&r->st[b]) & ST_OUT) {
-				uintptr_t s;
-				size_t len;
+		out->faults += f;
+		out->cost_ns += f * r->fault_cost_ns;
+		if (i == 0)
+			out->fault_cost_ns = r->fault_cost_ns;
+		for (b = 0; b < r->nblocks; b++) {
+			uint8_t st = atomic_load(&r->st[b]);
+			uintptr_t s;
+			size_t len;
+			out->armed_blocks += !(st & ST_TOUCHED);
+			if (st & ST_OUT) {
 				block_span(r, b, &s, &len);
 				out->out_bytes += len;
 			}
+		}
 	}
 	out->blocks = t->nblocks;
-	out->faults = atomic_load(&t->faults);
 	out->ticks = t->ticks;
 	out->tick_ns = t->tick_ns;
+	out->cost_ns += t->tick_ns;
+	out->rearmed = t->rearmed;
+	out->handler_ns = atomic_load(&t->handler_ns);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -378,10 +556,9 @@ void usbd_tracker_free(struct usbd_tracker *t)
 		mprotect((void *)t->reg[i].start, t->reg[i].end - t->reg[i].start, RW);
 	sigaction(SIGSEGV, &old_segv, NULL);
 	atomic_store(&live, NULL);
-	for (i = 0; i < nreg; i++) {
-		free(t->reg[i].hist);
-		free((void *)t->reg[i].st);
-	}
+	for (i = 0; i < nreg; i++)
+		region_free(&t->reg[i]);
+	free(t->cand);
 	pthread_cond_destroy(&t->wake);
 	pthread_mutex_destroy(&t->lock);
 	free(t);

@@ -103,21 +103,33 @@ int usbd_start_thread(struct usbd *h);
 int usbd_pageout(struct usbd *h, const struct usbd_range *r, size_t n, struct usbd_pageout_result *res);
 
 /*
- * Access tracker: protection-based sampling. Each epoch (usbd_tracker_tick) protects the tracked regions
- * PROT_NONE; the first touch of a block faults into the library's SIGSEGV handler, which records the access
- * and gives the block back its protection. Tracked memory must be private anonymous PROT_READ|PROT_WRITE
- * memory that is not handed to system calls (the kernel reports EFAULT instead of faulting).
+ * Access tracker: protection-based sampling under a cost budget. Adding a region protects it PROT_NONE; the first
+ * touch of a block faults into the library's SIGSEGV handler, which records when it happened and gives the
+ * block back its protection. Blocks that stay protected are provably idle; ticks protect touched blocks again
+ * (re-arm them), the longest-touched first, as far as the budget allows: the tracker measures what one fault
+ * costs at start (a scratch buffer, protected and read through) and keeps faults x that cost plus its ticks'
+ * own time under budget_permille of wall time, so where faults are cheap it re-arms every touched block each
+ * tick and where they are dear (a shadow-paging hypervisor) it re-arms fewer. Tracked memory must be private
+ * anonymous PROT_READ|PROT_WRITE memory that is not handed to system calls (the kernel reports EFAULT instead
+ * of faulting).
  */
 #define USBD_TRACK_HUGE 1u      /* a MADV_HUGEPAGE region: 2 MiB blocks, so huge pages are paged out whole */
 
 struct usbd_tracker_config {
 	size_t block_bytes;         /* tracking granularity of ordinary regions (0: 64 KiB; a power of two) */
+	unsigned budget_permille;   /* share of wall time the tracker may cost, in 1/1000 (0: 20, i.e. 2%);
+	                               >= 1000: no budget, every tick re-arms every touched block */
 };
 
 struct usbd_tracker_stats {
 	uint64_t blocks, tracked_bytes, out_bytes;
 	uint64_t faults, ticks;
-	uint64_t tick_ns;           /* total time spent re-arming */
+	uint64_t tick_ns;           /* total time spent in ticks (re-arming) */
+	uint64_t rearmed;           /* blocks re-armed by ticks */
+	uint64_t armed_blocks;      /* blocks protected now (untouched since last armed) */
+	uint64_t fault_cost_ns;     /* the calibrated cost of one fault (the first region's blocks) */
+	uint64_t cost_ns;           /* estimated cost so far: faults x calibrated cost + tick_ns */
+	uint64_t handler_ns;        /* time measured inside the fault handler (part of the fault cost) */
 };
 
 struct usbd_tracker;
@@ -125,15 +137,16 @@ struct usbd_tracker;
 int usbd_tracker_new(struct usbd_tracker **out, const struct usbd_tracker_config *cfg);
 /* Tracks [addr, addr+len) (page-aligned). -EBUSY when another tracker exists, -ENOSPC past 16 regions. */
 int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned flags);
-/* One tick: folds the accesses seen into the history of the blocks it re-arms, then re-arms a rotating 1/8 of
- * every region (so each block is sampled once per 8 ticks: its epoch). */
+/* One tick: charges the faults since the last tick to the budget, then re-arms touched blocks, the longest-touched
+ * first, as far as the budget allows (all of them with no budget), folding each one's touch into its history. */
 int usbd_tracker_tick(struct usbd_tracker *t);
 /* Ticks on a library thread every interval_ms (0: 500). */
 int usbd_tracker_start(struct usbd_tracker *t, unsigned interval_ms);
 /*
- * Picks `bytes` of the coldest memory (rounded up to whole blocks; less if not that much is cold): blocks not
- * touched in the current or last epoch, ranked by recency and frequency, preferring long contiguous cold runs;
- * blocks already paged out are skipped.
+ * Picks `bytes` of the coldest memory (rounded up to whole blocks; less if not that much is cold): blocks still
+ * protected (untouched since last armed; if it was ever touched, armed at least 1 s ago), ranked by their estimated access rate (faults seen per second armed,
+ * decayed with a 16 s half-life: frequency and recency together), preferring long contiguous cold runs; blocks
+ * already paged out are skipped.
  * Returns the number of ranges stored (at most max), merged where adjacent.
  */
 size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_range *out, size_t max);

@@ -28,13 +28,14 @@ static void pick_should_take_the_coldest_blocks_first(void **state)
 	assert_int_equal(r[0].len, 2 * BLK);
 }
 
-static void pick_should_never_take_blocks_touched_now_or_last_epoch_nor_paged_out_ones(void **state)
+static void pick_should_never_take_busy_blocks_nor_paged_out_ones(void **state)
 {
-	static const uint16_t s[] = { SEL_TOUCHED_NOW, SEL_TOUCHED_LAST | 1, 0x00, 0x00 };
+	static const uint16_t s[] = { 0x00, 0x00, 0x10, 0x00 };
 	struct sel_block b[4];
 	struct usbd_range r[4];
 
 	blocks(b, s, 4);
+	b[0].busy = b[1].busy = true; /* colder by score, but touched since armed */
 	b[3].out = true;
 	assert_int_equal(sel_pick(b, 4, 4 * BLK, r, 4), 1);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
@@ -80,15 +81,34 @@ static void pick_should_not_merge_blocks_that_are_not_address_contiguous(void **
 
 static void pick_should_return_what_is_cold_when_asked_for_more_and_respect_max(void **state)
 {
-	static const uint16_t s[] = { 0, SEL_TOUCHED_NOW, 0, SEL_TOUCHED_NOW, 0 };
+	static const uint16_t s[] = { 0, 0, 0, 0, 0 };
 	struct sel_block b[5];
 	struct usbd_range r[2];
 
 	blocks(b, s, 5);
+	b[1].busy = b[3].busy = true;
 	assert_int_equal(sel_pick(b, 5, 100 * BLK, r, 2), 2);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)BASE);
 	assert_ptr_equal(r[1].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
 	assert_int_equal(sel_pick(b, 5, 0, r, 2), 0);
+}
+
+static void pick_should_take_a_run_from_the_end_away_from_busy_blocks(void **state)
+{
+	/* a scan front: 0..1 busy, 2..5 equally cold (2 is where the scan is headed) */
+	static const uint16_t s[] = { 0, 0, 0x10, 0x10, 0x10, 0x10 };
+	struct sel_block b[6];
+	struct usbd_range r[4];
+
+	blocks(b, s, 6);
+	b[0].busy = b[1].busy = true;
+	assert_int_equal(sel_pick(b, 6, 2 * BLK, r, 4), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 4 * BLK));
+	assert_int_equal(r[0].len, 2 * BLK);
+	/* busy on both sides: no side to prefer, address order */
+	b[5].busy = true;
+	assert_int_equal(sel_pick(b, 6, BLK, r, 4), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
 }
 
 static void pick_should_handle_huge_blocks_whole(void **state)
@@ -108,11 +128,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pick_should_take_the_coldest_blocks_first),
-		cmocka_unit_test(pick_should_never_take_blocks_touched_now_or_last_epoch_nor_paged_out_ones),
+		cmocka_unit_test(pick_should_never_take_busy_blocks_nor_paged_out_ones),
 		cmocka_unit_test(pick_should_prefer_the_longest_cold_run_among_equally_cold_blocks),
 		cmocka_unit_test(pick_should_round_up_to_whole_blocks_and_merge_adjacent_ones),
 		cmocka_unit_test(pick_should_not_merge_blocks_that_are_not_address_contiguous),
 		cmocka_unit_test(pick_should_return_what_is_cold_when_asked_for_more_and_respect_max),
+		cmocka_unit_test(pick_should_take_a_run_from_the_end_away_from_busy_blocks),
 		cmocka_unit_test(pick_should_handle_huge_blocks_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

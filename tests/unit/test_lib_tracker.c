@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "lib/usbd.h"
@@ -34,14 +35,15 @@ static void tracker_should_select_only_blocks_the_app_stopped_touching(void **st
 	volatile unsigned sum = 0;
 	size_t n, i;
 
-	assert_int_equal(usbd_tracker_new(&t, NULL), 0);
+	assert_int_equal(usbd_tracker_new(&t, &(struct usbd_tracker_config){ .budget_permille = 1000 }), 0);
 	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), 0);
-	/* Epochs in which only blocks 0..7 are read. */
+	/* Ticks in which only blocks 0..7 are read. */
 	for (int epoch = 0; epoch < 3; epoch++) {
+		assert_int_equal(usbd_tracker_tick(t), 0);
 		for (i = 0; i < NBLK / 2; i++)
 			sum += p[i * BLK + 5];
-		assert_int_equal(usbd_tracker_tick(t), 0);
 	}
+	/* Blocks never touched are offered at once; blocks 0..7 are open (touched since armed). */
 	n = usbd_tracker_select(t, NBLK * BLK, r, NBLK);
 	assert_int_equal(n, 1);
 	assert_ptr_equal(r[0].addr, p + NBLK / 2 * BLK);
@@ -76,31 +78,80 @@ static uint64_t faults_of(struct usbd_tracker *t)
 	return st.faults;
 }
 
-/* A tick re-arms only a slice of the region; a round of ticks re-arms every block exactly once. */
-static void tracker_should_rearm_a_rotating_slice_so_each_block_is_sampled_once_per_round(void **state)
+static struct usbd_tracker *tracker(unsigned budget_permille)
 {
 	struct usbd_tracker *t;
+
+	assert_int_equal(usbd_tracker_new(&t, &(struct usbd_tracker_config){ .budget_permille = budget_permille }), 0);
+	return t;
+}
+
+/* With no budget, a tick re-arms every touched block: each touch after a tick faults again. */
+static void tracker_without_budget_should_rearm_every_touched_block_each_tick(void **state)
+{
+	struct usbd_tracker *t = tracker(1000);
+	struct usbd_tracker_stats st;
 	unsigned char *p = map();
 	volatile unsigned sum = 0;
-	uint64_t before;
-	unsigned ticks = 0;
 	size_t i;
 
-	assert_int_equal(usbd_tracker_new(&t, NULL), 0);
 	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), 0);
-	for (i = 0; i < NBLK; i++)
-		sum += p[i * BLK];
-	assert_int_equal(faults_of(t), NBLK);
-	do {
-		before = faults_of(t);
-		assert_int_equal(usbd_tracker_tick(t), 0);
-		ticks++;
+	for (int round = 1; round <= 3; round++) {
 		for (i = 0; i < NBLK; i++)
 			sum += p[i * BLK + 64];
-		assert_true(faults_of(t) - before < NBLK);
-	} while (faults_of(t) < 2 * NBLK && ticks <= NBLK);
-	assert_int_equal(faults_of(t), 2 * NBLK);
-	assert_true(ticks > 1);
+		assert_int_equal(faults_of(t), round * NBLK);
+		assert_int_equal(usbd_tracker_tick(t), 0);
+	}
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.rearmed, 3 * NBLK);
+	assert_int_equal(st.armed_blocks, NBLK);
+	assert_true(st.fault_cost_ns >= 1000); /* calibrated at add */
+	assert_true(st.cost_ns >= st.faults * st.fault_cost_ns);
+	usbd_tracker_free(t);
+	(void)sum;
+}
+
+/* Under a budget, ticks back to back earn next to nothing and re-arm nothing: the touched blocks stay open, and
+ * touching them again costs no fault. The blocks nobody touched stay armed throughout. */
+static void tracker_under_budget_should_rearm_only_what_the_budget_pays_for(void **state)
+{
+	struct usbd_tracker *t = tracker(1);
+	struct usbd_tracker_stats st;
+	unsigned char *p = map();
+	volatile unsigned sum = 0;
+	size_t i;
+
+	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), 0);
+	for (int round = 0; round < 3; round++) {
+		for (i = 0; i < NBLK / 2; i++)
+			sum += p[i * BLK + 64];
+		assert_int_equal(usbd_tracker_tick(t), 0);
+	}
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.faults, NBLK / 2); /* the initial arming's faults put the budget in debt */
+	assert_int_equal(st.rearmed, 0);
+	assert_int_equal(st.armed_blocks, NBLK / 2);
+	usbd_tracker_free(t);
+	(void)sum;
+}
+
+/* A block that was touched and re-armed is offered only after a second untouched: a hot block, re-armed, is
+ * untouched only until the app's next pass. */
+static void tracker_should_offer_a_rearmed_block_only_after_a_second_untouched(void **state)
+{
+	struct usbd_tracker *t = tracker(1000);
+	unsigned char *p = map();
+	struct usbd_range r[NBLK];
+	volatile unsigned sum = 0;
+
+	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), 0);
+	for (size_t i = 0; i < NBLK; i++)
+		sum += p[i * BLK];
+	assert_int_equal(usbd_tracker_select(t, BLK, r, NBLK), 0); /* all open */
+	assert_int_equal(usbd_tracker_tick(t), 0);
+	assert_int_equal(usbd_tracker_select(t, BLK, r, NBLK), 0); /* all re-armed just now */
+	usleep(1100 * 1000);
+	assert_int_equal(usbd_tracker_select(t, BLK, r, NBLK), 1);
 	usbd_tracker_free(t);
 	(void)sum;
 }
@@ -138,7 +189,8 @@ static void tracker_should_use_whole_2mib_blocks_for_huge_regions(void **state)
 	usbd_tracker_stats(t, &st);
 	assert_int_equal(st.blocks, 4);
 	assert_int_equal(usbd_tracker_select(t, 4096, r, 4), 1);
-	assert_ptr_equal(r[0].addr, p + (2u << 20));
+	/* blocks 1..3 are equally cold; block 3 is the farthest from the one touched */
+	assert_ptr_equal(r[0].addr, p + (6u << 20));
 	assert_int_equal(r[0].len, 2u << 20);
 	usbd_tracker_free(t);
 	assert_int_equal(p[0], 2);
@@ -149,7 +201,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tracker_should_select_only_blocks_the_app_stopped_touching),
-		cmocka_unit_test(tracker_should_rearm_a_rotating_slice_so_each_block_is_sampled_once_per_round),
+		cmocka_unit_test(tracker_without_budget_should_rearm_every_touched_block_each_tick),
+		cmocka_unit_test(tracker_under_budget_should_rearm_only_what_the_budget_pays_for),
+		cmocka_unit_test(tracker_should_offer_a_rearmed_block_only_after_a_second_untouched),
 		cmocka_unit_test(tracker_should_refuse_a_second_tracker_and_bad_regions),
 		cmocka_unit_test(tracker_should_use_whole_2mib_blocks_for_huge_regions),
 	};
