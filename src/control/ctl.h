@@ -55,6 +55,7 @@ struct ctl {
 	bool pending_oom;
 	enum policy_pressure pressure;     /* shown in status: the last level seen, decays after calm */
 	uint64_t pressure_at_ms;
+	uint64_t foreign_pressure_at_ms;   /* the last pressure event not caused by a harvest step (0: none yet) */
 
 	/* what happened */
 	struct domain_reading reading;

@@ -270,6 +270,11 @@ void harvest_status(const struct harvester *h, struct harvest_status *st)
 	*st = h->st;
 }
 
+bool harvest_owns_pressure(const struct harvester *h, uint64_t now_ms)
+{
+	return h && policy_harvest_own_pressure(&h->hist, now_ms);
+}
+
 void harvest_close(struct harvester *h)
 {
 	if (!h)

@@ -59,6 +59,10 @@ void harvest_tick(struct harvester *h, const struct harvest_input *in);
 
 void harvest_status(const struct harvester *h, struct harvest_status *st);
 
+/* policy_harvest_own_pressure() for the controller's thread: a pressure event now is the harvester's own step.
+ * False for NULL. */
+bool harvest_owns_pressure(const struct harvester *h, uint64_t now_ms);
+
 /* Stops the thread — an in-flight step ends early, bounded by its timeout, and restores its knob — re-runs the
  * repair if a restore failed, and frees h. NULL is fine. */
 void harvest_close(struct harvester *h);

@@ -131,12 +131,19 @@ static void on_notify(struct ctl *c, unsigned idx)
 							 "oom" }[c->notify.kind[idx]]);
 	switch (c->notify.kind[idx]) {
 	case NOTIFY_USAGE: break;
-	case NOTIFY_MEDIUM: note_pressure(c, POLICY_PRESSURE_MEDIUM, now); break;
-	case NOTIFY_CRITICAL: note_pressure(c, POLICY_PRESSURE_CRITICAL, now); break;
+	case NOTIFY_MEDIUM:
+	case NOTIFY_CRITICAL:
+		/* A harvest step's own reclaim shows up as the domain's pressure: it must not stall the harvest. */
+		if (!harvest_owns_pressure(c->harvest, now))
+			c->foreign_pressure_at_ms = now;
+		note_pressure(c, c->notify.kind[idx] == NOTIFY_MEDIUM ? POLICY_PRESSURE_MEDIUM : POLICY_PRESSURE_CRITICAL,
+			      now);
+		break;
 	case NOTIFY_OOM:
 		if (!notify_is_oom(&c->notify, &c->dom))
 			break;
 		c->pending_oom = true;
+		c->foreign_pressure_at_ms = now;
 		note_pressure(c, POLICY_PRESSURE_CRITICAL, now);
 		break;
 	}
@@ -154,7 +161,8 @@ static void on_tick(struct ctl *c)
 		struct harvest_input in = {
 			.now_ms = now, .usage = c->reading.app_usage, .swap = c->reading.app_swap,
 			.target = c->swap_target, .majfault = c->reading.app_majfault,
-			.calm = c->pressure == POLICY_PRESSURE_NONE && c->reading.free > c->params.headroom,
+			.calm = (!c->foreign_pressure_at_ms || now - c->foreign_pressure_at_ms > PRESSURE_SHOWN_MS) &&
+				c->reading.free > c->params.headroom,
 		};
 		harvest_tick(c->harvest, &in);
 	}

@@ -175,6 +175,13 @@ void policy_harvest_done(struct harvest_history *h, uint64_t now_ms)
 	h->step_done_ms = now_ms;
 }
 
+bool policy_harvest_own_pressure(const struct harvest_history *h, uint64_t now_ms)
+{
+	bool stepped = h->settling || h->step_done_ms;  /* a step has ended (settling covers one ending at 0) */
+
+	return h->in_flight || (stepped && now_ms <= sat_add(h->step_done_ms, HARVEST_OWN_PRESSURE_MS));
+}
+
 const char *harvest_state_name(enum harvest_state s)
 {
 	switch (s) {

@@ -87,6 +87,15 @@ struct harvest_decision policy_harvest_decide(const struct harvest_input *in, co
 /* The step handed out by policy_harvest_decide() has ended (whatever its outcome) at now_ms. */
 void policy_harvest_done(struct harvest_history *h, uint64_t now_ms);
 
+/*
+ * Whether a pressure event seen at now_ms is most likely the harvester's own doing: a step is in flight, or one
+ * ended at most HARVEST_OWN_PRESSURE_MS ago. A step reclaims from the app cgroup, so the domain's v1 vmpressure
+ * (hierarchical) and v2 PSI (the app's refaults are the domain's stalls) report it; the controller does not let
+ * such events make the domain look busy to the harvester (docs/HARVEST.md).
+ */
+#define HARVEST_OWN_PRESSURE_MS 2000
+bool policy_harvest_own_pressure(const struct harvest_history *h, uint64_t now_ms);
+
 /* The step cap after back-offs: step_max >> step_shift, never under step_min. */
 uint64_t policy_harvest_step_cap(const struct harvest_history *h, const struct harvest_params *p);
 

@@ -372,6 +372,26 @@ static void check_should_refuse_unusable_params(void **state)
 	assert_non_null(strstr(policy_harvest_check(&p), "back-off"));
 }
 
+static void own_pressure_should_cover_a_step_and_its_grace_only(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t step, done;
+
+	f->in.now_ms = 1000;
+	assert_false(policy_harvest_own_pressure(&f->h, f->in.now_ms));  /* no step yet */
+	step = tick_to_step(f, 20000);
+	assert_true(step > 0);
+	assert_true(policy_harvest_own_pressure(&f->h, f->in.now_ms + 60000));  /* in flight, however long */
+	f->in.now_ms += 500;
+	done = f->in.now_ms;
+	policy_harvest_done(&f->h, done);
+	assert_true(policy_harvest_own_pressure(&f->h, done + HARVEST_OWN_PRESSURE_MS));
+	f->in.calm = false;  /* no next step: the grace is measured from this one */
+	tick_until(f, done + HARVEST_OWN_PRESSURE_MS);  /* the step is judged meanwhile */
+	assert_true(policy_harvest_own_pressure(&f->h, done + HARVEST_OWN_PRESSURE_MS));
+	assert_false(policy_harvest_own_pressure(&f->h, done + HARVEST_OWN_PRESSURE_MS + 1));
+}
+
 static void state_names_should_match_the_status_words(void **state)
 {
 	assert_string_equal(harvest_state_name(HARVEST_IDLE), "idle");
@@ -406,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup(step_should_recover_gradually_after_clean_steps, setup_started),
 		cmocka_unit_test_setup(decide_should_survive_extreme_values, setup_started),
 		cmocka_unit_test_setup(decide_should_ignore_a_fault_counter_that_went_backwards, setup_started),
+		cmocka_unit_test_setup(own_pressure_should_cover_a_step_and_its_grace_only, setup_started),
 		cmocka_unit_test(check_should_refuse_unusable_params),
 		cmocka_unit_test(state_names_should_match_the_status_words),
 	};
