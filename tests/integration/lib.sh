@@ -13,7 +13,14 @@ T_PIDS=()
 T_CGROUPS=()
 T_SWAPS=()
 
-fail() { echo "FAIL: $*" >&2; [[ -f $T_DIR/usbd.log ]] && { echo "--- usbd log (tail) ---" >&2; tail -n 40 "$T_DIR/usbd.log" >&2; }; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  local f
+  for f in "$T_DIR"/usbd*.log; do
+    [[ -f $f ]] && { echo "--- ${f##*/} (tail) ---" >&2; tail -n 40 "$f" >&2; }
+  done
+  exit 1
+}
 skip() { echo "SKIP: $*" >&2; exit 0; }
 pass() { echo "PASS: $*"; }
 
