@@ -3,12 +3,23 @@
 # offline bound, on five workloads (issue 6, "Measure"). As root, cgroup v1; makes a cgroup and a swap file and
 # removes both at exit. Usage: bench/bench_lib.sh [BUILD_DIR]   (BENCH_LIB_QUICK=1: short workloads;
 # HOG_MIB, THRESHOLD_MIB, SIZE_MIB and RUN_TIMEOUT override the sizes below; WORKLOADS picks workloads, POLICIES
-# policies and their order, e.g. POLICIES="kernel lib": the first run of an invocation may see less pressure)
+# policies; lib, when listed, runs first in each workload, since the kernel run's limit comes from it)
 #
 # Domain 1 GiB; in its app cgroup a non-registered hog holds 512 MiB (never swapped: usbd keeps it out of swap),
 # the threshold is 128 MiB, so the registered app (512 MiB) may keep about 384 MiB resident: the budget. The app
-# policies answer SIGBALLOON (usbd ticks every 20 ms) by paging out the deficit plus 32 MiB. The kernel run
-# ignores SIGBALLOON and gets the same budget as a hard limit (domain limit lowered by the threshold).
+# policies answer SIGBALLOON (usbd ticks every 20 ms) by paging out the deficit plus 32 MiB, less what they paged
+# out in the last 2 s (still charged on v1 while in the swap cache); their limit is soft (between answers the app
+# holds more, up to the domain limit, where the kernel reclaims too). Every run starts with the same unmeasured
+# warm-up pass (bench_lib_policy --warmup).
+# Fair comparisons: the kernel run ignores SIGBALLOON and gets a hard domain limit that lets it map, on average,
+# what the lib run of the same workload mapped (RssAnon): the domain's usage just before the run (hog, caches)
+# + the lib run's mean RssAnon + 2 MiB (page tables), corrected and rerun (up to twice) while the kernel run's own
+# mean RssAnon differs from that by more than 2 % (swap-cache pages are charged but not mapped); without a lib
+# run, domain - threshold. KERNEL_CAP=peak matches the lib run's peak RssAnon instead (the kernel then holds it
+# throughout). Belady's capacity is the lib run's mean RssAnon (sampled every 100 ms, in blocks), and it is also
+# printed at the lib run's peak (a strict lower bound for that run). Belady starts from the best resident set
+# (deterministic; bench_lib_belady). A run saw pressure if it answered a SIGBALLOON (app policies) or its
+# domain's memory.failcnt rose (kernel); one that did not is rerun up to twice, then flagged.
 # Swap-ins and swap-outs are pages (/proc/vmstat deltas over the workload phase, machine-wide: run it on a quiet
 # machine); Belady's bound is in pages too (misses x pages per block).
 set -euo pipefail
@@ -21,6 +32,8 @@ DIR=$(mktemp -d /var/tmp/usbd-bench-lib.XXXXXX)
 SWAP=$DIR/swapfile
 SOCK=$DIR/apps.sock
 DOMAIN=$((1 << 30)) HOG_MIB=${HOG_MIB:-512} THRESHOLD_MIB=${THRESHOLD_MIB:-128} SIZE_MIB=${SIZE_MIB:-512}
+KERNEL_CAP=${KERNEL_CAP:-mean}
+[[ $KERNEL_CAP == mean || $KERNEL_CAP == peak ]] || { echo "bench_lib.sh: KERNEL_CAP is mean or peak" >&2; exit 2; }
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}  # seconds; a policy that thrashes longer is reported as a timeout
 BUDGET_MIB=$((DOMAIN / 1048576 - HOG_MIB - THRESHOLD_MIB))
 PIDS=()
@@ -70,30 +83,82 @@ declare -A ARGS=([hot]="--workload hot ${HOT[*]}" [cyclic]="--workload cyclic ${
 
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
 
-printf '%-7s %-7s %9s %9s %8s %6s %7s %8s %9s\n' workload policy swap-in swap-out signals calls scan_s majflt faults
+# One run: prints its line, or "policy P timeout".
+run() { # workload policy limit_bytes
+  local line
+  echo "$3" > "$CGV1/$DOM/memory.limit_in_bytes"
+  # shellcheck disable=SC2086
+  line=$(bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$APP" timeout $RUN_TIMEOUT \
+    "$BENCH/bench_lib_policy" --policy $2 ${ARGS[$1]} --size $SIZE_MIB --apps-sock "$SOCK" \
+    --dom "$CGV1/$DOM" --trace "$DIR/trace.$1.$2") || line="policy $2 timeout"
+  echo $DOMAIN > "$CGV1/$DOM/memory.limit_in_bytes"
+  echo "$line"
+}
+pressured() { # policy line
+  if [[ $1 == kernel ]]; then (( $(field failcnt "$2") > 0 )); else (( $(field calls "$2") > 0 )); fi
+}
+
+printf '%-7s %-7s %9s %9s %8s %6s %7s %8s %9s %6s %6s %7s  %s\n' workload policy swap-in swap-out signals calls \
+  scan_s majflt faults rss_mib peak_mib dom_mib pressure
 for w in ${WORKLOADS:-hot cyclic skew phase thp}; do
-  for p in ${POLICIES:-lib kernel random fifo}; do
-    if [[ $p == kernel ]]; then
-      echo $((DOMAIN - (THRESHOLD_MIB << 20))) > "$CGV1/$DOM/memory.limit_in_bytes"
-    fi
-    # shellcheck disable=SC2086
-    line=$(bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$APP" timeout $RUN_TIMEOUT \
-      "$BENCH/bench_lib_policy" --policy $p ${ARGS[$w]} --size $SIZE_MIB --apps-sock "$SOCK" \
-      --trace "$DIR/trace.$w.$p") || line="policy $p timeout"
-    echo $DOMAIN > "$CGV1/$DOM/memory.limit_in_bytes"
-    echo "$line" >>"$DIR/raw"
-    [[ $line == *timeout ]] && { printf '%-7s %-7s  timeout after %s s\n' $w $p $RUN_TIMEOUT; continue; }
-    printf '%-7s %-7s %9s %9s %8s %6s %7.1f %8s %9s\n' $w $p "$(field pswpin "$line")" "$(field pswpout "$line")" \
-      "$(field signals "$line")" "$(field calls "$line")" "$(echo "$(field scan_ms "$line") / 1000" | bc -l)" \
-      "$(field majflt "$line")" "$(field faults "$line")"
-  done
+  pols=${POLICIES:-lib kernel random fifo}
+  [[ " $pols " == *" lib "* ]] && pols="lib ${pols//lib/}"
+  lib_rss='' lib_mean='' lib_peak='' cap_blocks=''
   block_kib=64
   [[ $w == thp ]] && block_kib=2048
-  # Any finished run's trace will do: the accesses are the same, only the starting resident set differs.
+  for p in $pols; do
+    limit=$DOMAIN
+    if [[ $p == kernel ]]; then
+      limit=$((DOMAIN - (THRESHOLD_MIB << 20)))
+      base=$(cat "$CGV1/$DOM/memory.usage_in_bytes")
+      [[ -n $lib_rss ]] && limit=$(( base + lib_rss + (2 << 20) ))
+      (( limit > DOMAIN )) && limit=$DOMAIN
+    fi
+    for try in 1 2 3; do
+      line=$(run $w $p $limit)
+      [[ $line == *timeout ]] && break
+      if ! pressured $p "$line"; then
+        echo "$line no_pressure_try $try" >>"$DIR/raw"
+        continue
+      fi
+      [[ $p == kernel && -n $lib_mean ]] || break
+      diff=$(( cap_blocks - $(field mean_blocks "$line") ))
+      (( diff * 50 <= cap_blocks && -diff * 50 <= cap_blocks )) && break
+      ((try < 3)) || break
+      echo "$line rss_off_by_blocks $diff try $try" >>"$DIR/raw"
+      limit=$(( limit + diff * block_kib * 1024 ))
+      (( limit > DOMAIN )) && limit=$DOMAIN
+    done
+    echo "$line" >>"$DIR/raw"
+    [[ $line == *timeout ]] && { printf '%-7s %-7s  timeout after %s s\n' $w $p $RUN_TIMEOUT; continue; }
+    flag="yes (try $try)"
+    pressured $p "$line" || flag="NO PRESSURE in 3 tries: not comparable"
+    if [[ $p == lib ]]; then
+      lib_mean=$(field mean_blocks "$line") lib_peak=$(field peak_blocks "$line") cap_blocks=$lib_mean
+      [[ $KERNEL_CAP == peak ]] && cap_blocks=$lib_peak
+      lib_rss=$(( cap_blocks * block_kib * 1024 ))
+    fi
+    printf '%-7s %-7s %9s %9s %8s %6s %7.1f %8s %9s %6s %6s %7s  %s\n' $w $p "$(field pswpin "$line")" \
+      "$(field pswpout "$line")" "$(field signals "$line")" "$(field calls "$line")" \
+      "$(echo "$(field scan_ms "$line") / 1000" | bc -l)" "$(field majflt "$line")" "$(field faults "$line")" \
+      $(( $(field mean_blocks "$line") * block_kib / 1024 )) $(( $(field peak_blocks "$line") * block_kib / 1024 )) \
+      "$(( limit >> 20 ))" "$flag"
+  done
+  # Any finished run's trace will do: the accesses are the same (Belady's start state is its own best one).
   trace=$(ls "$DIR"/trace.$w.* 2>/dev/null | head -n 1)
   [[ -n $trace ]] || { printf '%-7s %-7s  no finished run to take a trace from\n' $w belady; continue; }
-  opt=$("$BENCH/bench_lib_belady" "$trace" $((BUDGET_MIB * 1024 / block_kib)))
-  printf '%-7s %-7s %9s   (trace of the %s run)\n' $w belady $(( $(field misses "$opt") * block_kib / 4 )) "${trace##*.}"
+  if [[ -n $lib_mean ]]; then
+    for cap in "$lib_mean mean" "$lib_peak peak"; do
+      set -- $cap
+      opt=$("$BENCH/bench_lib_belady" "$trace" "$1")
+      printf '%-7s %-7s %9s   (capacity: the lib run'"'"'s %s resident, %s blocks = %s MiB)\n' $w belady \
+        $(( $(field misses "$opt") * block_kib / 4 )) "$2" "$1" $(( $1 * block_kib / 1024 ))
+    done
+  else
+    opt=$("$BENCH/bench_lib_belady" "$trace" $((BUDGET_MIB * 1024 / block_kib)))
+    printf '%-7s %-7s %9s   (capacity: the budget, %s MiB; no lib run)\n' $w belady \
+      $(( $(field misses "$opt") * block_kib / 4 )) $BUDGET_MIB
+  fi
 done
 echo "raw lines:"
 cat "$DIR/raw"

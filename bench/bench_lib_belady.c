@@ -1,10 +1,14 @@
 /*
  * bench_lib_belady: the offline bound for bench_lib.sh. Reads a trace bench_lib_policy wrote (blocks resident at
  * the start, then block accesses) and counts the fewest misses any policy could have with CAPACITY blocks
- * resident: Belady's MIN, which on a miss evicts the block whose next use is furthest away. The resident set it
- * starts from is the run's own, cut down to CAPACITY as MIN would (keeping the blocks used soonest).
- *   bench_lib_belady TRACE CAPACITY_BLOCKS      prints "misses N accesses N"
+ * resident: Belady's MIN, which on a miss evicts the block whose next use is furthest away. By default it starts
+ * from the best possible resident set, the CAPACITY blocks used soonest, whatever the run had resident: the same
+ * start for every run, so the bound is deterministic for a trace and a capacity, and it lower-bounds any policy
+ * that starts from any set of at most CAPACITY blocks. With --run-start it starts from the run's own resident set
+ * (recorded in the trace), cut down to CAPACITY as MIN would.
+ *   bench_lib_belady TRACE CAPACITY_BLOCKS [--run-start]     prints "misses N accesses N"
  */
+#include <string.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,8 +96,11 @@ int main(int argc, char **argv)
 	bool *in;
 	struct heap h;
 
-	if (argc != 3 || !(v = read_all(argv[1], &n)) || (cap = strtoull(argv[2], NULL, 10)) == 0) {
-		fprintf(stderr, "usage: bench_lib_belady TRACE CAPACITY_BLOCKS (a trace bench_lib_policy wrote)\n");
+	bool run_start = argc == 4 && strcmp(argv[3], "--run-start") == 0;
+
+	if ((argc != 3 && !run_start) || !(v = read_all(argv[1], &n)) || (cap = strtoull(argv[2], NULL, 10)) == 0) {
+		fprintf(stderr, "usage: bench_lib_belady TRACE CAPACITY_BLOCKS [--run-start] (a trace bench_lib_policy "
+				"wrote)\n");
 		return 2;
 	}
 	nb = v[0];
@@ -120,13 +127,16 @@ int main(int argc, char **argv)
 		next[i] = next_of[tr[i]];
 		next_of[tr[i]] = i;
 	}
-	/* next_of now holds each block's first use: the start state, trimmed as MIN would trim it. */
-	for (i = 0; i < ninit; i++)
-		if (init[i] < nb && !in[init[i]]) {
-			in[init[i]] = true;
-			push(&h, (struct ent){ next_of[init[i]], init[i] });
+	/* next_of now holds each block's first use: the start state (all blocks, or the run's), trimmed as MIN would
+	 * trim it, to the blocks used soonest. */
+	for (i = 0; i < (run_start ? ninit : nb); i++) {
+		uint32_t blk = run_start ? init[i] : (uint32_t)i;
+		if (blk < nb && !in[blk]) {
+			in[blk] = true;
+			push(&h, (struct ent){ next_of[blk], blk });
 			nres++;
 		}
+	}
 	for (; nres > cap; nres--)
 		evict(&h, next_of, in);
 	for (i = 0; i < len; i++) {

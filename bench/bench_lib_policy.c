@@ -10,13 +10,20 @@
  *   hot     scans of the first half; cyclic  scans of all of it; skew  random units, 80% of them from a
  *   scattered 20% of the units; phase  scans of the first half, then of the second half.
  * --huge maps MADV_HUGEPAGE memory (the library tracks it in 2 MiB blocks; random and fifo pick 2 MiB blocks).
+ * Before the measured phase, every policy runs the same warm-up: one pass of the workload (the first half-region
+ * for hot and phase, the whole region for cyclic, as many accesses as units for skew), unmeasured, with SIGBALLOONs
+ * answered only when it ends, so the tracker has seen one full pass before it is asked to pick (--warmup 0: none).
+ * While the workload runs, a sampler thread reads, every 100 ms, the app's resident size (RssAnon, in blocks)
+ * and, with --dom DIR, the v1 cgroup's memory.usage_in_bytes; it prints their means and peaks, and DIR's memory.failcnt
+ * delta over the workload (did the hard limit reclaim?), for bench_lib.sh's fair capacities and pressure check.
  * It writes the access trace at the tracker's granularity, and the blocks resident when the workload starts, to
  * --trace FILE for bench_lib_belady. Prints one line of "key value" pairs.
  *   bench_lib_policy --policy P --workload W --size MIB --apps-sock PATH [--huge] [--passes N]
- *                    [--accesses N] [--margin MIB] [--tick-ms N] [--trace FILE]
+ *                    [--accesses N] [--margin MIB] [--tick-ms N] [--trace FILE] [--warmup 0|1] [--dom DIR]
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,9 +50,14 @@ static struct {
 	uint64_t margin;
 	struct usbd_tracker *t;
 	atomic_bool armed;            /* policies act only in the workload phase */
+	atomic_bool warm;             /* the warm-up is over: an answer held back during it goes ahead */
 	_Atomic uint64_t calls, honoured, empty;
 	size_t hand;                  /* fifo */
 	uint64_t rng;                 /* random (the callback thread only) */
+	uint64_t recent_ns[16], recent_bytes[16]; /* the last answers (the callback thread only) */
+	const char *dom;              /* cgroup dir to sample, or NULL */
+	atomic_bool stop;             /* sampler */
+	uint64_t samples, sum_blocks, peak_blocks, sum_usage, peak_usage; /* sampler; read after join */
 } b;
 
 static uint64_t xorshift(uint64_t *s)
@@ -110,16 +122,39 @@ static size_t pick_naive(uint64_t want, struct usbd_range *r)
 	return n;
 }
 
+/* Bytes paged out by answers of the last 2 s: on cgroup v1 they stay charged (swap cache, writeback) for a while,
+ * so the daemon's next deficit still counts them; every app policy subtracts them rather than page out twice. */
+static uint64_t in_flight(uint64_t now)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < 16; i++)
+		if (b.recent_ns[i] && now - b.recent_ns[i] < 2000000000ULL)
+			sum += b.recent_bytes[i];
+	return sum;
+}
+
 static void on_balloon(struct usbd *h, uint64_t deficit, void *arg)
 {
 	static struct usbd_range r[MAX_RANGES];
+	static size_t slot;
 	struct usbd_pageout_result res = { 0 };
-	uint64_t want = deficit + b.margin;
+	uint64_t want = deficit + b.margin, now, flying;
 	size_t n;
 	int err;
 
-	if (!atomic_load(&b.armed) || b.policy == P_KERNEL)
+	if (b.policy == P_KERNEL)
 		return;
+	/* A SIGBALLOON during the warm-up is answered when it ends (usbd signals again only after 1 s). */
+	while (!atomic_load(&b.warm))
+		usleep(5 * 1000);
+	if (!atomic_load(&b.armed))
+		return;
+	now = clock_ns();
+	flying = in_flight(now);
+	if (flying >= want)
+		return;
+	want -= flying;
 	if (b.policy == P_LIB) {
 		err = usbd_balloon(h, b.t, want, &res);
 	} else {
@@ -127,10 +162,66 @@ static void on_balloon(struct usbd *h, uint64_t deficit, void *arg)
 		err = n ? usbd_pageout(h, r, n, &res) : -ENOENT;
 	}
 	atomic_fetch_add(&b.calls, 1);
-	if (err == 0)
+	if (err == 0) {
 		atomic_fetch_add(&b.honoured, res.bytes);
-	else if (err == -ENOENT)
+		b.recent_ns[slot] = now;
+		b.recent_bytes[slot] = res.bytes;
+		slot = (slot + 1) % 16;
+	} else if (err == -ENOENT) {
 		atomic_fetch_add(&b.empty, 1);
+	}
+}
+
+static uint64_t read_u64(const char *dir, const char *file)
+{
+	char path[512];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The process's resident anonymous memory in bytes (RssAnon: mapped pages only, so pages paged out but still in
+ * the swap cache do not count, while mincore would count them), or -1. */
+static long long rss_anon(void)
+{
+	char line[256];
+	long long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %lld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib < 0 ? -1 : kib * 1024;
+}
+
+/* Samples the resident size in blocks, rounded up (and the cgroup's usage) every 100 ms until b.stop. */
+static void *sampler(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&b.stop)) {
+		long long rss = rss_anon();
+		if (rss >= 0) {
+			uint64_t n = ((uint64_t)rss + b.block - 1) / b.block;
+			uint64_t u = b.dom ? read_u64(b.dom, "memory.usage_in_bytes") : 0;
+			b.samples++;
+			b.sum_blocks += n;
+			b.peak_blocks = n > b.peak_blocks ? n : b.peak_blocks;
+			b.sum_usage += u;
+			b.peak_usage = u > b.peak_usage ? u : b.peak_usage;
+		}
+		usleep(100 * 1000);
+	}
+	return NULL;
 }
 
 static uint32_t *build_trace(const char *w, uint64_t passes, uint64_t accesses, size_t *len)
@@ -220,10 +311,14 @@ int main(int argc, char **argv)
 		{ "policy", 1, NULL, 'p' }, { "workload", 1, NULL, 'w' }, { "size", 1, NULL, 's' },
 		{ "apps-sock", 1, NULL, 'a' }, { "huge", 0, NULL, 'H' }, { "passes", 1, NULL, 'n' },
 		{ "accesses", 1, NULL, 'x' }, { "margin", 1, NULL, 'm' }, { "tick-ms", 1, NULL, 'k' },
-		{ "trace", 1, NULL, 'T' }, { NULL, 0, NULL, 0 },
+		{ "trace", 1, NULL, 'T' }, { "warmup", 1, NULL, 'W' }, { "dom", 1, NULL, 'D' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *wl = "hot", *sock = NULL, *trace = NULL;
-	uint64_t passes = 20, accesses = 0, t0, scan_ns, in0, out0, sig0, sum = 0;
+	uint64_t passes = 20, accesses = 0, t0, scan_ns, in0, out0, sig0, fail0, sum = 0;
+	bool warmup = true;
+	size_t nwarm = 0;
+	pthread_t smp;
 	unsigned tick = 250;
 	bool huge = false, *res;
 	struct usbd_tracker_stats ts = { 0 };
@@ -255,6 +350,8 @@ int main(int argc, char **argv)
 		case 'm': b.margin = strtoull(optarg, NULL, 10) * MIB; break;
 		case 'k': tick = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'T': trace = optarg; break;
+		case 'W': warmup = strtoul(optarg, NULL, 10) != 0; break;
+		case 'D': b.dom = optarg; break;
 		default: return 2;
 		}
 	}
@@ -288,13 +385,29 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tracker: %s\n", strerror(-err));
 		return 1;
 	}
+	/* The warm-up pass: the same for every policy, unmeasured, SIGBALLOONs not yet answered. */
+	if (warmup)
+		nwarm = wl[0] == 'h' || wl[0] == 'p' ? b.size / UNIT / 2 : b.size / UNIT;
+	for (i = 0; i < nwarm && i < n; i++) {
+		const volatile uint64_t *p = (const uint64_t *)(b.mem + (size_t)tr[i] * UNIT);
+		for (j = 0; j < UNIT / 8; j += 8)
+			sum += p[j];
+	}
+	/* The trace array itself was written long ago and may have been swapped out while the region was written:
+	 * read it through now, so that the workload's swap-ins are the region's, not the bench's own. */
+	for (i = 0; i < n; i++)
+		sum += tr[i];
 	if (resident_blocks(res) < 0)
+		return 1;
+	fail0 = b.dom ? read_u64(b.dom, "memory.failcnt") : 0;
+	if (pthread_create(&smp, NULL, sampler, NULL) != 0)
 		return 1;
 	getrusage(RUSAGE_SELF, &r0);
 	in0 = vmstat("pswpin");
 	out0 = vmstat("pswpout");
 	sig0 = usbd_sigballoon_count();
 	atomic_store(&b.armed, true);
+	atomic_store(&b.warm, true);
 	t0 = clock_ns();
 	for (i = 0; i < n; i++) {
 		const volatile uint64_t *p = (const uint64_t *)(b.mem + (size_t)tr[i] * UNIT);
@@ -303,17 +416,26 @@ int main(int argc, char **argv)
 	}
 	scan_ns = clock_ns() - t0;
 	atomic_store(&b.armed, false);
+	atomic_store(&b.stop, true);
+	pthread_join(smp, NULL);
+	if (b.samples == 0)
+		b.samples = 1;
 	getrusage(RUSAGE_SELF, &r1);
 	if (b.t)
 		usbd_tracker_stats(b.t, &ts);
 	printf("policy %s workload %s%s size_mib %zu scan_ms %.0f pswpin %llu pswpout %llu majflt %ld signals %llu "
-	       "calls %llu honoured_mib %llu empty %llu faults %llu ticks %llu tick_ms %.1f check %llu\n",
+	       "calls %llu honoured_mib %llu empty %llu faults %llu ticks %llu tick_ms %.1f mean_blocks %llu "
+	       "peak_blocks %llu mean_usage_mib %llu peak_usage_mib %llu failcnt %llu warmup %zu check %llu\n",
 	       policies[b.policy], wl, huge ? "-thp" : "", b.size >> 20, scan_ns / 1e6,
 	       (unsigned long long)(vmstat("pswpin") - in0), (unsigned long long)(vmstat("pswpout") - out0),
 	       r1.ru_majflt - r0.ru_majflt, (unsigned long long)(usbd_sigballoon_count() - sig0),
 	       (unsigned long long)atomic_load(&b.calls), (unsigned long long)(atomic_load(&b.honoured) >> 20),
 	       (unsigned long long)atomic_load(&b.empty), (unsigned long long)ts.faults,
-	       (unsigned long long)ts.ticks, ts.tick_ns / 1e6, (unsigned long long)(sum & 0xff));
+	       (unsigned long long)ts.ticks, ts.tick_ns / 1e6, (unsigned long long)(b.sum_blocks / b.samples),
+	       (unsigned long long)b.peak_blocks, (unsigned long long)((b.sum_usage / b.samples) >> 20),
+	       (unsigned long long)(b.peak_usage >> 20),
+	       (unsigned long long)(b.dom ? read_u64(b.dom, "memory.failcnt") - fail0 : 0), nwarm,
+	       (unsigned long long)(sum & 0xff));
 	fflush(stdout);
 	usbd_tracker_free(b.t);
 	usbd_close(h);
