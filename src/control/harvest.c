@@ -50,6 +50,11 @@ void harvest_config_defaults(struct harvest_config *cfg)
 	policy_harvest_defaults(&cfg->params);
 }
 
+bool harvest_step_in_flight(const struct harvester *h)
+{
+	return h && h->hist.in_flight;
+}
+
 int harvest_repair(const struct cg_hier *h, const char *journal_path)
 {
 	struct harvest_journal j;

@@ -65,6 +65,9 @@ bool harvest_owns_pressure(const struct harvester *h, uint64_t now_ms);
 
 /* Stops the thread — an in-flight step ends early, bounded by its timeout, and restores its knob — re-runs the
  * repair if a restore failed, and frees h. NULL is fine. */
+/* True while a step handed to the step thread has not been collected (NULL: false). Controller's thread only. */
+bool harvest_step_in_flight(const struct harvester *h);
+
 void harvest_close(struct harvester *h);
 
 #endif

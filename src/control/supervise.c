@@ -200,7 +200,8 @@ void ctl_worker_tick(struct ctl *c, uint64_t now_ms)
 	if (c->worker_ready && c->opt.mode == BALLOON_RECLAIMABLE && c->grow_seq < 0 && c->shrink_seq < 0 &&
 	    worker_request(&c->w, WMSG_STATS_REQ, 0) < 0)
 		log_warn("cannot ask the worker for its resident size");
-	if (c->worker_up || c->stop || now_ms < c->worker_restart_at_ms)
+	/* Nor fork while the harvest thread is inside a step: it may hold a lock the child would inherit taken. */
+	if (c->worker_up || c->stop || now_ms < c->worker_restart_at_ms || harvest_step_in_flight(c->harvest))
 		return;
 	if (ctl_worker_start(c) == 0)
 		c->worker_restarts++;
