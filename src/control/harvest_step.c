@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
+#include "sys/procfs.h"
 
 #define LOWER_TRIES 3           /* EBUSY/EINTR on a lowering write: retried this often, then reported */
 #define RESTORE_MIN_TRIES 5
@@ -113,11 +114,24 @@ static int lower_to(const struct cgroup *cg, enum harvest_knob k, uint64_t value
 	return err;
 }
 
-/* Lowers the knob in slices toward `goal` until usage is within `slack` of it, the deadline or *stop. */
+/* False when the host's free swap cannot take another slice (a swapoff under way empties it at once). */
+static bool swap_left(void)
+{
+	struct meminfo mi;
+
+	return meminfo_read(&mi) || mi.swap_free >= HARVEST_SLICE;
+}
+
+/*
+ * Lowers the knob in slices toward `goal` until usage is within `slack` of it, the deadline, *stop, or swap running
+ * out (-EAGAIN). Between slices the knob is held HARVEST_CUSHION above the slice just reclaimed, not at usage: a
+ * charge that cannot swap anything out (swapoff bringing pages back, say) then finds room instead of an OOM kill,
+ * and a swapoff, which empties the host's free swap at once, ends the step at the next slice.
+ */
 static int lower_and_wait(const struct harvest_step_args *a, enum harvest_knob k, uint64_t ceiling, uint64_t goal,
 			  uint64_t slack, uint64_t deadline_ms)
 {
-	uint64_t usage;
+	uint64_t usage, previous = ceiling;
 	int err;
 
 	for (;;) {
@@ -127,9 +141,14 @@ static int lower_and_wait(const struct harvest_step_args *a, enum harvest_knob k
 			return 0;
 		if (stopping(a->stop) || clock_ms() >= deadline_ms)
 			return -ETIMEDOUT;
+		if (!swap_left())
+			return -EAGAIN;
 		if (ceiling > goal) {
 			ceiling = max_u64(goal, sat_sub(min_u64(ceiling, usage), HARVEST_SLICE));
 			if ((err = lower_to(a->cg, k, ceiling)))
+				return err;
+			/* The last slice stays: usage is at the goal then, and the step ends at the next turn. */
+			if (ceiling > goal && (err = knob_set(a->cg, k, min_u64(previous, sat_add(ceiling, HARVEST_CUSHION)))))
 				return err;
 			continue;
 		}

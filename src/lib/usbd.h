@@ -153,7 +153,10 @@ size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_r
 /* Remembers ranges as paged out until they are touched again (usbd_balloon does this itself). */
 void usbd_tracker_mark_out(struct usbd_tracker *t, const struct usbd_range *r, size_t n);
 void usbd_tracker_stats(struct usbd_tracker *t, struct usbd_tracker_stats *out);
-/* Stops the thread, unprotects everything, restores the previous SIGSEGV handler, frees t (NULL is fine). */
+/*
+ * Stops the thread, unprotects everything, restores the previous SIGSEGV handler, frees t (NULL is fine). Free it
+ * only once no callback can be running with it: after usbd_close(), which joins the dispatcher thread.
+ */
 void usbd_tracker_free(struct usbd_tracker *t);
 
 /* The few-lines answer to a SIGBALLOON: select `bytes` of cold memory, page it out, mark it. Returns what

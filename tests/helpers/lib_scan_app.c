@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *status = NULL;
-	uint64_t size = 0, margin = 16 * MIB, passes = 0;
+	uint64_t size = 0, margin = 16 * MIB, passes = 0, signals;
 	unsigned tick_ms = 500;
 	int c, huge = 0, err;
 	struct usbd_pageout_result res;
@@ -215,13 +215,15 @@ int main(int argc, char **argv)
 	err = foreign_requests(h);
 	fflush(stdout);
 	write_status(status, t, passes);
+	signals = usbd_sigballoon_count();
+	/* usbd_close() joins the dispatcher thread, so no callback can still be using the tracker freed next. */
+	usbd_close(h);
 	usbd_tracker_free(t);
 	if (check_words(0, size / 8) < 0)
 		return 4;
 	printf("summary: signals %llu, page-out calls %llu, honoured %llu MiB, passes %llu, all %llu MiB read back "
-	       "intact\n", (unsigned long long)usbd_sigballoon_count(), (unsigned long long)atomic_load(&calls),
+	       "intact\n", (unsigned long long)signals, (unsigned long long)atomic_load(&calls),
 	       (unsigned long long)(atomic_load(&honoured) >> 20), (unsigned long long)passes,
 	       (unsigned long long)(size >> 20));
-	usbd_close(h);
 	return err < 0 ? 3 : 0;
 }
