@@ -269,6 +269,23 @@ static void close_should_restore_the_limit_of_a_step_in_flight(void **state)
 	assert_no_journal();
 }
 
+/* A swapoff empties the host's free swap at once: a step under way ends at its next slice and puts the limit back. */
+static void step_should_end_when_free_swap_runs_out_mid_step(void **state)
+{
+	struct harvest_status st;
+
+	open_harvester_with(60000, 64 * MIB);
+	tick_until_stepping();
+	for (int i = 0; i < POLL_LIMIT && access(fx.journal, F_OK); i++)
+		sleep_10ms();
+	assert_int_equal(access(fx.journal, F_OK), 0);
+	assert_int_equal(tree_put(fx.root, "proc/meminfo", "MemTotal: 8388608 kB\nMemFree: 4194304 kB\nSwapFree: 0 kB\n"), 0);
+	st = tick_until_steps(1);
+	assert_int_equal(st.last_step_error, -EAGAIN);
+	assert_content("app/memory.limit_in_bytes", "3221225472");
+	assert_no_journal();
+}
+
 static void open_should_refuse_while_a_journal_exists(void **state)
 {
 	struct harvest_journal j = { .cgroup = "app", .knob = HARVEST_KNOB_LIMIT, .previous = GIB };
@@ -403,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(v1_step_should_lower_the_limit_in_slices_then_restore_it, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(v1_step_should_restore_the_limit_after_its_timeout, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(step_should_wait_while_the_host_has_no_free_swap, setup_v1, teardown),
+		cmocka_unit_test_setup_teardown(step_should_end_when_free_swap_runs_out_mid_step, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(step_should_not_lower_anything_when_the_journal_cannot_be_written,
 						setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(close_should_restore_the_limit_of_a_step_in_flight, setup_v1, teardown),
