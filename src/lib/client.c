@@ -278,7 +278,7 @@ void usbd_close(struct usbd *h)
 int usbd_balloon(struct usbd *h, struct usbd_tracker *t, uint64_t bytes, struct usbd_pageout_result *res)
 {
 	struct usbd_range r[SELECT_MAX_RANGES];
-	size_t n = usbd_tracker_select(t, bytes, r, SELECT_MAX_RANGES);
+	size_t n = usbd_tracker_pick(t, bytes, USBD_PICK_HOT, r, SELECT_MAX_RANGES);
 	int err;
 
 	if (n == 0) {

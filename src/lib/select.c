@@ -88,10 +88,31 @@ static void pick_at_cutoff(struct sel_block *b, size_t n, unsigned cut, uint64_t
 	free(runs);
 }
 
-size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, struct usbd_range *out, size_t max)
+/* Nothing cold is left, and the app must still give memory back. Every remaining block is in use, so the question
+ * is which one it needs last. An app that sweeps its memory (a loop larger than what it may keep) needs last the
+ * block it touched most recently and then the ones it passed just before: what Belady's MIN evicts in a loop, and
+ * the opposite of what LRU, the kernel's choice at the limit, takes. An app touching its busy blocks at random
+ * loses nothing by this order against any other. */
+static void pick_behind_front(struct sel_block *b, size_t n, uint64_t want)
+{
+	size_t f = n, i, k;
+
+	for (i = 0; i < n; i++)
+		if (!b[i].out && !b[i].chosen && (f == n || b[i].seen >= b[f].seen))
+			f = i;
+	for (k = 0; f < n && k < n && want > 0; k++) {
+		i = (f + n - k) % n;
+		if (b[i].out || b[i].chosen)
+			continue;
+		b[i].chosen = true;
+		want -= b[i].len < want ? b[i].len : want;
+	}
+}
+
+size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, struct usbd_range *out, size_t max)
 {
 	unsigned cut;
-	uint64_t below = 0;
+	uint64_t below = 0, got = 0;
 	size_t i, nout = 0;
 
 	if (bytes == 0 || max == 0)
@@ -104,6 +125,10 @@ size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, struct usbd_range
 	}
 	if (below < bytes)
 		pick_at_cutoff(b, n, cut, bytes - below);
+	for (i = 0; i < n; i++)
+		got += b[i].chosen ? b[i].len : 0;
+	if (got < bytes && hot_too)
+		pick_behind_front(b, n, bytes - got);
 	for (i = 0; i < n; i++) {
 		if (!b[i].chosen)
 			continue;

@@ -19,7 +19,8 @@ struct sel_block {
 	uintptr_t addr;
 	size_t len;
 	uint16_t score;
-	bool busy;              /* touched since last armed, or armed too lately to tell: never chosen */
+	uint32_t seen;          /* when it was last seen touched (ms on the tracker's clock; 0: never) */
+	bool busy;              /* touched since last armed, or armed too lately to tell: not cold */
 	bool out;               /* paged out and not touched since: nothing to gain */
 	bool chosen;            /* output */
 };
@@ -27,9 +28,11 @@ struct sel_block {
 /*
  * Chooses the coldest eligible blocks (not out, not busy) until `bytes` is
  * covered, rounded up to whole blocks: every block colder than the cut-off score, then blocks at the cut-off
- * from the longest contiguous cold runs first. Sets `chosen`, then writes the chosen blocks as ranges merged
- * where address-contiguous, at most `max` of them. Returns the number of ranges written.
+ * from the longest contiguous cold runs first. When the cold blocks do not cover `bytes` and `hot_too` is set,
+ * the rest comes from busy blocks behind the scan front: the most recently touched block, then the blocks before
+ * it in address order (wrapping round), the most recently passed first. Sets `chosen`, then writes the chosen
+ * blocks as ranges merged where address-contiguous, at most `max` of them. Returns the number of ranges written.
  */
-size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, struct usbd_range *out, size_t max);
+size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, struct usbd_range *out, size_t max);
 
 #endif

@@ -448,6 +448,7 @@ static struct sel_block *snapshot(struct usbd_tracker *t, size_t *n)
 			block_span(r, j, &b[k].addr, &b[k].len);
 			b[k].busy = (st & ST_TOUCHED) || (r->hist[j].k > 0 && now - r->armed_ms[j] < MIN_IDLE_MS);
 			b[k].score = b[k].busy ? SEL_SCORE_MAX : tc_score(&r->hist[j], r->armed_ms[j], now, SEL_SCORE_MAX);
+			b[k].seen = atomic_load(&r->seen_ms[j]);
 			b[k].out = st & ST_OUT;
 			b[k].chosen = false;
 		}
@@ -456,7 +457,7 @@ static struct sel_block *snapshot(struct usbd_tracker *t, size_t *n)
 	return b;
 }
 
-size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_range *out, size_t max)
+size_t usbd_tracker_pick(struct usbd_tracker *t, uint64_t bytes, unsigned flags, struct usbd_range *out, size_t max)
 {
 	struct sel_block *b;
 	size_t n = 0, nout = 0;
@@ -464,10 +465,15 @@ size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_r
 	pthread_mutex_lock(&t->lock);
 	b = t->nblocks ? snapshot(t, &n) : NULL;
 	if (b)
-		nout = sel_pick(b, n, bytes, out, max);
+		nout = sel_pick(b, n, bytes, flags & USBD_PICK_HOT, out, max);
 	pthread_mutex_unlock(&t->lock);
 	free(b);
 	return nout;
+}
+
+size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_range *out, size_t max)
+{
+	return usbd_tracker_pick(t, bytes, 0, out, max);
 }
 
 void usbd_tracker_mark_out(struct usbd_tracker *t, const struct usbd_range *rg, size_t n)

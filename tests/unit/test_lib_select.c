@@ -1,5 +1,6 @@
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static void pick_should_take_the_coldest_blocks_first(void **state)
 	struct usbd_range r[4];
 
 	blocks(b, s, 4);
-	assert_int_equal(sel_pick(b, 4, 2 * BLK, r, 4), 1);
+	assert_int_equal(sel_pick(b, 4, 2 * BLK, false, r, 4), 1);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + BLK));
 	assert_int_equal(r[0].len, 2 * BLK);
 }
@@ -37,7 +38,7 @@ static void pick_should_never_take_busy_blocks_nor_paged_out_ones(void **state)
 	blocks(b, s, 4);
 	b[0].busy = b[1].busy = true; /* colder by score, but touched since armed */
 	b[3].out = true;
-	assert_int_equal(sel_pick(b, 4, 4 * BLK, r, 4), 1);
+	assert_int_equal(sel_pick(b, 4, 4 * BLK, false, r, 4), 1);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
 	assert_int_equal(r[0].len, BLK);
 }
@@ -50,7 +51,7 @@ static void pick_should_prefer_the_longest_cold_run_among_equally_cold_blocks(vo
 	struct usbd_range r[4];
 
 	blocks(b, s, 6);
-	assert_int_equal(sel_pick(b, 6, 3 * BLK, r, 4), 1);
+	assert_int_equal(sel_pick(b, 6, 3 * BLK, false, r, 4), 1);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
 	assert_int_equal(r[0].len, 3 * BLK);
 }
@@ -62,7 +63,7 @@ static void pick_should_round_up_to_whole_blocks_and_merge_adjacent_ones(void **
 	struct usbd_range r[4];
 
 	blocks(b, s, 4);
-	assert_int_equal(sel_pick(b, 4, BLK + 1, r, 4), 1);
+	assert_int_equal(sel_pick(b, 4, BLK + 1, false, r, 4), 1);
 	assert_int_equal(r[0].len, 2 * BLK);
 }
 
@@ -74,7 +75,7 @@ static void pick_should_not_merge_blocks_that_are_not_address_contiguous(void **
 
 	blocks(b, s, 2);
 	b[1].addr += BLK; /* another region, a gap between */
-	assert_int_equal(sel_pick(b, 2, 2 * BLK, r, 4), 2);
+	assert_int_equal(sel_pick(b, 2, 2 * BLK, false, r, 4), 2);
 	assert_int_equal(r[0].len, BLK);
 	assert_int_equal(r[1].len, BLK);
 }
@@ -87,10 +88,10 @@ static void pick_should_return_what_is_cold_when_asked_for_more_and_respect_max(
 
 	blocks(b, s, 5);
 	b[1].busy = b[3].busy = true;
-	assert_int_equal(sel_pick(b, 5, 100 * BLK, r, 2), 2);
+	assert_int_equal(sel_pick(b, 5, 100 * BLK, false, r, 2), 2);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)BASE);
 	assert_ptr_equal(r[1].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
-	assert_int_equal(sel_pick(b, 5, 0, r, 2), 0);
+	assert_int_equal(sel_pick(b, 5, 0, false, r, 2), 0);
 }
 
 static void pick_should_take_a_run_from_the_end_away_from_busy_blocks(void **state)
@@ -102,13 +103,47 @@ static void pick_should_take_a_run_from_the_end_away_from_busy_blocks(void **sta
 
 	blocks(b, s, 6);
 	b[0].busy = b[1].busy = true;
-	assert_int_equal(sel_pick(b, 6, 2 * BLK, r, 4), 1);
+	assert_int_equal(sel_pick(b, 6, 2 * BLK, false, r, 4), 1);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 4 * BLK));
 	assert_int_equal(r[0].len, 2 * BLK);
 	/* busy on both sides: no side to prefer, address order */
 	b[5].busy = true;
-	assert_int_equal(sel_pick(b, 6, BLK, r, 4), 1);
+	assert_int_equal(sel_pick(b, 6, BLK, false, r, 4), 1);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
+}
+
+static void pick_should_take_busy_blocks_behind_the_front_only_when_asked_and_cold_ones_run_out(void **state)
+{
+	/* a loop: 0..3 busy, last touched in the order 3, 0, 1 (now), 2 paged out; 4..5 cold */
+	static const uint16_t s[] = { SEL_SCORE_MAX, SEL_SCORE_MAX, SEL_SCORE_MAX, SEL_SCORE_MAX, 0, 0 };
+	static const uint32_t seen[] = { 200, 300, 100, 150, 0, 0 };
+	struct sel_block b[6];
+	struct usbd_range r[4];
+
+	blocks(b, s, 6);
+	for (size_t i = 0; i < 6; i++) {
+		b[i].seen = seen[i];
+		b[i].busy = i < 4;
+	}
+	b[2].out = true;
+	/* cold first; without hot_too only the cold */
+	assert_int_equal(sel_pick(b, 6, 4 * BLK, false, r, 4), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 4 * BLK));
+	assert_int_equal(r[0].len, 2 * BLK);
+	/* with hot_too: the front (1), then 0, then round to 3 (2 is out) */
+	assert_int_equal(sel_pick(b, 6, 4 * BLK, true, r, 4), 2);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)BASE);
+	assert_int_equal(r[0].len, 2 * BLK);
+	assert_ptr_equal(r[1].addr, (void *)(uintptr_t)(BASE + 4 * BLK));
+	assert_true(b[1].chosen && b[0].chosen && !b[3].chosen && !b[2].chosen);
+	assert_int_equal(sel_pick(b, 6, 5 * BLK, true, r, 4), 2);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)BASE);
+	assert_int_equal(r[0].len, 2 * BLK);
+	assert_ptr_equal(r[1].addr, (void *)(uintptr_t)(BASE + 3 * BLK));
+	assert_int_equal(r[1].len, 3 * BLK);
+	/* enough cold: no busy block is touched, whatever the flag */
+	assert_int_equal(sel_pick(b, 6, BLK, true, r, 4), 1);
+	assert_false(b[0].chosen || b[1].chosen || b[3].chosen);
 }
 
 static void pick_should_handle_huge_blocks_whole(void **state)
@@ -119,7 +154,7 @@ static void pick_should_handle_huge_blocks_whole(void **state)
 	};
 	struct usbd_range r[2];
 
-	assert_int_equal(sel_pick(b, 2, 4096, r, 2), 1);
+	assert_int_equal(sel_pick(b, 2, 4096, false, r, 2), 1);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)0x40000000u);
 	assert_int_equal(r[0].len, 2u << 20);
 }
@@ -134,6 +169,7 @@ int main(void)
 		cmocka_unit_test(pick_should_not_merge_blocks_that_are_not_address_contiguous),
 		cmocka_unit_test(pick_should_return_what_is_cold_when_asked_for_more_and_respect_max),
 		cmocka_unit_test(pick_should_take_a_run_from_the_end_away_from_busy_blocks),
+		cmocka_unit_test(pick_should_take_busy_blocks_behind_the_front_only_when_asked_and_cold_ones_run_out),
 		cmocka_unit_test(pick_should_handle_huge_blocks_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,6 +156,32 @@ static void tracker_should_offer_a_rearmed_block_only_after_a_second_untouched(v
 	(void)sum;
 }
 
+/* Nothing cold: with USBD_PICK_HOT the pick comes from behind the block touched last, most recently passed
+ * first; without it, nothing. */
+static void tracker_pick_hot_should_take_what_the_app_passed_last(void **state)
+{
+	struct usbd_tracker *t = tracker(1000);
+	unsigned char *p = map();
+	struct usbd_range r[NBLK];
+	volatile unsigned sum = 0;
+	size_t i;
+
+	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), 0);
+	for (i = 0; i < NBLK; i++)
+		sum += p[i * BLK];
+	assert_int_equal(usbd_tracker_tick(t), 0); /* all re-armed just now: none is cold */
+	for (i = 4; i <= 9; i++) {                 /* a scan front moving up to block 9 */
+		usleep(3 * 1000);
+		sum += p[i * BLK + 8];
+	}
+	assert_int_equal(usbd_tracker_select(t, 3 * BLK, r, NBLK), 0);
+	assert_int_equal(usbd_tracker_pick(t, 3 * BLK, USBD_PICK_HOT, r, NBLK), 1);
+	assert_ptr_equal(r[0].addr, p + 7 * BLK);
+	assert_int_equal(r[0].len, 3 * BLK);
+	usbd_tracker_free(t);
+	(void)sum;
+}
+
 static void tracker_should_refuse_a_second_tracker_and_bad_regions(void **state)
 {
 	struct usbd_tracker *t, *u;
@@ -204,6 +230,7 @@ int main(void)
 		cmocka_unit_test(tracker_without_budget_should_rearm_every_touched_block_each_tick),
 		cmocka_unit_test(tracker_under_budget_should_rearm_only_what_the_budget_pays_for),
 		cmocka_unit_test(tracker_should_offer_a_rearmed_block_only_after_a_second_untouched),
+		cmocka_unit_test(tracker_pick_hot_should_take_what_the_app_passed_last),
 		cmocka_unit_test(tracker_should_refuse_a_second_tracker_and_bad_regions),
 		cmocka_unit_test(tracker_should_use_whole_2mib_blocks_for_huge_regions),
 	};
