@@ -3,7 +3,8 @@
 # offline bound, on five workloads (issue 6, "Measure"). As root, cgroup v1; makes a cgroup and a swap file and
 # removes both at exit. Usage: bench/bench_lib.sh [BUILD_DIR]   (BENCH_LIB_QUICK=1: short workloads;
 # HOG_MIB, THRESHOLD_MIB, SIZE_MIB and RUN_TIMEOUT override the sizes below; WORKLOADS picks workloads, POLICIES
-# policies; lib, when listed, runs first in each workload, since the kernel run's limit comes from it)
+# policies (lib kernel random fifo by default; lib-cold: the tracker's cold memory only, no in-use memory); lib, when listed, runs first in each workload, since the kernel run's limit comes from it;
+# BENCH_LIB_KEEP=DIR keeps the traces, schedules and raw lines there)
 #
 # Domain 1 GiB; in its app cgroup a non-registered hog holds 512 MiB (never swapped: usbd keeps it out of swap),
 # the threshold is 128 MiB, so the registered app (512 MiB) may keep about 384 MiB resident: the budget. The app
@@ -16,8 +17,12 @@
 # + the lib run's mean RssAnon + 2 MiB (page tables), corrected and rerun (up to twice) while the kernel run's own
 # mean RssAnon differs from that by more than 2 % (swap-cache pages are charged but not mapped); without a lib
 # run, domain - threshold. KERNEL_CAP=peak matches the lib run's peak RssAnon instead (the kernel then holds it
-# throughout). Belady's capacity is the lib run's mean RssAnon (sampled every 100 ms, in blocks), and it is also
-# printed at the lib run's peak (a strict lower bound for that run). Belady starts from the best resident set
+# throughout). Belady's bound is printed three ways: with the capacity following what the lib run's region held
+# over time (mincore every 100 ms: mapped pages and pages still in the swap cache, which read back without a
+# swap-in; in blocks; between samples the larger of the two): the bound for any policy that
+# never holds more than lib held at any moment, the one the goal "swap-ins <= 1.2x Belady" is judged against; at the
+# lib run's mean RssAnon (same average memory, not a bound); and at its peak (a bound, but one that lets MIN keep
+# memory an app answering SIGBALLOONs must give back). Belady starts from the best resident set
 # (deterministic; bench_lib_belady). A run saw pressure if it answered a SIGBALLOON (app policies) or its
 # domain's memory.failcnt rose (kernel); one that did not is rerun up to twice, then flagged.
 # Swap-ins and swap-outs are pages (/proc/vmstat deltas over the workload phase, machine-wide: run it on a quiet
@@ -38,6 +43,7 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-120}  # seconds; a policy that thrashes longer is rep
 BUDGET_MIB=$((DOMAIN / 1048576 - HOG_MIB - THRESHOLD_MIB))
 PIDS=()
 SWAPON=0
+CLUSTER=''
 
 [[ $(id -u) -eq 0 ]] || { echo "bench_lib.sh: needs root" >&2; exit 1; }
 [[ -f $CGV1/cgroup.event_control ]] || { echo "bench_lib.sh: needs cgroup v1 at $CGV1" >&2; exit 1; }
@@ -50,11 +56,17 @@ cleanup() {
     for _ in $(seq 30); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
   done
   ((SWAPON)) && swapoff "$SWAP"
+  [[ -n $CLUSTER ]] && echo "$CLUSTER" > /proc/sys/vm/page-cluster
+  [[ -n ${BENCH_LIB_KEEP:-} ]] && mkdir -p "$BENCH_LIB_KEEP" && cp "$DIR"/trace.* "$DIR"/raw "$BENCH_LIB_KEEP"/
   rm -rf "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Swap readahead off for the run (restored at exit): a swap-in is then a page the app touched, not up to 7
+# neighbours read with it, so pswpin and Belady's count (missed blocks x pages per block) measure the same thing.
+CLUSTER=$(cat /proc/sys/vm/page-cluster)
+echo 0 > /proc/sys/vm/page-cluster
 mkdir "$CGV1/$DOM" "$CGV1/$APP"
 echo $DOMAIN > "$CGV1/$DOM/memory.limit_in_bytes"
 fallocate -l 1536M "$SWAP"
@@ -102,7 +114,9 @@ printf '%-7s %-7s %9s %9s %8s %6s %7s %8s %9s %6s %6s %7s  %s\n' workload policy
   scan_s majflt faults rss_mib peak_mib dom_mib pressure
 for w in ${WORKLOADS:-hot cyclic skew phase thp}; do
   pols=${POLICIES:-lib kernel random fifo}
-  [[ " $pols " == *" lib "* ]] && pols="lib ${pols//lib/}"
+  if [[ " $pols " == *" lib "* ]]; then
+    rest='' && for p in $pols; do [[ $p == lib ]] || rest+=" $p"; done && pols="lib$rest"
+  fi
   lib_rss='' lib_mean='' lib_peak='' cap_blocks=''
   block_kib=64
   [[ $w == thp ]] && block_kib=2048
@@ -148,6 +162,17 @@ for w in ${WORKLOADS:-hot cyclic skew phase thp}; do
   trace=$(ls "$DIR"/trace.$w.* 2>/dev/null | head -n 1)
   [[ -n $trace ]] || { printf '%-7s %-7s  no finished run to take a trace from\n' $w belady; continue; }
   if [[ -n $lib_mean ]]; then
+    if [[ -s $DIR/trace.$w.lib.sched ]]; then
+      opt=$("$BENCH/bench_lib_belady" "$DIR/trace.$w.lib" --schedule "$DIR/trace.$w.lib.sched")
+      printf '%-7s %-7s %9s   (capacity: what the lib run held over time, sampled every 100 ms)\n' $w \
+        belady $(( $(field misses "$opt") * block_kib / 4 ))
+      if [[ -s $DIR/trace.$w.lib.weights ]]; then
+        opt=$("$BENCH/bench_lib_belady" "$DIR/trace.$w.lib" --schedule "$DIR/trace.$w.lib.sched" \
+          --weights "$DIR/trace.$w.lib.weights")
+        printf '%-7s %-7s %9s   (online oracle: knows each block'"'"'s probability, not the order; same capacity)\n' \
+          $w oracle $(( $(field misses "$opt") * block_kib / 4 ))
+      fi
+    fi
     for cap in "$lib_mean mean" "$lib_peak peak"; do
       set -- $cap
       opt=$("$BENCH/bench_lib_belady" "$trace" "$1")

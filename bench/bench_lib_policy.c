@@ -2,7 +2,9 @@
  * bench_lib_policy: one run of the libusbd policy benchmark (bench/bench_lib.sh runs the matrix). It registers
  * with usbd, maps SIZE, writes it, then runs a workload over it while usbd signals it under memory pressure, and
  * answers each SIGBALLOON with one page-out policy:
- *   lib     the library's tracker and selector (usbd_balloon)
+ *   lib     the library's tracker and selector (usbd_balloon: cold memory first, then in-use memory behind
+ *           the scan front)
+ *   lib-cold  the tracker's cold memory only (usbd_tracker_select): the kernel takes the shortfall at the limit
  *   kernel  none: the app ignores SIGBALLOON and the kernel's own reclaim picks what goes to swap
  *   random  resident blocks picked at random
  *   fifo    resident blocks in address order, a hand sweeping the region round and round
@@ -17,7 +19,10 @@
  * and, with --dom DIR, the v1 cgroup's memory.usage_in_bytes; it prints their means and peaks, and DIR's memory.failcnt
  * delta over the workload (did the hard limit reclaim?), for bench_lib.sh's fair capacities and pressure check.
  * It writes the access trace at the tracker's granularity, and the blocks resident when the workload starts, to
- * --trace FILE for bench_lib_belady. Prints one line of "key value" pairs.
+ * --trace FILE for bench_lib_belady, and what the region held at each sample (mincore: mapped pages and pages
+ * still in the swap cache, which read back without a swap-in) with the trace position it was taken at to
+ * FILE.sched (bench_lib_belady --schedule: the bound on this run's own memory over time); for skew, each block's
+ * probability under the workload's generator to FILE.weights (bench_lib_belady --weights: the online oracle). Prints one line of "key value" pairs.
  *   bench_lib_policy --policy P --workload W --size MIB --apps-sock PATH [--huge] [--passes N]
  *                    [--accesses N] [--margin MIB] [--tick-ms N] [--trace FILE] [--warmup 0|1] [--dom DIR]
  */
@@ -41,7 +46,7 @@
 #define HUGE_BLOCK (2 * MIB)
 #define MAX_RANGES 4096
 
-enum policy { P_LIB, P_KERNEL, P_RANDOM, P_FIFO };
+enum policy { P_LIB, P_KERNEL, P_RANDOM, P_FIFO, P_LIB_COLD };
 
 static struct {
 	enum policy policy;
@@ -57,7 +62,10 @@ static struct {
 	uint64_t recent_ns[16], recent_bytes[16]; /* the last answers (the callback thread only) */
 	const char *dom;              /* cgroup dir to sample, or NULL */
 	atomic_bool stop;             /* sampler */
+	_Atomic size_t pos;           /* the workload's position in the trace, for the sampler */
 	uint64_t samples, sum_blocks, peak_blocks, sum_usage, peak_usage; /* sampler; read after join */
+	uint32_t (*sched)[2];         /* sampler: (trace position, resident blocks) at each sample */
+	size_t nsched, cap_sched;
 } b;
 
 static uint64_t xorshift(uint64_t *s)
@@ -157,6 +165,12 @@ static void on_balloon(struct usbd *h, uint64_t deficit, void *arg)
 	want -= flying;
 	if (b.policy == P_LIB) {
 		err = usbd_balloon(h, b.t, want, &res);
+	} else if (b.policy == P_LIB_COLD) {
+		/* The tracker's cold memory only: what is short, the kernel takes at the limit. */
+		n = usbd_tracker_select(b.t, want, r, MAX_RANGES);
+		err = n ? usbd_pageout(h, r, n, &res) : -ENOENT;
+		if (err == 0)
+			usbd_tracker_mark_out(b.t, r, n);
 	} else {
 		n = pick_naive(want, r);
 		err = n ? usbd_pageout(h, r, n, &res) : -ENOENT;
@@ -204,9 +218,27 @@ static long long rss_anon(void)
 	return kib < 0 ? -1 : kib * 1024;
 }
 
-/* Samples the resident size in blocks, rounded up (and the cgroup's usage) every 100 ms until b.stop. */
+/* What the region holds without needing a swap-in to read it, in blocks (its resident pages, rounded up): mapped
+ * pages, and pages paged out but still in the swap cache (mincore counts them; a touch maps them back with a minor
+ * fault). */
+static uint64_t held_blocks(unsigned char *vec)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), np = b.size / page, i;
+	uint64_t res = 0;
+
+	if (!vec || mincore(b.mem, b.size, vec) < 0)
+		return 0;
+	for (i = 0; i < np; i++)
+		res += vec[i] & 1;
+	return (res * page + b.block - 1) / b.block;
+}
+
+/* Samples the resident size in blocks, rounded up (and the cgroup's usage) every 100 ms until b.stop; and for the
+ * schedule, what the region holds (held_blocks) at each sample. */
 static void *sampler(void *arg)
 {
+	unsigned char *vec = malloc(b.size / (size_t)sysconf(_SC_PAGESIZE));
+
 	(void)arg;
 	while (!atomic_load(&b.stop)) {
 		long long rss = rss_anon();
@@ -218,9 +250,22 @@ static void *sampler(void *arg)
 			b.peak_blocks = n > b.peak_blocks ? n : b.peak_blocks;
 			b.sum_usage += u;
 			b.peak_usage = u > b.peak_usage ? u : b.peak_usage;
+			if (b.nsched == b.cap_sched) {
+				size_t c = b.cap_sched ? 2 * b.cap_sched : 1024;
+				void *p = realloc(b.sched, c * sizeof(*b.sched));
+				if (p) {
+					b.sched = p;
+					b.cap_sched = c;
+				}
+			}
+			if (b.nsched < b.cap_sched) {
+				b.sched[b.nsched][0] = (uint32_t)atomic_load_explicit(&b.pos, memory_order_relaxed);
+				b.sched[b.nsched++][1] = (uint32_t)held_blocks(vec);
+			}
 		}
 		usleep(100 * 1000);
 	}
+	free(vec);
 	return NULL;
 }
 
@@ -258,17 +303,65 @@ static uint32_t *build_trace(const char *w, uint64_t passes, uint64_t accesses, 
 	return tr;
 }
 
-/* The trace at block granularity for bench_lib_belady: nblocks, ninit, the blocks resident at the start, the
- * accesses with repeats of the same block folded. */
-static int write_trace(const char *path, const uint32_t *tr, size_t n, const bool *res)
+/* The resident-size schedule for bench_lib_belady --schedule: (position in the folded trace, resident blocks)
+ * pairs, one per sample, positions ascending. */
+static int write_schedule(const char *path, const uint32_t *fold)
 {
-	uint32_t nb = (uint32_t)(b.size / b.block), per = (uint32_t)(b.block / UNIT), ninit = 0, last = UINT32_MAX;
 	FILE *f = fopen(path, "w");
-	bool ok;
-	size_t i;
+	bool ok = true;
 
 	if (!f)
 		return -errno;
+	for (size_t k = 0; ok && k < b.nsched; k++) {
+		uint32_t v[2] = { fold[k], b.sched[k][1] };
+		ok = fwrite(v, 4, 2, f) == 2;
+	}
+	if (fclose(f) != 0 || !ok)
+		return -EIO;
+	return 0;
+}
+
+/* For the skew workload, the probability its generator (build_trace) gives each block, for bench_lib_belady's
+ * online oracle (--weights). Other workloads are loops, not independent accesses: no file. */
+static int write_weights(const char *path, const char *wl)
+{
+	size_t units = b.size / UNIT, per = b.block / UNIT, nb = b.size / b.block, i;
+	double *w = calloc(nb, sizeof(*w));
+	FILE *f;
+	bool ok;
+
+	if (strcmp(wl, "skew") != 0) {
+		free(w);
+		return 0;
+	}
+	if (!w || !(f = fopen(path, "w"))) {
+		free(w);
+		return -ENOMEM;
+	}
+	for (i = 0; i < units; i++)
+		w[i / per] += 0.2 / (double)units + (i % 5 == 0 && i / 5 < units / 5 ? 0.8 / (double)(units / 5) : 0);
+	ok = fwrite(w, sizeof(*w), nb, f) == nb;
+	free(w);
+	return fclose(f) == 0 && ok ? 0 : -EIO;
+}
+
+/* The trace at block granularity for bench_lib_belady: nblocks, ninit, the blocks resident at the start, the
+ * accesses with repeats of the same block folded; and PATH.sched, the resident-size schedule on that trace. */
+static int write_trace(const char *path, const uint32_t *tr, size_t n, const bool *res)
+{
+	uint32_t nb = (uint32_t)(b.size / b.block), per = (uint32_t)(b.block / UNIT), ninit = 0, last = UINT32_MAX;
+	uint32_t *fold = calloc(b.nsched + 1, sizeof(*fold)), nf = 0;
+	FILE *f = fopen(path, "w");
+	char spath[4096];
+	size_t i, k = 0;
+	bool ok;
+
+	if (!f || !fold) {
+		if (f)
+			fclose(f);
+		free(fold);
+		return f ? -ENOMEM : -errno;
+	}
 	for (i = 0; i < nb; i++)
 		ninit += res[i];
 	ok = fwrite(&nb, 4, 1, f) == 1 && fwrite(&ninit, 4, 1, f) == 1;
@@ -279,13 +372,24 @@ static int write_trace(const char *path, const uint32_t *tr, size_t n, const boo
 		}
 	for (i = 0; ok && i < n; i++) {
 		uint32_t blk = tr[i] / per;
-		if (blk != last)
+		for (; k < b.nsched && b.sched[k][0] <= i; k++)
+			fold[k] = nf;
+		if (blk != last) {
 			ok = fwrite(&blk, 4, 1, f) == 1;
+			nf++;
+		}
 		last = blk;
 	}
-	if (fclose(f) != 0 || !ok)
+	for (; k < b.nsched; k++)
+		fold[k] = nf;
+	if (fclose(f) != 0 || !ok) {
+		free(fold);
 		return -EIO;
-	return 0;
+	}
+	snprintf(spath, sizeof(spath), "%s.sched", path);
+	ok = write_schedule(spath, fold) == 0;
+	free(fold);
+	return ok ? 0 : -EIO;
 }
 
 static uint64_t vmstat(const char *key)
@@ -303,7 +407,7 @@ static uint64_t vmstat(const char *key)
 	return out;
 }
 
-static const char *const policies[] = { "lib", "kernel", "random", "fifo" };
+static const char *const policies[] = { "lib", "kernel", "random", "fifo", "lib-cold" };
 
 int main(int argc, char **argv)
 {
@@ -335,9 +439,9 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			for (i = 0; i < 4 && strcmp(optarg, policies[i]); i++)
+			for (i = 0; i < 5 && strcmp(optarg, policies[i]); i++)
 				;
-			if (i == 4)
+			if (i == 5)
 				return 2;
 			b.policy = (enum policy)i;
 			break;
@@ -379,7 +483,7 @@ int main(int argc, char **argv)
 	if ((err = usbd_start_thread(h)))
 		return 1;
 	memset(b.mem, 1, b.size);
-	if (b.policy == P_LIB &&
+	if ((b.policy == P_LIB || b.policy == P_LIB_COLD) &&
 	    ((err = usbd_tracker_new(&b.t, NULL)) || (err = usbd_tracker_add(b.t, b.mem, b.size, huge ? USBD_TRACK_HUGE : 0)) ||
 	     (err = usbd_tracker_start(b.t, tick)))) {
 		fprintf(stderr, "tracker: %s\n", strerror(-err));
@@ -411,6 +515,7 @@ int main(int argc, char **argv)
 	t0 = clock_ns();
 	for (i = 0; i < n; i++) {
 		const volatile uint64_t *p = (const uint64_t *)(b.mem + (size_t)tr[i] * UNIT);
+		atomic_store_explicit(&b.pos, i, memory_order_relaxed);
 		for (j = 0; j < UNIT / 8; j += 8)
 			sum += p[j];
 	}
@@ -439,9 +544,16 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	usbd_tracker_free(b.t);
 	usbd_close(h);
-	if (trace && (err = write_trace(trace, tr, n, res))) {
+	if (trace) {
+		char wpath[4096];
+		snprintf(wpath, sizeof(wpath), "%s.weights", trace);
+		if ((err = write_weights(wpath, wl)) == 0)
+			err = write_trace(trace, tr, n, res);
+	}
+	if (trace && err) {
 		fprintf(stderr, "%s: %s\n", trace, strerror(-err));
 		return 1;
 	}
+	free(b.sched);
 	return 0;
 }

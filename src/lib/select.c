@@ -88,25 +88,70 @@ static void pick_at_cutoff(struct sel_block *b, size_t n, unsigned cut, uint64_t
 	free(runs);
 }
 
-/* Nothing cold is left, and the app must still give memory back. Every remaining block is in use, so the question
- * is which one it needs last. An app that sweeps its memory (a loop larger than what it may keep) needs last the
- * block it touched most recently and then the ones it passed just before: what Belady's MIN evicts in a loop, and
- * the opposite of what LRU, the kernel's choice at the limit, takes. An app touching its busy blocks at random
- * loses nothing by this order against any other. */
-static void pick_behind_front(struct sel_block *b, size_t n, uint64_t want)
+static int idle_longer_first(const void *a, const void *b)
 {
-	size_t f = n, i, k;
+	const struct sel_block *x = *(const struct sel_block *const *)a, *y = *(const struct sel_block *const *)b;
+
+	if (x->idle_ms != y->idle_ms)
+		return x->idle_ms < y->idle_ms ? 1 : -1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Busy blocks armed again lately and untouched since: not yet provably idle, but some evidence is better than
+ * none (after a phase shift, the old phase's blocks are re-armed first and stay untouched). The longest armed
+ * first. Returns what is still wanted. */
+static uint64_t pick_armed_lately(struct sel_block *b, size_t n, uint64_t want)
+{
+	struct sel_block **v = malloc(n * sizeof(*v));
+	size_t m = 0, i;
 
 	for (i = 0; i < n; i++)
-		if (!b[i].out && !b[i].chosen && (f == n || b[i].seen >= b[f].seen))
-			f = i;
-	for (k = 0; f < n && k < n && want > 0; k++) {
-		i = (f + n - k) % n;
-		if (b[i].out || b[i].chosen)
-			continue;
-		b[i].chosen = true;
-		want -= b[i].len < want ? b[i].len : want;
+		if (!b[i].out && !b[i].chosen && b[i].idle_ms > 0)
+			if (v)
+				v[m++] = &b[i];
+	if (!v)
+		return want;
+	qsort(v, m, sizeof(*v), idle_longer_first);
+	for (i = 0; i < m && want > 0; i++) {
+		v[i]->chosen = true;
+		want -= v[i]->len < want ? v[i]->len : want;
 	}
+	free(v);
+	return want;
+}
+
+static int seen_older_first(const void *a, const void *b)
+{
+	const struct sel_block *x = *(const struct sel_block *const *)a, *y = *(const struct sel_block *const *)b;
+
+	if (x->seen != y->seen)
+		return x->seen < y->seen ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Nothing cold is left, and the app must still give memory back. Blocks armed lately go first (above); the rest
+ * are open, in use as far as the tracker knows, and are taken in the order they were last seen touched, the
+ * oldest first: LRU on what the tracker saw. After a phase shift that is the old phase's memory (the new phase's
+ * blocks faulted just now), which no other evidence finds fast enough: the shift's own faults leave the budget no
+ * room to re-arm. (Taking the blocks just behind the scan front, as MIN does in a loop larger than memory, halved
+ * a cyclic scan's swap-ins but multiplied a phase shift's by seven: docs/LIBUSBD.md.) */
+static void pick_open(struct sel_block *b, size_t n, uint64_t want)
+{
+	struct sel_block **v;
+	size_t m = 0, i;
+
+	want = pick_armed_lately(b, n, want);
+	if (want == 0 || !(v = malloc(n * sizeof(*v))))
+		return;
+	for (i = 0; i < n; i++)
+		if (!b[i].out && !b[i].chosen)
+			v[m++] = &b[i];
+	qsort(v, m, sizeof(*v), seen_older_first);
+	for (i = 0; i < m && want > 0; i++) {
+		v[i]->chosen = true;
+		want -= v[i]->len < want ? v[i]->len : want;
+	}
+	free(v);
 }
 
 size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, struct usbd_range *out, size_t max)
@@ -128,7 +173,7 @@ size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, str
 	for (i = 0; i < n; i++)
 		got += b[i].chosen ? b[i].len : 0;
 	if (got < bytes && hot_too)
-		pick_behind_front(b, n, bytes - got);
+		pick_open(b, n, bytes - got);
 	for (i = 0; i < n; i++) {
 		if (!b[i].chosen)
 			continue;

@@ -20,6 +20,7 @@ struct sel_block {
 	size_t len;
 	uint16_t score;
 	uint32_t seen;          /* when it was last seen touched (ms on the tracker's clock; 0: never) */
+	uint32_t idle_ms;       /* armed and untouched for this long (0: touched since last armed, "open") */
 	bool busy;              /* touched since last armed, or armed too lately to tell: not cold */
 	bool out;               /* paged out and not touched since: nothing to gain */
 	bool chosen;            /* output */
@@ -29,8 +30,8 @@ struct sel_block {
  * Chooses the coldest eligible blocks (not out, not busy) until `bytes` is
  * covered, rounded up to whole blocks: every block colder than the cut-off score, then blocks at the cut-off
  * from the longest contiguous cold runs first. When the cold blocks do not cover `bytes` and `hot_too` is set,
- * the rest comes from busy blocks behind the scan front: the most recently touched block, then the blocks before
- * it in address order (wrapping round), the most recently passed first. Sets `chosen`, then writes the chosen
+ * the rest comes from the busy blocks: first those armed too lately to tell but untouched since (the longest
+ * armed first), then the open ones (touched since armed), the longest since they were last seen touched first. Sets `chosen`, then writes the chosen
  * blocks as ranges merged where address-contiguous, at most `max` of them. Returns the number of ranges written.
  */
 size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, struct usbd_range *out, size_t max);

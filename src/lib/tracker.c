@@ -449,6 +449,7 @@ static struct sel_block *snapshot(struct usbd_tracker *t, size_t *n)
 			b[k].busy = (st & ST_TOUCHED) || (r->hist[j].k > 0 && now - r->armed_ms[j] < MIN_IDLE_MS);
 			b[k].score = b[k].busy ? SEL_SCORE_MAX : tc_score(&r->hist[j], r->armed_ms[j], now, SEL_SCORE_MAX);
 			b[k].seen = atomic_load(&r->seen_ms[j]);
+			b[k].idle_ms = (st & ST_TOUCHED) ? 0 : now - r->armed_ms[j] + 1;
 			b[k].out = st & ST_OUT;
 			b[k].chosen = false;
 		}

@@ -152,9 +152,9 @@ int usbd_tracker_start(struct usbd_tracker *t, unsigned interval_ms);
 size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_range *out, size_t max);
 /*
  * usbd_tracker_select() with flags. USBD_PICK_HOT: when the cold memory does not cover `bytes`, the rest is taken
- * from memory in use, behind the scan front: the block touched most recently, then the blocks before it in
- * address order, the most recently passed first. For an app that loops over more memory than it may keep, those
- * are the blocks it needs last (what Belady's MIN evicts in a loop; the kernel's LRU takes the opposite end).
+ * from memory in use: first blocks protected again lately and untouched since (the longest protected first), then
+ * blocks touched since they were protected, the longest since the tracker last saw them touched first (LRU on what
+ * it saw: after a phase shift, the old phase's memory).
  */
 #define USBD_PICK_HOT 1u
 size_t usbd_tracker_pick(struct usbd_tracker *t, uint64_t bytes, unsigned flags, struct usbd_range *out, size_t max);
@@ -167,8 +167,8 @@ void usbd_tracker_stats(struct usbd_tracker *t, struct usbd_tracker_stats *out);
  */
 void usbd_tracker_free(struct usbd_tracker *t);
 
-/* The few-lines answer to a SIGBALLOON: pick `bytes` (cold memory first; when that is not enough, memory in use
- * behind the scan front, as USBD_PICK_HOT), page it out, mark it. Returns what usbd_pageout() returns, or -ENOENT
+/* The few-lines answer to a SIGBALLOON: pick `bytes` (cold memory first; when that is not enough, memory in use,
+ * as USBD_PICK_HOT), page it out, mark it. Returns what usbd_pageout() returns, or -ENOENT
  * when nothing is left that is not already paged out. */
 int usbd_balloon(struct usbd *h, struct usbd_tracker *t, uint64_t bytes, struct usbd_pageout_result *res);
 

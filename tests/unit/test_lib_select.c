@@ -112,9 +112,10 @@ static void pick_should_take_a_run_from_the_end_away_from_busy_blocks(void **sta
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 2 * BLK));
 }
 
-static void pick_should_take_busy_blocks_behind_the_front_only_when_asked_and_cold_ones_run_out(void **state)
+static void pick_should_take_busy_blocks_only_when_asked_and_cold_ones_run_out(void **state)
 {
-	/* a loop: 0..3 busy, last touched in the order 3, 0, 1 (now), 2 paged out; 4..5 cold */
+	/* 0..2 open, last seen touched in the order 2, 0, 1; 3 armed again 0.5 s ago, untouched since; 2 paged out;
+	 * 4..5 cold */
 	static const uint16_t s[] = { SEL_SCORE_MAX, SEL_SCORE_MAX, SEL_SCORE_MAX, SEL_SCORE_MAX, 0, 0 };
 	static const uint32_t seen[] = { 200, 300, 100, 150, 0, 0 };
 	struct sel_block b[6];
@@ -124,23 +125,29 @@ static void pick_should_take_busy_blocks_behind_the_front_only_when_asked_and_co
 	for (size_t i = 0; i < 6; i++) {
 		b[i].seen = seen[i];
 		b[i].busy = i < 4;
+		b[i].idle_ms = i == 3 ? 500 : i > 3 ? 9000 : 0;
 	}
 	b[2].out = true;
 	/* cold first; without hot_too only the cold */
 	assert_int_equal(sel_pick(b, 6, 4 * BLK, false, r, 4), 1);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 4 * BLK));
 	assert_int_equal(r[0].len, 2 * BLK);
-	/* with hot_too: the front (1), then 0, then round to 3 (2 is out) */
+	/* with hot_too: the block armed lately (3), then the open one seen longest ago (0; 2 is out) */
 	assert_int_equal(sel_pick(b, 6, 4 * BLK, true, r, 4), 2);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)BASE);
-	assert_int_equal(r[0].len, 2 * BLK);
-	assert_ptr_equal(r[1].addr, (void *)(uintptr_t)(BASE + 4 * BLK));
-	assert_true(b[1].chosen && b[0].chosen && !b[3].chosen && !b[2].chosen);
+	assert_int_equal(r[0].len, BLK);
+	assert_ptr_equal(r[1].addr, (void *)(uintptr_t)(BASE + 3 * BLK));
+	assert_int_equal(r[1].len, 3 * BLK);
+	assert_false(b[1].chosen);
+	/* then 1 */
 	assert_int_equal(sel_pick(b, 6, 5 * BLK, true, r, 4), 2);
 	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)BASE);
 	assert_int_equal(r[0].len, 2 * BLK);
-	assert_ptr_equal(r[1].addr, (void *)(uintptr_t)(BASE + 3 * BLK));
-	assert_int_equal(r[1].len, 3 * BLK);
+	/* with 3 open too, seen at 150: before 0 */
+	b[3].idle_ms = 0;
+	assert_int_equal(sel_pick(b, 6, 3 * BLK, true, r, 4), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 3 * BLK));
+	assert_int_equal(r[0].len, 3 * BLK);
 	/* enough cold: no busy block is touched, whatever the flag */
 	assert_int_equal(sel_pick(b, 6, BLK, true, r, 4), 1);
 	assert_false(b[0].chosen || b[1].chosen || b[3].chosen);
@@ -169,7 +176,7 @@ int main(void)
 		cmocka_unit_test(pick_should_not_merge_blocks_that_are_not_address_contiguous),
 		cmocka_unit_test(pick_should_return_what_is_cold_when_asked_for_more_and_respect_max),
 		cmocka_unit_test(pick_should_take_a_run_from_the_end_away_from_busy_blocks),
-		cmocka_unit_test(pick_should_take_busy_blocks_behind_the_front_only_when_asked_and_cold_ones_run_out),
+		cmocka_unit_test(pick_should_take_busy_blocks_only_when_asked_and_cold_ones_run_out),
 		cmocka_unit_test(pick_should_handle_huge_blocks_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,8 +156,8 @@ static void tracker_should_offer_a_rearmed_block_only_after_a_second_untouched(v
 	(void)sum;
 }
 
-/* Nothing cold: with USBD_PICK_HOT the pick comes from behind the block touched last, most recently passed
- * first; without it, nothing. */
+/* Nothing cold: with USBD_PICK_HOT the pick takes first the blocks armed lately and untouched since, then the
+ * open blocks seen touched longest ago; without it, nothing. */
 static void tracker_pick_hot_should_take_what_the_app_passed_last(void **state)
 {
 	struct usbd_tracker *t = tracker(1000);
@@ -170,14 +170,21 @@ static void tracker_pick_hot_should_take_what_the_app_passed_last(void **state)
 	for (i = 0; i < NBLK; i++)
 		sum += p[i * BLK];
 	assert_int_equal(usbd_tracker_tick(t), 0); /* all re-armed just now: none is cold */
-	for (i = 4; i <= 9; i++) {                 /* a scan front moving up to block 9 */
-		usleep(3 * 1000);
-		sum += p[i * BLK + 8];
+	for (i = 0; i < NBLK; i++) {               /* touched from 12 round to 9; 10 and 11 untouched */
+		size_t j = (12 + i) % NBLK;
+		if (j == 10 || j == 11)
+			continue;
+		usleep(2 * 1000);
+		sum += p[j * BLK + 8];
 	}
 	assert_int_equal(usbd_tracker_select(t, 3 * BLK, r, NBLK), 0);
-	assert_int_equal(usbd_tracker_pick(t, 3 * BLK, USBD_PICK_HOT, r, NBLK), 1);
-	assert_ptr_equal(r[0].addr, p + 7 * BLK);
-	assert_int_equal(r[0].len, 3 * BLK);
+	assert_int_equal(usbd_tracker_pick(t, 2 * BLK, USBD_PICK_HOT, r, NBLK), 1);
+	assert_ptr_equal(r[0].addr, p + 10 * BLK);
+	assert_int_equal(r[0].len, 2 * BLK);
+	/* then 12, 13, 14: touched first, not 9, 8, 7, touched last */
+	assert_int_equal(usbd_tracker_pick(t, 5 * BLK, USBD_PICK_HOT, r, NBLK), 1);
+	assert_ptr_equal(r[0].addr, p + 10 * BLK);
+	assert_int_equal(r[0].len, 5 * BLK);
 	usbd_tracker_free(t);
 	(void)sum;
 }
