@@ -16,6 +16,7 @@ void policy_harvest_defaults(struct harvest_params *p)
 		.fault_rate_max = 100,
 		.backoff_base_ms = 10000,
 		.backoff_max_ms = 160000,
+		.duty_percent = 10,
 	};
 }
 
@@ -33,6 +34,8 @@ const char *policy_harvest_check(const struct harvest_params *p)
 		return "harvest stable_growth_percent must be 0..100";
 	if (!p->backoff_base_ms || p->backoff_base_ms > p->backoff_max_ms)
 		return "harvest back-off must have 0 < base <= max";
+	if (!p->duty_percent || p->duty_percent > 100)
+		return "harvest duty_percent must be 1..100";
 	return NULL;
 }
 
@@ -114,6 +117,17 @@ static void judge(struct harvest_history *h, const struct harvest_params *p, con
 	h->backoff_ms = h->backoff_ms > p->backoff_base_ms ? max_u64(h->backoff_ms / 2, p->backoff_base_ms) : 0;
 }
 
+/* When the pause after the last step ends: the step took D ms, so that steps take duty% of the time the next one
+ * waits D x (100 - duty) / duty ms after it ended. */
+static uint64_t pace_until(const struct harvest_history *h, const struct harvest_params *p)
+{
+	uint64_t d = sat_sub(h->step_done_ms, h->step_start_ms), duty = p->duty_percent ? p->duty_percent : 100;
+
+	if (d > UINT64_MAX / 100)
+		return UINT64_MAX;
+	return sat_add(h->step_done_ms, d * (100 - duty) / duty);
+}
+
 uint64_t policy_harvest_step_cap(const struct harvest_history *h, const struct harvest_params *p)
 {
 	return max_u64(h->step_shift < 64 ? p->step_max >> h->step_shift : 0, p->step_min);
@@ -153,7 +167,7 @@ struct harvest_decision policy_harvest_decide(const struct harvest_input *in, co
 		d.state = HARVEST_IDLE;
 	else if (!is_stable)
 		d.state = HARVEST_GROWING;
-	if (d.state != HARVEST_STEPPING)
+	if (d.state != HARVEST_STEPPING || in->now_ms < pace_until(h, p))
 		return d;
 	step = min_u64(min_u64(policy_harvest_step_cap(h, p), gap), percent_of(in->usage, p->usage_share_percent));
 	step = round_down(step, HARVEST_PAGE);

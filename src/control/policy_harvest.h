@@ -20,7 +20,7 @@ enum harvest_state {
 	HARVEST_GROWING,    /* the app's footprint grew more than the threshold over the window */
 	HARVEST_PRESSURE,   /* the domain is not calm */
 	HARVEST_BACKOFF,    /* the app faulted too much after a step: pausing */
-	HARVEST_STEPPING,   /* a step is in flight, or its fault rate is being measured */
+	HARVEST_STEPPING,   /* a step is in flight, its fault rate is being measured, or the pause after it */
 };
 
 /* One reading, taken by the caller on each controller tick. */
@@ -43,6 +43,8 @@ struct harvest_params {
 	uint64_t settle_ms;             /* after a step, the fault rate is measured this long before the next one */
 	uint64_t fault_rate_max;        /* major faults per second, over a step and its settling, that back off */
 	uint64_t backoff_base_ms, backoff_max_ms; /* the first pause, and the cap of its doubling */
+	uint32_t duty_percent;          /* steps take at most this share of wall time: after a step of D ms the
+	                                   next waits D x (100 - duty) / duty ms (docs/HARVEST.md, "Pace") */
 };
 
 struct harvest_sample {

@@ -1,7 +1,7 @@
 /*
  * harvest_drive: drives the harvester like the controller does, for the integration tests and the bench.
  *   harvest_drive [--target SIZE] [--step-max SIZE] [--share PERCENT] [--window MS] [--settle MS]
- *                 [--timeout MS] [--journal PATH] [--repair-only] CGROUP
+ *                 [--duty PERCENT] [--timeout MS] [--journal PATH] [--repair-only] CGROUP
  * Start-up runs harvest_repair() first (as usbd does); --repair-only stops there. Then, every 100 ms, reads the
  * cgroup's usage, swap and major faults, and the domain's calm (MemAvailable above 1 GiB), and calls harvest_tick().
  * Prints a status line every second; SIGTERM/SIGINT close the harvester (restoring any lowered limit) and exit 0.
@@ -74,6 +74,7 @@ int main(int argc, char **argv)
 		{ "share", required_argument, NULL, 'p' },   { "window", required_argument, NULL, 'w' },
 		{ "settle", required_argument, NULL, 's' },  { "timeout", required_argument, NULL, 'o' },
 		{ "journal", required_argument, NULL, 'j' }, { "repair-only", no_argument, NULL, 'r' },
+		{ "duty", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_stop };
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
 		case 'p': cfg.params.usage_share_percent = (uint32_t)num_or_die(optarg); break;
 		case 'w': cfg.params.stable_window_ms = num_or_die(optarg); break;
 		case 's': cfg.params.settle_ms = num_or_die(optarg); break;
+		case 'd': cfg.params.duty_percent = (uint32_t)num_or_die(optarg); break;
 		case 'o': cfg.step_timeout_ms = num_or_die(optarg); break;
 		case 'j': cfg.journal_path = optarg; break;
 		case 'r': repair_only = true; break;

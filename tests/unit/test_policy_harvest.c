@@ -24,6 +24,7 @@ static int setup(void **state)
 
 	memset(&f, 0, sizeof(f));
 	policy_harvest_defaults(&f.p);
+	f.p.duty_percent = 100; /* no pause between steps, except in the pace test */
 	f.in = (struct harvest_input){ .usage = GIB, .swap = 0, .target = 512 * MIB, .calm = true, .majfault = 0 };
 	*state = &f;
 	return 0;
@@ -127,6 +128,28 @@ static void decide_should_hold_while_a_step_is_in_flight_and_settling(void **sta
 	d = tick_until(f, f->in.now_ms + f->p.settle_ms);
 	assert_int_equal(d.state, HARVEST_STEPPING);
 	assert_int_equal(tick_to_step(f, 2 * TICK), 64 * MIB);
+}
+
+/* With a duty of 25 %, a step that took 4 s is followed by 12 s without one (settling included), then the next. */
+static void decide_should_pause_after_a_step_so_that_steps_take_their_duty_share(void **state)
+{
+	struct fixture *f = *state;
+	struct harvest_decision d;
+
+	f->p.duty_percent = 25;
+	tick_until(f, f->p.stable_window_ms);
+	tick_to_step(f, 1000);
+	d = tick_until(f, f->in.now_ms + 4000);
+	assert_int_equal(d.state, HARVEST_STEPPING);
+	complete(f, 64 * MIB);
+	d = tick_until(f, f->in.now_ms + 12000);
+	assert_int_equal(d.state, HARVEST_STEPPING);
+	assert_int_equal(tick_to_step(f, 2 * TICK), 64 * MIB);
+	/* at the target during the pause: reported as such */
+	f->in.now_ms += TICK;
+	complete(f, 448 * MIB);
+	d = tick_until(f, f->in.now_ms + f->p.settle_ms + TICK);
+	assert_int_equal(d.state, HARVEST_AT_TARGET);
 }
 
 static void decide_should_stop_at_the_target(void **state)
@@ -370,6 +393,11 @@ static void check_should_refuse_unusable_params(void **state)
 	policy_harvest_defaults(&p);
 	p.backoff_base_ms = p.backoff_max_ms + 1;
 	assert_non_null(strstr(policy_harvest_check(&p), "back-off"));
+	policy_harvest_defaults(&p);
+	p.duty_percent = 0;
+	assert_non_null(strstr(policy_harvest_check(&p), "duty_percent"));
+	p.duty_percent = 101;
+	assert_non_null(strstr(policy_harvest_check(&p), "duty_percent"));
 }
 
 static void own_pressure_should_cover_a_step_and_its_grace_only(void **state)
@@ -410,6 +438,7 @@ int main(void)
 		cmocka_unit_test_setup(slow_start_should_not_go_under_step_min, setup),
 		cmocka_unit_test_setup(decide_should_step_when_stable_calm_and_below_target, setup_started),
 		cmocka_unit_test_setup(decide_should_hold_while_a_step_is_in_flight_and_settling, setup_started),
+		cmocka_unit_test_setup(decide_should_pause_after_a_step_so_that_steps_take_their_duty_share, setup_started),
 		cmocka_unit_test_setup(decide_should_stop_at_the_target, setup_started),
 		cmocka_unit_test_setup(decide_should_count_swap_above_the_target_as_at_target, setup_started),
 		cmocka_unit_test_setup(step_should_not_exceed_the_gap_to_the_target, setup_started),
