@@ -97,29 +97,6 @@ static int idle_longer_first(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Busy blocks armed again lately and untouched since: not yet provably idle, but some evidence is better than
- * none (after a phase shift, the old phase's blocks are re-armed first and stay untouched). The longest armed
- * first. Returns what is still wanted. */
-static uint64_t pick_armed_lately(struct sel_block *b, size_t n, uint64_t want)
-{
-	struct sel_block **v = malloc(n * sizeof(*v));
-	size_t m = 0, i;
-
-	for (i = 0; i < n; i++)
-		if (!b[i].out && !b[i].chosen && b[i].idle_ms > 0)
-			if (v)
-				v[m++] = &b[i];
-	if (!v)
-		return want;
-	qsort(v, m, sizeof(*v), idle_longer_first);
-	for (i = 0; i < m && want > 0; i++) {
-		v[i]->chosen = true;
-		want -= v[i]->len < want ? v[i]->len : want;
-	}
-	free(v);
-	return want;
-}
-
 static int seen_older_first(const void *a, const void *b)
 {
 	const struct sel_block *x = *(const struct sel_block *const *)a, *y = *(const struct sel_block *const *)b;
@@ -129,29 +106,40 @@ static int seen_older_first(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Nothing cold is left, and the app must still give memory back. Blocks armed lately go first (above); the rest
- * are open, in use as far as the tracker knows, and are taken in the order they were last seen touched, the
- * oldest first: LRU on what the tracker saw. After a phase shift that is the old phase's memory (the new phase's
- * blocks faulted just now), which no other evidence finds fast enough: the shift's own faults leave the budget no
- * room to re-arm. (Taking the blocks just behind the scan front, as MIN does in a loop larger than memory, halved
- * a cyclic scan's swap-ins but multiplied a phase shift's by seven: docs/LIBUSBD.md.) */
-static void pick_open(struct sel_block *b, size_t n, uint64_t want)
+/* Chooses blocks not out and not chosen yet (only those armed, idle_ms > 0, with armed_only) in `cmp` order until
+ * `want` is covered. Returns what is still wanted. */
+static uint64_t take_in_order(struct sel_block *b, size_t n, uint64_t want, bool armed_only,
+			      int (*cmp)(const void *, const void *))
 {
-	struct sel_block **v;
+	struct sel_block **v = malloc(n * sizeof(*v));
 	size_t m = 0, i;
 
-	want = pick_armed_lately(b, n, want);
-	if (want == 0 || !(v = malloc(n * sizeof(*v))))
-		return;
+	if (!v)
+		return want;
 	for (i = 0; i < n; i++)
-		if (!b[i].out && !b[i].chosen)
+		if (!b[i].out && !b[i].chosen && (!armed_only || b[i].idle_ms > 0))
 			v[m++] = &b[i];
-	qsort(v, m, sizeof(*v), seen_older_first);
+	qsort(v, m, sizeof(*v), cmp);
 	for (i = 0; i < m && want > 0; i++) {
 		v[i]->chosen = true;
 		want -= v[i]->len < want ? v[i]->len : want;
 	}
 	free(v);
+	return want;
+}
+
+/* Nothing cold is left, and the app must still give memory back. First the busy blocks armed again lately and
+ * untouched since, the longest armed first: not yet provably idle, but some evidence is better than none. Then the
+ * open ones, in use as far as the tracker knows, in the order they were last seen touched, the oldest first: LRU
+ * on what the tracker saw. After a phase shift that is the old phase's memory (the new phase's blocks faulted just
+ * now), which no other evidence finds fast enough: the shift's own faults leave the budget no room to re-arm.
+ * (Taking the blocks just behind the scan front, as MIN does in a loop larger than memory, halved a cyclic scan's
+ * swap-ins but multiplied a phase shift's by five to seven: docs/LIBUSBD.md.) */
+static void pick_in_use(struct sel_block *b, size_t n, uint64_t want)
+{
+	want = take_in_order(b, n, want, true, idle_longer_first);
+	if (want > 0)
+		take_in_order(b, n, want, false, seen_older_first);
 }
 
 size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, struct usbd_range *out, size_t max)
@@ -173,7 +161,7 @@ size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, str
 	for (i = 0; i < n; i++)
 		got += b[i].chosen ? b[i].len : 0;
 	if (got < bytes && hot_too)
-		pick_open(b, n, bytes - got);
+		pick_in_use(b, n, bytes - got);
 	for (i = 0; i < n; i++) {
 		if (!b[i].chosen)
 			continue;
