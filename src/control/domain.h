@@ -24,8 +24,8 @@ struct domain {
 };
 
 struct domain_reading {
-	uint64_t total, usage, free;   /* free = total - (usage - inactive file cache), never negative */
-	uint64_t inactive_file;
+	uint64_t total, usage, free;   /* free = total - (usage - reclaimable), never negative */
+	uint64_t reclaimable;          /* inactive page cache + idle swap cache: reclaimed without writing anything */
 	uint64_t app_usage, app_swap, app_majfault;
 };
 
@@ -40,6 +40,15 @@ int domain_open(struct domain *d, const char *domain_name, const char *app_name,
 int domain_create_worker_cgroup(struct domain *d, char *err, size_t errlen);
 /* Removes it if usbd created it; logs a failure. */
 void domain_remove_worker_cgroup(struct domain *d);
+
+/*
+ * Swap-cache pages no process maps: paged out (by an app's usbd_pageout, the harvester or the kernel) and written,
+ * they go without I/O the next time the kernel reclaims, so they count as free like inactive page cache. Until then
+ * they stay charged: without this, an app that paged out what usbd asked for would be asked again every second.
+ * Estimated as the anon LRU less mapped anon and shmem, at most the swap cache; mlocked anon (on no LRU) makes it
+ * an underestimate, never an overestimate.
+ */
+uint64_t domain_idle_swapcache(uint64_t swapcached, uint64_t anon_lru, uint64_t anon_mapped, uint64_t shmem);
 
 /* Takes the readings the control loop needs. */
 int domain_read(const struct domain *d, struct domain_reading *r);

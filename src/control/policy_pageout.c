@@ -117,6 +117,17 @@ enum usbd_reason pageout_judge(const struct umsg_range *r, size_t n, const struc
 	return USBD_REASON_OK;
 }
 
+uint64_t pageout_share(uint64_t deficit, uint64_t app_rss, uint64_t all_rss)
+{
+	unsigned __int128 part;
+
+	if (deficit == 0 || all_rss == 0 || app_rss >= all_rss)
+		return deficit;
+	part = ((unsigned __int128)deficit * app_rss + all_rss - 1) / all_rss;
+	part = (part + MIB - 1) / MIB * MIB;
+	return min_u64(deficit, max_u64((uint64_t)part, MIB));
+}
+
 int pageout_reason_errno(enum usbd_reason reason)
 {
 	switch (reason) {

@@ -41,6 +41,14 @@ enum usbd_reason pageout_judge(const struct umsg_range *r, size_t n, const struc
 			       size_t nareas, uint64_t free_bytes, uint64_t threshold, const struct pageout_limits *lim,
 			       uint64_t *bytes);
 
+/*
+ * What one of several registered apps is asked for when the domain is `deficit` bytes short: a part in proportion
+ * to its resident memory (app_rss of all_rss), rounded up to a MiB, at least 1 MiB and at most the deficit. So
+ * that n apps page out the deficit once between them, not n times. All of it when all_rss is 0 or app_rss >=
+ * all_rss (one app, or readings that raced); 0 when deficit is 0.
+ */
+uint64_t pageout_share(uint64_t deficit, uint64_t app_rss, uint64_t all_rss);
+
 /* The -errno a refusal maps to (see usbd_pageout() in usbd.h), and a sentence for people. */
 int pageout_reason_errno(enum usbd_reason reason);
 const char *pageout_reason_text(enum usbd_reason reason);

@@ -39,6 +39,7 @@ struct app {
 	pid_t pid;
 	int sig;
 	bool registered;
+	uint64_t rss;           /* resident memory at the last SIGBALLOON round: its share of the deficit */
 	char from[PATH_MAX];    /* the memory cgroup it came from, to move it back */
 	struct app *next;
 };
@@ -523,9 +524,26 @@ void registry_run(struct registry *r)
 	}
 }
 
+/* Each registered app's resident memory (0 if unreadable), and their sum: the weights of the deficit's split. */
+static uint64_t read_rss(struct registry *r)
+{
+	struct pid_status ps;
+	uint64_t all = 0;
+	struct app *a;
+
+	for (a = r->apps; a; a = a->next) {
+		a->rss = 0;
+		if (a->registered && pid_status_read(a->pid, &ps) == 0)
+			a->rss = ps.vm_rss;
+		all = sat_add(all, a->rss);
+	}
+	return all;
+}
+
 void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_bytes, uint64_t threshold_bytes)
 {
 	struct app *a, *next;
+	uint64_t deficit, all;
 	siginfo_t si;
 
 	r->free_bytes = domain_free_bytes;
@@ -538,16 +556,18 @@ void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_byt
 		return;
 	r->below = true;
 	r->last_signal_ms = now_ms;
+	deficit = threshold_bytes - domain_free_bytes;
+	all = read_rss(r);
 	memset(&si, 0, sizeof(si));
 	si.si_code = SI_QUEUE;
 	si.si_pid = getpid();
 	si.si_uid = getuid();
-	si.si_value.sival_int = (int)min_u64((threshold_bytes - domain_free_bytes) / MIB, INT32_MAX);
 	for (a = r->apps; a; a = next) {
 		next = a->next;
 		if (!a->registered)
 			continue;
 		si.si_signo = a->sig;
+		si.si_value.sival_int = (int)min_u64(pageout_share(deficit, a->rss, all) / MIB, INT32_MAX);
 		if (pidfd_send_signal(a->pidfd, a->sig, &si, 0) == 0) {
 			r->signals++;
 		} else if (errno == ESRCH) {

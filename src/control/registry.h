@@ -42,8 +42,9 @@ int registry_fd(const struct registry *r);
 /* Serves whatever is ready: connections, registrations, page-outs, hang-ups. Never blocks. */
 void registry_run(struct registry *r);
 /*
- * Records the reading; while free < threshold sends SIGBALLOON (with the deficit in MiB as its value) to every
- * registered app when it first falls below, then again every resignal_ms.
+ * Records the reading; while free < threshold sends SIGBALLOON to every registered app when it first falls below,
+ * then again every resignal_ms. Its value is the app's part of the deficit in MiB (pageout_share: in proportion
+ * to the apps' resident memory), so that the apps between them page out the deficit once.
  */
 void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_bytes, uint64_t threshold_bytes);
 unsigned registry_count(const struct registry *r);

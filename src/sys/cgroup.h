@@ -34,6 +34,7 @@ struct cgroup {
 /* Parsed memory.stat, in bytes or counts, backend-neutral names. */
 struct cg_stat {
 	uint64_t anon, file, active_anon, inactive_anon, active_file, inactive_file, unevictable;
+	uint64_t shmem, swapcached;  /* swapcached: pages in the swap cache, mapped or not (also counted in file) */
 	uint64_t swap;          /* v1 "swap" (needs memsw), v2 from memory.swap.current */
 	uint64_t pgfault, pgmajfault, workingset_refault;
 	uint64_t anon_thp;

@@ -18,6 +18,8 @@ static const struct kv_field v1_stat_fields[] = {
 	KV_FIELD(struct cg_stat, "total_active_file", active_file),
 	KV_FIELD(struct cg_stat, "total_inactive_file", inactive_file),
 	KV_FIELD(struct cg_stat, "total_unevictable", unevictable),
+	KV_FIELD(struct cg_stat, "total_shmem", shmem),
+	KV_FIELD(struct cg_stat, "total_swapcached", swapcached),
 	KV_FIELD(struct cg_stat, "total_swap", swap),
 	KV_FIELD(struct cg_stat, "total_pgfault", pgfault),
 	KV_FIELD(struct cg_stat, "total_pgmajfault", pgmajfault),

@@ -16,6 +16,8 @@ static const struct kv_field v2_stat_fields[] = {
 	KV_FIELD(struct cg_stat, "active_file", active_file),
 	KV_FIELD(struct cg_stat, "inactive_file", inactive_file),
 	KV_FIELD(struct cg_stat, "unevictable", unevictable),
+	KV_FIELD(struct cg_stat, "shmem", shmem),
+	KV_FIELD(struct cg_stat, "swapcached", swapcached),
 	KV_FIELD(struct cg_stat, "pgfault", pgfault),
 	KV_FIELD(struct cg_stat, "pgmajfault", pgmajfault),
 	KV_FIELD(struct cg_stat, "workingset_refault_anon", workingset_refault),

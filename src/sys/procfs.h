@@ -22,6 +22,7 @@ const char *procfs_root(void);
 struct meminfo {
 	uint64_t total, free, available, buffers, cached, swap_total, swap_free;
 	uint64_t hugepages_total, hugepages_free, hugepage_size, anon_huge;
+	uint64_t swap_cached, anon_pages, active_anon, inactive_anon, shmem;
 };
 int meminfo_parse(const char *buf, struct meminfo *out);
 int meminfo_read(struct meminfo *out);

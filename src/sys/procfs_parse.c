@@ -18,6 +18,11 @@ static const struct kv_field meminfo_fields[] = {
 	KV_FIELD(struct meminfo, "HugePages_Free", hugepages_free),
 	KV_FIELD(struct meminfo, "Hugepagesize", hugepage_size),
 	KV_FIELD(struct meminfo, "AnonHugePages", anon_huge),
+	KV_FIELD(struct meminfo, "SwapCached", swap_cached),
+	KV_FIELD(struct meminfo, "AnonPages", anon_pages),
+	KV_FIELD(struct meminfo, "Active(anon)", active_anon),
+	KV_FIELD(struct meminfo, "Inactive(anon)", inactive_anon),
+	KV_FIELD(struct meminfo, "Shmem", shmem),
 };
 
 int meminfo_parse(const char *buf, struct meminfo *out)

@@ -83,6 +83,22 @@ run_in_cg() {
   bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$cg" "$@"
 }
 
+# spawn_in_cg CG CMD...: starts CMD in the background inside CG; $! is CMD's own pid (bash execs it).
+spawn_in_cg() {
+  local cg=$1; shift
+  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$cg" "$@" &
+}
+
+# make_swap MIB: a swap file of MIB MiB this test owns (off and removed at exit); skips if swapon refuses it.
+make_swap() {
+  local f=$T_DIR/swapfile
+  T_SWAPS+=("$f")
+  fallocate -l "$1M" "$f" 2>/dev/null || dd if=/dev/zero of="$f" bs=1M count="$1" status=none
+  chmod 600 "$f"
+  mkswap "$f" >/dev/null
+  swapon "$f" || skip "swapon refused a swap file here"
+}
+
 # wait_for SECONDS DESCRIPTION CMD...: polls CMD every 0.1 s until it succeeds.
 wait_for() {
   local secs=$1 what=$2; shift 2

@@ -128,6 +128,26 @@ static void reasons_should_map_to_the_errnos_usbd_pageout_documents(void **state
 	assert_string_equal(pageout_reason_text(USBD_REASON_ABOVE_THRESHOLD), "free memory is above the threshold");
 }
 
+static void share_should_split_a_deficit_by_resident_memory(void **state)
+{
+	/* Two apps of 256 and 128 MiB asked for 60 MiB: 40 and 20, which is the deficit once. */
+	assert_true(pageout_share(60 * MIB, 256 * MIB, 384 * MIB) == 40 * MIB);
+	assert_true(pageout_share(60 * MIB, 128 * MIB, 384 * MIB) == 20 * MIB);
+	/* Rounded up to a MiB: three equal apps and 10 MiB get 4 MiB each. */
+	assert_true(pageout_share(10 * MIB, 100 * MIB, 300 * MIB) == 4 * MIB);
+	/* A tiny app still gets a MiB; never more than the deficit. */
+	assert_true(pageout_share(64 * MIB, 4096, 8 * GIB) == MIB);
+	assert_true(pageout_share(KIB, 4096, 8 * GIB) == KIB);
+	/* One app, racing readings, nothing read: the whole deficit. */
+	assert_true(pageout_share(64 * MIB, 512 * MIB, 512 * MIB) == 64 * MIB);
+	assert_true(pageout_share(64 * MIB, 600 * MIB, 512 * MIB) == 64 * MIB);
+	assert_true(pageout_share(64 * MIB, 0, 0) == 64 * MIB);
+	assert_true(pageout_share(0, 1, 2) == 0);
+	/* No overflow at the extremes. */
+	assert_true(pageout_share(UINT64_MAX / 2, UINT64_MAX / 4, UINT64_MAX / 2) <= UINT64_MAX / 2);
+	assert_true(pageout_share((uint64_t)INT32_MAX * MIB, 1, 3) == UINT64_C(715827883) * MIB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +160,7 @@ int main(void)
 		cmocka_unit_test(judge_should_refuse_unaligned_empty_and_wrapping_ranges),
 		cmocka_unit_test(judge_should_refuse_too_many_ranges_and_too_many_bytes),
 		cmocka_unit_test(reasons_should_map_to_the_errnos_usbd_pageout_documents),
+		cmocka_unit_test(share_should_split_a_deficit_by_resident_memory),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
