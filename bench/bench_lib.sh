@@ -8,8 +8,8 @@
 #
 # Domain 1 GiB; in its app cgroup a non-registered hog holds 512 MiB (never swapped: usbd keeps it out of swap),
 # the threshold is 128 MiB, so the registered app (512 MiB) may keep about 384 MiB resident: the budget. The app
-# policies answer SIGBALLOON (usbd ticks every 20 ms) by paging out the deficit plus 32 MiB, less what they paged
-# out in the last 2 s (still charged on v1 while in the swap cache); their limit is soft (between answers the app
+# policies answer SIGBALLOON (usbd ticks every 20 ms) by paging out the deficit plus 32 MiB (usbd counts what they
+# paged out as free once it is idle swap cache, so the deficit is not asked twice); their limit is soft (between answers the app
 # holds more, up to the domain limit, where the kernel reclaims too). Every run starts with the same unmeasured
 # warm-up pass (bench_lib_policy --warmup).
 # Fair comparisons: the kernel run ignores SIGBALLOON and gets a hard domain limit that lets it map, on average,

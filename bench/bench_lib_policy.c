@@ -59,7 +59,6 @@ static struct {
 	_Atomic uint64_t calls, honoured, empty;
 	size_t hand;                  /* fifo */
 	uint64_t rng;                 /* random (the callback thread only) */
-	uint64_t recent_ns[16], recent_bytes[16]; /* the last answers (the callback thread only) */
 	const char *dom;              /* cgroup dir to sample, or NULL */
 	atomic_bool stop;             /* sampler */
 	_Atomic size_t pos;           /* the workload's position in the trace, for the sampler */
@@ -130,24 +129,11 @@ static size_t pick_naive(uint64_t want, struct usbd_range *r)
 	return n;
 }
 
-/* Bytes paged out by answers of the last 2 s: on cgroup v1 they stay charged (swap cache, writeback) for a while,
- * so the daemon's next deficit still counts them; every app policy subtracts them rather than page out twice. */
-static uint64_t in_flight(uint64_t now)
-{
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < 16; i++)
-		if (b.recent_ns[i] && now - b.recent_ns[i] < 2000000000ULL)
-			sum += b.recent_bytes[i];
-	return sum;
-}
-
 static void on_balloon(struct usbd *h, uint64_t deficit, void *arg)
 {
 	static struct usbd_range r[MAX_RANGES];
-	static size_t slot;
 	struct usbd_pageout_result res = { 0 };
-	uint64_t want = deficit + b.margin, now, flying;
+	uint64_t want = deficit + b.margin;
 	size_t n;
 	int err;
 
@@ -158,11 +144,6 @@ static void on_balloon(struct usbd *h, uint64_t deficit, void *arg)
 		usleep(5 * 1000);
 	if (!atomic_load(&b.armed))
 		return;
-	now = clock_ns();
-	flying = in_flight(now);
-	if (flying >= want)
-		return;
-	want -= flying;
 	if (b.policy == P_LIB) {
 		err = usbd_balloon(h, b.t, want, &res);
 	} else if (b.policy == P_LIB_COLD) {
@@ -178,9 +159,6 @@ static void on_balloon(struct usbd *h, uint64_t deficit, void *arg)
 	atomic_fetch_add(&b.calls, 1);
 	if (err == 0) {
 		atomic_fetch_add(&b.honoured, res.bytes);
-		b.recent_ns[slot] = now;
-		b.recent_bytes[slot] = res.bytes;
-		slot = (slot + 1) % 16;
 	} else if (err == -ENOENT) {
 		atomic_fetch_add(&b.empty, 1);
 	}

@@ -126,20 +126,19 @@ int domain_read(const struct domain *d, struct domain_reading *out)
 	if (d->host) {
 		if ((r = meminfo_read(&mi)))
 			return r;
-		/* MemAvailable counts page cache, not the swap cache (it is on the anon LRU). */
-		out->reclaimable = domain_idle_swapcache(mi.swap_cached, sat_add(mi.active_anon, mi.inactive_anon),
-							 mi.anon_pages, mi.shmem);
-		out->free = min_u64(mi.total, sat_add(mi.available, out->reclaimable));
-		out->usage = sat_sub(mi.total, out->free);
+		out->idle_swapcache = domain_idle_swapcache(mi.swap_cached, sat_add(mi.active_anon, mi.inactive_anon),
+							    mi.anon_pages, mi.shmem);
+		out->free = mi.available;
+		out->usage = sat_sub(mi.total, mi.available);
 		return 0;
 	}
 	if ((r = cg_usage(&d->dom, &out->usage)) || (r = cg_stat(&d->dom, &st)))
 		return r;
 	/* Inactive page cache is reclaimed before anything else: count it as free, like MemAvailable does. */
-	out->reclaimable = sat_add(st.inactive_file, domain_idle_swapcache(st.swapcached,
-									   sat_add(st.active_anon, st.inactive_anon),
-									   st.anon, st.shmem));
-	out->free = sat_sub(d->total, sat_sub(out->usage, out->reclaimable));
+	out->inactive_file = st.inactive_file;
+	out->free = sat_sub(d->total, sat_sub(out->usage, st.inactive_file));
+	out->idle_swapcache = domain_idle_swapcache(st.swapcached, sat_add(st.active_anon, st.inactive_anon), st.anon,
+						    st.shmem);
 	return 0;
 }
 

@@ -24,8 +24,9 @@ struct domain {
 };
 
 struct domain_reading {
-	uint64_t total, usage, free;   /* free = total - (usage - reclaimable), never negative */
-	uint64_t reclaimable;          /* inactive page cache + idle swap cache: reclaimed without writing anything */
+	uint64_t total, usage, free;   /* free = total - (usage - inactive file cache), never negative */
+	uint64_t inactive_file;
+	uint64_t idle_swapcache;       /* domain_idle_swapcache(): not in free; the registry adds it */
 	uint64_t app_usage, app_swap, app_majfault;
 };
 
@@ -42,11 +43,12 @@ int domain_create_worker_cgroup(struct domain *d, char *err, size_t errlen);
 void domain_remove_worker_cgroup(struct domain *d);
 
 /*
- * Swap-cache pages no process maps: paged out (by an app's usbd_pageout, the harvester or the kernel) and written,
- * they go without I/O the next time the kernel reclaims, so they count as free like inactive page cache. Until then
- * they stay charged: without this, an app that paged out what usbd asked for would be asked again every second.
- * Estimated as the anon LRU less mapped anon and shmem, at most the swap cache; mlocked anon (on no LRU) makes it
- * an underestimate, never an overestimate.
+ * Swap-cache pages no process maps: paged out (by an app's usbd_pageout, the harvester or the kernel's reclaim)
+ * and written, they stay charged until the next reclaim drops them without I/O. Estimated as the anon LRU less
+ * mapped anon and shmem, at most the swap cache; mlocked anon (on no LRU) makes it an underestimate, never an
+ * overestimate. The registry counts it as free (registry_tick), the balloon's policy does not: when the kernel
+ * reclaims at the limit, what it just unmapped is idle swap cache too, and the balloon must not grow into a
+ * domain that is thrashing.
  */
 uint64_t domain_idle_swapcache(uint64_t swapcached, uint64_t anon_lru, uint64_t anon_mapped, uint64_t shmem);
 

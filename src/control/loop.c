@@ -30,12 +30,12 @@ static void note_pressure(struct ctl *c, enum policy_pressure p, uint64_t now)
 
 #define REARM_SLACK (4 * MIB)
 
-/* Keeps the usage thresholds where free memory meets the headroom. Raw usage includes inactive page cache and idle
- * swap cache, which free memory counts as free, so the edge moves with them; a threshold left at (total - headroom) would fire early,
+/* Keeps the usage thresholds where free memory meets the headroom. Raw usage includes inactive page cache, which
+ * free memory counts as free, so the edge moves with it; a threshold left at (total - headroom) would fire early,
  * find nothing to do, and let the real crossing pass unnoticed until the next tick. */
 static void rearm_thresholds(struct ctl *c)
 {
-	uint64_t edge = sat_sub(sat_add(c->dom.total, c->reading.reclaimable), c->params.headroom);
+	uint64_t edge = sat_sub(sat_add(c->dom.total, c->reading.inactive_file), c->params.headroom);
 	uint64_t old = c->notify.usage_edge;
 
 	if (c->opt.no_events || (old && (edge > old ? edge - old : old - edge) < REARM_SLACK))
@@ -69,7 +69,7 @@ void ctl_decide(struct ctl *c)
 	}
 	rearm_thresholds(c);
 	if (c->reg)
-		registry_tick(c->reg, now, c->reading.free, c->threshold);
+		registry_tick(c->reg, now, sat_add(c->reading.free, c->reading.idle_swapcache), c->threshold);
 	if (c->pressure != POLICY_PRESSURE_NONE && now - c->pressure_at_ms > PRESSURE_SHOWN_MS)
 		c->pressure = POLICY_PRESSURE_NONE;
 	s.now_ms = now;

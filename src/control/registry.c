@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
 #include "control/policy_pageout.h"
@@ -34,12 +35,15 @@
 #define MAX_AREAS 65536
 #define EXTRA_CONNECTIONS 8     /* beyond max_apps, for apps that connect and have not registered yet */
 
+#define SETTLE_MS 250
+
 struct app {
 	int fd, pidfd;
 	pid_t pid;
 	int sig;
 	bool registered;
 	uint64_t rss;           /* resident memory at the last SIGBALLOON round: its share of the deficit */
+	uint64_t pageout_ms;    /* when it was last honoured a page-out (clock_ms), 0: never */
 	char from[PATH_MAX];    /* the memory cgroup it came from, to move it back */
 	struct app *next;
 };
@@ -403,6 +407,7 @@ static void do_pageout(struct registry *r, struct app *a, const struct umsg_page
 		return;
 	}
 	log_debug("registry: pid %d paged out %llu bytes", (int)a->pid, (unsigned long long)done);
+	a->pageout_ms = clock_ms();
 	send_reply(a, m->hdr.seq, 0, USBD_REASON_OK, (uint64_t)done, free_bytes, r->threshold,
 		   pageout_reason_text(USBD_REASON_OK));
 }
@@ -564,7 +569,9 @@ void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_byt
 	si.si_uid = getuid();
 	for (a = r->apps; a; a = next) {
 		next = a->next;
-		if (!a->registered)
+		/* An app that paged out lately is not asked again before resignal_ms: what it gave takes that long to
+		 * show (writeback, the swap cache back on the LRU), and asking earlier has it give twice. */
+		if (!a->registered || (a->pageout_ms && now_ms - a->pageout_ms < SETTLE_MS))
 			continue;
 		si.si_signo = a->sig;
 		si.si_value.sival_int = (int)min_u64(pageout_share(deficit, a->rss, all) / MIB, INT32_MAX);

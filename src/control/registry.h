@@ -30,7 +30,8 @@ struct registry_config {
 	const struct cgroup *app;       /* REGISTRY_CGROUP is made inside it */
 	uint64_t resignal_ms;           /* SIGBALLOON again while free stays below the threshold (0: 1000) */
 	unsigned max_apps;              /* 0: 64 */
-	/* Reads the domain's free memory when a page-out is judged; NULL uses the last registry_tick() value. */
+	/* Reads the domain's free memory (as registry_tick() takes it) when a page-out is judged; NULL uses the last
+	 * registry_tick() value. */
 	int (*read_free)(void *ctx, uint64_t *free_bytes);
 	void *ctx;
 };
@@ -42,8 +43,11 @@ int registry_fd(const struct registry *r);
 /* Serves whatever is ready: connections, registrations, page-outs, hang-ups. Never blocks. */
 void registry_run(struct registry *r);
 /*
- * Records the reading; while free < threshold sends SIGBALLOON to every registered app when it first falls below,
- * then again every resignal_ms. Its value is the app's part of the deficit in MiB (pageout_share: in proportion
+ * Records the reading: the domain's free memory counting its idle swap cache (domain.h). What an app paged out is
+ * charged until the next reclaim drops it without I/O; without counting it, an app that gave what it was asked
+ * would be asked again every second, and would end up paging out all it has.
+ * While free < threshold sends SIGBALLOON to every registered app when it first falls below, then again every
+ * resignal_ms; never to an app honoured a page-out less than resignal_ms ago. now_ms is clock_ms(). Its value is the app's part of the deficit in MiB (pageout_share: in proportion
  * to the apps' resident memory), so that the apps between them page out the deficit once.
  */
 void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_bytes, uint64_t threshold_bytes);

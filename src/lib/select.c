@@ -106,10 +106,20 @@ static int seen_older_first(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static int seen_newer_first(const void *a, const void *b)
+{
+	const struct sel_block *x = *(const struct sel_block *const *)a, *y = *(const struct sel_block *const *)b;
+
+	if (x->seen != y->seen)
+		return x->seen > y->seen ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
 /* Chooses blocks not out and not chosen yet (only those armed, idle_ms > 0, with armed_only) in `cmp` order until
- * `want` is covered. Returns what is still wanted. */
-static uint64_t take_in_order(struct sel_block *b, size_t n, uint64_t want, bool armed_only,
-			      int (*cmp)(const void *, const void *))
+ * `want` is covered (with `within`, only blocks that fit in what is still wanted: never more than `want`), marking
+ * them `by`. Returns what is still wanted. */
+static uint64_t take_in_order(struct sel_block *b, size_t n, uint64_t want, bool armed_only, bool within,
+			      int (*cmp)(const void *, const void *), uint8_t by)
 {
 	struct sel_block **v = malloc(n * sizeof(*v));
 	size_t m = 0, i;
@@ -121,7 +131,10 @@ static uint64_t take_in_order(struct sel_block *b, size_t n, uint64_t want, bool
 			v[m++] = &b[i];
 	qsort(v, m, sizeof(*v), cmp);
 	for (i = 0; i < m && want > 0; i++) {
+		if (within && v[i]->len > want)
+			continue;
 		v[i]->chosen = true;
+		v[i]->by = by;
 		want -= v[i]->len < want ? v[i]->len : want;
 	}
 	free(v);
@@ -133,16 +146,27 @@ static uint64_t take_in_order(struct sel_block *b, size_t n, uint64_t want, bool
  * open ones, in use as far as the tracker knows, in the order they were last seen touched, the oldest first: LRU
  * on what the tracker saw. After a phase shift that is the old phase's memory (the new phase's blocks faulted just
  * now), which no other evidence finds fast enough: the shift's own faults leave the budget no room to re-arm.
- * (Taking the blocks just behind the scan front, as MIN does in a loop larger than memory, halved a cyclic scan's
- * swap-ins but multiplied a phase shift's by five to seven: docs/LIBUSBD.md.) */
-static void pick_in_use(struct sel_block *b, size_t n, uint64_t want)
+ * Taking the blocks just behind the scan front, as MIN does in a loop larger than memory, halves a cyclic scan's
+ * swap-ins but multiplies a phase shift's by five to seven (docs/LIBUSBD.md): so only when the tracker saw the
+ * most recently seen victims stay out longer than LRU's (SEL_LOOP). An eighth comes in the other order, in whole
+ * blocks (none for a request under eight blocks), so that it keeps seeing both. */
+static void pick_in_use(struct sel_block *b, size_t n, uint64_t want, bool loop)
 {
-	want = take_in_order(b, n, want, true, idle_longer_first);
+	int (*main_cmp)(const void *, const void *) = loop ? seen_newer_first : seen_older_first;
+	int (*probe_cmp)(const void *, const void *) = loop ? seen_older_first : seen_newer_first;
+	uint8_t main_by = loop ? SEL_BY_MRU : SEL_BY_LRU, probe_by = loop ? SEL_BY_LRU : SEL_BY_MRU;
+	uint64_t probe;
+
+	want = take_in_order(b, n, want, true, false, idle_longer_first, 0);
+	if (want == 0)
+		return;
+	probe = want / 8;
+	want -= probe - take_in_order(b, n, probe, false, true, probe_cmp, probe_by);
 	if (want > 0)
-		take_in_order(b, n, want, false, seen_older_first);
+		take_in_order(b, n, want, false, false, main_cmp, main_by);
 }
 
-size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, struct usbd_range *out, size_t max)
+size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, unsigned how, struct usbd_range *out, size_t max)
 {
 	unsigned cut;
 	uint64_t below = 0, got = 0;
@@ -153,6 +177,7 @@ size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, str
 	cut = cutoff(b, n, bytes);
 	for (i = 0; i < n; i++) {
 		b[i].chosen = eligible(&b[i]) && b[i].score < cut;
+		b[i].by = 0;
 		if (b[i].chosen)
 			below += b[i].len;
 	}
@@ -160,8 +185,8 @@ size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, str
 		pick_at_cutoff(b, n, cut, bytes - below);
 	for (i = 0; i < n; i++)
 		got += b[i].chosen ? b[i].len : 0;
-	if (got < bytes && hot_too)
-		pick_in_use(b, n, bytes - got);
+	if (got < bytes && (how & SEL_HOT))
+		pick_in_use(b, n, bytes - got, how & SEL_LOOP);
 	for (i = 0; i < n; i++) {
 		if (!b[i].chosen)
 			continue;

@@ -24,16 +24,28 @@ struct sel_block {
 	bool busy;              /* touched since last armed, or armed too lately to tell: not cold */
 	bool out;               /* paged out and not touched since: nothing to gain */
 	bool chosen;            /* output */
+	uint8_t by;             /* output: SEL_BY_LRU / SEL_BY_MRU when chosen from the open blocks in that order */
 };
+
+#define SEL_BY_LRU 1u
+#define SEL_BY_MRU 2u
+
+#define SEL_HOT 1u              /* when the cold blocks do not cover `bytes`, take the rest from busy blocks */
+#define SEL_LOOP 2u             /* ... the open ones most recently seen first (see sel_pick) */
 
 /*
  * Chooses the coldest eligible blocks (not out, not busy) until `bytes` is
  * covered, rounded up to whole blocks: every block colder than the cut-off score, then blocks at the cut-off
- * from the longest contiguous cold runs first. When the cold blocks do not cover `bytes` and `hot_too` is set,
+ * from the longest contiguous cold runs first. When the cold blocks do not cover `bytes` and `how` has SEL_HOT,
  * the rest comes from the busy blocks: first those armed too lately to tell but untouched since (the longest
- * armed first), then the open ones (touched since armed), the longest since they were last seen touched first. Sets `chosen`, then writes the chosen
- * blocks as ranges merged where address-contiguous, at most `max` of them. Returns the number of ranges written.
+ * armed first), then the open ones (touched since armed), the longest since they were last seen touched first
+ * (LRU). With SEL_LOOP (a loop larger than memory: LRU's victims come back sooner than the most recently seen
+ * ones), the open ones most recently seen first instead (MRU: MIN's choice in a loop). Either way an eighth of
+ * them, in whole blocks (none under eight blocks), comes in the other order: the tracker watches how soon both
+ * kinds come back (`by` says which order chose a block).
+ * Sets `chosen`, then writes the chosen blocks as ranges merged where address-contiguous, at most `max` of them.
+ * Returns the number of ranges written.
  */
-size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, bool hot_too, struct usbd_range *out, size_t max);
+size_t sel_pick(struct sel_block *b, size_t n, uint64_t bytes, unsigned how, struct usbd_range *out, size_t max);
 
 #endif

@@ -40,6 +40,14 @@
 #define CAL_FALLBACK_NS 200000u /* if the calibration cannot run: the worst seen on the PVM guest */
 #define ST_TOUCHED 1u
 #define ST_OUT 2u
+/* Out, chosen from memory in use in LRU / MRU order: how soon it comes back is watched (sel_pick, SEL_LOOP). */
+#define ST_PROBE_LRU 4u
+#define ST_PROBE_MRU 8u
+#define ST_PROBES (ST_PROBE_LRU | ST_PROBE_MRU)
+/* A watched block that stays out this long counts as out this long; the two orders' means are compared. */
+#define PROBE_HORIZON_MS 10000u
+#define PROBE_DECAY 0.95  /* per tick (500 ms): evidence halves in ~7 s */
+#define PROBE_MIN 4.0     /* watched blocks of each order, decayed, before the comparison counts */
 #define RW (PROT_READ | PROT_WRITE)
 
 struct region {
@@ -49,7 +57,9 @@ struct region {
 	struct tc_hist *hist;
 	uint32_t *armed_ms;             /* when each block was last armed (ms since the tracker began) */
 	_Atomic uint32_t *seen_ms;      /* when it was first touched after that (set by the fault handler) */
-	_Atomic uint8_t *st;            /* ST_TOUCHED (set by the fault handler), ST_OUT */
+	_Atomic uint8_t *st;            /* ST_TOUCHED (set by the fault handler), ST_OUT, ST_PROBE_* */
+	_Atomic uint32_t *out_ms;       /* when it was marked out */
+	uint8_t *picked;                /* SEL_BY_* of the last pick that chose it, until marked out */
 	_Atomic uint64_t faults;
 	uint64_t faults_paid;           /* faults already charged to the budget */
 	uint64_t fault_cost_ns;         /* calibrated cost of one fault on a block of this region */
@@ -75,6 +85,11 @@ struct usbd_tracker {
 	struct cand *cand;              /* nblocks entries, for the ticks */
 	uint64_t ticks, tick_ns, rearmed;
 	_Atomic uint64_t handler_ns;
+	/* How soon watched blocks came back, per order (0: LRU, 1: MRU): sums of ms (capped at the horizon) and counts
+	 * since the last tick (the fault handler adds), and their decayed totals (the ticks fold them). */
+	_Atomic uint64_t probe_ms[2], probe_n[2];
+	double probe_sum[2], probe_cnt[2];
+	bool loop;                      /* MRU's victims stay out longer than LRU's: SEL_LOOP */
 	_Atomic uintptr_t cal_start, cal_end; /* the calibration's scratch buffer while it runs */
 	size_t cal_block;
 };
@@ -97,6 +112,20 @@ static void block_span(const struct region *r, size_t i, uintptr_t *s, size_t *l
 		hi = r->end;
 	*s = lo;
 	*len = hi - lo;
+}
+
+/* A watched block is back (or out past the horizon): adds how long it stayed out to its order's sums. Lock-free
+ * atomics only: the fault handler calls it. */
+static void probe_back(struct usbd_tracker *t, struct region *r, size_t b, uint8_t old_st, uint32_t now)
+{
+	uint32_t out = now - atomic_load(&r->out_ms[b]);
+	unsigned o;
+
+	if (!(old_st & ST_OUT) || !(old_st & ST_PROBES))
+		return;
+	o = (old_st & ST_PROBE_MRU) ? 1 : 0;
+	atomic_fetch_add(&t->probe_ms[o], out < PROBE_HORIZON_MS ? out : PROBE_HORIZON_MS);
+	atomic_fetch_add(&t->probe_n[o], 1);
 }
 
 /* Async-signal context: atomics, clock_gettime and mprotect only. The block is given back its protection before
@@ -133,8 +162,10 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 			block_span(r, b, &s, &len);
 			if (mprotect((void *)s, len, RW) < 0)
 				break;
-			atomic_store(&r->seen_ms[b], ms_since(t, in));
-			atomic_store(&r->st[b], ST_TOUCHED); /* touched, so no longer out */
+			uint32_t now = ms_since(t, in);
+			atomic_store(&r->seen_ms[b], now);
+			/* touched, so no longer out */
+			probe_back(t, r, b, atomic_exchange(&r->st[b], ST_TOUCHED), now);
 			atomic_fetch_add_explicit(&r->faults, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&t->handler_ns, clock_ns() - in, memory_order_relaxed);
 			errno = saved;
@@ -244,6 +275,8 @@ static void region_free(struct region *r)
 	free(r->armed_ms);
 	free((void *)r->seen_ms);
 	free((void *)r->st);
+	free((void *)r->out_ms);
+	free(r->picked);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -281,10 +314,12 @@ int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned fl
 	r->armed_ms = calloc(r->nblocks, sizeof(*r->armed_ms));
 	r->seen_ms = calloc(r->nblocks, sizeof(*r->seen_ms));
 	r->st = calloc(r->nblocks, sizeof(*r->st));
+	r->out_ms = calloc(r->nblocks, sizeof(*r->out_ms));
+	r->picked = calloc(r->nblocks, sizeof(*r->picked));
 	cand = realloc(t->cand, (t->nblocks + r->nblocks) * sizeof(*cand));
 	if (cand)
 		t->cand = cand;
-	if (!r->hist || !r->armed_ms || !r->seen_ms || !r->st || !cand) {
+	if (!r->hist || !r->armed_ms || !r->seen_ms || !r->st || !r->out_ms || !r->picked || !cand) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -355,6 +390,21 @@ static int rearm(struct usbd_tracker *t, const struct cand *c, size_t n, uint32_
 	return err;
 }
 
+/* Folds what came back since the last tick into the decayed totals and decides SEL_LOOP: the most recently seen
+ * victims stayed out a quarter longer than LRU's, with enough of each to tell. */
+static void probe_fold(struct usbd_tracker *t)
+{
+	double mean[2];
+
+	for (unsigned o = 0; o < 2; o++) {
+		t->probe_sum[o] = t->probe_sum[o] * PROBE_DECAY + (double)atomic_exchange(&t->probe_ms[o], 0);
+		t->probe_cnt[o] = t->probe_cnt[o] * PROBE_DECAY + (double)atomic_exchange(&t->probe_n[o], 0);
+		mean[o] = t->probe_cnt[o] > 0 ? t->probe_sum[o] / t->probe_cnt[o] : 0;
+	}
+	if (t->probe_cnt[0] >= PROBE_MIN && t->probe_cnt[1] >= PROBE_MIN)
+		t->loop = mean[1] > 1.25 * mean[0];
+}
+
 int usbd_tracker_tick(struct usbd_tracker *t)
 {
 	uint64_t t0 = clock_ns(), spent;
@@ -373,10 +423,17 @@ int usbd_tracker_tick(struct usbd_tracker *t)
 		uint64_t f = atomic_load(&r->faults);
 		spent += (f - r->faults_paid) * r->fault_cost_ns;
 		r->faults_paid = f;
-		for (b = 0; b < r->nblocks; b++)
-			if (atomic_load(&r->st[b]) & ST_TOUCHED)
+		for (b = 0; b < r->nblocks; b++) {
+			uint8_t st = atomic_load(&r->st[b]);
+			if (st & ST_TOUCHED)
 				t->cand[n++] = (struct cand){ atomic_load(&r->seen_ms[b]), (uint32_t)b, i };
+			else if ((st & ST_PROBES) && now - atomic_load(&r->out_ms[b]) >= PROBE_HORIZON_MS)
+				/* Still out at the horizon; the handler may have taken it back meanwhile: whoever
+				 * clears the bits counts it. */
+				probe_back(t, r, b, atomic_fetch_and(&r->st[b], (uint8_t)~ST_PROBES), now);
+		}
 	}
+	probe_fold(t);
 	tc_budget_update(&t->budget, t0 - t->last_tick_ns, spent);
 	t->last_tick_ns = t0;
 	/* The blocks touched longest ago first: the likeliest to have gone cold, and fair to all. */
@@ -458,6 +515,17 @@ static struct sel_block *snapshot(struct usbd_tracker *t, size_t *n)
 	return b;
 }
 
+/* Keeps which order chose each block (snapshot's order), for usbd_tracker_mark_out(). */
+static void remember_picked(struct usbd_tracker *t, const struct sel_block *b)
+{
+	unsigned i, nreg = atomic_load(&t->nreg);
+	size_t k = 0, j;
+
+	for (i = 0; i < nreg; i++)
+		for (j = 0; j < t->reg[i].nblocks; j++, k++)
+			t->reg[i].picked[j] = b[k].chosen ? b[k].by : 0;
+}
+
 size_t usbd_tracker_pick(struct usbd_tracker *t, uint64_t bytes, unsigned flags, struct usbd_range *out, size_t max)
 {
 	struct sel_block *b;
@@ -465,8 +533,11 @@ size_t usbd_tracker_pick(struct usbd_tracker *t, uint64_t bytes, unsigned flags,
 
 	pthread_mutex_lock(&t->lock);
 	b = t->nblocks ? snapshot(t, &n) : NULL;
-	if (b)
-		nout = sel_pick(b, n, bytes, flags & USBD_PICK_HOT, out, max);
+	if (b) {
+		nout = sel_pick(b, n, bytes, ((flags & USBD_PICK_HOT) ? SEL_HOT : 0) | (t->loop ? SEL_LOOP : 0), out,
+				max);
+		remember_picked(t, b);
+	}
 	pthread_mutex_unlock(&t->lock);
 	free(b);
 	return nout;
@@ -477,12 +548,21 @@ size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_r
 	return usbd_tracker_pick(t, bytes, 0, out, max);
 }
 
+/*
+ * Marks the blocks wholly inside the ranges out and protects them again, so the app's next touch of one (a swap-in,
+ * or a minor fault from the swap cache) faults into on_segv() and shows it back in use. A block that was open
+ * (touched since armed: memory in use, taken when nothing cold was left) has its arm period folded first, as a
+ * tick would. Unprotected, an out block would look out forever once the app read it back: nothing re-arms it
+ * while the budget is in debt, and the selector never offers it again.
+ */
 void usbd_tracker_mark_out(struct usbd_tracker *t, const struct usbd_range *rg, size_t n)
 {
 	unsigned i, nreg;
+	uint32_t now;
 	size_t k;
 
 	pthread_mutex_lock(&t->lock);
+	now = ms_since(t, clock_ns());
 	nreg = atomic_load(&t->nreg);
 	for (k = 0; k < n; k++) {
 		uintptr_t a = (uintptr_t)rg[k].addr, end = a + rg[k].len;
@@ -490,20 +570,33 @@ void usbd_tracker_mark_out(struct usbd_tracker *t, const struct usbd_range *rg, 
 		for (i = 0; i < nreg; i++) {
 			struct region *r = &t->reg[i];
 			uintptr_t lo = a > r->start ? a : r->start, hi = end < r->end ? end : r->end;
-			size_t b;
+			uintptr_t s, run = 0, run_end = 0;
+			size_t b, len;
 
 			if (lo >= hi)
 				continue;
 			for (b = (lo - r->base) / r->block; b < r->nblocks; b++) {
-				uintptr_t s;
-				size_t len;
 				block_span(r, b, &s, &len);
 				if (s + len > hi)
 					break;
-				/* Only blocks wholly inside the range went out. */
-				if (s >= lo)
-					atomic_fetch_or(&r->st[b], ST_OUT);
+				if (s < lo)
+					continue; /* only blocks wholly inside the range went out */
+				if (atomic_load(&r->st[b]) & ST_TOUCHED) {
+					tc_fold(&r->hist[b], r->armed_ms[b], atomic_load(&r->seen_ms[b]), now);
+					r->armed_ms[b] = now;
+				}
+				atomic_store(&r->out_ms[b], now);
+				atomic_store(&r->st[b], ST_OUT | (r->picked[b] == SEL_BY_LRU   ? ST_PROBE_LRU
+								  : r->picked[b] == SEL_BY_MRU ? ST_PROBE_MRU
+											       : 0));
+				r->picked[b] = 0;
+				if (!run)
+					run = s;
+				run_end = s + len;
 			}
+			/* A touch between the page-out and this goes unseen; the next one faults and clears ST_OUT. */
+			if (run)
+				mprotect((void *)run, run_end - run, PROT_NONE);
 		}
 	}
 	pthread_mutex_unlock(&t->lock);

@@ -154,11 +154,13 @@ size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_r
  * usbd_tracker_select() with flags. USBD_PICK_HOT: when the cold memory does not cover `bytes`, the rest is taken
  * from memory in use: first blocks protected again lately and untouched since (the longest protected first), then
  * blocks touched since they were protected, the longest since the tracker last saw them touched first (LRU on what
- * it saw: after a phase shift, the old phase's memory).
+ * it saw: after a phase shift, the old phase's memory), or, when the tracker saw LRU's victims come back sooner
+ * than the most recently seen ones (a loop larger than memory), the most recently seen first.
  */
 #define USBD_PICK_HOT 1u
 size_t usbd_tracker_pick(struct usbd_tracker *t, uint64_t bytes, unsigned flags, struct usbd_range *out, size_t max);
-/* Remembers ranges as paged out until they are touched again (usbd_balloon does this itself). */
+/* Remembers ranges as paged out until they are touched again, and protects them so that the next touch is seen
+ * (usbd_balloon does this itself). */
 void usbd_tracker_mark_out(struct usbd_tracker *t, const struct usbd_range *r, size_t n);
 void usbd_tracker_stats(struct usbd_tracker *t, struct usbd_tracker_stats *out);
 /*

@@ -1,4 +1,4 @@
-/* Unit tests of src/control/domain.c on fixture trees: what counts as free memory in a v1, v2 and host domain. */
+/* Unit tests of src/control/domain.c on fixture trees: free memory and idle swap cache in a v1, v2 and host domain. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,7 +69,7 @@ static void open_and_read(struct tree *t, const char *dom, int version, struct d
 	assert_int_equal(domain_read(&d, r), 0);
 }
 
-static void v1_free_should_count_inactive_file_and_idle_swap_cache(void **state)
+static void v1_should_read_idle_swap_cache_apart_from_free(void **state)
 {
 	struct tree *t = *state;
 	struct domain_reading r;
@@ -85,19 +85,20 @@ static void v1_free_should_count_inactive_file_and_idle_swap_cache(void **state)
 	assert_int_equal(tree_put(t->dir, "cg/dom/app/memory.stat", "total_rss 0\ntotal_cache 0\n"), 0);
 	open_and_read(t, "dom", 1, &r);
 	assert_true(r.total == GIB);
-	assert_true(r.reclaimable == 16 * MIB + 128 * MIB);
-	assert_true(r.free == GIB - (956 - 144) * MIB);
-	/* The same domain with the pages mapped again (read back): only the page cache is free. */
+	assert_true(r.idle_swapcache == 128 * MIB);
+	/* Free counts inactive page cache, not swap cache: the registry credits its apps' part of it. */
+	assert_true(r.free == GIB - (956 - 16) * MIB);
+	/* The same domain with the pages mapped again (read back): no idle swap cache. */
 	assert_int_equal(tree_put(t->dir, "cg/dom/memory.stat",
 				  "total_rss 981467136\ntotal_cache 285212672\ntotal_swapcached 268435456\n"
 				  "total_active_anon 536870912\ntotal_inactive_anon 444596224\ntotal_inactive_file 16777216\n"),
 			 0);
 	open_and_read(t, "dom", 1, &r);
-	assert_true(r.reclaimable == 16 * MIB);
+	assert_true(r.idle_swapcache == 0);
 	assert_true(r.free == GIB - (956 - 16) * MIB);
 }
 
-static void v2_free_should_count_inactive_file_and_idle_swap_cache(void **state)
+static void v2_should_read_idle_swap_cache_apart_from_free(void **state)
 {
 	struct tree *t = *state;
 	struct domain_reading r;
@@ -113,11 +114,11 @@ static void v2_free_should_count_inactive_file_and_idle_swap_cache(void **state)
 	assert_int_equal(tree_put(t->dir, "cg/dom/app/memory.swap.current", "0\n"), 0);
 	assert_int_equal(tree_put(t->dir, "cg/dom/app/memory.stat", "anon 0\nfile 0\n"), 0);
 	open_and_read(t, "dom", 2, &r);
-	assert_true(r.reclaimable == 16 * MIB + 128 * MIB);
-	assert_true(r.free == GIB - (956 - 144) * MIB);
+	assert_true(r.idle_swapcache == 128 * MIB);
+	assert_true(r.free == GIB - (956 - 16) * MIB);
 }
 
-static void host_free_should_add_idle_swap_cache_to_mem_available(void **state)
+static void host_should_read_idle_swap_cache_apart_from_mem_available(void **state)
 {
 	struct tree *t = *state;
 	struct domain_reading r;
@@ -129,18 +130,18 @@ static void host_free_should_add_idle_swap_cache_to_mem_available(void **state)
 				  "SwapCached: 122880 kB\nActive(anon): 204800 kB\nInactive(anon): 102400 kB\n"
 				  "AnonPages: 102400 kB\nShmem: 51200 kB\n"), 0);
 	open_and_read(t, NULL, 1, &r);
-	assert_true(r.reclaimable == 120 * MIB);
-	assert_true(r.free == 2 * GIB + 120 * MIB);
-	assert_true(r.usage == 4 * GIB - r.free);
+	assert_true(r.idle_swapcache == 120 * MIB);
+	assert_true(r.free == 2 * GIB);
+	assert_true(r.usage == 2 * GIB);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(idle_swapcache_should_be_the_unmapped_anon_lru_at_most_the_swap_cache),
-		cmocka_unit_test_setup_teardown(v1_free_should_count_inactive_file_and_idle_swap_cache, setup, teardown),
-		cmocka_unit_test_setup_teardown(v2_free_should_count_inactive_file_and_idle_swap_cache, setup, teardown),
-		cmocka_unit_test_setup_teardown(host_free_should_add_idle_swap_cache_to_mem_available, setup, teardown),
+		cmocka_unit_test_setup_teardown(v1_should_read_idle_swap_cache_apart_from_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(v2_should_read_idle_swap_cache_apart_from_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(host_should_read_idle_swap_cache_apart_from_mem_available, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

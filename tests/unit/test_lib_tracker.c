@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -189,6 +190,88 @@ static void tracker_pick_hot_should_take_what_the_app_passed_last(void **state)
 	(void)sum;
 }
 
+/* Memory in use, paged out: protected again, so the app reading it back shows it in use again (it faults once),
+ * and a later pick may take it again. Unprotected it would look out forever. */
+static void tracker_should_see_an_open_block_read_back_after_it_went_out(void **state)
+{
+	struct usbd_tracker *t = tracker(1000);
+	struct usbd_tracker_stats st;
+	unsigned char *p = map();
+	struct usbd_range r[NBLK];
+	volatile unsigned sum = 0;
+	uint64_t before;
+	size_t i;
+
+	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), 0);
+	for (i = 0; i < NBLK; i++)
+		sum += p[i * BLK]; /* every block open */
+	assert_int_equal(usbd_tracker_pick(t, NBLK * BLK, USBD_PICK_HOT, r, NBLK), 1);
+	usbd_tracker_mark_out(t, r, 1);
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.out_bytes, NBLK * BLK);
+	assert_int_equal(usbd_tracker_pick(t, BLK, USBD_PICK_HOT, r, NBLK), 0); /* all out */
+	before = faults_of(t);
+	for (i = 0; i < 4; i++)
+		sum += p[i * BLK + 100] + p[i * BLK + 200]; /* read back: one fault per block */
+	assert_int_equal(faults_of(t), before + 4);
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.out_bytes, (NBLK - 4) * BLK);
+	/* In use again, and what a pick of memory in use can take. */
+	assert_int_equal(usbd_tracker_pick(t, 4 * BLK, USBD_PICK_HOT, r, NBLK), 1);
+	assert_ptr_equal(r[0].addr, p);
+	assert_int_equal(r[0].len, 4 * BLK);
+	usbd_tracker_free(t);
+	for (i = 0; i < NBLK * BLK; i++)
+		assert_int_equal(p[i], (unsigned char)(i * 7 + 1));
+	(void)sum;
+}
+
+static bool range_has(const struct usbd_range *r, size_t n, const void *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((const char *)addr >= (const char *)r[i].addr && (const char *)addr < (const char *)r[i].addr + r[i].len)
+			return true;
+	return false;
+}
+
+/* A loop: what LRU pages out comes back at once, what was seen last stays out longer. After a few rounds the
+ * tracker takes memory in use most recently seen first. (Budget 1 permille: ticks re-arm nothing, the blocks
+ * stay open.) */
+static void tracker_should_turn_to_mru_when_lru_victims_come_back_sooner(void **state)
+{
+	struct usbd_tracker *t = tracker(1);
+	unsigned char *p = map();
+	struct usbd_range r[NBLK];
+	volatile unsigned sum = 0;
+	size_t i, n;
+
+	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), 0);
+	for (i = 0; i < NBLK; i++) {
+		usleep(2 * 1000);
+		sum += p[i * BLK]; /* open, seen in address order */
+	}
+	/* Not yet a loop: 8 blocks are 7 by LRU (0..6) and one by MRU (15), not 14 */
+	n = usbd_tracker_pick(t, 8 * BLK, USBD_PICK_HOT, r, NBLK);
+	assert_true(range_has(r, n, p) && range_has(r, n, p + 15 * BLK) && !range_has(r, n, p + 14 * BLK));
+	for (int round = 0; round < 4; round++) {
+		/* All 16: LRU takes 0..13, the MRU probe 14 and 15. LRU's come back at once, MRU's 300 ms later. */
+		n = usbd_tracker_pick(t, NBLK * BLK, USBD_PICK_HOT, r, NBLK);
+		usbd_tracker_mark_out(t, r, n);
+		for (i = 0; i < NBLK - 2; i++)
+			sum += p[i * BLK + 64];
+		usleep(300 * 1000);
+		sum += p[14 * BLK + 64] + p[15 * BLK + 64];
+		assert_int_equal(usbd_tracker_tick(t), 0);
+	}
+	/* A loop: 8 blocks are 7 by MRU (15, 14, then the ties in address order) and one by LRU */
+	n = usbd_tracker_pick(t, 8 * BLK, USBD_PICK_HOT, r, NBLK);
+	assert_true(range_has(r, n, p + 14 * BLK) && range_has(r, n, p + 15 * BLK));
+	usbd_tracker_free(t);
+	for (i = 0; i < NBLK * BLK; i++)
+		assert_int_equal(p[i], (unsigned char)(i * 7 + 1));
+	(void)sum;
+}
+
 static void tracker_should_refuse_a_second_tracker_and_bad_regions(void **state)
 {
 	struct usbd_tracker *t, *u;
@@ -238,6 +321,8 @@ int main(void)
 		cmocka_unit_test(tracker_under_budget_should_rearm_only_what_the_budget_pays_for),
 		cmocka_unit_test(tracker_should_offer_a_rearmed_block_only_after_a_second_untouched),
 		cmocka_unit_test(tracker_pick_hot_should_take_what_the_app_passed_last),
+		cmocka_unit_test(tracker_should_see_an_open_block_read_back_after_it_went_out),
+		cmocka_unit_test(tracker_should_turn_to_mru_when_lru_victims_come_back_sooner),
 		cmocka_unit_test(tracker_should_refuse_a_second_tracker_and_bad_regions),
 		cmocka_unit_test(tracker_should_use_whole_2mib_blocks_for_huge_regions),
 	};
