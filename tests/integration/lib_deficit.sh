@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # libusbd: registered apps asked for memory give what was asked, once, between them (root, cgroup v1, a swap file
 # it makes). Domain 1 GiB, threshold 128 MiB. Two registered apps map 256 and 128 MiB and scan their first half;
-# a non-registered hog of 570 MiB takes free memory ~70 MiB under the threshold without reaching the limit, so
-# nothing but the apps' own page-outs frees memory.
+# a non-registered hog takes free memory ~40 MiB under the threshold without reaching the limit, so nothing but
+# the apps' own page-outs frees memory.
 #   1. Each app is asked for its part of the deficit, in proportion to its resident memory (2:1 here), not the
 #      whole of it: otherwise two apps page out the deficit twice.
 #   2. Pages they paged out stay charged in the swap cache until the kernel reclaims; usbd counts them as free
@@ -11,6 +11,10 @@
 #      hot halves included, again and again.
 source "$(dirname "$0")/lib.sh"
 require_root_v1
+# Under ASan the apps' own runtime memory keeps growing (tens of MiB over the test, even with a small
+# quarantine), a deficit that never settles and takes the domain to its limit: what this test measures does not
+# exist there. The registry's code it runs (shares, idle swap cache) runs under ASan in lib_pageout.sh too.
+grep -qa __asan_init "$HELPERS/lib_scan_app" && skip "a sanitizer build: the apps' runtime memory keeps growing"
 
 DOM=$T_NAME
 APP=$DOM/app
@@ -37,7 +41,10 @@ spawn_in_cg "$APP" "$HELPERS/lib_scan_app" --size 128M --apps-sock "$SOCK" --sta
 B_PID=$!
 T_PIDS+=("$A_PID" "$B_PID")
 for x in a b; do wait_for 60 "app $x to write its memory and start scanning" grep -q '^ready' "$T_DIR/$x.log"; done
-spawn_in_cg "$APP" "$HELPERS/workload" hold 570M >"$T_DIR/hog.log" 2>&1
+# The hog leaves 88 MiB free (40 under the threshold) after what is already charged: the apps and usbd's worker.
+used=$(cg_get "$DOM" memory.usage_in_bytes)
+hog=$(( 1024 - (used >> 20) - 88 ))
+spawn_in_cg "$APP" "$HELPERS/workload" hold "${hog}M" >"$T_DIR/hog.log" 2>&1
 T_PIDS+=("$!")
 wait_for 60 "the hog to hold its memory" grep -q . "$T_DIR/hog.log"
 wait_for 60 "a SIGBALLOON" test "$(signals_of_both)" -ge 2
@@ -55,8 +62,8 @@ honoured=$(honoured_of_both)
 usage=$(cg_get "$DOM" memory.usage_in_bytes)
 for p in "$A_PID" "$B_PID"; do kill -0 "$p" 2>/dev/null || fail "app $p died"; done
 (( usage < (1 << 30) - (16 << 20) )) || fail "the domain reached its limit ($(mib "$usage") MiB): the kernel's reclaim was in play"
-# The deficit was ~70 MiB; the two cold halves (192 MiB) are the most it should ever take, once is ~70.
-(( honoured > 0 && honoured <= (128 << 20) )) || fail "the apps paged out $(( honoured >> 20 )) MiB for a ~70 MiB deficit"
+# The deficit was ~40 MiB; with the apps' 16 MiB margins once is ~70-100 MiB; asked again and again they give all.
+(( honoured > 0 && honoured <= (128 << 20) )) || fail "the apps paged out $(( honoured >> 20 )) MiB for a ~40 MiB deficit"
 pass "deficit answered once: $(signals_of_both) SIGBALLOONs, $(( honoured >> 20 )) MiB paged out, then quiet (domain at $(mib "$usage") MiB)"
 a=$(max_asked a) b=$(max_asked b)
 (( b > 0 && a * 2 >= b * 3 )) || fail "the deficit was not split by resident memory: the 256 MiB app was asked for up to $a MiB, the 128 MiB one for $b MiB"
