@@ -152,14 +152,13 @@ static int open_loop_fds(struct ctl *c)
 	return r ? r : watch(c, c->timerfd, TAG_TIMER);
 }
 
-/* The registry's free memory: the domain's, counting its idle swap cache (registry_tick). */
 static int read_free(void *ctx, uint64_t *free_bytes)
 {
 	struct domain_reading r;
 	int err = domain_read(ctx, &r);
 
 	if (!err)
-		*free_bytes = sat_add(r.free, r.idle_swapcache);
+		*free_bytes = domain_free_for_apps(&r);
 	return err;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/size.h"
 #include "sys/cgroup.h"
 
 #define USBD_WORKER_CGROUP "usbd-balloon"
@@ -51,6 +52,12 @@ void domain_remove_worker_cgroup(struct domain *d);
  * domain that is thrashing.
  */
 uint64_t domain_idle_swapcache(uint64_t swapcached, uint64_t anon_lru, uint64_t anon_mapped, uint64_t shmem);
+
+/* Free memory as the registry judges it (SIGBALLOONs, page-outs): the domain's plus its idle swap cache. */
+static inline uint64_t domain_free_for_apps(const struct domain_reading *r)
+{
+	return sat_add(r->free, r->idle_swapcache);
+}
 
 /* Takes the readings the control loop needs. */
 int domain_read(const struct domain *d, struct domain_reading *r);

@@ -69,7 +69,7 @@ void ctl_decide(struct ctl *c)
 	}
 	rearm_thresholds(c);
 	if (c->reg)
-		registry_tick(c->reg, now, sat_add(c->reading.free, c->reading.idle_swapcache), c->threshold);
+		registry_tick(c->reg, now, domain_free_for_apps(&c->reading), c->threshold);
 	if (c->pressure != POLICY_PRESSURE_NONE && now - c->pressure_at_ms > PRESSURE_SHOWN_MS)
 		c->pressure = POLICY_PRESSURE_NONE;
 	s.now_ms = now;

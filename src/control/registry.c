@@ -35,7 +35,7 @@
 #define MAX_AREAS 65536
 #define EXTRA_CONNECTIONS 8     /* beyond max_apps, for apps that connect and have not registered yet */
 
-#define SETTLE_MS 250
+#define SETTLE_MS 250       /* registry_tick(): no SIGBALLOON this soon after an honoured page-out */
 
 struct app {
 	int fd, pidfd;
@@ -569,8 +569,8 @@ void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_byt
 	si.si_uid = getuid();
 	for (a = r->apps; a; a = next) {
 		next = a->next;
-		/* An app that paged out lately is not asked again before resignal_ms: what it gave takes that long to
-		 * show (writeback, the swap cache back on the LRU), and asking earlier has it give twice. */
+		/* An app honoured a page-out less than SETTLE_MS ago is not asked this round: right after a page-out
+		 * the counters can show a deficit that is gone a moment later, and answering it gives twice. */
 		if (!a->registered || (a->pageout_ms && now_ms - a->pageout_ms < SETTLE_MS))
 			continue;
 		si.si_signo = a->sig;
