@@ -15,8 +15,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
-#include "control/harvest.h"
-#include "control/registry.h"
+#include "harvest/harvest.h"
+#include "apps/registry.h"
 
 #define CONTROLLER_OOM_SCORE_ADJ "-900"
 

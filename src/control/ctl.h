@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 #include "balloon/worker.h"
-#include "control/domain.h"
+#include "sys/domain.h"
 #include "control/notify.h"
 #include "control/options.h"
-#include "control/policy.h"
+#include "policy/balloon.h"
 #include "spot/spot.h"
 
 struct api_server;

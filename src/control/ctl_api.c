@@ -11,8 +11,8 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "control/ctl.h"
-#include "control/notify_systemd.h"
-#include "control/registry.h"
+#include "sys/sd_notify.h"
+#include "apps/registry.h"
 #include "sys/procfs.h"
 
 #define PAGE 4096u

@@ -12,8 +12,8 @@
 #include "common/size.h"
 #include "control/ctl.h"
 #include "control/ctl_api.h"
-#include "control/harvest.h"
-#include "control/registry.h"
+#include "harvest/harvest.h"
+#include "apps/registry.h"
 #include "sys/cgroup.h"
 
 #define PRESSURE_SHOWN_MS 10000u  /* the status keeps showing a pressure level this long after the event */

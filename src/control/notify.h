@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "control/domain.h"
+#include "sys/domain.h"
 
 #define NOTIFY_USAGE_LEVELS 4
 #define NOTIFY_SLOTS (NOTIFY_USAGE_LEVELS + 3)

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "balloon/worker.h"
-#include "control/harvest.h"
+#include "harvest/harvest.h"
 
 #define USBD_DEFAULT_API_SOCK "/run/usbd/usbd.sock"
 #define USBD_DEFAULT_SPOT_LISTEN "127.0.0.1:6390"

@@ -18,7 +18,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
-#include "control/harvest.h"
+#include "harvest/harvest.h"
 #include "sys/procfs.h"
 
 #define TICK_MS 100

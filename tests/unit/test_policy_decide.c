@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "common/size.h"
-#include "control/policy.h"
+#include "policy/balloon.h"
 
 #define TICK_MS 1000
 

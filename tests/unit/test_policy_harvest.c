@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "common/size.h"
-#include "control/policy_harvest.h"
+#include "policy/harvest.h"
 
 #define TICK 100
 

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "common/size.h"
-#include "control/policy_pageout.h"
+#include "policy/pageout.h"
 
 #define PAGE 4096u
 

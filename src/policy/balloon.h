@@ -3,8 +3,8 @@
  * No I/O, no clock: time comes in the snapshot. Unit-tested with synthetic snapshots (tests/unit/test_policy_decide.c).
  * All sizes are bytes; all times are monotonic milliseconds.
  */
-#ifndef USBD_CONTROL_POLICY_H
-#define USBD_CONTROL_POLICY_H
+#ifndef USBD_POLICY_BALLOON_H
+#define USBD_POLICY_BALLOON_H
 
 #include <stdbool.h>
 #include <stdint.h>

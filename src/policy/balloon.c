@@ -1,5 +1,5 @@
 /* policy: the balloon's pure decision function. The rules and their reasons are in docs/POLICY.md. */
-#include "control/policy.h"
+#include "policy/balloon.h"
 
 #include "common/size.h"
 

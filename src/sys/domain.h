@@ -2,8 +2,8 @@
  * domain: the producer's memory (a cgroup, or the whole host) and the app cgroup inside it, resolved and
  * checked once at start, and the readings the control loop takes from them.
  */
-#ifndef USBD_CONTROL_DOMAIN_H
-#define USBD_CONTROL_DOMAIN_H
+#ifndef USBD_SYS_DOMAIN_H
+#define USBD_SYS_DOMAIN_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * No I/O: the caller reads /proc/PID/maps and the domain's free memory and passes them in.
  * Unit-tested in tests/unit/test_policy_pageout.c.
  */
-#ifndef USBD_CONTROL_POLICY_PAGEOUT_H
-#define USBD_CONTROL_POLICY_PAGEOUT_H
+#ifndef USBD_POLICY_PAGEOUT_H
+#define USBD_POLICY_PAGEOUT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "control/policy_pageout.h"
+#include "policy/pageout.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* harvest: the harvester's executor — the controller-side tick, the step thread, start-up repair. */
-#include "control/harvest.h"
+#include "harvest/harvest.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,8 +15,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
-#include "control/harvest_journal.h"
-#include "control/harvest_step.h"
+#include "harvest/journal.h"
+#include "harvest/step.h"
 #include "sys/procfs.h"
 
 struct harvester {

@@ -1,5 +1,5 @@
 /* policy_harvest: the harvester's pure decision (see policy_harvest.h and docs/HARVEST.md). */
-#include "control/policy_harvest.h"
+#include "policy/harvest.h"
 
 #include "common/size.h"
 

@@ -1,4 +1,4 @@
-#include "control/registry.h"
+#include "apps/registry.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
-#include "control/policy_pageout.h"
+#include "policy/pageout.h"
 #include "lib/proto.h"
 #include "sys/procfs.h"
 

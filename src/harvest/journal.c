@@ -1,5 +1,5 @@
 /* harvest_journal: the durable record of a harvesting step in progress (see harvest_journal.h). */
-#include "control/harvest_journal.h"
+#include "harvest/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "common/size.h"
-#include "control/harvest.h"
-#include "control/harvest_journal.h"
+#include "harvest/harvest.h"
+#include "harvest/journal.h"
 #include "sys/procfs.h"
 #include "test_sys_tree.h"
 

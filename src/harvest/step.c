@@ -1,5 +1,5 @@
 /* harvest_step: one harvesting step on a cgroup, per backend (see harvest_step.h and docs/HARVEST.md). */
-#include "control/harvest_step.h"
+#include "harvest/step.h"
 
 #include <errno.h>
 #include <fcntl.h>

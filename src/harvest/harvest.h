@@ -1,16 +1,16 @@
 /*
  * harvest: the harvester — brings the app cgroup's cold memory into swap, up to the swap target, only while the app
  * is stable and the domain calm (docs/HARVEST.md). The controller calls harvest_tick() on every tick; the decision is
- * pure (control/policy_harvest.h) and a due step runs on the harvester's own thread (control/harvest_step.h), so
+ * pure (policy/harvest.h) and a due step runs on the harvester's own thread (harvest/step.h), so
  * the event loop never blocks. All functions but harvest_repair() are for the controller's thread only.
  */
-#ifndef USBD_CONTROL_HARVEST_H
-#define USBD_CONTROL_HARVEST_H
+#ifndef USBD_HARVEST_HARVEST_H
+#define USBD_HARVEST_HARVEST_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "control/policy_harvest.h"
+#include "policy/harvest.h"
 #include "sys/cgroup.h"
 
 #define HARVEST_JOURNAL_DEFAULT "/var/lib/usbd/harvest.journal"

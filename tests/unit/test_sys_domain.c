@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "common/size.h"
-#include "control/domain.h"
+#include "sys/domain.h"
 #include "sys/procfs.h"
 #include "test_sys_tree.h"
 

@@ -8,14 +8,14 @@
  * A lowered knob is journalled (harvest_journal.h) before it is touched and ALWAYS restored; the journal is removed
  * once it is. Lowering stops when usage has fallen by about the step (7/8 of it), at the timeout, or on *stop.
  */
-#ifndef USBD_CONTROL_HARVEST_STEP_H
-#define USBD_CONTROL_HARVEST_STEP_H
+#ifndef USBD_HARVEST_STEP_H
+#define USBD_HARVEST_STEP_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "control/harvest_journal.h"
+#include "harvest/journal.h"
 #include "sys/cgroup.h"
 
 #define HARVEST_SLICE (UINT64_C(8) << 20)

@@ -1,4 +1,4 @@
-#include "control/notify_systemd.h"
+#include "sys/sd_notify.h"
 
 #include <errno.h>
 #include <stddef.h>

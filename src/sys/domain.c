@@ -1,4 +1,4 @@
-#include "control/domain.h"
+#include "sys/domain.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /*
  * policy_harvest: the harvester's pure decision — whether to move a bounded step of the app cgroup's cold memory
  * into swap now, and how large. No I/O, no clock: time comes in the input (tests/unit/test_policy_harvest.c).
- * The executor (control/harvest.h) carries out the step and reports its end with policy_harvest_done().
+ * The executor (harvest/harvest.h) carries out the step and reports its end with policy_harvest_done().
  * All sizes are bytes; all times are monotonic milliseconds; fault counts are the kernel's cumulative counters.
  */
-#ifndef USBD_CONTROL_POLICY_HARVEST_H
-#define USBD_CONTROL_POLICY_HARVEST_H
+#ifndef USBD_POLICY_HARVEST_H
+#define USBD_POLICY_HARVEST_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -13,8 +13,8 @@
  *
  * Return contract: 0 / -errno; failures are logged here.
  */
-#ifndef USBD_CONTROL_REGISTRY_H
-#define USBD_CONTROL_REGISTRY_H
+#ifndef USBD_APPS_REGISTRY_H
+#define USBD_APPS_REGISTRY_H
 
 #include <stdint.h>
 
