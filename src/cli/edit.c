@@ -33,7 +33,7 @@ static bool commit_edit(struct edit_state *st)
 	}
 	rc = target_size_mib(st->text, &mib);
 	if (rc) {
-		snprintf(st->message, sizeof(st->message), "%s: '%s' is %s", target_descs[edit_fields[st->focus]].name,
+		snprintf(st->message, sizeof(st->message), "%s: '%s' is %s", target_descs[edit_fields[st->focus]].flag,
 			 st->text, target_size_error(rc));
 		return false;
 	}

@@ -6,22 +6,6 @@
 
 #include "common/size.h"
 
-const struct target_desc target_descs[TARGET_COUNT] = {
-	[TARGET_GRAB_LOWER] = { "grab-lower", "grab_lower_mib", "grab_lower_bytes", "grab lower bound" },
-	[TARGET_GRAB_UPPER] = { "grab-upper", "grab_upper_mib", "grab_upper_bytes", "grab upper bound" },
-	[TARGET_SWAP_TARGET] = { "swap-target", "swap_target_mib", "swap_target_bytes", "target swap size" },
-	[TARGET_HEADROOM] = { "headroom", "headroom_mib", "headroom_bytes", "headroom" },
-	[TARGET_THRESHOLD] = { "threshold", "threshold_mib", "threshold_bytes", "threshold" },
-};
-
-int target_lookup(const char *name)
-{
-	for (int i = 0; i < TARGET_COUNT; i++)
-		if (!strcmp(name, target_descs[i].name))
-			return i;
-	return -ENOENT;
-}
-
 int target_size_mib(const char *text, uint64_t *mib)
 {
 	uint64_t bytes;

@@ -1,35 +1,16 @@
-/* targets: the five tunable targets as usbdctl names them, and the PATCH /usbd/targets body that sets them. */
+/* targets: usbdctl's side of the targets (names in policy/targets.h): SIZE to MiB, and the PATCH /usbd/targets body. */
 #ifndef USBD_CLI_TARGETS_H
 #define USBD_CLI_TARGETS_H
 
 #include <stdint.h>
 
-enum target_field {
-	TARGET_GRAB_LOWER,
-	TARGET_GRAB_UPPER,
-	TARGET_SWAP_TARGET,
-	TARGET_HEADROOM,
-	TARGET_THRESHOLD,
-	TARGET_COUNT
-};
-
-struct target_desc {
-	const char *name;	/* on the command line: "grab-lower" */
-	const char *mib_key;	/* in /usbd/targets: "grab_lower_mib" */
-	const char *bytes_key;	/* in /usbd/status: "grab_lower_bytes" */
-	const char *label;	/* for people: "grab lower bound" */
-};
-
-extern const struct target_desc target_descs[TARGET_COUNT];
+#include "policy/targets.h"
 
 /* A partial update: bit (1u << field) in mask means mib[field] is to be sent. */
 struct target_patch {
 	unsigned mask;
 	uint64_t mib[TARGET_COUNT];
 };
-
-/* Returns the field called `name` (e.g. "grab-lower"), or -ENOENT. */
-int target_lookup(const char *name);
 
 /*
  * Converts a SIZE (see size_parse) to whole MiB, the unit of the API.

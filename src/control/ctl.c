@@ -1,5 +1,6 @@
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,27 +21,33 @@
 
 #define CONTROLLER_OOM_SCORE_ADJ "-900"
 
+/* The targets from the command line go through the same rules as the API's (policy/targets.h). */
 static int apply_options(struct ctl *c, char *err, size_t errlen)
 {
 	const struct options *o = &c->opt;
+	const struct size_opt *given[TARGET_COUNT] = {
+		[TARGET_GRAB_LOWER] = &o->grab_lower, [TARGET_GRAB_UPPER] = &o->grab_upper,
+		[TARGET_SWAP_TARGET] = &o->swap_target, [TARGET_HEADROOM] = &o->headroom,
+		[TARGET_THRESHOLD] = &o->threshold,
+	};
+	struct targets defaults, change = { { 0 } };
+	unsigned mask = 0;
 	const char *msg;
 	char a[16], b[16];
+	int r;
 
 	policy_defaults(&c->params, c->dom.total);
-	if (o->headroom.set)
-		c->params.headroom = o->headroom.bytes;
-	if (o->grab_upper.set)
-		c->params.grab_upper = o->grab_upper.bytes;
-	if (o->grab_lower.set)
-		c->params.grab_lower = o->grab_lower.bytes;
 	c->params.deflate_on_oom = o->deflate_on_oom;
-	c->swap_target = o->swap_target.set ? o->swap_target.bytes : 0;
-	c->threshold = o->threshold.set ? o->threshold.bytes : GIB;
-	if (c->params.grab_lower > c->dom.total) {
-		snprintf(err, errlen, "--grab-lower (%s) is larger than the domain (%s)",
-			 size_format(c->params.grab_lower, a, sizeof(a)), size_format(c->dom.total, b, sizeof(b)));
-		return -EINVAL;
-	}
+	targets_defaults(&defaults, c->dom.total);
+	for (int f = 0; f < TARGET_COUNT; f++)
+		if (given[f]->set) {
+			change.v[f] = given[f]->bytes;
+			mask |= TARGET_BIT(f);
+		}
+	if ((r = targets_update(&defaults, &change, mask, c->dom.total, &c->tg, err, errlen)))
+		return r;
+	ctl_set_targets(c, &c->tg);
+	c->due.decide = false; /* nothing to decide before the loop runs */
 	if ((msg = policy_params_check(&c->params, c->dom.total))) {
 		snprintf(err, errlen, "%s", msg);
 		return -EINVAL;

@@ -1,18 +1,25 @@
 /*
- * ctl: the controller's state and its parts — start-up and shutdown (ctl.c), the epoll loop and the decision
- * step (loop.c), the worker's supervision (supervise.c), status reporting (status.c).
+ * ctl: the controller's state, and its start-up and shutdown (ctl.c). The parts that work on it each have their
+ * own header: the loop and the decision (loop.c, this header), the worker's supervision (supervise.h), the API's
+ * backend (ctl_api.h), status reporting (status.h).
+ *
+ * The loop's rule: an event handler (a notification, a worker reply, an API request, a tick) only records what
+ * happened in `due`; the loop acts on it once per turn, after every event of the turn was handled
+ * (ctl_end_turn). No handler runs the decision, signals apps or writes /proc from inside another part's callback.
  */
 #ifndef USBD_CONTROL_CTL_H
 #define USBD_CONTROL_CTL_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 #include "balloon/worker.h"
 #include "sys/domain.h"
 #include "control/notify.h"
 #include "control/options.h"
 #include "policy/balloon.h"
+#include "policy/targets.h"
 #include "spot/spot.h"
 
 struct api_server;
@@ -27,13 +34,26 @@ enum {
 
 #define REASON_COUNT (POLICY_REASON_RECLAIMED + 1)
 
+/* What this turn's events asked for; acted on once, at the end of the turn. */
+struct ctl_due {
+	bool decide;                  /* run the decision */
+	bool tick;                    /* the timer fired: the worker's and harvester's periodic work */
+	bool rearm;                   /* the headroom changed: move the usage thresholds */
+	bool oom_score;               /* deflate_on_oom changed: the worker's oom_score_adj */
+	enum policy_pressure pressure; /* strongest pressure event since the last decision */
+	bool oom;                     /* an OOM event since the last decision */
+	bool reclaimed;               /* the kernel dropped balloon pages (reclaimable mode) */
+};
+
 struct ctl {
 	struct options opt;
 	struct domain dom;
-	struct policy_params params;
-	struct policy_history hist;
-	uint64_t swap_target, threshold;
+	struct targets tg;            /* the one owner of the targets (policy/targets.h); params follow it */
+	struct policy_params params;  /* the decision's tunables */
+	struct policy_history hist;   /* policy_decide()'s own */
 	uint16_t stats_interval_s;
+	struct ctl_due due;
+	uint64_t decisions;           /* decisions run (tests: one per turn at most) */
 
 	/* the worker */
 	struct worker_config wcfg;
@@ -51,8 +71,6 @@ struct ctl {
 	/* events */
 	int epfd, timerfd, sigfd;
 	struct notify notify;
-	enum policy_pressure pending_pressure;
-	bool pending_oom;
 	enum policy_pressure pressure;     /* shown in status: the last level seen, decays after calm */
 	uint64_t pressure_at_ms;
 	uint64_t foreign_pressure_at_ms;   /* the last pressure event not caused by a harvest step (0: none yet) */
@@ -77,22 +95,11 @@ int ctl_run(struct ctl *c);
 /* Frees the balloon, stops the worker, removes what usbd created. */
 void ctl_shutdown(struct ctl *c);
 
-/* loop.c: runs one decision now (after an event, a tick or an API change). */
-void ctl_decide(struct ctl *c);
-/* loop.c: applies a change of the targets made through the API or by tests. */
-void ctl_targets_changed(struct ctl *c, bool headroom_changed);
-
-/* supervise.c */
-int ctl_worker_start(struct ctl *c);
-void ctl_worker_on_message(struct ctl *c);
-void ctl_worker_on_exit(struct ctl *c);
-void ctl_worker_tick(struct ctl *c, uint64_t now_ms);
-/* Sends a grow/shrink unless one is in flight; returns 0, -EBUSY or -errno. */
-int ctl_worker_resize(struct ctl *c, enum policy_action action, uint64_t bytes, bool urgent);
-void ctl_worker_set_oom_score(struct ctl *c);
-
-/* status.c */
-void ctl_status_line(struct ctl *c);
-const char *ctl_pressure_name(enum policy_pressure p);
+/* loop.c: handles one turn's events (as epoll_wait returned them), then ctl_end_turn(). */
+void ctl_turn(struct ctl *c, const struct epoll_event *ev, int n);
+/* loop.c: does what the turn's events asked for (see struct ctl_due); the only caller of the decision. */
+void ctl_end_turn(struct ctl *c);
+/* The targets changed (API, tests): sets them, derives the policy's parameters, marks the decision due. */
+void ctl_set_targets(struct ctl *c, const struct targets *t);
 
 #endif

@@ -84,9 +84,16 @@ static void refresh_stats(struct ctl *c)
 	stats_next_ms = c->stats_interval_s ? clock_ms() + c->stats_interval_s * 1000u : UINT64_MAX;
 }
 
-static void set_bounds(struct ctl *c, uint64_t bytes)
+/* Firecracker's amount sets both bounds; it goes through the same rules as every other change of the targets. */
+static int set_bounds(struct ctl *c, uint64_t bytes, char *err, size_t len)
 {
-	c->params.grab_lower = c->params.grab_upper = bytes;
+	struct targets t = { { [TARGET_GRAB_LOWER] = bytes, [TARGET_GRAB_UPPER] = bytes } };
+	int r = targets_update(&c->tg, &t, TARGET_BIT(TARGET_GRAB_LOWER) | TARGET_BIT(TARGET_GRAB_UPPER), c->dom.total,
+			       &t, err, len);
+
+	if (!r)
+		ctl_set_targets(c, &t);
+	return r;
 }
 
 static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size_t len)
@@ -94,16 +101,16 @@ static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size
 	struct ctl *c = ctl_of(ctx);
 	int r = check_amount(c, cfg->amount_mib, "amount_mib", err, len);
 
-	if (r)
+	if (r || (r = set_bounds(c, (uint64_t)cfg->amount_mib << 20, err, len)))
 		return r;
-	set_bounds(c, (uint64_t)cfg->amount_mib << 20);
+	if (c->params.deflate_on_oom != cfg->deflate_on_oom)
+		c->due.oom_score = true;
 	c->params.deflate_on_oom = cfg->deflate_on_oom;
 	c->stats_interval_s = cfg->stats_polling_interval_s;
 	if (c->stats_interval_s)
 		refresh_stats(c);
 	log_info("PUT /balloon: amount %u MiB, deflate_on_oom %s, statistics every %u s", cfg->amount_mib,
 		 cfg->deflate_on_oom ? "true" : "false", cfg->stats_polling_interval_s);
-	ctl_targets_changed(c, false);
 	return 0;
 }
 
@@ -112,11 +119,9 @@ static int patch_balloon(void *ctx, uint32_t amount_mib, char *err, size_t len)
 	struct ctl *c = ctl_of(ctx);
 	int r = check_amount(c, amount_mib, "amount_mib", err, len);
 
-	if (r)
+	if (r || (r = set_bounds(c, (uint64_t)amount_mib << 20, err, len)))
 		return r;
-	set_bounds(c, (uint64_t)amount_mib << 20);
 	log_info("PATCH /balloon: amount %u MiB", amount_mib);
-	ctl_targets_changed(c, false);
 	return 0;
 }
 
@@ -147,58 +152,41 @@ static int get_targets(void *ctx, struct api_targets *t, char *err, size_t len)
 {
 	struct ctl *c = ctl_of(ctx);
 
-	t->grab_lower_mib = to_mib(c->params.grab_lower);
-	t->grab_upper_mib = to_mib(c->params.grab_upper);
-	t->swap_target_mib = to_mib(c->swap_target);
-	t->headroom_mib = to_mib(c->params.headroom);
-	t->threshold_mib = to_mib(c->threshold);
+	t->grab_lower_mib = to_mib(c->tg.v[TARGET_GRAB_LOWER]);
+	t->grab_upper_mib = to_mib(c->tg.v[TARGET_GRAB_UPPER]);
+	t->swap_target_mib = to_mib(c->tg.v[TARGET_SWAP_TARGET]);
+	t->headroom_mib = to_mib(c->tg.v[TARGET_HEADROOM]);
+	t->threshold_mib = to_mib(c->tg.v[TARGET_THRESHOLD]);
 	return 0;
 }
+
+/* The API's field bits are the targets' (policy/targets.h): a PATCH's mask is passed on as it is. */
+_Static_assert(API_TARGET_GRAB_LOWER == TARGET_BIT(TARGET_GRAB_LOWER) &&
+	       API_TARGET_GRAB_UPPER == TARGET_BIT(TARGET_GRAB_UPPER) &&
+	       API_TARGET_SWAP_TARGET == TARGET_BIT(TARGET_SWAP_TARGET) &&
+	       API_TARGET_HEADROOM == TARGET_BIT(TARGET_HEADROOM) && API_TARGET_THRESHOLD == TARGET_BIT(TARGET_THRESHOLD),
+	       "API target bits follow enum target_field");
 
 static int patch_targets(void *ctx, const struct api_targets *t, unsigned mask, char *err, size_t len)
 {
 	struct ctl *c = ctl_of(ctx);
-	struct policy_params p = c->params;
-	uint64_t swap_target = c->swap_target, threshold = c->threshold;
-	const char *msg;
-	int r = 0;
-
 	/* Values are at most API_MIB_MAX, so the shifts cannot overflow. */
-	if (mask & API_TARGET_GRAB_LOWER)
-		p.grab_lower = t->grab_lower_mib << 20;
-	if (mask & API_TARGET_GRAB_UPPER)
-		p.grab_upper = t->grab_upper_mib << 20;
-	if (mask & API_TARGET_HEADROOM)
-		p.headroom = t->headroom_mib << 20;
-	if (mask & API_TARGET_SWAP_TARGET)
-		swap_target = t->swap_target_mib << 20;
-	if (mask & API_TARGET_THRESHOLD)
-		threshold = t->threshold_mib << 20;
-	if (!r)
-		r = check_amount(c, to_mib(p.grab_lower), "grab_lower_mib", err, len);
-	if (!r)
-		r = check_amount(c, to_mib(swap_target), "swap_target_mib", err, len);
-	if (!r && p.grab_lower > p.grab_upper) {
-		snprintf(err, len, "grab_lower_mib (%llu) is larger than grab_upper_mib (%llu)",
-			 (unsigned long long)to_mib(p.grab_lower), (unsigned long long)to_mib(p.grab_upper));
-		r = -EINVAL;
-	}
-	if (!r && p.grab_upper > c->dom.total)
-		p.grab_upper = c->dom.total; /* "no cap" is spelled as anything at least the domain's size */
-	if (!r && (msg = policy_params_check(&p, c->dom.total))) {
-		snprintf(err, len, "%s", msg);
-		r = -EINVAL;
-	}
+	struct targets change = { {
+		[TARGET_GRAB_LOWER] = t->grab_lower_mib << 20, [TARGET_GRAB_UPPER] = t->grab_upper_mib << 20,
+		[TARGET_SWAP_TARGET] = t->swap_target_mib << 20, [TARGET_HEADROOM] = t->headroom_mib << 20,
+		[TARGET_THRESHOLD] = t->threshold_mib << 20,
+	} };
+	struct targets next;
+	int r = targets_update(&c->tg, &change, mask, c->dom.total, &next, err, len);
+
 	if (r)
 		return r;
-	bool headroom_changed = p.headroom != c->params.headroom;
-	c->params = p;
-	c->swap_target = swap_target;
-	c->threshold = threshold;
-	log_info("targets changed: lower %llu MiB, upper %llu MiB, headroom %llu MiB, swap target %llu MiB",
-		 (unsigned long long)to_mib(p.grab_lower), (unsigned long long)to_mib(p.grab_upper),
-		 (unsigned long long)to_mib(p.headroom), (unsigned long long)to_mib(swap_target));
-	ctl_targets_changed(c, headroom_changed);
+	ctl_set_targets(c, &next);
+	log_info("targets changed: lower %llu MiB, upper %llu MiB, headroom %llu MiB, swap target %llu MiB, "
+		 "threshold %llu MiB", (unsigned long long)to_mib(next.v[TARGET_GRAB_LOWER]),
+		 (unsigned long long)to_mib(next.v[TARGET_GRAB_UPPER]), (unsigned long long)to_mib(next.v[TARGET_HEADROOM]),
+		 (unsigned long long)to_mib(next.v[TARGET_SWAP_TARGET]),
+		 (unsigned long long)to_mib(next.v[TARGET_THRESHOLD]));
 	return 0;
 }
 
@@ -226,9 +214,9 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 	s->total_bytes = c->dom.total;
 	s->grab_lower_bytes = c->params.grab_lower;
 	s->grab_upper_bytes = c->params.grab_upper;
-	s->swap_target_bytes = c->swap_target;
+	s->swap_target_bytes = c->tg.v[TARGET_SWAP_TARGET];
 	s->headroom_bytes = c->params.headroom;
-	s->threshold_bytes = c->threshold;
+	s->threshold_bytes = c->tg.v[TARGET_THRESHOLD];
 	s->pressure = c->pressure == POLICY_PRESSURE_CRITICAL ? API_PRESSURE_CRITICAL :
 		      c->pressure == POLICY_PRESSURE_MEDIUM ? API_PRESSURE_MEDIUM : API_PRESSURE_NONE;
 	s->deflate_on_oom = c->params.deflate_on_oom;

@@ -1,4 +1,8 @@
-/* loop: the controller's single epoll loop and the decision step every event runs. */
+/*
+ * loop: the controller's single epoll loop. Each turn handles the events epoll_wait returned, where handlers only
+ * record what happened (struct ctl_due), then ctl_end_turn() acts once: the decision, the worker's and harvester's
+ * periodic work, the registry's SIGBALLOON round, the API's timeouts. Like Redis's before-sleep hook.
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -10,18 +14,21 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
+#include "apps/registry.h"
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/status.h"
+#include "control/supervise.h"
 #include "harvest/harvest.h"
-#include "apps/registry.h"
 #include "sys/cgroup.h"
 
 #define PRESSURE_SHOWN_MS 10000u  /* the status keeps showing a pressure level this long after the event */
 
 static void note_pressure(struct ctl *c, enum policy_pressure p, uint64_t now)
 {
-	if (p > c->pending_pressure)
-		c->pending_pressure = p;
+	if (p > c->due.pressure)
+		c->due.pressure = p;
+	c->due.decide = true;
 	if (p >= c->pressure || now - c->pressure_at_ms > PRESSURE_SHOWN_MS) {
 		c->pressure = p;
 		c->pressure_at_ms = now;
@@ -38,13 +45,14 @@ static void rearm_thresholds(struct ctl *c)
 	uint64_t edge = sat_sub(sat_add(c->dom.total, c->reading.inactive_file), c->params.headroom);
 	uint64_t old = c->notify.usage_edge;
 
-	if (c->opt.no_events || (old && (edge > old ? edge - old : old - edge) < REARM_SLACK))
+	if (c->opt.no_events || (!c->due.rearm && old && (edge > old ? edge - old : old - edge) < REARM_SLACK))
 		return;
 	notify_arm_usage(&c->notify, &c->dom, edge, max_u64(c->params.headroom / 4, 2 * POLICY_CHUNK), c->epfd,
 			 TAG_NOTIFY);
+	c->due.rearm = false;
 }
 
-void ctl_decide(struct ctl *c)
+static void decide(struct ctl *c)
 {
 	struct policy_snapshot s = { 0 };
 	struct policy_plan plan;
@@ -69,7 +77,7 @@ void ctl_decide(struct ctl *c)
 	}
 	rearm_thresholds(c);
 	if (c->reg)
-		registry_tick(c->reg, now, domain_free_for_apps(&c->reading), c->threshold);
+		registry_tick(c->reg, now, domain_free_for_apps(&c->reading), c->tg.v[TARGET_THRESHOLD]);
 	if (c->pressure != POLICY_PRESSURE_NONE && now - c->pressure_at_ms > PRESSURE_SHOWN_MS)
 		c->pressure = POLICY_PRESSURE_NONE;
 	s.now_ms = now;
@@ -78,12 +86,14 @@ void ctl_decide(struct ctl *c)
 	/* A shrink in flight is as good as done: deciding on the grab before it would release twice. */
 	s.grab = c->shrink_seq >= 0 ? sat_sub(c->grab, c->shrink_bytes) : c->grab;
 	s.app_usage = c->reading.app_usage;
-	s.pressure = c->pending_pressure;
-	s.oom_event = c->pending_oom;
+	s.pressure = c->due.pressure;
+	s.oom_event = c->due.oom;
+	s.reclaimed = c->due.reclaimed;
 	s.worker_ready = c->worker_ready;
 	plan = policy_decide(&s, &c->params, &c->hist);
-	c->pending_pressure = POLICY_PRESSURE_NONE;
-	c->pending_oom = false;
+	c->decisions++;
+	c->due.pressure = POLICY_PRESSURE_NONE;
+	c->due.oom = c->due.reclaimed = false;
 	if (plan.action == POLICY_HOLD || plan.bytes == 0)
 		return;
 	bool urgent = plan.reason == POLICY_REASON_CRITICAL || plan.reason == POLICY_REASON_OOM ||
@@ -100,12 +110,15 @@ void ctl_decide(struct ctl *c)
 	}
 }
 
-void ctl_targets_changed(struct ctl *c, bool headroom_changed)
+void ctl_set_targets(struct ctl *c, const struct targets *t)
 {
-	if (headroom_changed)
-		c->notify.usage_edge = 0; /* re-armed by the next decision */
-	ctl_worker_set_oom_score(c);
-	ctl_decide(c);
+	if (t->v[TARGET_HEADROOM] != c->params.headroom)
+		c->due.rearm = true;
+	c->tg = *t;
+	c->params.grab_lower = t->v[TARGET_GRAB_LOWER];
+	c->params.grab_upper = t->v[TARGET_GRAB_UPPER];
+	c->params.headroom = t->v[TARGET_HEADROOM];
+	c->due.decide = true;
 }
 
 static void on_signal(struct ctl *c)
@@ -130,7 +143,7 @@ static void on_notify(struct ctl *c, unsigned idx)
 	log_debug("notification: %s", (const char *[]){ "usage threshold", "medium pressure", "critical pressure",
 							 "oom" }[c->notify.kind[idx]]);
 	switch (c->notify.kind[idx]) {
-	case NOTIFY_USAGE: break;
+	case NOTIFY_USAGE: c->due.decide = true; break;
 	case NOTIFY_MEDIUM:
 	case NOTIFY_CRITICAL:
 		/* A harvest step's own reclaim shows up as the domain's pressure: it must not stall the harvest. */
@@ -142,7 +155,7 @@ static void on_notify(struct ctl *c, unsigned idx)
 	case NOTIFY_OOM:
 		if (!notify_is_oom(&c->notify, &c->dom))
 			break;
-		c->pending_oom = true;
+		c->due.oom = true;
 		c->foreign_pressure_at_ms = now;
 		note_pressure(c, POLICY_PRESSURE_CRITICAL, now);
 		break;
@@ -151,16 +164,20 @@ static void on_notify(struct ctl *c, unsigned idx)
 
 static void on_tick(struct ctl *c)
 {
-	uint64_t expirations, now = clock_ms();
+	uint64_t expirations;
 
 	if (read(c->timerfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_warn("timerfd: %s", strerror(errno));
-	ctl_worker_tick(c, now);
-	ctl_decide(c);
+	c->due.tick = c->due.decide = true;
+}
+
+/* The tick's work that needs this turn's decision made first: the harvester reads the readings it took. */
+static void end_tick(struct ctl *c, uint64_t now)
+{
 	if (c->harvest) {
 		struct harvest_input in = {
 			.now_ms = now, .usage = c->reading.app_usage, .swap = c->reading.app_swap,
-			.target = c->swap_target, .majfault = c->reading.app_majfault,
+			.target = c->tg.v[TARGET_SWAP_TARGET], .majfault = c->reading.app_majfault,
 			.calm = (!c->foreign_pressure_at_ms || now - c->foreign_pressure_at_ms > PRESSURE_SHOWN_MS) &&
 				c->reading.free > c->params.headroom,
 		};
@@ -171,6 +188,47 @@ static void on_tick(struct ctl *c)
 		ctl_status_line(c);
 		c->next_status_ms = now + (uint64_t)c->opt.status_interval_s * 1000;
 	}
+}
+
+void ctl_end_turn(struct ctl *c)
+{
+	uint64_t now = clock_ms();
+	bool tick = c->due.tick;
+
+	c->due.tick = false;
+	if (c->due.oom_score) {
+		c->due.oom_score = false;
+		ctl_worker_set_oom_score(c);
+	}
+	if (tick)
+		ctl_worker_tick(c, now);
+	if (c->due.decide || c->due.rearm) {
+		c->due.decide = false;
+		decide(c);
+	}
+	if (tick)
+		end_tick(c, now);
+}
+
+void ctl_turn(struct ctl *c, const struct epoll_event *ev, int n)
+{
+	/* Notifications first: a burst must not wait behind a tick or an API request. */
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.u32 >= TAG_NOTIFY)
+			on_notify(c, ev[i].data.u32 - TAG_NOTIFY);
+	for (int i = 0; i < n; i++) {
+		switch (ev[i].data.u32) {
+		case TAG_TIMER: on_tick(c); break;
+		case TAG_SIGNAL: on_signal(c); break;
+		case TAG_WORKER_SOCK: if (c->worker_up) ctl_worker_on_message(c); break;
+		case TAG_WORKER_EXIT: if (c->worker_up) ctl_worker_on_exit(c); break;
+		case TAG_API: ctl_api_run(c); break;
+		case TAG_REGISTRY: if (c->reg) registry_run(c->reg); break;
+		default: break;
+		}
+	}
+	if (!c->stop)
+		ctl_end_turn(c);
 }
 
 int ctl_run(struct ctl *c)
@@ -186,26 +244,7 @@ int ctl_run(struct ctl *c)
 			log_err("epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
-		/* Notifications first: a burst must not wait behind a tick or an API request. */
-		for (int i = 0; i < n; i++)
-			if (ev[i].data.u32 >= TAG_NOTIFY)
-				on_notify(c, ev[i].data.u32 - TAG_NOTIFY);
-		for (int i = 0; i < n; i++) {
-			switch (ev[i].data.u32) {
-			case TAG_TIMER: on_tick(c); break;
-			case TAG_SIGNAL: on_signal(c); break;
-			case TAG_WORKER_SOCK: if (c->worker_up) ctl_worker_on_message(c); break;
-			case TAG_WORKER_EXIT: if (c->worker_up) ctl_worker_on_exit(c); break;
-			case TAG_API: ctl_api_run(c); break;
-			case TAG_REGISTRY: if (c->reg) registry_run(c->reg); break;
-			default: break;
-			}
-		}
-		for (int i = 0; i < n; i++)
-			if (ev[i].data.u32 >= TAG_NOTIFY) {
-				ctl_decide(c);
-				break;
-			}
+		ctl_turn(c, ev, n);
 	}
 	return c->exit_err;
 }

@@ -181,11 +181,5 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err, si
 		return -EINVAL;
 	}
 	o->app = argv[optind];
-	if (o->grab_lower.set && o->grab_upper.set && o->grab_lower.bytes > o->grab_upper.bytes) {
-		char a[16], b[16];
-		snprintf(err, errlen, "--grab-lower (%s) is larger than --grab-upper (%s)",
-			 size_format(o->grab_lower.bytes, a, sizeof(a)), size_format(o->grab_upper.bytes, b, sizeof(b)));
-		return -EINVAL;
-	}
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* status: the one-line status on stderr, for people watching usbd run in the foreground. */
+#include "control/status.h"
+
 #include <stdio.h>
 
 #include "common/clock.h"

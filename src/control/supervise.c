@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "control/ctl.h"
+#include "control/supervise.h"
+#include "harvest/harvest.h"
 
 #define WORKER_LIVED_LONG_MS 60000u   /* a worker that lived this long resets the restart back-off */
 #define WORKER_RESTART_MAX_MS 60000u
@@ -85,20 +87,19 @@ int ctl_worker_start(struct ctl *c)
  */
 static void note_reclaimed(struct ctl *c, uint64_t resident)
 {
-	uint64_t now = clock_ms(), wait = max_u64(c->hist.cooldown_ms, c->params.cooldown_base_ms);
+	uint64_t now = clock_ms();
 	char a[16], b[16];
 
 	/* A drop of less than a chunk is noise (the zero page counted, a page refaulted by a read). */
 	if (sat_add(resident, POLICY_CHUNK) > c->grab)
 		return;
-	c->hist.inflate_after_ms = max_u64(c->hist.inflate_after_ms, sat_add(now, wait));
+	c->due.reclaimed = c->due.decide = true; /* the policy starts its cool-down */
 	c->last_deflation.reason = POLICY_REASON_RECLAIMED;
 	c->last_deflation.bytes = c->grab - resident;
 	c->last_deflation.at_ms = now;
 	c->deflations[POLICY_REASON_RECLAIMED]++;
-	log_info("the kernel reclaimed %s of the balloon (resident %s); re-inflation waits %llu ms",
-		 size_format(c->grab - resident, a, sizeof(a)), size_format(resident, b, sizeof(b)),
-		 (unsigned long long)wait);
+	log_info("the kernel reclaimed %s of the balloon (resident %s); re-inflation waits the cool-down",
+		 size_format(c->grab - resident, a, sizeof(a)), size_format(resident, b, sizeof(b)));
 }
 
 /* In reclaimable mode the grab is what is still resident: the memory the kernel dropped is the producer's again. */
@@ -163,7 +164,7 @@ void ctl_worker_on_message(struct ctl *c)
 	if (r != -EAGAIN && r != -ECONNRESET)
 		log_warn("bad message from the worker: %s", strerror(-r));
 	/* A reply may allow the next step at once rather than at the next tick. */
-	ctl_decide(c);
+	c->due.decide = true;
 }
 
 void ctl_worker_on_exit(struct ctl *c)

@@ -231,6 +231,10 @@ struct policy_plan policy_decide(const struct policy_snapshot *s, const struct p
 
 	history_record(h, p, s->now_ms, s->app_usage);
 	history_calm(h, p, s->now_ms);
+	/* The kernel emptied part of the balloon: refilling it at once would only feed reclaim again. */
+	if (s->reclaimed)
+		h->inflate_after_ms = max_u64(h->inflate_after_ms,
+					      sat_add(s->now_ms, max_u64(h->cooldown_ms, p->cooldown_base_ms)));
 	if (!s->worker_ready)
 		return plan_hold();
 	growth = policy_expected_growth(h, p, s->now_ms);

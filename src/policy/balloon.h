@@ -23,6 +23,8 @@ struct policy_snapshot {
 	uint64_t app_usage;      /* the app cgroup's usage */
 	enum policy_pressure pressure;  /* strongest pressure event since the last decision */
 	bool oom_event;          /* an OOM event in the domain since the last decision */
+	bool reclaimed;          /* reclaimable mode: the kernel dropped balloon pages since the last decision; the
+	                          * re-inflation then waits the cool-down like after any deflation */
 	bool worker_ready;       /* the worker is running and can take a grow/shrink */
 };
 

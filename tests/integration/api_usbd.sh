@@ -54,6 +54,15 @@ grep -Eq '"stats_polling_interval_s": *5' <<<"$got" || fail "interval not update
 expect 400 PATCH /balloon '{"amount_mib": 4096}'
 expect 400 PUT /balloon '{"amount_mib": 64}'
 expect 400 PATCH /usbd/targets '{"grab_lower_mib": 900, "grab_upper_mib": 100}'
+# One set of rules whichever door a target comes in by: the same bad value, the same error (and nothing changes).
+want='swap_target (2G) is larger than the domain (1G)'
+got=$(req PATCH /usbd/targets '{"swap_target_mib": 2048}')
+[[ $got == "400 "*"$want"* ]] || fail "PATCH swap_target_mib 2048: expected 400 '$want', got: $got"
+if cli=$("$USBD_BUILD/usbd" --domain "$T_NAME" --swap-target 2G --api-sock off --apps-sock off --spot-listen off \
+         "$T_NAME/app" 2>&1); then
+  fail "usbd --swap-target 2G on a 1G domain started"
+fi
+[[ $cli == *"$want"* ]] || fail "usbd --swap-target 2G: expected '$want', got: $cli"
 got=$(req GET /balloon)
 grep -Eq '"amount_mib": *384' <<<"$got" || fail "a refused request changed the balloon: $got"
 near $((384 << 20)) || fail "a refused request moved the balloon: $(mib "$(grab)") MiB"

@@ -16,7 +16,8 @@ static void lookup_should_find_each_field_by_its_command_line_name(void **state)
 	assert_int_equal(target_lookup("swap-target"), TARGET_SWAP_TARGET);
 	assert_int_equal(target_lookup("headroom"), TARGET_HEADROOM);
 	assert_int_equal(target_lookup("threshold"), TARGET_THRESHOLD);
-	assert_int_equal(target_lookup("grab_lower"), -ENOENT);
+	assert_int_equal(target_lookup("grab_lower"), TARGET_GRAB_LOWER); /* the config file's spelling */
+	assert_int_equal(target_lookup("grab"), -ENOENT);
 	assert_int_equal(target_lookup(""), -ENOENT);
 }
 

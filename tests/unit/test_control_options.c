@@ -70,15 +70,6 @@ static void parse_should_name_the_bad_option_and_value(void **state)
 	assert_string_equal(err, "option --domain needs a value");
 }
 
-static void parse_should_refuse_lower_above_upper(void **state)
-{
-	struct options o;
-	char err[256];
-
-	assert_int_equal(PARSE(&o, err, "--grab-lower", "2G", "--grab-upper", "1G", "app"), -EINVAL);
-	assert_string_equal(err, "--grab-lower (2G) is larger than --grab-upper (1G)");
-}
-
 static void parse_should_require_an_app_cgroup_unless_asking_for_help(void **state)
 {
 	struct options o;
@@ -96,7 +87,6 @@ int main(void)
 		cmocka_unit_test(parse_should_take_the_app_cgroup_and_defaults),
 		cmocka_unit_test(parse_should_read_sizes_and_options),
 		cmocka_unit_test(parse_should_name_the_bad_option_and_value),
-		cmocka_unit_test(parse_should_refuse_lower_above_upper),
 		cmocka_unit_test(parse_should_require_an_app_cgroup_unless_asking_for_help),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,144 @@
+/* Unit tests of src/control/loop.c on a fixture v1 domain: events only record, the loop decides once per turn. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/size.h"
+#include "control/ctl.h"
+#include "sys/procfs.h"
+#include "test_sys_tree.h"
+
+struct fixture {
+	char dir[PATH_MAX];
+	struct ctl c;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char root[PATH_MAX + 8], proc[PATH_MAX + 8], err[256];
+
+	if (!f || tree_make(f->dir) || tree_mkdir(f->dir, "cg") || tree_mkdir(f->dir, "cg/dom") ||
+	    tree_mkdir(f->dir, "cg/dom/app") || tree_mkdir(f->dir, "proc") ||
+	    tree_put(f->dir, "proc/meminfo", "MemTotal: 4194304 kB\nMemFree: 1048576 kB\nMemAvailable: 2097152 kB\n") ||
+	    tree_put(f->dir, "cg/dom/memory.limit_in_bytes", "1073741824\n") ||
+	    tree_put(f->dir, "cg/dom/memory.usage_in_bytes", "536870912\n") ||
+	    tree_put(f->dir, "cg/dom/memory.stat", "total_rss 536870912\ntotal_cache 0\n") ||
+	    tree_put(f->dir, "cg/dom/app/memory.usage_in_bytes", "536870912\n") ||
+	    tree_put(f->dir, "cg/dom/app/memory.stat", "total_rss 536870912\ntotal_cache 0\n"))
+		return -1;
+	snprintf(proc, sizeof(proc), "%s/proc", f->dir);
+	procfs_set_root(proc);
+	snprintf(root, sizeof(root), "%s/cg", f->dir);
+	if (domain_open(&f->c.dom, "dom", "dom/app", root, 1, err, sizeof(err)))
+		return -1;
+	f->c.epfd = f->c.sigfd = f->c.w.fd = f->c.w.pidfd = -1;
+	f->c.grow_seq = f->c.shrink_seq = -1;
+	f->c.opt.no_events = true;             /* no thresholds to arm in a fixture tree */
+	f->c.worker_restart_at_ms = UINT64_MAX; /* no worker: a tick must not start one */
+	policy_defaults(&f->c.params, f->c.dom.total);
+	targets_defaults(&f->c.tg, f->c.dom.total);
+	for (int i = 0; i < NOTIFY_SLOTS; i++)
+		f->c.notify.fd[i] = -1;
+	f->c.notify.fd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	f->c.notify.kind[0] = NOTIFY_USAGE;
+	f->c.timerfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (f->c.notify.fd[0] < 0 || f->c.timerfd < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	close(f->c.notify.fd[0]);
+	close(f->c.timerfd);
+	procfs_set_root(NULL);
+	tree_remove(f->dir);
+	free(f);
+	return 0;
+}
+
+static void fire(int fd)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+}
+
+static void a_burst_of_ten_events_in_one_turn_should_yield_one_decision(void **state)
+{
+	struct fixture *f = *state;
+	struct epoll_event ev[11];
+
+	for (int i = 0; i < 10; i++) {
+		fire(f->c.notify.fd[0]);
+		ev[i].data.u32 = TAG_NOTIFY + 0;
+	}
+	fire(f->c.timerfd);
+	ev[10].data.u32 = TAG_TIMER;
+	ctl_turn(&f->c, ev, 11);
+	assert_int_equal(f->c.decisions, 1);
+	assert_false(f->c.due.decide);
+	/* A turn with nothing that asks for a decision makes none. */
+	ctl_turn(&f->c, ev, 0);
+	assert_int_equal(f->c.decisions, 1);
+}
+
+static void target_changes_should_only_mark_the_decision_due(void **state)
+{
+	struct fixture *f = *state;
+	struct targets t = f->c.tg;
+
+	for (int i = 0; i < 10; i++) {
+		t.v[TARGET_GRAB_LOWER] = (uint64_t)(i + 1) * 2 * MIB;
+		ctl_set_targets(&f->c, &t);
+	}
+	/* The handler (here, the API's) decided nothing itself... */
+	assert_int_equal(f->c.decisions, 0);
+	assert_true(f->c.due.decide);
+	assert_true(f->c.params.grab_lower == 20 * MIB);
+	/* ...the end of the turn does, once. */
+	ctl_end_turn(&f->c);
+	assert_int_equal(f->c.decisions, 1);
+}
+
+static void a_pressure_event_should_reach_the_one_decision_and_be_cleared(void **state)
+{
+	struct fixture *f = *state;
+	struct epoll_event ev[3];
+
+	f->c.notify.fd[1] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	f->c.notify.kind[1] = NOTIFY_CRITICAL;
+	fire(f->c.notify.fd[1]);
+	fire(f->c.notify.fd[0]);
+	ev[0].data.u32 = TAG_NOTIFY + 0;
+	ev[1].data.u32 = TAG_NOTIFY + 1;
+	ev[2].data.u32 = TAG_NOTIFY + 0;
+	ctl_turn(&f->c, ev, 3);
+	assert_int_equal(f->c.decisions, 1);
+	assert_int_equal(f->c.due.pressure, POLICY_PRESSURE_NONE);
+	assert_int_equal(f->c.pressure, POLICY_PRESSURE_CRITICAL);
+	close(f->c.notify.fd[1]);
+	f->c.notify.fd[1] = -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(a_burst_of_ten_events_in_one_turn_should_yield_one_decision, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(target_changes_should_only_mark_the_decision_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_pressure_event_should_reach_the_one_decision_and_be_cleared, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
