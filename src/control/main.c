@@ -1,4 +1,4 @@
-/* usbd: the controller. See DESIGN.md and `usbd --help`. */
+/* usbd: the controller. See docs/DESIGN.md and `usbd --help`. */
 #include <stdio.h>
 #include <unistd.h>
 

@@ -3,7 +3,7 @@
  * socket (one message per packet). Every message starts with a header carrying a magic, a version, its type
  * and its length; each type has one fixed size, checked before anything else is read. The app sends
  * REGISTER, UNREGISTER and PAGEOUT; the daemon answers each with one REPLY. Shared by src/lib and
- * src/control/registry.c; header-only so both link nothing extra.
+ * src/apps (the registry); header-only so both link nothing extra.
  */
 #ifndef USBD_LIB_PROTO_H
 #define USBD_LIB_PROTO_H

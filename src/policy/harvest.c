@@ -1,4 +1,4 @@
-/* policy_harvest: the harvester's pure decision (see policy_harvest.h and docs/HARVEST.md). */
+/* policy_harvest: the harvester's pure decision (see policy/harvest.h and docs/HARVEST.md). */
 #include "policy/harvest.h"
 
 #include "common/size.h"
