@@ -42,9 +42,7 @@ static int setup_from(const struct worker_config *cfg, struct wmsg_setup *s)
  */
 static int spawn(const char *exe, int fd, pid_t *pid)
 {
-#define WORKER_STR(x) #x
-#define WORKER_XSTR(x) WORKER_STR(x)
-	static char *const argv[] = { WORKER_ROLE_ARGV0, WORKER_ROLE_OPT, WORKER_XSTR(WORKER_ROLE_FD), NULL };
+	static char *const argv[] = { WORKER_ROLE_ARGV0, WORKER_ROLE_OPT, WORKER_ROLE_FD_ARG, NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all;
@@ -57,7 +55,7 @@ static int spawn(const char *exe, int fd, pid_t *pid)
 		posix_spawn_file_actions_destroy(&fa);
 		return -err;
 	}
-	/* dup2 onto the same number clears close-on-exec too (glibc >= 2.29). */
+	/* A dup2 onto the same number clears close-on-exec as well (glibc does, as POSIX.1-2024 requires). */
 	if (!(err = posix_spawn_file_actions_adddup2(&fa, fd, WORKER_ROLE_FD)) &&
 	    !(err = posix_spawn_file_actions_addclosefrom_np(&fa, WORKER_ROLE_FD + 1)) &&
 	    !(err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) &&

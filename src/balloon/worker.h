@@ -56,6 +56,7 @@ enum balloon_mode { BALLOON_PINNED = 0, BALLOON_RECLAIMABLE };
 #define WORKER_ROLE_ARGV0 "usbd-worker"
 #define WORKER_ROLE_OPT "--balloon-worker-fd"   /* hidden: not in usbd --help, refused unless all else fits */
 #define WORKER_ROLE_FD 3
+#define WORKER_ROLE_FD_ARG "3"                /* WORKER_ROLE_FD as argv[2] */
 
 /* What the controller starts a worker with. Everything but exe reaches the new image in WMSG_SETUP. */
 struct worker_config {

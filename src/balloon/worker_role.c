@@ -30,11 +30,8 @@ bool worker_role_requested(int argc, char **argv)
 /* Exactly the argv worker_start passes: anything else was typed by someone, not spawned by a controller. */
 static bool argv_is_ours(int argc, char **argv)
 {
-	char fd[16];
-
-	snprintf(fd, sizeof(fd), "%d", WORKER_ROLE_FD);
 	return argc == 3 && strcmp(argv[0], WORKER_ROLE_ARGV0) == 0 && strcmp(argv[1], WORKER_ROLE_OPT) == 0 &&
-	       strcmp(argv[2], fd) == 0;
+	       strcmp(argv[2], WORKER_ROLE_FD_ARG) == 0;
 }
 
 /*
