@@ -14,12 +14,30 @@ int wmsg_payload_len(uint16_t type)
 		return sizeof(struct wmsg_done);
 	case WMSG_STATS:
 		return sizeof(struct wmsg_stats);
+	case WMSG_SETUP:
+		return sizeof(struct wmsg_setup);
 	case WMSG_STATS_REQ:
 	case WMSG_HELLO:
 		return 0;
 	default:
 		return -1;
 	}
+}
+
+static bool terminated(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+/* The settings a worker acts on before anything else: each in range, each string ending inside its array. */
+bool wmsg_setup_valid(const struct wmsg_setup *s)
+{
+	const struct wmsg_tenant *t = &s->tenant;
+
+	return s->mode <= 1 && s->oom_score_adj >= -1000 && s->oom_score_adj <= 1000 && s->log_level <= 3 &&
+	       (s->flags & ~WSETUP_TENANT) == 0 && terminated(s->cgroup, sizeof(s->cgroup)) &&
+	       (s->cgroup[0] == '\0' || s->cgroup[0] == '/') && terminated(t->listen, sizeof(t->listen)) &&
+	       terminated(t->password, sizeof(t->password)) && t->reserved == 0;
 }
 
 int wmsg_decode(const void *buf, size_t n, struct wmsg *out)
@@ -38,6 +56,10 @@ int wmsg_decode(const void *buf, size_t n, struct wmsg *out)
 	memset(out, 0, sizeof(*out));
 	out->hdr = hdr;
 	memcpy(&out->u, (const char *)buf + sizeof(hdr), plen);
+	if (hdr.type == WMSG_SETUP && !wmsg_setup_valid(&out->u.setup)) {
+		explicit_bzero(out, sizeof(*out));
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -47,6 +69,8 @@ int wmsg_encode(void *buf, size_t len, uint16_t type, uint64_t seq, const void *
 	int plen = wmsg_payload_len(type);
 
 	if (plen < 0 || len < sizeof(hdr) + (size_t)plen || (plen > 0 && !payload))
+		return -EINVAL;
+	if (type == WMSG_SETUP && !wmsg_setup_valid(payload))
 		return -EINVAL;
 	hdr.len = plen;
 	memcpy(buf, &hdr, sizeof(hdr));
@@ -66,6 +90,9 @@ int wmsg_send(int fd, uint16_t type, uint64_t seq, const void *payload)
 	do {
 		sent = send(fd, &msg, n, MSG_NOSIGNAL);
 	} while (sent < 0 && errno == EINTR);
+	/* A WMSG_SETUP carries the tenant's password: leave no copy of it on the stack. */
+	if (type == WMSG_SETUP)
+		explicit_bzero(&msg, sizeof(msg));
 	if (sent < 0)
 		return -errno;
 	/* A SOCK_SEQPACKET send is all or nothing; anything else means the socket is not one. */
@@ -76,6 +103,7 @@ int wmsg_recv(int fd, struct wmsg *out)
 {
 	struct wmsg buf;
 	ssize_t n;
+	int err;
 
 	do {
 		/* MSG_TRUNC makes recv report a datagram's real length, so an over-long one is seen as such. */
@@ -87,5 +115,9 @@ int wmsg_recv(int fd, struct wmsg *out)
 		return -ECONNRESET;
 	if ((size_t)n > sizeof(buf))
 		return -EPROTO;
-	return wmsg_decode(&buf, n, out);
+	err = wmsg_decode(&buf, n, out);
+	/* Likewise for the received copy of a WMSG_SETUP (out holds the one the caller asked for). */
+	if ((size_t)n >= sizeof(buf.hdr) && buf.hdr.type == WMSG_SETUP)
+		explicit_bzero(&buf, sizeof(buf));
+	return err;
 }

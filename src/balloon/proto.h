@@ -1,15 +1,20 @@
 /*
  * proto: the controller <-> worker messages. Small, fixed-size, versioned and length-checked before any
- * copy, sent over a SOCK_SEQPACKET socketpair (one message per datagram).
- * Return contract: 0 on success, -errno on failure; decode returns -EPROTO for a bad version, type or length.
+ * copy, sent over a SOCK_SEQPACKET socketpair (one message per datagram). The first message on a new worker's
+ * socket is WMSG_SETUP (its settings: it is exec'd from a clean image and inherits nothing else).
+ * Return contract: 0 on success, -errno on failure; decode returns -EPROTO for a bad version, type or length, or
+ * a WMSG_SETUP whose fields are out of range (see struct wmsg_setup).
  */
 #ifndef USBD_BALLOON_PROTO_H
 #define USBD_BALLOON_PROTO_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define WPROTO_VERSION 1
+/* 2: WMSG_SETUP, the worker is exec'd rather than forked. */
+#define WPROTO_VERSION 2
 
 enum wmsg_type {
 	WMSG_GROW = 1,   /* controller -> worker: grow by `bytes` (multiple of 2 MiB); reply WMSG_DONE */
@@ -18,6 +23,7 @@ enum wmsg_type {
 	WMSG_DONE,       /* worker -> controller: result of a grow or shrink */
 	WMSG_STATS,      /* worker -> controller: counters */
 	WMSG_HELLO,      /* worker -> controller: ready, once, after start-up */
+	WMSG_SETUP,      /* controller -> worker: its settings, once, first, before the worker does anything */
 	WMSG_TYPE_MAX
 };
 
@@ -45,20 +51,48 @@ struct wmsg_stats {
 	uint64_t clients;
 };
 
+/*
+ * The tenant's settings: in usbd the spot store's (src/spot/spot.h, struct spot_config, minus `reclaimable`, which
+ * follows the balloon's mode). Strings end with a NUL inside their arrays.
+ */
+struct wmsg_tenant {
+	char listen[64];
+	char password[128];     /* the secret travels only here, on the socket: never argv or the environment */
+	uint32_t max_clients;
+	uint32_t reserved;      /* 0 */
+	uint64_t max_keys, max_query, max_output;
+};
+
+#define WSETUP_TENANT 1u        /* flags: the worker creates its tenant from `tenant` */
+
+/* Decode refuses (-EPROTO) anything outside the ranges below. */
+struct wmsg_setup {
+	uint32_t mode;          /* enum balloon_mode: 0 pinned, 1 reclaimable */
+	int32_t oom_score_adj;  /* -1000..1000 */
+	uint32_t log_level;     /* enum log_level, 0..3 */
+	uint32_t flags;         /* WSETUP_TENANT or 0 */
+	char cgroup[PATH_MAX];  /* absolute directory of the cgroup to join, or "" to stay where it was started */
+	struct wmsg_tenant tenant; /* ignored without WSETUP_TENANT (strings still checked) */
+};
+
 struct wmsg {
 	struct wmsg_hdr hdr;
 	union {
 		struct wmsg_size size;
 		struct wmsg_done done;
 		struct wmsg_stats stats;
+		struct wmsg_setup setup;
 	} u;
 };
 
 /* Payload size for a type, or -1 for an unknown type. */
 int wmsg_payload_len(uint16_t type);
-/* Validates a received datagram and copies it into *out. */
+/* True when every field of a WMSG_SETUP is in range (see struct wmsg_setup). */
+bool wmsg_setup_valid(const struct wmsg_setup *s);
+/* Validates a received datagram (and a WMSG_SETUP's fields) and copies it into *out. */
 int wmsg_decode(const void *buf, size_t n, struct wmsg *out);
-/* Encodes type/seq/payload into buf (>= sizeof(struct wmsg)); returns the length or -EINVAL. */
+/* Encodes type/seq/payload into buf (>= sizeof(struct wmsg)); returns the length or -EINVAL (also for a
+ * WMSG_SETUP that decode would refuse). */
 int wmsg_encode(void *buf, size_t len, uint16_t type, uint64_t seq, const void *payload);
 /* send(2)/recv(2) of one message; recv returns -EAGAIN when nothing is pending, -ECONNRESET on EOF. */
 int wmsg_send(int fd, uint16_t type, uint64_t seq, const void *payload);

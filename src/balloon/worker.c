@@ -1,18 +1,14 @@
-/* The controller's side of the worker: start (fork and the child's set-up), requests, reaping, stop. */
+/* The controller's side of the worker: start (spawn the worker image, send its settings), requests, reaping, stop. */
 #include "balloon/worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,154 +17,92 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-static int write_oom_score_adj(int value)
+/* The settings the new image acts on: everything it would have inherited from a fork. */
+static int setup_from(const struct worker_config *cfg, struct wmsg_setup *s)
 {
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%d", value);
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	ssize_t w;
-	int err;
+	_Static_assert(sizeof(s->cgroup) == sizeof(cfg->cg.path), "a cgroup's path fits the setup");
 
-	if (fd < 0)
-		return -errno;
-	w = write(fd, buf, n);
-	err = w == n ? 0 : w < 0 ? -errno : -EIO;
-	close(fd);
-	return err;
+	memset(s, 0, sizeof(*s));
+	s->mode = cfg->mode;
+	s->oom_score_adj = cfg->oom_score_adj;
+	s->log_level = log_get_level();
+	if (cfg->cg.hier)
+		memcpy(s->cgroup, cfg->cg.path, sizeof(s->cgroup));
+	if (cfg->with_tenant) {
+		s->flags = WSETUP_TENANT;
+		s->tenant = cfg->tenant;
+	}
+	return wmsg_setup_valid(s) ? 0 : -EINVAL;
 }
 
 /*
- * Keeps only CAP_IPC_LOCK (mlock of pinned chunks beyond RLIMIT_MEMLOCK), in every set and in the bounding set,
- * so that a bug in the worker (which parses consumers' requests) cannot be turned into root's other powers.
- * Without CAP_SETPCAP (an unprivileged test) the bounding set cannot be changed, but it grants nothing then.
+ * posix_spawn rather than fork: glibc clones without copying the address space and the child runs only the file
+ * actions and the exec, so no lock another thread of ours holds can be inherited taken. Every signal stays
+ * blocked (and at its default) in the new image until it has set itself up.
  */
-static int drop_capabilities(void)
+static int spawn(const char *exe, int fd, pid_t *pid)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	const uint32_t keep = CAP_TO_MASK(CAP_IPC_LOCK);
-	const unsigned keep_idx = CAP_TO_INDEX(CAP_IPC_LOCK);
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	if (data[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP)) {
-		for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++) {
-			if (cap != CAP_IPC_LOCK && prctl(PR_CAPBSET_DROP, cap))
-				return -errno;
-		}
-	}
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
-		return -errno;
-	for (unsigned i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
-		uint32_t mask = i == keep_idx ? keep : 0;
-
-		data[i].permitted &= mask;
-		data[i].effective &= mask;
-		data[i].inheritable = 0;
-	}
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	/* Nothing the worker could exec may regain privileges either. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -errno;
-	return 0;
-}
-
-/* Closes every inherited fd but stdio and the worker's end of the socketpair. */
-static int close_inherited(int keep)
-{
-	if (keep > 3 && close_range(3, keep - 1, 0))
-		return -errno;
-	if (close_range(keep < 3 ? 3 : keep + 1, ~0U, 0))
-		return -errno;
-	return 0;
-}
-
-/* Runs in the child right after fork; returns its exit status. */
-static int worker_child(int fd, const struct worker_config *cfg, pid_t parent)
-{
-	sigset_t term;
+	static char *const argv[] = { WORKER_ROLE_ARGV0, WORKER_ROLE_OPT, WORKER_ROLE_FD_ARG, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all;
 	int err;
 
-	log_set_ident("usbd-worker");
-	err = close_inherited(fd);
-	if (err) {
-		log_err("close_range: %s", strerror(-err));
-		return 1;
+	sigfillset(&all);
+	if ((err = posix_spawn_file_actions_init(&fa)))
+		return -err;
+	if ((err = posix_spawnattr_init(&attr))) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -err;
 	}
-	/* The balloon must never outlive the controller: nobody would be left to deflate it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL)) {
-		log_err("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
-		return 1;
-	}
-	if (getppid() != parent) {
-		log_err("the controller exited during start-up");
-		return 1;
-	}
-	/* Join the cgroup before allocating anything, so that every page is charged to it. */
-	if (cfg->cg.hier) {
-		err = cg_move_pid(&cfg->cg, getpid());
-		if (err) {
-			log_err("joining cgroup %s: %s", cfg->cg.path, strerror(-err));
-			return 1;
-		}
-	}
-	/* Being the OOM killer's first pick must hold; protection (a negative value) needs CAP_SYS_RESOURCE
-	 * and is best effort. */
-	err = write_oom_score_adj(cfg->oom_score_adj);
-	if (err) {
-		log_err("writing oom_score_adj %d: %s", cfg->oom_score_adj, strerror(-err));
-		if (cfg->oom_score_adj >= 0)
-			return 1;
-	}
-	err = drop_capabilities();
-	if (err) {
-		log_err("dropping capabilities: %s", strerror(-err));
-		return 1;
-	}
-	/* worker_start blocked every signal across the fork; keep only SIGTERM blocked, for the signalfd. */
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	pthread_sigmask(SIG_SETMASK, &term, NULL);
-	return worker_main(fd, cfg);
+	/* A dup2 onto the same number clears close-on-exec as well (glibc does, as POSIX.1-2024 requires). */
+	if (!(err = posix_spawn_file_actions_adddup2(&fa, fd, WORKER_ROLE_FD)) &&
+	    !(err = posix_spawn_file_actions_addclosefrom_np(&fa, WORKER_ROLE_FD + 1)) &&
+	    !(err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) &&
+	    !(err = posix_spawnattr_setsigmask(&attr, &all)) && !(err = posix_spawnattr_setsigdefault(&attr, &all)))
+		err = posix_spawn(pid, exe, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return -err;
 }
 
 int worker_start(const struct worker_config *cfg, struct worker_handle *w)
 {
-	pid_t parent = getpid(), pid;
-	sigset_t all, old;
-	int sv[2], pidfd, err = 0;
+	struct wmsg_setup setup;
+	int sv[2], pidfd = -1, err;
+	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return -errno;
-	/* No signal may reach the child before it has set itself up (SIGTERM would kill it half-made). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(worker_child(sv[1], cfg, parent));
-	}
-	if (pid < 0)
+	err = cfg->exe ? setup_from(cfg, &setup) : -EINVAL;
+	if (err)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		err = -errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+		goto out;
+	}
+	err = spawn(cfg->exe, sv[1], &pid);
 	close(sv[1]);
 	if (err) {
 		close(sv[0]);
-		return err;
+		goto out;
 	}
 	pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0 || fcntl(sv[0], F_SETFL, O_NONBLOCK)) {
+	if (pidfd < 0 || fcntl(sv[0], F_SETFL, O_NONBLOCK))
 		err = -errno;
+	/* The datagram waits in the socket until the worker reads it; an empty socket has room for it. */
+	if (!err)
+		err = wmsg_send(sv[0], WMSG_SETUP, 0, &setup);
+	if (err) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		if (pidfd >= 0)
 			close(pidfd);
 		close(sv[0]);
-		return err;
+		goto out;
 	}
 	*w = (struct worker_handle){ .pid = pid, .fd = sv[0], .pidfd = pidfd, .next_seq = 1 };
-	return 0;
+out:
+	explicit_bzero(&setup, sizeof(setup));
+	return err;
 }
 
 int64_t worker_request(struct worker_handle *w, uint16_t type, uint64_t bytes)

@@ -160,7 +160,7 @@ static int watch(int epfd, int fd)
 	return -1;
 }
 
-static int setup(struct worker *wk, const struct worker_config *cfg)
+static int setup(struct worker *wk, const struct worker_run *run)
 {
 	sigset_t term;
 
@@ -180,8 +180,8 @@ static int setup(struct worker *wk, const struct worker_config *cfg)
 	}
 	if (watch(wk->epfd, wk->fd) || watch(wk->epfd, wk->sfd))
 		return -1;
-	if (cfg->tenant_new) {
-		wk->tenant = cfg->tenant_new(cfg->tenant_arg);
+	if (run->tenant_new) {
+		wk->tenant = run->tenant_new(run->tenant_arg);
 		if (!wk->tenant) {
 			log_err("the tenant could not be created");
 			return -1;
@@ -189,7 +189,7 @@ static int setup(struct worker *wk, const struct worker_config *cfg)
 		if (watch(wk->epfd, wk->tenant->epoll_fd(wk->tenant->ctx)))
 			return -1;
 	}
-	chunks_init(&wk->pool, cfg->mode, wk->tenant);
+	chunks_init(&wk->pool, run->mode, wk->tenant);
 	return 0;
 }
 
@@ -222,13 +222,13 @@ static int loop(struct worker *wk)
 	}
 }
 
-int worker_main(int fd, const struct worker_config *cfg)
+int worker_main(int fd, const struct worker_run *run)
 {
 	struct worker wk = { .fd = fd, .sfd = -1, .epfd = -1 };
 	int rc = LOOP_FAIL;
 
-	chunks_init(&wk.pool, cfg->mode, NULL);
-	if (setup(&wk, cfg) == 0)
+	chunks_init(&wk.pool, run->mode, NULL);
+	if (setup(&wk, run) == 0)
 		rc = reply(&wk, WMSG_HELLO, 0, NULL);
 	if (rc == LOOP_ON)
 		rc = loop(&wk);

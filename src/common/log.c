@@ -14,6 +14,8 @@ void log_set_timestamps(bool on) { timestamps = on; }
 
 void log_set_level(enum log_level level) { max_level = level; }
 
+enum log_level log_get_level(void) { return max_level; }
+
 void log_set_ident(const char *name)
 {
 	snprintf(ident, sizeof(ident), "%s", name);

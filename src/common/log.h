@@ -8,6 +8,7 @@ enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Messages above `level` are dropped. Default: LOG_LVL_INFO. */
 void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
 /* Whether lines start with a timestamp (default true; command-line tools turn it off). */
 void log_set_timestamps(bool on);
 /* Prefix every line with `ident` (e.g. "usbd" or "usbd-worker"). */

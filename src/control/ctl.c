@@ -234,11 +234,6 @@ int ctl_init(struct ctl *c, const struct options *o)
 	notify_setup(&c->notify, &c->dom, c->epfd, TAG_NOTIFY);
 	if (o->no_events)
 		notify_teardown(&c->notify, c->epfd);
-	/*
-	 * The worker is forked (no exec) before the harvester starts its thread: a fork while another thread holds a
-	 * lock (an allocator's, say, while that thread starts) leaves the child with a lock nobody will release.
-	 * glibc's malloc guards against that across fork, ASan's allocator did not: the worker hung in it.
-	 */
 	if ((r = open_registry(c)) || (r = ctl_worker_start(c)) || (r = open_harvester(c)))
 		return r;
 	c->next_status_ms = clock_ms() + 1000;

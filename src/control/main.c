@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/worker_role.h"
 
 int main(int argc, char **argv)
 {
@@ -13,6 +14,9 @@ int main(int argc, char **argv)
 	char err[512];
 	int r;
 
+	/* The balloon worker is this binary, spawned by the controller in a hidden role (balloon/worker.h). */
+	if (worker_role_requested(argc, argv))
+		return usbd_worker_role(argc, argv);
 	if (options_parse(argc, argv, &o, err, sizeof(err))) {
 		fprintf(stderr, "usbd: %s\nTry 'usbd --help'.\n", err);
 		return 2;

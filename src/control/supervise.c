@@ -13,7 +13,7 @@
 #include "common/size.h"
 #include "control/ctl.h"
 #include "control/supervise.h"
-#include "harvest/harvest.h"
+#include "control/worker_role.h"
 
 #define WORKER_LIVED_LONG_MS 60000u   /* a worker that lived this long resets the restart back-off */
 #define WORKER_RESTART_MAX_MS 60000u
@@ -46,14 +46,12 @@ int ctl_worker_start(struct ctl *c)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int r;
 
+	c->wcfg.exe = WORKER_EXE_SELF;
 	c->wcfg.cg = c->dom.worker;
 	c->wcfg.mode = c->opt.mode;
-	c->spot.reclaimable = c->opt.mode == BALLOON_RECLAIMABLE;
 	c->wcfg.oom_score_adj = worker_oom_score(c);
-	if (strcmp(c->spot.listen, "off")) {
-		c->wcfg.tenant_new = spot_tenant_new;
-		c->wcfg.tenant_arg = &c->spot;
-	}
+	if (strcmp(c->spot.listen, "off"))
+		worker_role_spot_settings(&c->spot, &c->wcfg);
 	if ((r = worker_start(&c->wcfg, &c->w))) {
 		log_err("cannot start the balloon worker: %s", strerror(-r));
 		return r;
@@ -201,8 +199,7 @@ void ctl_worker_tick(struct ctl *c, uint64_t now_ms)
 	if (c->worker_ready && c->opt.mode == BALLOON_RECLAIMABLE && c->grow_seq < 0 && c->shrink_seq < 0 &&
 	    worker_request(&c->w, WMSG_STATS_REQ, 0) < 0)
 		log_warn("cannot ask the worker for its resident size");
-	/* Nor fork while the harvest thread is inside a step: it may hold a lock the child would inherit taken. */
-	if (c->worker_up || c->stop || now_ms < c->worker_restart_at_ms || harvest_step_in_flight(c->harvest))
+	if (c->worker_up || c->stop || now_ms < c->worker_restart_at_ms)
 		return;
 	if (ctl_worker_start(c) == 0)
 		c->worker_restarts++;

@@ -11,6 +11,7 @@
  *   stop             worker_stop                               -> "stopped"
  *   remove           cg_remove                                 -> "ok"
  * Failures answer "error ...". EOF on stdin stops the worker and exits.
+ * Usage: balloon_probe USBD: the workers are USBD (the path of build/usbd) in its worker role, as usbd starts them.
  */
 #include <errno.h>
 #include <poll.h>
@@ -151,13 +152,18 @@ static void cmd_remove(struct probe *p)
 		printf("ok\n");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct probe p = { .cfg = { .mode = BALLOON_PINNED, .oom_score_adj = 1000 } };
 	char line[256], cmd[32], arg[200];
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc != 2) {
+		printf("error usage: balloon_probe USBD\n");
+		return 2;
+	}
+	p.cfg.exe = argv[1];
 	err = cg_hier_open(&p.hier, NULL, 1);
 	if (!err)
 		err = cg_resolve(&p.hier, "", &p.root);

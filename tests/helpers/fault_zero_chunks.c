@@ -7,6 +7,7 @@
  *   SIGKILL worker A (it dies holding data); worker B in the same cgroup: grow SIZE.
  * Each chunk_added prints "clean PID" or "dirty PID OFFSET" on stdout; the helper prints "worker PID" per start
  * and "done" at the end, or "error ..." and exits 1. Usage: fault_zero_chunks CGROUP SIZE
+ * The workers are this program in the worker role (main() hands it to worker_role_main with the secret tenant).
  */
 #include <errno.h>
 #include <poll.h>
@@ -52,6 +53,22 @@ static void tenant_run(void *ctx)
 	(void)ctx;
 }
 
+/* Keeps base among the chunks held; -1 when there is no memory for the list. */
+static int hold(struct secret_tenant *t, void *base)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		void **held = realloc(t->held, cap * sizeof(*held));
+
+		if (!held)
+			return -1;
+		t->held = held;
+		t->cap = cap;
+	}
+	t->held[t->n++] = base;
+	return 0;
+}
+
 static void tenant_chunk_added(void *ctx, void *base, size_t size)
 {
 	struct secret_tenant *t = ctx;
@@ -63,10 +80,9 @@ static void tenant_chunk_added(void *ctx, void *base, size_t size)
 	else
 		n = dprintf(STDOUT_FILENO, "dirty %d %zu\n", (int)getpid(), off);
 	/* The verdict is the point of this tenant: losing it must fail the test, not pass it silently. */
-	if (n < 0 || t->n == t->cap)
+	if (n < 0 || hold(t, base))
 		_exit(3);
 	memset(base, 0xa5, size);
-	t->held[t->n++] = base;
 }
 
 static size_t tenant_chunks_take(void *ctx, size_t n, void **out)
@@ -97,21 +113,17 @@ static void tenant_destroy(void *ctx)
 	free(t);
 }
 
-static struct worker_tenant *tenant_new(const void *arg)
+static struct worker_tenant *tenant_new(const void *setup)
 {
-	size_t cap = *(const size_t *)arg;
 	struct secret_tenant *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
-	t->held = calloc(cap, sizeof(*t->held));
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!t->held || t->epfd < 0) {
-		free(t->held);
+	if (t->epfd < 0) {
 		free(t);
 		return NULL;
 	}
-	t->cap = cap;
 	t->ops = (struct worker_tenant){ .ctx = t, .epoll_fd = tenant_epoll_fd, .run = tenant_run,
 					 .chunk_added = tenant_chunk_added, .chunks_take = tenant_chunks_take,
 					 .stats = tenant_stats, .destroy = tenant_destroy };
@@ -185,12 +197,14 @@ static void kill_and_reap(struct worker_handle *w)
 int main(int argc, char **argv)
 {
 	static struct cg_hier hier;
-	struct worker_config cfg = { .mode = BALLOON_PINNED, .oom_score_adj = 1000, .tenant_new = tenant_new };
+	struct worker_config cfg = { .exe = WORKER_EXE_SELF, .mode = BALLOON_PINNED, .oom_score_adj = 1000,
+				     .with_tenant = true };
 	struct worker_handle w;
 	uint64_t size;
-	size_t cap;
 	int err;
 
+	if (worker_role_requested(argc, argv))
+		return worker_role_main(argc, argv, tenant_new);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 3 || size_parse(argv[2], &size) || size == 0 || size % (2 * CHUNK_SIZE)) {
 		fprintf(stderr, "usage: fault_zero_chunks CGROUP SIZE (SIZE a multiple of 4 MiB)\n");
@@ -201,8 +215,6 @@ int main(int argc, char **argv)
 		err = cg_resolve(&hier, argv[1], &cfg.cg);
 	if (err)
 		die("resolving the cgroup", err);
-	cap = size / CHUNK_SIZE;
-	cfg.tenant_arg = &cap;
 
 	start(&cfg, &w);
 	resize(&w, WMSG_GROW, size);

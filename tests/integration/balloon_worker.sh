@@ -1,6 +1,6 @@
 #!/bin/bash
 # balloon_worker: a real, pinned balloon worker in a v1 memory cgroup of its own, driven through
-# helpers/balloon_probe. Checks that its grab is charged to the cgroup and locked, that a shrink gives memory
+# helpers/balloon_probe, which starts usbd's own worker role ($USBD) as usbd does. Checks that its grab is charged to the cgroup and locked, that a shrink gives memory
 # back, that a SIGKILLed worker is reaped and its memory returns, and that a restarted worker stops on SIGTERM.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root_v1
@@ -12,7 +12,7 @@ MIB=1048576
 
 # Registered before it exists, so that the trap removes it whatever happens next.
 T_CGROUPS=("$T_NAME" "${T_CGROUPS[@]}")
-coproc PROBE_IO { exec "$PROBE" 2>"$T_DIR/probe.log"; }
+coproc PROBE_IO { exec "$PROBE" "$USBD" 2>"$T_DIR/probe.log"; }
 T_PIDS+=("$PROBE_IO_PID")
 
 # ask COMMAND...: one request to the probe; its answer lands in $ANSWER.

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -17,6 +18,12 @@ static const struct wmsg_done sample_done = { .err = -ENOMEM, .changed = 64 << 2
 static const struct wmsg_stats sample_stats = { .grab = 1, .chunks = 2, .resident = 3, .store_used = 4, .store_keys = 5,
 						.store_evictions = 6, .store_deflation_losses = 7, .clients = 8 };
 static const struct wmsg_size sample_size = { .bytes = UINT64_MAX };
+static const struct wmsg_setup sample_setup = {
+	.mode = 1, .oom_score_adj = -1000, .log_level = 3, .flags = WSETUP_TENANT,
+	.cgroup = "/sys/fs/cgroup/memory/domain/usbd-balloon",
+	.tenant = { .listen = "127.0.0.1:6390", .password = "secret", .max_clients = 9, .max_keys = 10,
+		    .max_query = 11, .max_output = 12 },
+};
 
 static const void *sample(uint16_t type)
 {
@@ -28,6 +35,8 @@ static const void *sample(uint16_t type)
 		return &sample_done;
 	case WMSG_STATS:
 		return &sample_stats;
+	case WMSG_SETUP:
+		return &sample_setup;
 	default:
 		return NULL;
 	}
@@ -37,15 +46,22 @@ static const void *sample(uint16_t type)
  * Copies a datagram so that it ends right before an inaccessible page: a decoder that reads past the
  * datagram crashes instead of passing.
  */
+static size_t guarded_len(size_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (n / page + 2) * page;
+}
+
 static void *before_guard(const void *data, size_t n, void **map)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	char *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len = guarded_len(n);
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	assert_true(m != MAP_FAILED);
-	assert_int_equal(mprotect(m + page, page, PROT_NONE), 0);
+	assert_int_equal(mprotect(m + len - page, page, PROT_NONE), 0);
 	*map = m;
-	return memcpy(m + page - n, data, n);
+	return memcpy(m + len - page - n, data, n);
 }
 
 static int decode_guarded(const void *data, size_t n, struct wmsg *out)
@@ -53,7 +69,7 @@ static int decode_guarded(const void *data, size_t n, struct wmsg *out)
 	void *map;
 	int err = wmsg_decode(before_guard(data, n, &map), n, out);
 
-	munmap(map, 2 * sysconf(_SC_PAGESIZE));
+	munmap(map, guarded_len(n));
 	return err;
 }
 
@@ -65,6 +81,7 @@ static void payload_len_should_match_each_type_and_refuse_unknown_ones(void **st
 	assert_int_equal(wmsg_payload_len(WMSG_DONE), sizeof(struct wmsg_done));
 	assert_int_equal(wmsg_payload_len(WMSG_STATS), sizeof(struct wmsg_stats));
 	assert_int_equal(wmsg_payload_len(WMSG_HELLO), 0);
+	assert_int_equal(wmsg_payload_len(WMSG_SETUP), sizeof(struct wmsg_setup));
 	assert_int_equal(wmsg_payload_len(0), -1);
 	assert_int_equal(wmsg_payload_len(WMSG_TYPE_MAX), -1);
 	assert_int_equal(wmsg_payload_len(UINT16_MAX), -1);
@@ -99,6 +116,58 @@ static void encode_should_refuse_unknown_types_small_buffers_and_missing_payload
 	assert_int_equal(wmsg_encode(buf, HDR - 1, WMSG_HELLO, 1, NULL), -EINVAL);
 	assert_int_equal(wmsg_encode(buf, sizeof(buf), WMSG_DONE, 1, NULL), -EINVAL);
 	assert_int_equal(wmsg_encode(buf, HDR, WMSG_HELLO, 1, NULL), (int)HDR);
+}
+
+/* Each way a WMSG_SETUP can be out of range, applied to the valid sample. */
+static void break_setup(struct wmsg_setup *s, int how)
+{
+	switch (how) {
+	case 0: s->mode = 2; break;
+	case 1: s->oom_score_adj = 1001; break;
+	case 2: s->oom_score_adj = -1001; break;
+	case 3: s->log_level = 4; break;
+	case 4: s->flags = 2; break;
+	case 5: memset(s->cgroup, 'a', sizeof(s->cgroup)); break;          /* no NUL */
+	case 6: snprintf(s->cgroup, sizeof(s->cgroup), "relative/path"); break;
+	case 7: memset(s->tenant.listen, 'a', sizeof(s->tenant.listen)); break;
+	case 8: memset(s->tenant.password, 'a', sizeof(s->tenant.password)); break;
+	case 9: s->tenant.reserved = 1; break;
+	}
+}
+#define SETUP_BREAKS 10
+
+static void setup_should_be_refused_by_encode_and_decode_when_out_of_range(void **state)
+{
+	static unsigned char buf[sizeof(struct wmsg)];
+	struct wmsg_hdr hdr;
+	struct wmsg out;
+	int n = wmsg_encode(buf, sizeof(buf), WMSG_SETUP, 0, &sample_setup);
+
+	assert_int_equal(n, HDR + sizeof(struct wmsg_setup));
+	assert_true(wmsg_setup_valid(&sample_setup));
+	/* The edges themselves are fine, and so is no cgroup and no tenant. */
+	for (int edge = 0; edge < 2; edge++) {
+		struct wmsg_setup ok = { .mode = (uint32_t)edge, .oom_score_adj = edge ? 1000 : -1000,
+					 .log_level = edge ? 3 : 0 };
+
+		assert_int_equal(wmsg_encode(buf, sizeof(buf), WMSG_SETUP, 0, &ok), n);
+		assert_int_equal(decode_guarded(buf, n, &out), 0);
+	}
+	for (int how = 0; how < SETUP_BREAKS; how++) {
+		struct wmsg_setup bad = sample_setup;
+
+		break_setup(&bad, how);
+		assert_false(wmsg_setup_valid(&bad));
+		assert_int_equal(wmsg_encode(buf, sizeof(buf), WMSG_SETUP, 0, &bad), -EINVAL);
+		/* Built by hand, as a hostile or broken peer would send it. */
+		hdr = (struct wmsg_hdr){ .version = WPROTO_VERSION, .type = WMSG_SETUP, .len = sizeof(bad) };
+		memcpy(buf, &hdr, HDR);
+		memcpy(buf + HDR, &bad, sizeof(bad));
+		memset(&out, 0xa5, sizeof(out));
+		assert_int_equal(decode_guarded(buf, n, &out), -EPROTO);
+		/* Nothing of the refused secret is left in out. */
+		assert_null(memmem(&out, sizeof(out), "secret", 6));
+	}
 }
 
 static void decode_should_refuse_short_datagrams(void **state)
@@ -256,6 +325,7 @@ int main(void)
 		cmocka_unit_test(payload_len_should_match_each_type_and_refuse_unknown_ones),
 		cmocka_unit_test(encode_then_decode_should_round_trip_every_type),
 		cmocka_unit_test(encode_should_refuse_unknown_types_small_buffers_and_missing_payloads),
+		cmocka_unit_test(setup_should_be_refused_by_encode_and_decode_when_out_of_range),
 		cmocka_unit_test(decode_should_refuse_short_datagrams),
 		cmocka_unit_test(decode_should_refuse_long_datagrams),
 		cmocka_unit_test(decode_should_refuse_a_bad_version),

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,10 +26,13 @@
 /* Guards against a hung worker only; no test asserts how fast anything is. */
 #define HANG_MS 60000
 
-/* Workers run in the test's own cgroup (cg.hier NULL) and do not lock memory: no root needed. */
+/*
+ * Workers run in the test's own cgroup (cg.hier NULL) and do not lock memory: no root needed. This program is its
+ * own worker image: worker_start execs it in the worker role (main() below), with count_new as its tenant.
+ */
 static struct worker_config plain_config(void)
 {
-	return (struct worker_config){ .mode = BALLOON_RECLAIMABLE, .oom_score_adj = 1000 };
+	return (struct worker_config){ .exe = WORKER_EXE_SELF, .mode = BALLOON_RECLAIMABLE, .oom_score_adj = 1000 };
 }
 
 static void receive(struct worker_handle *w, struct wmsg *out)
@@ -277,11 +283,228 @@ static void worker_should_set_its_oom_score_adj_and_close_inherited_fds(void **s
 	close(p[1]);
 }
 
-/* A tenant inside the worker: counts the bytes it was given and reports them as store_used. */
+/* Reads a file whole (NULs included, at most len - 1 bytes); returns its length. */
+static size_t read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	assert_true(got < len - 1);
+	buf[got] = '\0';
+	close(fd);
+	return got;
+}
+
+static void readlink_pid(pid_t pid, const char *what, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	n = readlink(path, out, len - 1);
+	assert_true(n > 0);
+	out[n] = '\0';
+}
+
+/*
+ * The worker is a new image of this program, not a copy of the starter: its command line is the worker role's,
+ * its executable this one, it holds none of the starter's memory (a mapping made just before the start is absent)
+ * and, beyond stdio and its socket (fd 3), only fds it opened itself (its epoll and signalfd).
+ */
+static void worker_should_be_a_fresh_image_in_the_worker_role(void **state)
+{
+	static const char want_cmdline[] = WORKER_ROLE_ARGV0 "\0" WORKER_ROLE_OPT "\0" "3";
+	struct worker_config cfg = plain_config();
+	static char maps[1 << 20];
+	char path[64], buf[4096], self[256], exe[256], range[64];
+	long page = sysconf(_SC_PAGESIZE);
+	void *marker = mmap(NULL, 5 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct worker_handle w;
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+
+	assert_true(marker != MAP_FAILED);
+	snprintf(range, sizeof(range), "%lx-%lx ", (unsigned long)marker, (unsigned long)marker + 5 * page);
+	start(&cfg, &w);
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)w.pid);
+	n = read_small(path, buf, sizeof(buf));
+	assert_int_equal(n, sizeof(want_cmdline));
+	assert_memory_equal(buf, want_cmdline, sizeof(want_cmdline));
+	readlink_pid(getpid(), "exe", self, sizeof(self));
+	readlink_pid(w.pid, "exe", exe, sizeof(exe));
+	assert_string_equal(exe, self);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)w.pid);
+	read_small(path, buf, sizeof(buf));
+	assert_string_equal(buf, WORKER_ROLE_ARGV0 "\n");
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)w.pid);
+	read_small(path, maps, sizeof(maps));
+	if (strstr(maps, range))
+		fail_msg("the worker maps the starter's region %s", range);
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)w.pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+		char what[32];
+
+		if (de->d_name[0] == '.' || fd < 3)
+			continue;
+		snprintf(what, sizeof(what), "fd/%d", fd);
+		readlink_pid(w.pid, what, buf, sizeof(buf));
+		if (fd == 3 ? strncmp(buf, "socket:", 7) : strncmp(buf, "anon_inode:", 11))
+			fail_msg("worker fd %d is %s", fd, buf);
+	}
+	closedir(d);
+	worker_stop(&w, HANG_MS);
+	munmap(marker, 5 * page);
+}
+
+/*
+ * Runs this program in the worker role with argv { argv0, WORKER_ROLE_OPT, fdarg } and `fd` as its fd 3 (-1: no
+ * fd 3), as its parent. Returns its exit status; what it said on stderr goes to err.
+ */
+static int run_role(const char *argv0, const char *fdarg, int fd, char *err, size_t errlen)
+{
+	char *argv[] = { (char *)argv0, WORKER_ROLE_OPT, (char *)fdarg, NULL };
+	posix_spawn_file_actions_t fa;
+	int out[2], status;
+	ssize_t n;
+	size_t got = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+	assert_int_equal(posix_spawn_file_actions_adddup2(&fa, out[1], STDERR_FILENO), 0);
+	if (fd >= 0)
+		assert_int_equal(posix_spawn_file_actions_adddup2(&fa, fd, 3), 0);
+	assert_int_equal(posix_spawn_file_actions_addclosefrom_np(&fa, fd >= 0 ? 4 : 3), 0);
+	assert_int_equal(posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	while (got < errlen - 1 && (n = read(out[0], err + got, errlen - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = '\0';
+	close(out[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Like run_role, from a child of ours: the role's parent is then not the process that made the socket. Returns the
+ * role's exit status if it said `why`, else 100.
+ */
+static int run_role_as_grandchild(int fd, const char *why)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char err[1024];
+		int rc = run_role(WORKER_ROLE_ARGV0, "3", fd, err, sizeof(err));
+
+		_exit(strstr(err, why) ? rc : 100);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void expect_refused(int status, const char *err, const char *why)
+{
+	assert_int_equal(status, 2);
+	if (!strstr(err, why))
+		fail_msg("expected '%s' in: %s", why, err);
+}
+
+/* The role is not reached by accident: a hand-typed argv, or an fd 3 that is not the parent's seqpacket socket. */
+static void worker_role_should_refuse_anything_worker_start_did_not_set_up(void **state)
+{
+	char err[1024];
+	int seq[2], stream[2], p[2], udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, seq), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stream), 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_true(udp >= 0);
+
+	expect_refused(run_role("usbd", "3", seq[1], err, sizeof(err)), err, "is internal");
+	expect_refused(run_role(WORKER_ROLE_ARGV0, "4", seq[1], err, sizeof(err)), err, "is internal");
+	expect_refused(run_role(WORKER_ROLE_ARGV0, "3", -1, err, sizeof(err)), err, "it is not open");
+	expect_refused(run_role(WORKER_ROLE_ARGV0, "3", p[0], err, sizeof(err)), err, "it is not a socket");
+	expect_refused(run_role(WORKER_ROLE_ARGV0, "3", udp, err, sizeof(err)), err, "it is not a Unix socket");
+	expect_refused(run_role(WORKER_ROLE_ARGV0, "3", stream[1], err, sizeof(err)), err,
+		       "it is not a SOCK_SEQPACKET socket");
+	assert_int_equal(run_role_as_grandchild(seq[1], "its peer is not the parent"), 2);
+	close(seq[0]);
+	close(seq[1]);
+	close(stream[0]);
+	close(stream[1]);
+	close(p[0]);
+	close(p[1]);
+	close(udp);
+}
+
+/* The right socket, but no settings: a first message that is not WMSG_SETUP, or none before EOF. */
+static void worker_role_should_fail_without_its_settings(void **state)
+{
+	char err[1024];
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(wmsg_send(sv[0], WMSG_HELLO, 0, NULL), 0);
+	assert_int_equal(run_role(WORKER_ROLE_ARGV0, "3", sv[1], err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "no settings from the controller"));
+	close(sv[0]);
+	close(sv[1]);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	close(sv[0]);
+	assert_int_equal(run_role(WORKER_ROLE_ARGV0, "3", sv[1], err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "no settings from the controller"));
+	close(sv[1]);
+}
+
+static void start_should_refuse_a_missing_image_or_bad_settings_and_leave_nothing(void **state)
+{
+	struct worker_config cfg = plain_config();
+	struct worker_handle w = { .pid = -1, .fd = -1, .pidfd = -1 };
+
+	cfg.exe = "/nonexistent/usbd";
+	assert_int_equal(worker_start(&cfg, &w), -ENOENT);
+	cfg = plain_config();
+	cfg.exe = NULL;
+	assert_int_equal(worker_start(&cfg, &w), -EINVAL);
+	cfg = plain_config();
+	cfg.oom_score_adj = 1001;
+	assert_int_equal(worker_start(&cfg, &w), -EINVAL);
+	cfg = plain_config();
+	cfg.with_tenant = true;
+	memset(cfg.tenant.listen, 'x', sizeof(cfg.tenant.listen));
+	assert_int_equal(worker_start(&cfg, &w), -EINVAL);
+	assert_int_equal(w.pid, -1);
+	/* No child was left behind to reap. */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+/*
+ * A tenant inside the worker: counts the bytes it was given and reports them as store_used; its other counters
+ * echo the settings it was created from (which crossed the exec in WMSG_SETUP).
+ */
 struct count_tenant {
 	struct worker_tenant t;
 	int epfd;
 	uint64_t bytes;
+	uint64_t max_keys, password_len, max_clients;
 	void *bases[64];
 	size_t n;
 };
@@ -317,9 +540,9 @@ static void count_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evi
 
 	*used = c->bytes;
 	*keys = c->n;
-	*evictions = 3;
-	*losses = 4;
-	*clients = 5;
+	*evictions = c->max_keys;
+	*losses = c->password_len;
+	*clients = c->max_clients;
 }
 
 static void count_destroy(void *ctx)
@@ -332,10 +555,14 @@ static void count_destroy(void *ctx)
 
 static struct worker_tenant *count_new(const void *arg)
 {
+	const struct wmsg_setup *setup = arg;
 	struct count_tenant *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	c->max_keys = setup->tenant.max_keys;
+	c->password_len = strlen(setup->tenant.password);
+	c->max_clients = setup->tenant.max_clients;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	c->t = (struct worker_tenant){ .ctx = c, .epoll_fd = count_epoll_fd, .run = count_run,
 				       .chunk_added = count_added, .chunks_take = count_take,
@@ -349,7 +576,8 @@ static void worker_should_feed_its_tenant_and_report_its_counters(void **state)
 	struct worker_handle w;
 	struct wmsg m;
 
-	cfg.tenant_new = count_new;
+	cfg.with_tenant = true;
+	cfg.tenant = (struct wmsg_tenant){ .password = "pass", .max_clients = 5, .max_keys = 3 };
 	start(&cfg, &w);
 	request(&w, WMSG_GROW, 4 * CHUNK_SIZE, &m);
 	assert_true(m.u.done.grab == 4 * CHUNK_SIZE);
@@ -364,7 +592,7 @@ static void worker_should_feed_its_tenant_and_report_its_counters(void **state)
 	worker_stop(&w, HANG_MS);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(worker_should_grow_report_and_shrink_on_request),
@@ -377,6 +605,13 @@ int main(void)
 		cmocka_unit_test(stop_should_kill_a_worker_that_does_not_exit_in_time),
 		cmocka_unit_test(worker_should_set_its_oom_score_adj_and_close_inherited_fds),
 		cmocka_unit_test(worker_should_feed_its_tenant_and_report_its_counters),
+		cmocka_unit_test(worker_should_be_a_fresh_image_in_the_worker_role),
+		cmocka_unit_test(worker_role_should_refuse_anything_worker_start_did_not_set_up),
+		cmocka_unit_test(worker_role_should_fail_without_its_settings),
+		cmocka_unit_test(start_should_refuse_a_missing_image_or_bad_settings_and_leave_nothing),
 	};
+
+	if (worker_role_requested(argc, argv))
+		return worker_role_main(argc, argv, count_new);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
