@@ -65,17 +65,17 @@ static int apply_options(struct ctl *c, char *err, size_t errlen)
 static int spot_options(struct ctl *c, char *err, size_t errlen)
 {
 	struct spot_listen l;
-	char pw[sizeof(c->spot.password) + 1];
+	char pw[sizeof(c->wk.spot.password) + 1];
 	ssize_t n;
 	int fd, r;
 
-	spot_config_init(&c->spot);
+	spot_config_init(&c->wk.spot);
 	if (spot_config_parse_listen(c->opt.spot_listen, &l)) {
 		snprintf(err, errlen, "--spot-listen: '%s' is neither ADDR:PORT (numeric address) nor 'off'",
 			 c->opt.spot_listen);
 		return -EINVAL;
 	}
-	snprintf(c->spot.listen, sizeof(c->spot.listen), "%s", c->opt.spot_listen);
+	snprintf(c->wk.spot.listen, sizeof(c->wk.spot.listen), "%s", c->opt.spot_listen);
 	if (c->opt.spot_password_file) {
 		if ((fd = open(c->opt.spot_password_file, O_RDONLY | O_CLOEXEC)) < 0) {
 			snprintf(err, errlen, "--spot-password-file: %s: %s", c->opt.spot_password_file,
@@ -86,17 +86,17 @@ static int spot_options(struct ctl *c, char *err, size_t errlen)
 		close(fd);
 		while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
 			n--;
-		if (n <= 0 || (size_t)n >= sizeof(c->spot.password)) {
+		if (n <= 0 || (size_t)n >= sizeof(c->wk.spot.password)) {
 			snprintf(err, errlen, "--spot-password-file: the password must be 1 to %zu bytes",
-				 sizeof(c->spot.password) - 1);
+				 sizeof(c->wk.spot.password) - 1);
 			return -EINVAL;
 		}
-		memcpy(c->spot.password, pw, (size_t)n);
-		c->spot.password[n] = '\0';
+		memcpy(c->wk.spot.password, pw, (size_t)n);
+		c->wk.spot.password[n] = '\0';
 	}
 	if (l.off)
 		return 0;
-	if (!l.loopback && !c->spot.password[0]) {
+	if (!l.loopback && !c->wk.spot.password[0]) {
 		snprintf(err, errlen, "--spot-listen %s is not a loopback address: protected mode requires "
 			 "--spot-password-file", c->opt.spot_listen);
 		return -EINVAL;
@@ -207,8 +207,8 @@ int ctl_init(struct ctl *c, const struct options *o)
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	c->epfd = c->sigfd = c->timerfd = c->w.fd = c->w.pidfd = -1;
-	c->grow_seq = c->shrink_seq = -1;
+	c->epfd = c->sigfd = c->timerfd = c->wk.h.fd = c->wk.h.pidfd = -1;
+	c->wk.grow_seq = c->wk.shrink_seq = -1;
 	c->opt = *o;
 	if ((r = domain_open(&c->dom, o->domain, o->app, NULL, 0, err, sizeof(err))) ||
 	    (r = apply_options(c, err, sizeof(err))) || (r = spot_options(c, err, sizeof(err)))) {
@@ -242,10 +242,10 @@ int ctl_init(struct ctl *c, const struct options *o)
 
 void ctl_shutdown(struct ctl *c)
 {
-	if (c->worker_up) {
-		worker_stop(&c->w, 3000);
-		c->worker_up = c->worker_ready = false;
-		c->grab = 0;
+	if (c->wk.up) {
+		worker_stop(&c->wk.h, 3000);
+		c->wk.up = c->wk.ready = false;
+		c->wk.grab = 0;
 	}
 	if (c->harvest) {
 		harvest_close(c->harvest);

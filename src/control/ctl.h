@@ -45,6 +45,21 @@ struct ctl_due {
 	bool reclaimed;               /* the kernel dropped balloon pages (reclaimable mode) */
 };
 
+/* The balloon worker as the controller sees it; supervise.c owns it. */
+struct ctl_worker {
+	struct worker_config cfg;
+	struct spot_config spot;      /* the worker's tenant, unless --spot-listen off */
+	struct worker_handle h;
+	bool up;                      /* process exists */
+	bool ready;                   /* said hello, takes requests */
+	uint64_t started_ms, restart_at_ms;
+	uint32_t restarts, deaths_in_row;
+	uint64_t grab;                /* bytes the worker last reported holding */
+	int64_t grow_seq, shrink_seq; /* requests in flight, -1 when none */
+	uint64_t shrink_bytes;        /* asked of the shrink in flight (UINT64_MAX: everything) */
+	struct wmsg_stats stats;      /* last WMSG_STATS */
+};
+
 struct ctl {
 	struct options opt;
 	struct domain dom;
@@ -55,18 +70,7 @@ struct ctl {
 	struct ctl_due due;
 	uint64_t decisions;           /* decisions run (tests: one per turn at most) */
 
-	/* the worker */
-	struct worker_config wcfg;
-	struct spot_config spot;   /* the worker's tenant, unless --spot-listen off */
-	struct worker_handle w;
-	bool worker_up;            /* process exists */
-	bool worker_ready;         /* said hello, takes requests */
-	uint64_t worker_started_ms, worker_restart_at_ms;
-	uint32_t worker_restarts, worker_deaths_in_row;
-	uint64_t grab;             /* bytes the worker last reported holding */
-	int64_t grow_seq, shrink_seq; /* requests in flight, -1 when none */
-	uint64_t shrink_bytes;     /* asked of the shrink in flight (UINT64_MAX: everything) */
-	struct wmsg_stats wstats;  /* last WMSG_STATS */
+	struct ctl_worker wk;
 
 	/* events */
 	int epfd, timerfd, sigfd;

@@ -132,9 +132,9 @@ static int get_stats(void *ctx, struct api_balloon_stats *out, char *err, size_t
 	/* The domain's counters are sampled every interval; the balloon's own figures are always current. */
 	*out = stats_cache;
 	out->target_pages = c->params.grab_lower / PAGE;
-	out->actual_pages = c->grab / PAGE;
+	out->actual_pages = c->wk.grab / PAGE;
 	out->target_mib = to_mib(c->params.grab_lower);
-	out->actual_mib = to_mib(c->grab);
+	out->actual_mib = to_mib(c->wk.grab);
 	return 0;
 }
 
@@ -207,7 +207,7 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 	struct ctl *c = ctl_of(ctx);
 
 	memset(s, 0, sizeof(*s));
-	s->grab_bytes = c->grab;
+	s->grab_bytes = c->wk.grab;
 	s->swap_bytes = c->reading.app_swap;
 	s->app_usage_bytes = c->reading.app_usage;
 	s->free_bytes = c->reading.free;
@@ -220,8 +220,8 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 	s->pressure = c->pressure == POLICY_PRESSURE_CRITICAL ? API_PRESSURE_CRITICAL :
 		      c->pressure == POLICY_PRESSURE_MEDIUM ? API_PRESSURE_MEDIUM : API_PRESSURE_NONE;
 	s->deflate_on_oom = c->params.deflate_on_oom;
-	s->worker_pid = c->worker_up ? c->w.pid : 0;
-	s->worker_restarts = c->worker_restarts;
+	s->worker_pid = c->wk.up ? c->wk.h.pid : 0;
+	s->worker_restarts = c->wk.restarts;
 	s->registered_apps = c->reg ? registry_count(c->reg) : 0;
 	if (c->last_deflation.at_ms) {
 		s->has_last_deflation = true;

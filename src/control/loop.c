@@ -84,12 +84,12 @@ static void decide(struct ctl *c)
 	s.total = c->dom.total;
 	s.free = c->reading.free;
 	/* A shrink in flight is as good as done: deciding on the grab before it would release twice. */
-	s.grab = c->shrink_seq >= 0 ? sat_sub(c->grab, c->shrink_bytes) : c->grab;
+	s.grab = c->wk.shrink_seq >= 0 ? sat_sub(c->wk.grab, c->wk.shrink_bytes) : c->wk.grab;
 	s.app_usage = c->reading.app_usage;
 	s.pressure = c->due.pressure;
 	s.oom_event = c->due.oom;
 	s.reclaimed = c->due.reclaimed;
-	s.worker_ready = c->worker_ready;
+	s.worker_ready = c->wk.ready;
 	plan = policy_decide(&s, &c->params, &c->hist);
 	c->decisions++;
 	c->due.pressure = POLICY_PRESSURE_NONE;
@@ -220,8 +220,8 @@ void ctl_turn(struct ctl *c, const struct epoll_event *ev, int n)
 		switch (ev[i].data.u32) {
 		case TAG_TIMER: on_tick(c); break;
 		case TAG_SIGNAL: on_signal(c); break;
-		case TAG_WORKER_SOCK: if (c->worker_up) ctl_worker_on_message(c); break;
-		case TAG_WORKER_EXIT: if (c->worker_up) ctl_worker_on_exit(c); break;
+		case TAG_WORKER_SOCK: if (c->wk.up) ctl_worker_on_message(c); break;
+		case TAG_WORKER_EXIT: if (c->wk.up) ctl_worker_on_exit(c); break;
 		case TAG_API: ctl_api_run(c); break;
 		case TAG_REGISTRY: if (c->reg) registry_run(c->reg); break;
 		default: break;

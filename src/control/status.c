@@ -26,8 +26,8 @@ void ctl_status_line(struct ctl *c)
 			 (unsigned long long)((clock_ms() - c->last_deflation.at_ms) / 1000));
 	log_info("grab %s [%s..%s] | app %s | free %s (headroom %s) | pressure %s | worker %d, %u restarts | "
 		 "last deflation: %s",
-		 size_format(c->grab, g, sizeof(g)), size_format(c->params.grab_lower, lo, sizeof(lo)),
+		 size_format(c->wk.grab, g, sizeof(g)), size_format(c->params.grab_lower, lo, sizeof(lo)),
 		 size_format(c->params.grab_upper, up, sizeof(up)), size_format(c->reading.app_usage, app, sizeof(app)),
 		 size_format(c->reading.free, fr, sizeof(fr)), size_format(c->params.headroom, hr, sizeof(hr)),
-		 ctl_pressure_name(c->pressure), c->worker_up ? (int)c->w.pid : 0, c->worker_restarts, last);
+		 ctl_pressure_name(c->pressure), c->wk.up ? (int)c->wk.h.pid : 0, c->wk.restarts, last);
 }

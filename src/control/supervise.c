@@ -29,11 +29,11 @@ void ctl_worker_set_oom_score(struct ctl *c)
 	char path[64], val[16];
 	int fd, n;
 
-	c->wcfg.oom_score_adj = worker_oom_score(c);
-	if (!c->worker_up)
+	c->wk.cfg.oom_score_adj = worker_oom_score(c);
+	if (!c->wk.up)
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)c->w.pid);
-	n = snprintf(val, sizeof(val), "%d", c->wcfg.oom_score_adj);
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)c->wk.h.pid);
+	n = snprintf(val, sizeof(val), "%d", c->wk.cfg.oom_score_adj);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, val, (size_t)n) != n)
 		log_err("cannot set the worker's oom_score_adj to %s: %s", val, strerror(errno));
@@ -46,35 +46,35 @@ int ctl_worker_start(struct ctl *c)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int r;
 
-	c->wcfg.exe = WORKER_EXE_SELF;
-	c->wcfg.cg = c->dom.worker;
-	c->wcfg.mode = c->opt.mode;
-	c->wcfg.oom_score_adj = worker_oom_score(c);
-	if (strcmp(c->spot.listen, "off"))
-		worker_role_spot_settings(&c->spot, &c->wcfg);
-	if ((r = worker_start(&c->wcfg, &c->w))) {
+	c->wk.cfg.exe = WORKER_EXE_SELF;
+	c->wk.cfg.cg = c->dom.worker;
+	c->wk.cfg.mode = c->opt.mode;
+	c->wk.cfg.oom_score_adj = worker_oom_score(c);
+	if (strcmp(c->wk.spot.listen, "off"))
+		worker_role_spot_settings(&c->wk.spot, &c->wk.cfg);
+	if ((r = worker_start(&c->wk.cfg, &c->wk.h))) {
 		log_err("cannot start the balloon worker: %s", strerror(-r));
 		return r;
 	}
 	ev.data.u32 = TAG_WORKER_SOCK;
-	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->w.fd, &ev) == 0) {
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wk.h.fd, &ev) == 0) {
 		ev.data.u32 = TAG_WORKER_EXIT;
-		r = epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->w.pidfd, &ev) ? -errno : 0;
+		r = epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wk.h.pidfd, &ev) ? -errno : 0;
 	} else {
 		r = -errno;
 	}
-	c->worker_up = true;
-	c->worker_ready = false;
-	c->worker_started_ms = clock_ms();
-	c->grab = 0;
-	c->grow_seq = c->shrink_seq = -1;
+	c->wk.up = true;
+	c->wk.ready = false;
+	c->wk.started_ms = clock_ms();
+	c->wk.grab = 0;
+	c->wk.grow_seq = c->wk.shrink_seq = -1;
 	if (r) {
 		log_err("cannot watch the balloon worker: %s", strerror(-r));
-		worker_stop(&c->w, 1000);
-		c->worker_up = false;
+		worker_stop(&c->wk.h, 1000);
+		c->wk.up = false;
 		return r;
 	}
-	log_info("balloon worker %d started in cgroup %s", (int)c->w.pid, c->dom.worker.name);
+	log_info("balloon worker %d started in cgroup %s", (int)c->wk.h.pid, c->dom.worker.name);
 	return 0;
 }
 
@@ -89,45 +89,45 @@ static void note_reclaimed(struct ctl *c, uint64_t resident)
 	char a[16], b[16];
 
 	/* A drop of less than a chunk is noise (the zero page counted, a page refaulted by a read). */
-	if (sat_add(resident, POLICY_CHUNK) > c->grab)
+	if (sat_add(resident, POLICY_CHUNK) > c->wk.grab)
 		return;
 	c->due.reclaimed = c->due.decide = true; /* the policy starts its cool-down */
 	c->last_deflation.reason = POLICY_REASON_RECLAIMED;
-	c->last_deflation.bytes = c->grab - resident;
+	c->last_deflation.bytes = c->wk.grab - resident;
 	c->last_deflation.at_ms = now;
 	c->deflations[POLICY_REASON_RECLAIMED]++;
 	log_info("the kernel reclaimed %s of the balloon (resident %s); re-inflation waits the cool-down",
-		 size_format(c->grab - resident, a, sizeof(a)), size_format(resident, b, sizeof(b)));
+		 size_format(c->wk.grab - resident, a, sizeof(a)), size_format(resident, b, sizeof(b)));
 }
 
 /* In reclaimable mode the grab is what is still resident: the memory the kernel dropped is the producer's again. */
 static void on_stats(struct ctl *c, const struct wmsg *m)
 {
-	c->wstats = m->u.stats;
+	c->wk.stats = m->u.stats;
 	if (c->opt.mode != BALLOON_RECLAIMABLE) {
-		c->grab = m->u.stats.grab;
+		c->wk.grab = m->u.stats.grab;
 		return;
 	}
-	/* The worker answers in order and stats are only asked with nothing in flight, so c->grab is what it held
+	/* The worker answers in order and stats are only asked with nothing in flight, so c->wk.grab is what it held
 	 * before this reply. */
 	note_reclaimed(c, m->u.stats.resident);
-	c->grab = m->u.stats.resident;
+	c->wk.grab = m->u.stats.resident;
 }
 
 static void on_done(struct ctl *c, const struct wmsg *m)
 {
 	char a[16], b[16];
-	bool grow = (int64_t)m->hdr.seq == c->grow_seq;
+	bool grow = (int64_t)m->hdr.seq == c->wk.grow_seq;
 
 	if (grow)
-		c->grow_seq = -1;
-	else if ((int64_t)m->hdr.seq == c->shrink_seq)
-		c->shrink_seq = -1;
+		c->wk.grow_seq = -1;
+	else if ((int64_t)m->hdr.seq == c->wk.shrink_seq)
+		c->wk.shrink_seq = -1;
 	/* Reclaimable mode: grab and changed are resident bytes, so what was resident before the operation shows. */
 	if (c->opt.mode == BALLOON_RECLAIMABLE)
 		note_reclaimed(c, grow ? sat_sub(m->u.done.grab, m->u.done.changed) :
 				   sat_add(m->u.done.grab, m->u.done.changed));
-	c->grab = m->u.done.grab;
+	c->wk.grab = m->u.done.grab;
 	if (m->u.done.err)
 		log_warn("worker could not %s fully: %s (changed %s, holds %s)", grow ? "grow" : "shrink",
 			 strerror(-m->u.done.err), size_format(m->u.done.changed, a, sizeof(a)),
@@ -143,10 +143,10 @@ void ctl_worker_on_message(struct ctl *c)
 	struct wmsg m;
 	int r;
 
-	while ((r = worker_receive(&c->w, &m)) == 0) {
+	while ((r = worker_receive(&c->wk.h, &m)) == 0) {
 		switch (m.hdr.type) {
 		case WMSG_HELLO:
-			c->worker_ready = true;
+			c->wk.ready = true;
 			break;
 		case WMSG_DONE:
 			on_done(c, &m);
@@ -170,20 +170,20 @@ void ctl_worker_on_exit(struct ctl *c)
 	uint64_t now = clock_ms(), delay;
 	int status = 0;
 
-	if (worker_reap(&c->w, &status) <= 0)
+	if (worker_reap(&c->wk.h, &status) <= 0)
 		return;
-	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->w.fd, NULL);
-	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->w.pidfd, NULL);
-	worker_stop(&c->w, 0); /* closes the handle's fds; the process is already reaped */
-	c->worker_up = c->worker_ready = false;
-	c->grab = 0;
-	c->grow_seq = c->shrink_seq = -1;
-	if (now - c->worker_started_ms > WORKER_LIVED_LONG_MS)
-		c->worker_deaths_in_row = 0;
-	delay = (uint64_t)c->opt.worker_cooldown_ms << min_u64(c->worker_deaths_in_row, 4);
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->wk.h.fd, NULL);
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->wk.h.pidfd, NULL);
+	worker_stop(&c->wk.h, 0); /* closes the handle's fds; the process is already reaped */
+	c->wk.up = c->wk.ready = false;
+	c->wk.grab = 0;
+	c->wk.grow_seq = c->wk.shrink_seq = -1;
+	if (now - c->wk.started_ms > WORKER_LIVED_LONG_MS)
+		c->wk.deaths_in_row = 0;
+	delay = (uint64_t)c->opt.worker_cooldown_ms << min_u64(c->wk.deaths_in_row, 4);
 	delay = min_u64(delay, max_u64(WORKER_RESTART_MAX_MS, c->opt.worker_cooldown_ms));
-	c->worker_deaths_in_row++;
-	c->worker_restart_at_ms = now + delay;
+	c->wk.deaths_in_row++;
+	c->wk.restart_at_ms = now + delay;
 	if (WIFSIGNALED(status))
 		log_warn("balloon worker died from signal %d (%s); its memory is back; restarting in %llu ms",
 			 WTERMSIG(status), strsignal(WTERMSIG(status)), (unsigned long long)delay);
@@ -196,37 +196,37 @@ void ctl_worker_tick(struct ctl *c, uint64_t now_ms)
 {
 	/* Reclaimable mode: the kernel may take memory at any time and tells nobody; ask what is still resident.
 	 * Not while a grow runs: a pending request would cut it short between batches. */
-	if (c->worker_ready && c->opt.mode == BALLOON_RECLAIMABLE && c->grow_seq < 0 && c->shrink_seq < 0 &&
-	    worker_request(&c->w, WMSG_STATS_REQ, 0) < 0)
+	if (c->wk.ready && c->opt.mode == BALLOON_RECLAIMABLE && c->wk.grow_seq < 0 && c->wk.shrink_seq < 0 &&
+	    worker_request(&c->wk.h, WMSG_STATS_REQ, 0) < 0)
 		log_warn("cannot ask the worker for its resident size");
-	if (c->worker_up || c->stop || now_ms < c->worker_restart_at_ms)
+	if (c->wk.up || c->stop || now_ms < c->wk.restart_at_ms)
 		return;
 	if (ctl_worker_start(c) == 0)
-		c->worker_restarts++;
+		c->wk.restarts++;
 	else
-		c->worker_restart_at_ms = now_ms + max_u64(c->opt.worker_cooldown_ms, 1000);
+		c->wk.restart_at_ms = now_ms + max_u64(c->opt.worker_cooldown_ms, 1000);
 }
 
 int ctl_worker_resize(struct ctl *c, enum policy_action action, uint64_t bytes, bool urgent)
 {
 	int64_t seq;
 
-	if (!c->worker_ready)
+	if (!c->wk.ready)
 		return -EAGAIN;
 	if (action == POLICY_INFLATE) {
-		if (c->grow_seq >= 0 || c->shrink_seq >= 0)
+		if (c->wk.grow_seq >= 0 || c->wk.shrink_seq >= 0)
 			return -EBUSY;
-		seq = worker_request(&c->w, WMSG_GROW, bytes);
+		seq = worker_request(&c->wk.h, WMSG_GROW, bytes);
 		if (seq >= 0)
-			c->grow_seq = seq;
+			c->wk.grow_seq = seq;
 	} else {
 		/* A shrink in flight already counts toward the deficit; only an urgent one goes past it. */
-		if (c->shrink_seq >= 0 && !urgent)
+		if (c->wk.shrink_seq >= 0 && !urgent)
 			return -EBUSY;
-		seq = worker_request(&c->w, WMSG_SHRINK, bytes);
+		seq = worker_request(&c->wk.h, WMSG_SHRINK, bytes);
 		if (seq >= 0) {
-			c->shrink_seq = seq;
-			c->shrink_bytes = bytes;
+			c->wk.shrink_seq = seq;
+			c->wk.shrink_bytes = bytes;
 		}
 	}
 	if (seq < 0)

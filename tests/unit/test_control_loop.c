@@ -37,10 +37,10 @@ static int setup(void **state)
 	snprintf(root, sizeof(root), "%s/cg", f->dir);
 	if (domain_open(&f->c.dom, "dom", "dom/app", root, 1, err, sizeof(err)))
 		return -1;
-	f->c.epfd = f->c.sigfd = f->c.w.fd = f->c.w.pidfd = -1;
-	f->c.grow_seq = f->c.shrink_seq = -1;
+	f->c.epfd = f->c.sigfd = f->c.wk.h.fd = f->c.wk.h.pidfd = -1;
+	f->c.wk.grow_seq = f->c.wk.shrink_seq = -1;
 	f->c.opt.no_events = true;             /* no thresholds to arm in a fixture tree */
-	f->c.worker_restart_at_ms = UINT64_MAX; /* no worker: a tick must not start one */
+	f->c.wk.restart_at_ms = UINT64_MAX; /* no worker: a tick must not start one */
 	policy_defaults(&f->c.params, f->c.dom.total);
 	targets_defaults(&f->c.tg, f->c.dom.total);
 	for (int i = 0; i < NOTIFY_SLOTS; i++)
