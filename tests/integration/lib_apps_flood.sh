@@ -2,7 +2,8 @@
 # Nobody can keep apps from registering by holding the apps socket's connections (root, cgroup v1):
 #   1. 100 connections held by a uid outside the domain are refused at once; an app still registers;
 #   2. 100 connections held (never registering) by another uid inside the domain: an app still registers;
-#   3. a connection inside the domain that never registers is closed after a few seconds.
+#   3. a connection inside the domain that never registers is closed after a few seconds (made by a third uid,
+#      which has no connection yet: it is admitted, and only the timeout can close it).
 source "$(dirname "$0")/lib.sh"
 require_root_v1
 
@@ -35,7 +36,11 @@ else:
     print("closed" if s.recv(1) == b"" else "data", flush=True)
 PY
 chmod 644 "$T_DIR/peer.py"
-as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$T_DIR/peer.py" "$SOCK" "$@"; }
+# as UID CG ARGS: runs the client as UID in cgroup CG (in the background, $! is its pid).
+as_uid() {
+  local uid=$1 cg=$2; shift 2
+  spawn_in_cg "$cg" setpriv --reuid="$uid" --regid="$uid" --clear-groups /usr/bin/python3 "$T_DIR/peer.py" "$SOCK" "$@"
+}
 
 # registers NAME: a real app in the app cgroup registers (lib_scan_app says "ready" only once registered).
 registers() {
@@ -46,21 +51,20 @@ registers() {
   grep -q '^ready' "$T_DIR/$1.log" || fail "app $1 could not register: $(cat "$T_DIR/$1.log")"
 }
 
-as_nobody hold 100 >"$T_DIR/outside.log" 2>&1 &
+mkcg "$T_NAME-outside"
+as_uid 65534 "$T_NAME-outside" hold 100 >"$T_DIR/outside.log" 2>&1
 T_PIDS+=("$!")
 wait_for 60 "the outside peer's connections" grep -q holding "$T_DIR/outside.log"
 registers a
 pass "100 connections from a uid outside the domain: an app still registers"
 
-spawn_in_cg "$APP" setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$T_DIR/peer.py" "$SOCK" \
-  hold 100 >"$T_DIR/inside.log" 2>&1
+as_uid 65534 "$APP" hold 100 >"$T_DIR/inside.log" 2>&1
 T_PIDS+=("$!")
 wait_for 60 "the inside peer's connections" grep -q holding "$T_DIR/inside.log"
 registers b
 pass "100 connections from another uid inside the domain: an app still registers"
 
-spawn_in_cg "$APP" setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$T_DIR/peer.py" "$SOCK" \
-  idle >"$T_DIR/idle.log" 2>&1
+as_uid 1 "$APP" idle >"$T_DIR/idle.log" 2>&1
 T_PIDS+=("$!")
 wait_for 120 "the idle connection to be closed" grep -q '^closed' "$T_DIR/idle.log"
 kill -0 "$USBD_PID" || fail "usbd died"

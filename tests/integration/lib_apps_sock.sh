@@ -46,7 +46,8 @@ refuses --api-sock "$T_DIR/public/api.sock" "a world-writable directory"
 mkdir -m 0775 "$T_DIR/group"
 chgrp nogroup "$T_DIR/group"
 refuses --apps-sock "$T_DIR/group/apps.sock" "a group-writable directory"
-[[ -z $(ls -A "$T_DIR/public" "$T_DIR/group") ]] || fail "usbd created something in a directory others can write to"
+left=$(find "$T_DIR/public" "$T_DIR/group" -mindepth 1)
+[[ -z $left ]] || fail "usbd created something in a directory others can write to: $left"
 pass "a socket in a directory others can write to is refused"
 
 # 3. Final mode and owner from the start; a missing directory is made private to root's writes.
