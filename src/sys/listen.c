@@ -169,7 +169,8 @@ void listen_remove(const char *path, const struct stat *id)
 {
 	struct stat st;
 
-	if (lstat(path, &st) || st.st_dev != id->st_dev || st.st_ino != id->st_ino)
+	/* A file put in its place may have got the same inode number: only a socket can be the one made here. */
+	if (lstat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_dev != id->st_dev || st.st_ino != id->st_ino)
 		return;
 	if (unlink(path))
 		log_warn("cannot remove %s: %s", path, strerror(errno));
