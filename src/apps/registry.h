@@ -54,7 +54,8 @@ void registry_run(struct registry *r);
  * While free < threshold sends SIGBALLOON to every registered app when it first falls below, then again every
  * resignal_ms; an app honoured a page-out less than 250 ms ago is left out of that round. now_ms is clock_ms().
  * The signal's value is the app's part of the deficit in MiB (pageout_share: in proportion to the apps' resident
- * memory), so that the apps between them page out the deficit once.
+ * memory), so that the apps between them page out the deficit once. Also closes the connections of processes
+ * that exited and those that did not register within 5 s.
  */
 void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_bytes, uint64_t threshold_bytes);
 unsigned registry_count(const struct registry *r);

@@ -150,8 +150,10 @@ static int parse(FILE *f, struct parsed *p, char *line)
 		if (!strncmp(line, "swap ", 5)) {
 			if (++p->nswaps > STATE_MAX_SWAPS || split_swap(line + 5, &old, &name))
 				return -EINVAL;
-		} else if (strncmp(line, "app ", 4) || (rc = add_app(p, line + 4))) {
-			return rc ? rc : -EINVAL;
+		} else if (strncmp(line, "app ", 4)) {
+			return -EINVAL;
+		} else if ((rc = add_app(p, line + 4)) < 0) {
+			return rc;
 		}
 	}
 	return rc;
