@@ -19,7 +19,7 @@
 
 #include "api/http_req.h"
 #include "api/route.h"
-#include "api/sock.h"
+#include "sys/listen.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
@@ -402,7 +402,7 @@ static void peer_check(struct api_server *srv, struct conn *c)
 {
 	char msg[API_ERR_LEN];
 	uid_t uid;
-	int rc = sock_peer_uid(c->fd, &uid);
+	int rc = listen_peer_uid(c->fd, &uid);
 
 	if (rc)
 		snprintf(msg, sizeof(msg), "permission denied: cannot read the peer's credentials: %s", strerror(-rc));
@@ -552,8 +552,8 @@ int api_server_open(struct api_server **out, const struct api_config *config, co
 		rc = -errno;
 		goto fail;
 	}
-	srv->listen_fd = sock_listen(srv->path, cfg.uid, cfg.has_gid, cfg.gid,
-				     (int)min_u64(cfg.max_connections, INT_MAX), &srv->id);
+	srv->listen_fd = listen_owned(srv->path, cfg.uid, cfg.has_gid, cfg.gid,
+				      (int)min_u64(cfg.max_connections, INT_MAX), &srv->id);
 	if (srv->listen_fd < 0) {
 		rc = srv->listen_fd;
 		close(srv->epoll_fd);
@@ -564,7 +564,7 @@ int api_server_open(struct api_server **out, const struct api_config *config, co
 		rc = -EIO;
 		close(srv->listen_fd);
 		close(srv->epoll_fd);
-		sock_remove(srv->path, &srv->id);
+		listen_remove(srv->path, &srv->id);
 		goto fail;
 	}
 	*out = srv;
@@ -583,7 +583,7 @@ void api_server_close(struct api_server *srv)
 		conn_close(srv, srv->head);
 	close(srv->listen_fd);
 	close(srv->epoll_fd);
-	sock_remove(srv->path, &srv->id);
+	listen_remove(srv->path, &srv->id);
 	free(srv->path);
 	free(srv);
 }

@@ -6,6 +6,7 @@
  * Parsers ignore lines they do not know; a known line whose number is missing or does not fit in 64 bits,
  * or a buffer without the file's mandatory lines (MemTotal/MemFree, pgfault, Pid, "some"), is -EINVAL,
  * and leaves *out untouched. Readers return -EFBIG when the file fills their fixed stack buffer.
+ * The per-process readers of procfs_pid.c (memory cgroup, maps) are listed last.
  */
 #ifndef USBD_SYS_PROCFS_H
 #define USBD_SYS_PROCFS_H
@@ -54,6 +55,17 @@ struct psi {
 int psi_parse(const char *buf, struct psi *out);
 /* Reads a PSI file: "" or NULL means <procfs root>/pressure/memory; otherwise the given path. */
 int psi_read(const char *path, struct psi *out);
+
+/*
+ * The memory cgroup of a process, relative to the hierarchy root ("" for the root), from /proc/PID/cgroup: on v1
+ * (version 1) the line whose controller list holds "memory" ("N:cpu,memory:/path"), on v2 the "0::/path" line.
+ * -ENOENT without such a line, -ENAMETOOLONG when name cannot hold it.
+ */
+int pid_memcg_parse(const char *buf, int version, char *name, size_t len);
+int pid_memcg_read(pid_t pid, int version, char *name, size_t len);
+
+/* /proc/PID/maps whole, in a malloc'd NUL-terminated buffer the caller frees: -E2BIG beyond max bytes. */
+int pid_maps_read(pid_t pid, size_t max, char **out);
 
 /* Reads a whole small file into buf (NUL-terminated, truncated to len-1). Returns bytes read or -errno. */
 ssize_t read_small_file(const char *path, char *buf, size_t len);

@@ -324,6 +324,42 @@ static void readers_should_work_on_this_machine(void **state)
 	procfs_set_root(fixture_proc);
 }
 
+static void pid_memcg_parse_should_find_the_memory_line_of_v1_and_the_v2_line(void **state)
+{
+	const char *v1 = "12:pids:/user.slice\n5:cpu,memory:/a/b\n0::/x\n";
+	const char *v2 = "1:name=systemd:/y\n0::/dom/app\n";
+	char name[64];
+
+	assert_int_equal(pid_memcg_parse(v1, 1, name, sizeof(name)), 0);
+	assert_string_equal(name, "a/b");
+	assert_int_equal(pid_memcg_parse(v2, 2, name, sizeof(name)), 0);
+	assert_string_equal(name, "dom/app");
+	assert_int_equal(pid_memcg_parse("3:memory:/\n", 1, name, sizeof(name)), 0);
+	assert_string_equal(name, "");
+}
+
+static void pid_memcg_parse_should_refuse_lookalikes_and_short_buffers(void **state)
+{
+	char name[4];
+
+	assert_int_equal(pid_memcg_parse("5:memoryx:/a\n4:xmemory:/b\n", 1, name, sizeof(name)), -ENOENT);
+	assert_int_equal(pid_memcg_parse("10::/a\n", 2, name, sizeof(name)), -ENOENT);
+	assert_int_equal(pid_memcg_parse("garbage", 1, name, sizeof(name)), -ENOENT);
+	assert_int_equal(pid_memcg_parse("5:memory:/abcd\n", 1, name, sizeof(name)), -ENAMETOOLONG);
+}
+
+static void pid_maps_read_should_read_this_process_whole_and_respect_the_cap(void **state)
+{
+	char *maps = NULL;
+
+	procfs_set_root(NULL);
+	assert_int_equal(pid_maps_read(getpid(), 16 * MIB, &maps), 0);
+	assert_non_null(strstr(maps, "[stack]"));
+	free(maps);
+	assert_int_equal(pid_maps_read(getpid(), 64, &maps), -E2BIG);
+	procfs_set_root(fixture_proc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +385,9 @@ int main(void)
 		cmocka_unit_test(readers_should_refuse_files_larger_than_their_buffer),
 		cmocka_unit_test(read_small_file_should_truncate_and_terminate),
 		cmocka_unit_test(readers_should_work_on_this_machine),
+		cmocka_unit_test(pid_memcg_parse_should_find_the_memory_line_of_v1_and_the_v2_line),
+		cmocka_unit_test(pid_memcg_parse_should_refuse_lookalikes_and_short_buffers),
+		cmocka_unit_test(pid_maps_read_should_read_this_process_whole_and_respect_the_cap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

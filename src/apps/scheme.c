@@ -1,0 +1,190 @@
+/* scheme: the swap scheme of the registered apps (see scheme.h). */
+#include "apps/scheme.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+#define MAX_SWAP_CGROUPS 4096   /* cgroups of the domain kept out of swap */
+#define MAX_WALK_DEPTH 32
+
+const char *scheme_swap_file(const struct cgroup *cg)
+{
+	return cg->hier->version == 1 ? "memory.swappiness" : "memory.swap.max";
+}
+
+int scheme_init(struct scheme *s, const struct cgroup *domain, const struct cgroup *app)
+{
+	memset(s, 0, sizeof(*s));
+	s->domain = *domain;
+	s->app_cg = *app;
+	s->reg_cg.hier = app->hier;
+	if (snprintf(s->reg_cg.name, sizeof(s->reg_cg.name), "%s/%s", app->name, REGISTRY_CGROUP) >=
+	    (int)sizeof(s->reg_cg.name))
+		return -ENAMETOOLONG;
+	s->saved = calloc(MAX_SWAP_CGROUPS, sizeof(*s->saved));
+	return s->saved ? 0 : -ENOMEM;
+}
+
+static int save(struct scheme *s, const struct cgroup *cg)
+{
+	struct swap_saved *sv;
+	int n;
+
+	if (s->nsaved == MAX_SWAP_CGROUPS)
+		return -E2BIG;
+	sv = &s->saved[s->nsaved];
+	n = cg_read_file(cg, scheme_swap_file(cg), sv->old, sizeof(sv->old));
+	if (n < 0)
+		return n;
+	sv->old[strcspn(sv->old, "\n")] = '\0';
+	sv->name = strdup(cg->name);
+	if (!sv->name)
+		return -ENOMEM;
+	s->nsaved++;
+	return 0;
+}
+
+/* Saves the swap setting of cg and its descendants, except the registered cgroup and the hierarchy root. */
+static int save_tree(struct scheme *s, const struct cgroup *cg, int depth)
+{
+	struct dirent *de;
+	DIR *dir;
+	int err = 0;
+
+	if (depth > MAX_WALK_DEPTH)
+		return -ELOOP;
+	if (strcmp(cg->name, s->reg_cg.name) == 0)
+		return 0;
+	if (cg->name[0] != '\0' && (err = save(s, cg)) < 0) {
+		log_err("registry: cannot read the swap setting of %s: %s", cg->path, strerror(-err));
+		return err;
+	}
+	dir = opendir(cg->path);
+	if (!dir)
+		return -errno;
+	while (err == 0 && (de = readdir(dir))) {
+		struct cgroup child;
+		char name[PATH_MAX];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(name, sizeof(name), "%s%s%s", cg->name, cg->name[0] ? "/" : "", de->d_name) >=
+		    (int)sizeof(name))
+			err = -ENAMETOOLONG;
+		else if ((err = cg_resolve(cg->hier, name, &child)) == 0)
+			err = save_tree(s, &child, depth + 1);
+		else if (err == -ENOENT)
+			err = 0; /* removed meanwhile */
+	}
+	closedir(dir);
+	return err;
+}
+
+static void forget(struct scheme *s)
+{
+	while (s->nsaved > 0)
+		free(s->saved[--s->nsaved].name);
+}
+
+static void restore(struct scheme *s)
+{
+	while (s->nsaved > 0) {
+		struct swap_saved *sv = &s->saved[--s->nsaved];
+		struct cgroup cg;
+		int err = cg_resolve(s->domain.hier, sv->name, &cg);
+
+		if (err == 0)
+			err = cg_write_file(&cg, scheme_swap_file(&cg), sv->old);
+		if (err < 0 && err != -ENOENT)
+			log_err("registry: cannot restore %s of %s to %s: %s", scheme_swap_file(&s->domain), sv->name,
+				sv->old, strerror(-err));
+		free(sv->name);
+	}
+}
+
+/* Makes APP/usbd-registered, or takes over the one a killed usbd left (it is removed at scheme_undo). */
+static int make_registered(struct scheme *s)
+{
+	struct cgroup made;
+	int err = cg_create_child(&s->app_cg, REGISTRY_CGROUP, &made);
+
+	if (err == -EEXIST)
+		err = cg_resolve(s->app_cg.hier, s->reg_cg.name, &made);
+	if (err < 0) {
+		log_err("registry: cannot create %s/%s: %s", s->app_cg.path, REGISTRY_CGROUP, strerror(-err));
+		return err;
+	}
+	s->reg_cg = made;
+	/* v1 charges stay with the old cgroup unless moved; best effort, the knob is deprecated. */
+	if (made.hier->version == 1 && cg_write_file(&made, "memory.move_charge_at_immigrate", "3") < 0)
+		log_debug("registry: memory.move_charge_at_immigrate not available");
+	return 0;
+}
+
+static int forbid_saved(struct scheme *s)
+{
+	unsigned i;
+	int err = 0;
+
+	for (i = 0; i < s->nsaved && !err; i++) {
+		struct cgroup cg;
+
+		err = cg_resolve(s->domain.hier, s->saved[i].name, &cg);
+		if (err == 0)
+			err = cg.hier->ops->set_swap_allowed(&cg, false);
+		else if (err == -ENOENT)
+			err = 0; /* removed meanwhile */
+		if (err < 0)
+			log_err("registry: cannot keep %s out of swap: %s", s->saved[i].name, strerror(-err));
+	}
+	return err ? err : s->reg_cg.hier->ops->set_swap_allowed(&s->reg_cg, true);
+}
+
+int scheme_apply(struct scheme *s, int (*record)(void *ctx), void *ctx)
+{
+	int err;
+
+	if (s->applied)
+		return 0;
+	err = save_tree(s, &s->domain, 0);
+	if (err == 0 && (err = record(ctx)) < 0)
+		log_err("registry: cannot record the swap settings before changing them: %s", strerror(-err));
+	if (err < 0) {
+		forget(s);
+		return err;
+	}
+	s->applied = true;
+	err = make_registered(s);
+	if (err == 0)
+		err = forbid_saved(s);
+	if (err < 0) {
+		log_err("registry: swap scheme not applied: %s", strerror(-err));
+		scheme_undo(s);
+	}
+	return err;
+}
+
+void scheme_undo(struct scheme *s)
+{
+	int err;
+
+	if (!s->applied)
+		return;
+	restore(s);
+	if (s->reg_cg.path[0] && (err = cg_remove(&s->reg_cg)) < 0 && err != -ENOENT)
+		log_err("registry: cannot remove %s: %s", s->reg_cg.path, strerror(-err));
+	s->reg_cg.path[0] = '\0';
+	s->applied = false;
+}
+
+void scheme_free(struct scheme *s)
+{
+	forget(s);
+	free(s->saved);
+	s->saved = NULL;
+}
