@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "spot/spot.h"
+#include "spot/config.h"
 #include "spot/store.h"
 
 struct server;
