@@ -60,10 +60,21 @@ static void t_run(void *ctx)
 	store_refree(sp->store, lazy_free, sp);
 }
 
+/* The clients' memory budget is a share of the capacity: it follows every change. */
+static void capacity_changed(struct spot *sp)
+{
+	struct store_stats st;
+
+	store_get_stats(sp->store, &st);
+	server_set_capacity(sp->srv, st.capacity);
+}
+
 static void t_chunk_added(void *ctx, void *base, size_t size)
 {
-	int err = store_chunk_add(((struct spot *)ctx)->store, base, size);
+	struct spot *sp = ctx;
+	int err = store_chunk_add(sp->store, base, size);
 
+	capacity_changed(sp);
 	if (err == -EINVAL)
 		log_warn("spot: chunk of %zu bytes is not %u bytes: held unused", size, STORE_CHUNK_SIZE);
 	else if (err < 0)
@@ -72,7 +83,11 @@ static void t_chunk_added(void *ctx, void *base, size_t size)
 
 static size_t t_chunks_take(void *ctx, size_t n, void **out)
 {
-	return store_chunks_take(((struct spot *)ctx)->store, n, out);
+	struct spot *sp = ctx;
+	size_t got = store_chunks_take(sp->store, n, out);
+
+	capacity_changed(sp);
+	return got;
 }
 
 static void t_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictions, uint64_t *losses,
