@@ -14,7 +14,7 @@
 
 /* The budget is capacity / SPOT_BUDGET_SHARE, but never less than SPOT_BUDGET_FLOOR: with few or no chunks the
  * store must still answer (errors, misses) and take one largest value in and out. */
-#define SPOT_BUDGET_SHARE 8
+#define SPOT_BUDGET_SHARE 4
 #define SPOT_BUDGET_FLOOR (8u << 20)
 
 struct spot_budget {
