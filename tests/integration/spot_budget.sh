@@ -31,7 +31,9 @@ oom=$(grep -c "OOM client memory budget exhausted" "$T_DIR/big" || true)
 echo "16 flooding clients: worker RSS $(mib "$rss0") MiB, peak $(mib "$rss1") MiB, budget $(mib "${budget:-0}") MiB," \
   "$oom clients answered -OOM, spot capacity $(mib "${capacity:-0}") MiB"
 exec 7>&-
-(( rss1 - rss0 <= ${budget:-$((64 << 20))} + (16 << 20) )) || fail "the worker grew by $(mib $((rss1 - rss0))) MiB, over its budget"
+slack=$((16 << 20))
+grep -q __asan_init "$USBD" && slack=$((320 << 20))  # ASan's quarantine holds freed memory back (256 MiB)
+(( rss1 - rss0 <= ${budget:-$((64 << 20))} + slack )) || fail "the worker grew by $(mib $((rss1 - rss0))) MiB, over its budget"
 [[ -n $budget ]] || fail "INFO has no spot_clients_budget"
 (( oom > 0 )) || fail "no flooding client was told -OOM: $(sort "$T_DIR/big" | uniq -c | head -3)"
 (( capacity >= 256 << 20 )) || fail "the balloon was deflated by consumers: spot capacity $(mib "$capacity") MiB"
@@ -50,7 +52,7 @@ echo "an idle client after a 1M-argument EXISTS: client buffers hold $held bytes
   "worker RSS $(mib "$rss2") -> $(mib "$rss3") MiB"
 exec 7>&-
 (( clients >= 2 )) || fail "the idle client is gone ($clients clients)"
-(( rss3 - rss2 < 8 << 20 )) || fail "an idle client keeps the worker $(mib $((rss3 - rss2))) MiB larger"
+(( rss3 - rss2 < slack / 2 )) || fail "an idle client keeps the worker $(mib $((rss3 - rss2))) MiB larger"
 (( held < 1 << 20 )) || fail "an idle client's buffers still hold $held bytes"
 [[ $(redis-cli -p "$port" SET k v) == OK ]] || fail "the store stopped answering"
 pass "consumers held at most the budget ($(mib "$budget") MiB): RSS +$(mib $((rss1 - rss0))) MiB, balloon kept"
