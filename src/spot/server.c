@@ -365,11 +365,11 @@ static bool out_of_fds(struct server *srv, int err)
 {
 	uint64_t unsaid;
 	bool refused = false;
+	int fd;
 
 	if (srv->reserve_fd >= 0) {
 		close(srv->reserve_fd);
-		int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-
+		fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0) {
 			srv->env.connections++;
 			reject(srv, fd, MSG_MAX_CLIENTS);
@@ -496,7 +496,7 @@ static struct client *client_of(const struct cmd_client *cl)
 /* Says that a client failed AUTH or was refused, at a bounded rate (a guesser must not flood the log either). */
 static void log_auth(struct server *srv, const struct client *c, const char *what, uint64_t now)
 {
-	char addr[INET6_ADDRSTRLEN + 4];
+	char addr[INET6_ADDRSTRLEN + 4] = "?";
 	const uint8_t *b = c->src.b;
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 	uint64_t unsaid;
