@@ -77,6 +77,33 @@ static bool check_password(struct call *c, const struct cmd_arg *user, const str
 	return diff == 0;
 }
 
+/*
+ * Checks a password, as throttled: refused without comparing while the source is backed off; every failure counts
+ * against the connection, which is closed after CMD_AUTH_MAX_FAILURES. True on success; on failure the error is
+ * already the reply.
+ */
+static bool try_password(struct call *c, const struct cmd_arg *user, const struct cmd_arg *pass)
+{
+	struct cmd_env *e = c->env;
+	bool ok = false;
+
+	if (e->auth_allowed && !e->auth_allowed(e->auth_ctx, c->cl, c->now)) {
+		rbuf_error(c->out, "ERR too many failed AUTH attempts from this address; try again later");
+	} else {
+		ok = check_password(c, user, pass);
+		if (e->auth_result)
+			e->auth_result(e->auth_ctx, c->cl, ok, c->now);
+		if (!ok)
+			rbuf_error(c->out, ERR_WRONGPASS);
+	}
+	if (ok)
+		return true;
+	e->auth_failures++;
+	if (++c->cl->auth_failures >= CMD_AUTH_MAX_FAILURES)
+		c->cl->quit = true;
+	return false;
+}
+
 static void cmd_ping(struct call *c)
 {
 	if (c->argc > 2)
@@ -369,11 +396,9 @@ static void cmd_auth(struct call *c)
 			   "Are you sure your configuration is correct?");
 		return;
 	}
-	if (check_password(c, c->argc == 3 ? &c->argv[1] : NULL, &c->argv[c->argc - 1])) {
+	if (try_password(c, c->argc == 3 ? &c->argv[1] : NULL, &c->argv[c->argc - 1])) {
 		c->cl->authed = true;
 		rbuf_status(c->out, "OK");
-	} else {
-		rbuf_error(c->out, ERR_WRONGPASS);
 	}
 }
 
@@ -426,10 +451,8 @@ static void cmd_hello(struct call *c)
 		return;
 	}
 	if (pass && c->env->password[0]) {
-		if (!check_password(c, user, pass)) {
-			rbuf_error(c->out, ERR_WRONGPASS);
+		if (!try_password(c, user, pass))
 			return;
-		}
 		c->cl->authed = true;
 	}
 	if (!c->cl->authed) {
@@ -618,7 +641,7 @@ static void cmd_info(struct call *c)
 	if (section(want, "clients", buf, sizeof(buf), &len))
 		field(buf, sizeof(buf), &len, "connected_clients:%" PRIu64 "\r\nmaxclients:%" PRIu64 "\r\n", e->clients,
 		      e->max_clients);
-	if (section(want, "memory", buf, sizeof(buf), &len))
+	if (section(want, "memory", buf, sizeof(buf), &len)) {
 		field(buf, sizeof(buf), &len,
 		      "used_memory:%" PRIu64 "\r\nmaxmemory:%" PRIu64 "\r\nmaxmemory_policy:allkeys-lru\r\n"
 		      "spot_capacity:%" PRIu64 "\r\nspot_used:%" PRIu64 "\r\nspot_chunks:%" PRIu64 "\r\n"
@@ -626,12 +649,17 @@ static void cmd_info(struct call *c)
 		      "spot_index_bytes:%" PRIu64 "\r\n",
 		      st.used, st.capacity, st.capacity, st.used, st.chunks, st.chunks_free, st.index_entries,
 		      st.index_bytes);
+		if (e->budget)
+			field(buf, sizeof(buf), &len,
+			      "spot_clients_memory:%zu\r\nspot_clients_budget:%zu\r\nspot_clients_refused:%" PRIu64 "\r\n",
+			      e->budget->used, e->budget->limit, e->budget->refused);
+	}
 	if (section(want, "stats", buf, sizeof(buf), &len))
 		field(buf, sizeof(buf), &len,
 		      "total_connections_received:%" PRIu64 "\r\nrejected_connections:%" PRIu64 "\r\n"
 		      "total_commands_processed:%" PRIu64 "\r\nexpired_keys:%" PRIu64 "\r\nevicted_keys:%" PRIu64 "\r\n"
-		      "deflation_losses:%" PRIu64 "\r\n",
-		      e->connections, e->rejected, e->commands, st.expired, st.evictions, st.losses);
+		      "deflation_losses:%" PRIu64 "\r\nauth_failures:%" PRIu64 "\r\n",
+		      e->connections, e->rejected, e->commands, st.expired, st.evictions, st.losses, e->auth_failures);
 	if (section(want, "keyspace", buf, sizeof(buf), &len) && st.keys)
 		field(buf, sizeof(buf), &len, "db0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n", st.keys,
 		      st.expires);

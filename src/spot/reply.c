@@ -15,9 +15,16 @@ void rbuf_init(struct rbuf *b, size_t max)
 
 void rbuf_free(struct rbuf *b)
 {
+	budget_release(b->budget, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = b->sent = 0;
+}
+
+void rbuf_shrink(struct rbuf *b, bool all)
+{
+	if (b->cap && !rbuf_pending(b) && (all || b->cap > RBUF_KEEP))
+		rbuf_free(b);
 }
 
 /* Makes room for n more bytes; false (and overflow set) past the cap or when memory runs out. */
@@ -44,8 +51,13 @@ static bool reserve(struct rbuf *b, size_t n)
 	cap = b->cap ? b->cap : RBUF_MIN;
 	while (cap < b->len + n)
 		cap *= 2;
+	if (!budget_grow(b->budget, b->cap, cap)) {
+		b->overflow = true;
+		return false;
+	}
 	nd = realloc(b->data, cap);
 	if (!nd) {
+		budget_release(b->budget, cap - b->cap);
 		b->overflow = true;
 		return false;
 	}

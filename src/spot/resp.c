@@ -22,6 +22,7 @@ void resp_init(struct resp_parser *p, const struct resp_limits *lim)
 
 void resp_free(struct resp_parser *p)
 {
+	budget_release(p->budget, p->cap + p->argv_cap * sizeof(*p->argv));
 	free(p->buf);
 	free(p->argv);
 	p->buf = NULL;
@@ -87,9 +88,13 @@ int resp_feed(struct resp_parser *p, const void *data, size_t n)
 
 		while (cap < p->len + n)
 			cap *= 2;
-		nb = realloc(p->buf, cap);
-		if (!nb)
+		if (!budget_grow(p->budget, p->cap, cap))
 			return -ENOMEM;
+		nb = realloc(p->buf, cap);
+		if (!nb) {
+			budget_release(p->budget, cap - p->cap);
+			return -ENOMEM;
+		}
 		p->buf = nb;
 		p->cap = cap;
 	}
@@ -108,19 +113,51 @@ void resp_consume(struct resp_parser *p)
 		p->pos = p->scan = p->len = 0;
 }
 
+void resp_shrink(struct resp_parser *p, bool all)
+{
+	if (p->len || p->mbulk >= 0)
+		return;
+	if (p->cap && (all || p->cap > RESP_KEEP)) {
+		budget_release(p->budget, p->cap);
+		free(p->buf);
+		p->buf = NULL;
+		p->cap = 0;
+	}
+	if (p->argv_cap && (all || p->argv_cap * sizeof(*p->argv) > RESP_KEEP)) {
+		budget_release(p->budget, p->argv_cap * sizeof(*p->argv));
+		free(p->argv);
+		p->argv = NULL;
+		p->argv_cap = 0;
+	}
+}
+
+/* Resizes argv to cap entries (more than argc), charging the budget. */
+static int resize_argv(struct resp_parser *p, size_t cap)
+{
+	size_t have = p->argv_cap * sizeof(*p->argv), want = cap * sizeof(*p->argv);
+	struct resp_arg *na;
+
+	if (!budget_grow(p->budget, have, want))
+		return -ENOMEM;
+	na = realloc(p->argv, want);
+	if (!na) {
+		budget_release(p->budget, want - have);
+		return -ENOMEM;
+	}
+	p->argv = na;
+	p->argv_cap = cap;
+	return 0;
+}
+
 static int push_arg(struct resp_parser *p, size_t off, size_t len, size_t hint)
 {
 	if (p->argc == p->argv_cap) {
 		size_t cap = p->argv_cap ? p->argv_cap * 2 : hint;
-		struct resp_arg *na;
 
 		if (cap < p->argc + 1)
 			cap = p->argc + 1;
-		na = realloc(p->argv, cap * sizeof(*na));
-		if (!na)
+		if (resize_argv(p, cap) < 0)
 			return -ENOMEM;
-		p->argv = na;
-		p->argv_cap = cap;
 	}
 	p->argv[p->argc].off = off;
 	p->argv[p->argc].len = len;
@@ -156,7 +193,7 @@ static int parse_inline(struct resp_parser *p, const char **err)
 		while (i < end && !is_space(p->buf[i]))
 			i++;
 		if (push_arg(p, tok, i - tok, 16) < 0) {
-			*err = "ERR out of memory";
+			*err = RESP_ERR_OOM;
 			return RESP_ERROR;
 		}
 	}
@@ -206,16 +243,10 @@ static int parse_multibulk(struct resp_parser *p, const char **err)
 		}
 		p->mbulk = v;
 		p->argc = 0;
-		if (p->argv_cap < ARGV_PRESIZE && p->argv_cap < (size_t)v) {
-			size_t cap = v < ARGV_PRESIZE ? (size_t)v : ARGV_PRESIZE;
-			struct resp_arg *na = realloc(p->argv, cap * sizeof(*na));
-
-			if (!na) {
-				*err = "ERR out of memory";
-				return RESP_ERROR;
-			}
-			p->argv = na;
-			p->argv_cap = cap;
+		if (p->argv_cap < ARGV_PRESIZE && p->argv_cap < (size_t)v &&
+		    resize_argv(p, v < ARGV_PRESIZE ? (size_t)v : ARGV_PRESIZE) < 0) {
+			*err = RESP_ERR_OOM;
+			return RESP_ERROR;
 		}
 	}
 	while (p->mbulk > 0) {
@@ -244,7 +275,7 @@ static int parse_multibulk(struct resp_parser *p, const char **err)
 		if (p->len - p->scan < (size_t)p->bulk + 2)
 			return RESP_MORE;
 		if (push_arg(p, p->scan, (size_t)p->bulk, ARGV_PRESIZE) < 0) {
-			*err = "ERR out of memory";
+			*err = RESP_ERR_OOM;
 			return RESP_ERROR;
 		}
 		p->scan += (size_t)p->bulk + 2;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spot/budget.h"
+
 struct resp_limits {
 	size_t max_inline;      /* longest inline request line, and longest "*N" / "$L" header line */
 	uint64_t max_bulk;      /* largest bulk argument */
@@ -27,6 +29,9 @@ struct resp_limits {
 #define RESP_NOAUTH_MAX_BULK 16384
 #define RESP_NOAUTH_MAX_ARGC 10
 
+/* The error when a buffer cannot grow (no memory, or the clients' budget is spent); the connection is closed. */
+#define RESP_ERR_OOM "OOM client memory budget exhausted; closing the connection"
+
 struct resp_arg {
 	size_t off, len;
 };
@@ -42,6 +47,7 @@ struct resp_parser {
 	struct resp_arg *argv;
 	size_t argc, argv_cap;
 	char err[64];           /* room for an error text that quotes input */
+	struct spot_budget *budget; /* charged for buf and argv (NULL: unlimited); set after resp_init */
 };
 
 enum resp_status { RESP_ERROR = -1, RESP_MORE = 0, RESP_DONE = 1 };
@@ -52,7 +58,7 @@ void resp_free(struct resp_parser *p);
 static inline void resp_set_limits(struct resp_parser *p, const struct resp_limits *lim) { p->lim = lim; }
 
 /* Appends received bytes. Returns 0, -ENOBUFS when the unparsed bytes would exceed max_query (the caller
- * closes the client), or -ENOMEM. */
+ * closes the client), or -ENOMEM (no memory, or the budget refused the growth). */
 int resp_feed(struct resp_parser *p, const void *data, size_t n);
 
 /*
@@ -64,6 +70,11 @@ enum resp_status resp_parse(struct resp_parser *p, const char **err);
 
 /* Drops the request just returned by RESP_DONE. */
 void resp_consume(struct resp_parser *p);
+
+/* When nothing is buffered, gives back the buffers a large request left (over RESP_KEEP bytes each), or all of
+ * them when `all`; the next bytes allocate afresh. Does nothing while a request is pending. */
+#define RESP_KEEP (256 * 1024)
+void resp_shrink(struct resp_parser *p, bool all);
 
 /* Bytes buffered but not yet parsed into a finished request. */
 static inline size_t resp_pending(const struct resp_parser *p) { return p->len - p->pos; }

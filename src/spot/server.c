@@ -1,12 +1,16 @@
 #include "spot/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -14,6 +18,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "spot/commands.h"
+#include "spot/guard.h"
 #include "spot/reply.h"
 #include "spot/resp.h"
 
@@ -24,9 +29,17 @@
 #define SWEEP_INTERVAL_MS 100
 #define SWEEP_MIN_BUCKETS 1024
 #define DEFAULT_MAX_OUTPUT (64u * 1024 * 1024)
+/* File descriptors kept out of the client count (the worker's own, the listener, epoll, timer, reserve), as
+ * Redis keeps 32: max_clients is lowered to fit RLIMIT_NOFILE. */
+#define RESERVED_FDS 32
+/* The shared argv is given back past this many entries (a large request's), like a parser's. */
+#define ARGV_KEEP 1024
+/* Repeated warnings (out of fds, failed AUTHs, budget refusals) are logged at most once per this, with a count. */
+#define LOG_INTERVAL_MS 5000
 
 struct client {
 	int fd;                 /* -1 once closed; freed at the end of server_run */
+	struct guard_addr src;  /* the peer's address, for the AUTH guard */
 	bool closing;           /* a protocol error was answered: flush, then close */
 	uint32_t events;        /* what epoll watches for it */
 	struct resp_parser p;
@@ -35,12 +48,23 @@ struct client {
 	struct client *next, **pprev;
 };
 
+/* A warning that may repeat fast: said at most once per LOG_INTERVAL_MS, with how many were not said. */
+struct ratelog {
+	uint64_t next_ms;
+	uint64_t unsaid;
+};
+
 struct server {
 	int epfd, lfd, tfd;
+	int reserve_fd;         /* held so that, out of fds, one can be freed to accept and refuse a client */
+	bool accept_paused;     /* out of fds without a reserve: the listener is unwatched until the next tick */
 	uint64_t max_clients, max_output;
 	char password[128];
 	struct resp_limits lim_auth, lim_noauth;
 	struct cmd_env env;
+	struct spot_budget budget;
+	struct auth_guard guard;
+	struct ratelog log_fds, log_auth, log_budget;
 	struct client *clients, *dead;
 	struct cmd_arg *argv;
 	size_t argv_cap;
@@ -49,6 +73,19 @@ struct server {
 
 /* Tags of the two non-client fds in epoll data (client events carry the client pointer). */
 static char listener_tag, timer_tag;
+
+/* True if the warning may be logged now; *unsaid is then how many were held back since the last one. */
+static bool ratelog_due(struct ratelog *r, uint64_t now, uint64_t *unsaid)
+{
+	if (now < r->next_ms) {
+		r->unsaid++;
+		return false;
+	}
+	*unsaid = r->unsaid;
+	r->unsaid = 0;
+	r->next_ms = now + LOG_INTERVAL_MS;
+	return true;
+}
 
 static void client_close(struct server *srv, struct client *c)
 {
@@ -64,11 +101,22 @@ static void client_close(struct server *srv, struct client *c)
 	srv->env.clients--;
 }
 
-static void client_free(struct client *c)
+static void client_free(struct server *srv, struct client *c)
 {
 	resp_free(&c->p);
 	rbuf_free(&c->out);
+	budget_release(&srv->budget, sizeof(*c));
 	free(c);
+}
+
+static void log_budget_refusal(struct server *srv, const struct client *c, const char *what)
+{
+	uint64_t unsaid;
+
+	if (ratelog_due(&srv->log_budget, clock_ms(), &unsaid))
+		log_warn("spot: closing client %llu: %s would pass the clients' memory budget (%zu of %zu bytes used)"
+			 " or its own cap; %llu more such closes not logged", (unsigned long long)c->st.id, what,
+			 srv->budget.used, srv->budget.limit, (unsigned long long)unsaid);
 }
 
 /* Watches for output room while a reply is pending; stops reading a client that is being closed. */
@@ -122,7 +170,31 @@ static void client_flush(struct server *srv, struct client *c)
 		client_close(srv, c);
 		return;
 	}
+	rbuf_shrink(&c->out, budget_tight(&srv->budget));
 	set_out_interest(srv, c, false);
+}
+
+/*
+ * Answers a final error, then closes: through the output buffer (flushed at the end of the turn), or, when the
+ * budget left no room even for that, straight to the socket if nothing else is pending (an error line fits any
+ * send buffer), and the close is at once.
+ */
+static void client_fail(struct server *srv, struct client *c, const char *err)
+{
+	c->closing = true;
+	rbuf_error(&c->out, "%s", err);
+	if (!c->out.overflow)
+		return;
+	if (!rbuf_pending(&c->out)) {
+		char line[160];
+		int n = snprintf(line, sizeof(line), "-%s\r\n", err);
+
+		if (n > 0 && send(c->fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
+				  MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("spot: telling client %llu: %s", (unsigned long long)c->st.id, strerror(errno));
+	}
+	discard_input(c);
+	client_close(srv, c);
 }
 
 static bool grow_argv(struct server *srv, size_t argc)
@@ -131,12 +203,35 @@ static bool grow_argv(struct server *srv, size_t argc)
 
 	if (argc <= srv->argv_cap)
 		return true;
-	na = realloc(srv->argv, argc * sizeof(*na));
-	if (!na)
+	if (!budget_grow(&srv->budget, srv->argv_cap * sizeof(*na), argc * sizeof(*na)))
 		return false;
+	na = realloc(srv->argv, argc * sizeof(*na));
+	if (!na) {
+		budget_release(&srv->budget, (argc - srv->argv_cap) * sizeof(*na));
+		return false;
+	}
 	srv->argv = na;
 	srv->argv_cap = argc;
 	return true;
+}
+
+static void free_argv(struct server *srv)
+{
+	budget_release(&srv->budget, srv->argv_cap * sizeof(*srv->argv));
+	free(srv->argv);
+	srv->argv = NULL;
+	srv->argv_cap = 0;
+}
+
+/* Once a client has nothing buffered, what a large request made grow goes back (all of it when the budget is
+ * tight), so that an idle client holds no more than a small request needs. */
+static void client_shrink(struct server *srv, struct client *c)
+{
+	bool tight = budget_tight(&srv->budget);
+
+	resp_shrink(&c->p, tight);
+	if (srv->argv_cap > ARGV_KEEP || (tight && srv->argv_cap))
+		free_argv(srv);
 }
 
 /* Executes every complete request buffered (pipelining), appending the replies. */
@@ -146,11 +241,14 @@ static void client_process(struct server *srv, struct client *c)
 		const char *err = NULL;
 		enum resp_status st = resp_parse(&c->p, &err);
 
-		if (st == RESP_MORE)
+		if (st == RESP_MORE) {
+			client_shrink(srv, c);
 			return;
+		}
 		if (st == RESP_ERROR || !grow_argv(srv, c->p.argc)) {
-			rbuf_error(&c->out, "%s", err ? err : "ERR out of memory");
-			c->closing = true;
+			if (st != RESP_ERROR || strcmp(err, RESP_ERR_OOM) == 0)
+				log_budget_refusal(srv, c, "a request's arguments");
+			client_fail(srv, c, st == RESP_ERROR ? err : RESP_ERR_OOM);
 			return;
 		}
 		for (size_t i = 0; i < c->p.argc; i++) {
@@ -164,8 +262,9 @@ static void client_process(struct server *srv, struct client *c)
 		if (c->st.authed && !was_authed)
 			resp_set_limits(&c->p, &srv->lim_auth);
 		if (c->out.overflow) {
-			log_warn("spot: client %llu passed the output buffer cap (%llu bytes); dropping it",
-				 (unsigned long long)c->st.id, (unsigned long long)srv->max_output);
+			log_warn("spot: client %llu passed the output buffer cap (%llu bytes) or the clients' memory budget"
+				 " (%zu of %zu bytes used); dropping it", (unsigned long long)c->st.id,
+				 (unsigned long long)srv->max_output, srv->budget.used, srv->budget.limit);
 			client_close(srv, c);
 			return;
 		}
@@ -193,9 +292,13 @@ static size_t client_recv(struct server *srv, struct client *c)
 			return 0;
 		}
 		err = resp_feed(&c->p, buf, (size_t)n);
+		if (err == -ENOMEM) {
+			log_budget_refusal(srv, c, "its query buffer");
+			client_fail(srv, c, RESP_ERR_OOM);
+			return 0;
+		}
 		if (err < 0) {
-			log_warn("spot: closing client %llu: %s", (unsigned long long)c->st.id,
-				 err == -ENOBUFS ? "it reached the query buffer cap" : strerror(-err));
+			log_warn("spot: closing client %llu: it reached the query buffer cap", (unsigned long long)c->st.id);
 			client_close(srv, c);
 			return 0;
 		}
@@ -236,63 +339,137 @@ static void client_read(struct server *srv, struct client *c, size_t got)
 	}
 }
 
-static void reject(struct server *srv, int fd)
-{
-	static const char msg[] = "-ERR max number of clients reached\r\n";
+#define MSG_MAX_CLIENTS "-ERR max number of clients reached\r\n"
 
+/* Answers a connection that is not taken on, and closes it. */
+static void reject(struct server *srv, int fd, const char *msg)
+{
 	/* A fresh socket's send buffer is empty: the line goes out whole or the client is gone anyway. */
-	if (send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("spot: telling a rejected client: %s", strerror(errno));
 	close(fd);
 	srv->env.rejected++;
 }
 
+static void open_reserve(struct server *srv)
+{
+	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * accept failed for want of file descriptors (EMFILE, ENFILE). The waiting connection keeps the listener readable,
+ * so doing nothing would spin. The reserve fd is given up to accept it, tell it the server is full and close it;
+ * without a reserve, the listener is unwatched until the next timer tick. True if accepting may go on.
+ */
+static bool out_of_fds(struct server *srv, int err)
+{
+	uint64_t unsaid;
+	bool refused = false;
+	int fd;
+
+	if (srv->reserve_fd >= 0) {
+		close(srv->reserve_fd);
+		fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			srv->env.connections++;
+			reject(srv, fd, MSG_MAX_CLIENTS);
+			refused = true;
+		}
+		open_reserve(srv);
+	}
+	if (!refused && !srv->accept_paused) {
+		struct epoll_event ev = { .events = 0, .data.ptr = &listener_tag };
+
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->lfd, &ev) == 0)
+			srv->accept_paused = true;
+	}
+	if (ratelog_due(&srv->log_fds, clock_ms(), &unsaid))
+		log_warn("spot: accept: %s (%llu clients, RLIMIT_NOFILE too low for max_clients %llu?); refusing new "
+			 "clients; %llu more such failures not logged", strerror(err),
+			 (unsigned long long)srv->env.clients, (unsigned long long)srv->max_clients,
+			 (unsigned long long)unsaid);
+	return refused;
+}
+
+static void resume_accepting(struct server *srv)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listener_tag };
+
+	if (!srv->accept_paused)
+		return;
+	if (srv->reserve_fd < 0)
+		open_reserve(srv);
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->lfd, &ev) == 0)
+		srv->accept_paused = false;
+}
+
+/* Takes a connection on as a client, its struct charged to the budget. */
+static void add_client(struct server *srv, int fd, const struct sockaddr_storage *peer)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct client *c = NULL;
+	int one = 1;
+
+	if (!budget_grow(&srv->budget, 0, sizeof(*c))) {
+		reject(srv, fd, "-" RESP_ERR_OOM "\r\n");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_warn("spot: no memory for a new client");
+		budget_release(&srv->budget, sizeof(*c));
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->events = EPOLLIN;
+	guard_addr_from(&c->src, (const struct sockaddr *)peer);
+	c->st.id = ++srv->next_id;
+	c->st.authed = !srv->password[0];
+	resp_init(&c->p, c->st.authed ? &srv->lim_auth : &srv->lim_noauth);
+	c->p.budget = &srv->budget;
+	rbuf_init(&c->out, srv->max_output);
+	c->out.budget = &srv->budget;
+	ev.data.ptr = c;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_warn("spot: epoll_ctl: %s", strerror(errno));
+		close(fd);
+		client_free(srv, c);
+		return;
+	}
+	/* Replies are written whole per event loop turn: Nagle would only add latency. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		log_debug("spot: TCP_NODELAY: %s", strerror(errno));
+	c->next = srv->clients;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &srv->clients;
+	srv->clients = c;
+	srv->env.clients++;
+}
+
 static void accept_clients(struct server *srv)
 {
 	for (int i = 0; i < ACCEPTS_PER_RUN; i++) {
-		int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct epoll_event ev = { .events = EPOLLIN };
-		struct client *c;
-		int one = 1;
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(srv->lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			if (!out_of_fds(srv, errno))
+				return;
+			continue;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
 				log_warn("spot: accept: %s", strerror(errno));
 			return;
 		}
 		srv->env.connections++;
-		if (srv->env.clients >= srv->max_clients) {
-			reject(srv, fd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			log_warn("spot: no memory for a new client");
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->events = EPOLLIN;
-		c->st.id = ++srv->next_id;
-		c->st.authed = !srv->password[0];
-		resp_init(&c->p, c->st.authed ? &srv->lim_auth : &srv->lim_noauth);
-		rbuf_init(&c->out, srv->max_output);
-		ev.data.ptr = c;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			log_warn("spot: epoll_ctl: %s", strerror(errno));
-			close(fd);
-			client_free(c);
-			continue;
-		}
-		/* Replies are written whole per event loop turn: Nagle would only add latency. */
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-			log_debug("spot: TCP_NODELAY: %s", strerror(errno));
-		c->next = srv->clients;
-		if (c->next)
-			c->next->pprev = &c->next;
-		c->pprev = &srv->clients;
-		srv->clients = c;
-		srv->env.clients++;
+		if (srv->env.clients >= srv->max_clients)
+			reject(srv, fd, MSG_MAX_CLIENTS);
+		else
+			add_client(srv, fd, &peer);
 	}
 }
 
@@ -300,14 +477,63 @@ static void timer_tick(struct server *srv)
 {
 	struct store_stats st;
 	uint64_t ticks;
-	size_t budget;
+	size_t slice;
 
 	if (read(srv->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("spot: timerfd read: %s", strerror(errno));
 	store_get_stats(srv->env.store, &st);
 	/* A full pass over the index every ~3 s whatever its size: stale and expired entries do not pile up. */
-	budget = st.index_entries / 32 > SWEEP_MIN_BUCKETS ? (size_t)(st.index_entries / 32) : SWEEP_MIN_BUCKETS;
-	store_sweep(srv->env.store, clock_ms(), budget);
+	slice = st.index_entries / 32 > SWEEP_MIN_BUCKETS ? (size_t)(st.index_entries / 32) : SWEEP_MIN_BUCKETS;
+	store_sweep(srv->env.store, clock_ms(), slice);
+	resume_accepting(srv);
+}
+
+static struct client *client_of(const struct cmd_client *cl)
+{
+	return (struct client *)((char *)cl - offsetof(struct client, st));
+}
+
+/* Says that a client failed AUTH or was refused, at a bounded rate (a guesser must not flood the log either). */
+static void log_auth(struct server *srv, const struct client *c, const char *what, uint64_t now)
+{
+	char addr[INET6_ADDRSTRLEN + 4] = "?";
+	const uint8_t *b = c->src.b;
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	uint64_t unsaid;
+
+	if (!ratelog_due(&srv->log_auth, now, &unsaid))
+		return;
+	if (memcmp(b, v4mapped, sizeof(v4mapped)) == 0)
+		inet_ntop(AF_INET, b + 12, addr, sizeof(addr));
+	else if (inet_ntop(AF_INET6, b, addr, INET6_ADDRSTRLEN))
+		strcat(addr, "/64");
+	log_warn("spot: client %llu from %s: %s (%llu failed AUTHs in all; %llu more not logged)",
+		 (unsigned long long)c->st.id, addr, what, (unsigned long long)srv->env.auth_failures + 1,
+		 (unsigned long long)unsaid);
+}
+
+static bool auth_allowed(void *ctx, const struct cmd_client *cl, uint64_t now)
+{
+	struct server *srv = ctx;
+	const struct client *c = client_of(cl);
+
+	if (guard_allows(&srv->guard, &c->src, now))
+		return true;
+	log_auth(srv, c, "AUTH refused, its address is backed off", now);
+	return false;
+}
+
+static void auth_result(void *ctx, const struct cmd_client *cl, bool ok, uint64_t now)
+{
+	struct server *srv = ctx;
+	const struct client *c = client_of(cl);
+
+	if (ok) {
+		guard_succeeded(&srv->guard, &c->src);
+		return;
+	}
+	log_auth(srv, c, guard_failed(&srv->guard, &c->src, now) ? "wrong password; its address is now backed off" :
+		 "wrong password", now);
 }
 
 static bool is_client(const struct epoll_event *ev)
@@ -366,7 +592,7 @@ void server_run(struct server *srv)
 		struct client *c = srv->dead;
 
 		srv->dead = c->next;
-		client_free(c);
+		client_free(srv, c);
 	}
 }
 
@@ -409,9 +635,28 @@ static int port_of(const struct spot_listen *l)
 	return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
 }
 
+/* Lowers max_clients to what RLIMIT_NOFILE leaves after RESERVED_FDS, so that the cap is met before accept fails. */
+static uint64_t fit_clients(uint64_t max_clients)
+{
+	struct rlimit rl;
+	uint64_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return max_clients;
+	room = rl.rlim_cur > RESERVED_FDS + 1 ? rl.rlim_cur - RESERVED_FDS : 1;
+	if (room >= max_clients)
+		return max_clients;
+	log_warn("spot: max_clients lowered from %llu to %llu to fit the open-file limit (RLIMIT_NOFILE %llu)",
+		 (unsigned long long)max_clients, (unsigned long long)room, (unsigned long long)rl.rlim_cur);
+	return room;
+}
+
+void server_set_capacity(struct server *srv, uint64_t capacity) { budget_set_capacity(&srv->budget, capacity); }
+
 int server_new(const struct spot_config *cfg, struct store *store, struct server **out)
 {
 	struct spot_listen l;
+	struct store_stats st;
 	struct server *srv;
 	uint64_t max_bulk = store_max_value(store, 0);
 	int err;
@@ -428,7 +673,11 @@ int server_new(const struct spot_config *cfg, struct store *store, struct server
 	if (!srv)
 		return -ENOMEM;
 	srv->lfd = srv->tfd = -1;
-	srv->max_clients = cfg->max_clients ? cfg->max_clients : SPOT_DEFAULT_MAX_CLIENTS;
+	srv->max_clients = fit_clients(cfg->max_clients ? cfg->max_clients : SPOT_DEFAULT_MAX_CLIENTS);
+	open_reserve(srv);
+	store_get_stats(store, &st);
+	budget_set_capacity(&srv->budget, st.capacity);
+	guard_init(&srv->guard, clock_ns() ^ (uint64_t)(uintptr_t)srv);
 	srv->max_output = cfg->max_output ? cfg->max_output : DEFAULT_MAX_OUTPUT;
 	memcpy(srv->password, cfg->password, sizeof(srv->password));
 	srv->password[sizeof(srv->password) - 1] = '\0';
@@ -452,6 +701,10 @@ int server_new(const struct spot_config *cfg, struct store *store, struct server
 		.port = port_of(&l),
 		.start_ms = clock_ms(),
 		.max_clients = srv->max_clients,
+		.budget = &srv->budget,
+		.auth_allowed = auth_allowed,
+		.auth_result = auth_result,
+		.auth_ctx = srv,
 	};
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	err = srv->epfd < 0 ? -errno : start_timer(srv);
@@ -480,15 +733,17 @@ void server_free(struct server *srv)
 		struct client *c = srv->dead;
 
 		srv->dead = c->next;
-		client_free(c);
+		client_free(srv, c);
 	}
 	if (srv->lfd >= 0)
 		close(srv->lfd);
 	if (srv->tfd >= 0)
 		close(srv->tfd);
+	if (srv->reserve_fd >= 0)
+		close(srv->reserve_fd);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
-	free(srv->argv);
+	free_argv(srv);
 	free(srv);
 }
 

@@ -1,14 +1,15 @@
 /*
  * server: the spot store's TCP front end. A non-blocking listener and its clients on an epoll fd of its own
- * (the worker polls that fd and calls server_run), pipelining, per-client query and output caps, a client cap,
- * optional password (AUTH first; tighter protocol limits until then), and a timer for the store's sweep.
+ * (the worker polls that fd and calls server_run), pipelining, per-client query and output caps, one memory budget
+ * for all clients' buffers, a client cap that fits the open-file limit, optional password (AUTH first; tighter
+ * protocol limits until then; failures throttled per connection and per source), and a timer for the store's sweep.
  */
 #ifndef USBD_SPOT_SERVER_H
 #define USBD_SPOT_SERVER_H
 
 #include <stdint.h>
 
-#include "spot/spot.h"
+#include "spot/config.h"
 #include "spot/store.h"
 
 struct server;
@@ -17,6 +18,9 @@ struct server;
  * -EINVAL (bad address), -EPERM (non-loopback without a password), -errno of socket/bind/listen. Logs why. */
 int server_new(const struct spot_config *cfg, struct store *store, struct server **out);
 void server_free(struct server *srv);
+
+/* The spot capacity changed (chunks added or taken): the clients' memory budget follows it (spot/budget.h). */
+void server_set_capacity(struct server *srv, uint64_t capacity);
 
 /* The epoll fd to poll for readability. */
 int server_epoll_fd(const struct server *srv);

@@ -1,9 +1,6 @@
 #include "spot/spot.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -31,67 +28,6 @@ struct spot {
  * own 100 ms sweep timer makes sure a round comes.
  */
 #define REFREE_INTERVAL_MS 100
-
-void spot_config_init(struct spot_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->listen, sizeof(cfg->listen), "%s", SPOT_DEFAULT_LISTEN);
-}
-
-int spot_config_parse_listen(const char *text, struct spot_listen *out)
-{
-	char host[64];
-	const char *colon, *h = text;
-	size_t hlen;
-	long port;
-	char *end;
-
-	memset(out, 0, sizeof(*out));
-	if (strcmp(text, "off") == 0) {
-		out->off = true;
-		return 0;
-	}
-	colon = strrchr(text, ':');
-	if (!colon || colon == text)
-		return -EINVAL;
-	hlen = (size_t)(colon - text);
-	if (text[0] == '[') {
-		if (hlen < 3 || text[hlen - 1] != ']')
-			return -EINVAL;
-		h = text + 1;
-		hlen -= 2;
-	}
-	if (hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || colon[1] == '+' || colon[1] == '-' || port < 1 || port > 65535)
-		return -EINVAL;
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	if (text[0] != '[') {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return -EINVAL;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		out->addrlen = sizeof(*sin);
-		out->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
-
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return -EINVAL;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		out->addrlen = sizeof(*sin6);
-		out->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-	}
-	return 0;
-}
 
 static int t_epoll_fd(void *ctx) { return server_epoll_fd(((struct spot *)ctx)->srv); }
 
@@ -124,10 +60,21 @@ static void t_run(void *ctx)
 	store_refree(sp->store, lazy_free, sp);
 }
 
+/* The clients' memory budget is a share of the capacity: it follows every change. */
+static void capacity_changed(struct spot *sp)
+{
+	struct store_stats st;
+
+	store_get_stats(sp->store, &st);
+	server_set_capacity(sp->srv, st.capacity);
+}
+
 static void t_chunk_added(void *ctx, void *base, size_t size)
 {
-	int err = store_chunk_add(((struct spot *)ctx)->store, base, size);
+	struct spot *sp = ctx;
+	int err = store_chunk_add(sp->store, base, size);
 
+	capacity_changed(sp);
 	if (err == -EINVAL)
 		log_warn("spot: chunk of %zu bytes is not %u bytes: held unused", size, STORE_CHUNK_SIZE);
 	else if (err < 0)
@@ -136,7 +83,11 @@ static void t_chunk_added(void *ctx, void *base, size_t size)
 
 static size_t t_chunks_take(void *ctx, size_t n, void **out)
 {
-	return store_chunks_take(((struct spot *)ctx)->store, n, out);
+	struct spot *sp = ctx;
+	size_t got = store_chunks_take(sp->store, n, out);
+
+	capacity_changed(sp);
+	return got;
 }
 
 static void t_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictions, uint64_t *losses,

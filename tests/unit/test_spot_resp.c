@@ -273,6 +273,57 @@ static void feed_should_refuse_bytes_past_the_query_buffer_cap(void **state)
 	resp_free(&p);
 }
 
+/* Every growth of the buffer and argv is charged to the budget, refused past it (or past half of it for one
+ * buffer), and a parser with nothing pending gives its large buffers back. */
+static void parser_should_charge_the_budget_and_give_big_buffers_back(void **state)
+{
+	struct spot_budget b = { .limit = 4u << 20 };
+	struct resp_parser p;
+	const char *err = NULL;
+	char big[64 * 1024];
+	size_t fed = 0;
+	int rc = 0;
+
+	(void)state;
+	resp_init(&p, &lim);
+	p.budget = &b;
+	assert_int_equal(resp_feed(&p, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", 20), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_int_equal(b.used, p.cap + p.argv_cap * sizeof(*p.argv));
+	resp_consume(&p);
+	/* An incomplete request whose arguments pile up: refused once its buffer would pass half the budget. */
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(resp_feed(&p, "*1000\r\n", 7), 0);
+	while (rc == 0 && fed < (8u << 20)) {
+		rc = resp_feed(&p, big, sizeof(big));
+		fed += sizeof(big);
+	}
+	assert_int_equal(rc, -ENOMEM);
+	assert_true(p.cap <= b.limit / 2 && b.used <= b.limit);
+	assert_true(b.refused > 0);
+	resp_free(&p);
+	assert_int_equal(b.used, 0);
+
+	/* A large request, done: its buffers go back once nothing is pending, small ones stay unless asked. */
+	resp_init(&p, &lim);
+	p.budget = &b;
+	assert_int_equal(resp_feed(&p, "*1\r\n$300000\r\n", 13), 0);
+	for (fed = 0; fed < 300000; fed += sizeof(big))
+		assert_int_equal(resp_feed(&p, big, 300000 - fed < sizeof(big) ? 300000 - fed : sizeof(big)), 0);
+	assert_int_equal(resp_feed(&p, "\r\n", 2), 0);
+	assert_true(p.cap > RESP_KEEP);
+	resp_shrink(&p, false);
+	assert_true(p.cap > RESP_KEEP); /* pending: kept */
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	resp_consume(&p);
+	resp_shrink(&p, false);
+	assert_int_equal(p.cap, 0);
+	assert_int_equal(b.used, p.argv_cap * sizeof(*p.argv));
+	resp_shrink(&p, true);
+	assert_int_equal(b.used, 0);
+	resp_free(&p);
+}
+
 static void parse_should_survive_random_garbage(void **state)
 {
 	struct resp_limits small = lim;
@@ -398,6 +449,7 @@ int main(void)
 		cmocka_unit_test(parse_should_refuse_lines_longer_than_the_inline_limit),
 		cmocka_unit_test(parse_should_apply_tighter_limits_before_auth),
 		cmocka_unit_test(feed_should_refuse_bytes_past_the_query_buffer_cap),
+		cmocka_unit_test(parser_should_charge_the_budget_and_give_big_buffers_back),
 		cmocka_unit_test(parse_should_survive_random_garbage),
 		cmocka_unit_test(parse_ll_should_follow_redis_string2ll),
 		cmocka_unit_test(peek_should_find_keys_of_whole_requests_and_change_nothing),
