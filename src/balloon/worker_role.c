@@ -19,6 +19,7 @@
 
 #include "balloon/proto.h"
 #include "common/log.h"
+#include "sys/oom_score.h"
 
 enum { ROLE_FAILED = 1, ROLE_REFUSED = 2 };
 
@@ -59,22 +60,6 @@ static const char *check_socket(int fd, pid_t *parent)
 		return "its peer is not the parent process";
 	*parent = cred.pid;
 	return NULL;
-}
-
-static int write_oom_score_adj(int value)
-{
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%d", value);
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	ssize_t w;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	w = write(fd, buf, n);
-	err = w == n ? 0 : w < 0 ? -errno : -EIO;
-	close(fd);
-	return err;
 }
 
 /*
@@ -159,7 +144,7 @@ static int set_up(const struct wmsg_setup *s)
 	}
 	/* Being the OOM killer's first pick must hold; protection (a negative value) needs CAP_SYS_RESOURCE
 	 * and is best effort. */
-	err = write_oom_score_adj(s->oom_score_adj);
+	err = oom_score_set(0, s->oom_score_adj);
 	if (err) {
 		log_err("writing oom_score_adj %d: %s", (int)s->oom_score_adj, strerror(-err));
 		if (s->oom_score_adj >= 0)

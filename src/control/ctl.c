@@ -18,8 +18,9 @@
 #include "common/size.h"
 #include "harvest/harvest.h"
 #include "apps/registry.h"
+#include "sys/oom_score.h"
 
-#define CONTROLLER_OOM_SCORE_ADJ "-900"
+#define CONTROLLER_OOM_SCORE_ADJ (-900)
 
 /* The targets from the command line go through the same rules as the API's (policy/targets.h). */
 static int apply_options(struct ctl *c, char *err, size_t errlen)
@@ -113,18 +114,6 @@ static int spot_options(struct ctl *c, char *err, size_t errlen)
 	if (r)
 		snprintf(err, errlen, "--spot-listen %s: %s", c->opt.spot_listen, strerror(-r));
 	return r;
-}
-
-static int write_self_oom_score_adj(void)
-{
-	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	ssize_t n = -1;
-
-	if (fd >= 0) {
-		n = write(fd, CONTROLLER_OOM_SCORE_ADJ, strlen(CONTROLLER_OOM_SCORE_ADJ));
-		close(fd);
-	}
-	return n > 0 ? 0 : -errno;
 }
 
 static int watch(struct ctl *c, int fd, uint32_t tag)
@@ -222,7 +211,7 @@ int ctl_init(struct ctl *c, const struct options *o)
 		log_err("cannot set up the event loop: %s", strerror(-r));
 		return r;
 	}
-	if ((r = write_self_oom_score_adj()))
+	if ((r = oom_score_set(0, CONTROLLER_OOM_SCORE_ADJ)))
 		log_warn("cannot lower the controller's oom_score_adj: %s", strerror(-r));
 	if ((r = ctl_api_open(c)))
 		return r;

@@ -14,6 +14,7 @@
 #include "control/ctl.h"
 #include "control/supervise.h"
 #include "control/worker_role.h"
+#include "sys/oom_score.h"
 
 #define WORKER_LIVED_LONG_MS 60000u   /* a worker that lived this long resets the restart back-off */
 #define WORKER_RESTART_MAX_MS 60000u
@@ -26,19 +27,11 @@ static int worker_oom_score(const struct ctl *c)
 
 void ctl_worker_set_oom_score(struct ctl *c)
 {
-	char path[64], val[16];
-	int fd, n;
+	int r;
 
 	c->wk.cfg.oom_score_adj = worker_oom_score(c);
-	if (!c->wk.up)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)c->wk.h.pid);
-	n = snprintf(val, sizeof(val), "%d", c->wk.cfg.oom_score_adj);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, val, (size_t)n) != n)
-		log_err("cannot set the worker's oom_score_adj to %s: %s", val, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (c->wk.up && (r = oom_score_set(c->wk.h.pid, c->wk.cfg.oom_score_adj)))
+		log_err("cannot set the worker's oom_score_adj to %d: %s", c->wk.cfg.oom_score_adj, strerror(-r));
 }
 
 int ctl_worker_start(struct ctl *c)
