@@ -19,6 +19,9 @@ fail() {
   for f in "$T_DIR"/usbd*.log; do
     [[ -f $f ]] && { echo "--- ${f##*/} (tail) ---" >&2; tail -n 40 "$f" >&2; }
   done
+  for f in "$T_DIR"/*.log; do  # the test's other programs: the last lines say where they were
+    [[ -f $f && ${f##*/} != usbd*.log ]] && { echo "--- ${f##*/} (tail) ---" >&2; tail -n 8 "$f" >&2; }
+  done
   exit 1
 }
 skip() { echo "SKIP: $*" >&2; exit 0; }
