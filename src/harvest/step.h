@@ -24,7 +24,7 @@
 
 struct harvest_step_args {
 	const struct cgroup *cg;
-	const char *journal;          /* journal path */
+	const struct harvest_journal_file *journal; /* claimed by the caller */
 	uint64_t bytes;               /* the step */
 	uint64_t timeout_ms;          /* how long a lowered knob may stay lowered */
 	const atomic_bool *stop;      /* when set, the step ends early (still restoring); may be NULL */
