@@ -1,7 +1,7 @@
 /*
  * harvest_journal: the record of a harvesting step in progress — which cgroup, which knob was lowered and the value
  * it had before — written durably before the knob is lowered and removed once it is restored, so that a crash
- * mid-step is repaired at the next start (harvest_repair() in harvest/harvest.h).
+ * mid-step is repaired at the next start (harvest_open() in harvest/harvest.h).
  * File format (text, at most HARVEST_JOURNAL_MAX bytes):
  *   usbd-harvest-journal 1
  *   cgroup NAME

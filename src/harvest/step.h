@@ -32,7 +32,7 @@ struct harvest_step_args {
 
 struct harvest_step_result {
 	uint64_t reclaimed;           /* the app's usage before the step minus after it (0 if it rose) */
-	bool unrestored;              /* the knob could not be restored: its journal stays for harvest_repair() */
+	bool unrestored;              /* the knob could not be restored: its journal stays for the repair */
 };
 
 /*
