@@ -204,16 +204,16 @@ int ctl_init(struct ctl *c, const struct options *o)
 		log_err("%s", err);
 		return r;
 	}
-	/* A harvest step that a crash interrupted left the app's limit lowered: put it back before anything else. */
-	if ((r = harvest_repair(&c->dom.hier, o->harvest_journal)))
-		log_warn("cannot repair from the harvest journal %s: %s", o->harvest_journal, strerror(-r));
 	if ((r = open_loop_fds(c))) {
 		log_err("cannot set up the event loop: %s", strerror(-r));
 		return r;
 	}
 	if ((r = oom_score_set(0, CONTROLLER_OOM_SCORE_ADJ)))
 		log_warn("cannot lower the controller's oom_score_adj: %s", strerror(-r));
-	if ((r = ctl_api_open(c)))
+	/* Only after the start-up checks (a second usbd on this socket stops there) does the harvester lock its journal
+	 * and repair a step a crash interrupted: another usbd's step in flight is not ours to undo. Its step thread
+	 * starts last, once there is a balloon to harvest beside. */
+	if ((r = ctl_api_open(c)) || (r = open_harvester(c)))
 		return r;
 	/* From here on usbd changes the system; ctl_shutdown() undoes each step. */
 	if ((r = domain_create_worker_cgroup(&c->dom, err, sizeof(err)))) {
@@ -223,7 +223,7 @@ int ctl_init(struct ctl *c, const struct options *o)
 	notify_setup(&c->notify, &c->dom, c->epfd, TAG_NOTIFY);
 	if (o->no_events)
 		notify_teardown(&c->notify, c->epfd);
-	if ((r = open_registry(c)) || (r = ctl_worker_start(c)) || (r = open_harvester(c)))
+	if ((r = open_registry(c)) || (r = ctl_worker_start(c)) || (r = harvest_start(c->harvest)))
 		return r;
 	c->next_status_ms = clock_ms() + 1000;
 	return 0;

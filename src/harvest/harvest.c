@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -21,7 +20,7 @@
 
 struct harvester {
 	struct cgroup app;
-	char journal[PATH_MAX];
+	struct harvest_journal_file journal; /* claimed (locked) from open to close */
 	uint64_t timeout_ms;
 	struct harvest_params params;
 
@@ -32,6 +31,7 @@ struct harvester {
 
 	/* shared with the step thread, under mu */
 	pthread_t thread;
+	bool started;                  /* harvest_start() started the thread */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	atomic_bool stop;
@@ -50,54 +50,59 @@ void harvest_config_defaults(struct harvest_config *cfg)
 	policy_harvest_defaults(&cfg->params);
 }
 
-bool harvest_step_in_flight(const struct harvester *h)
-{
-	return h && h->hist.in_flight;
-}
-
-int harvest_repair(const struct cg_hier *h, const char *journal_path)
+/*
+ * Puts back the knob a step interrupted by a crash left lowered, then removes the journal (see harvest_open() in
+ * harvest.h for what each result means). Only the journal's owner may call it: another process's step in flight
+ * looks exactly like an interrupted one.
+ */
+static int repair(const struct cg_hier *h, const struct harvest_journal_file *f)
 {
 	struct harvest_journal j;
 	struct cgroup cg;
 	char v[16];
-	int err = harvest_journal_read(journal_path, &j);
+	int err = harvest_journal_read(f, &j);
 
 	if (err == -ENOENT)
 		return 0;
 	if (err == -EINVAL) {
 		log_err("harvest: the journal %s is malformed; removing it: check the app cgroup's limits by hand",
-			journal_path);
-		harvest_journal_remove(journal_path);
+			f->path);
+		harvest_journal_remove(f);
+		return err;
+	}
+	if (err == -ELOOP) {
+		log_err("harvest: the journal %s is a symbolic link, which usbd never writes: refusing to follow it "
+			"(remove it, and check the app cgroup's limits by hand)", f->path);
 		return err;
 	}
 	if (err) {
-		log_err("harvest: cannot read the journal %s: %s", journal_path, strerror(-err));
+		log_err("harvest: cannot read the journal %s: %s", f->path, strerror(-err));
 		return err;
 	}
 	err = cg_resolve(h, j.cgroup, &cg);
 	if (err == -ENOENT) {
-		log_warn("harvest: the journal %s names cgroup %s, which is gone: nothing to restore", journal_path,
+		log_warn("harvest: the journal %s names cgroup %s, which is gone: nothing to restore", f->path,
 			 j.cgroup);
-		return harvest_journal_remove(journal_path);
+		return harvest_journal_remove(f);
 	}
 	if (!err)
 		err = harvest_knob_restore(&cg, j.knob, j.previous, NULL);
 	if (err) {
 		log_err("harvest: cannot repair the step journalled in %s (cgroup %s): %s; keeping the journal",
-			journal_path, j.cgroup, strerror(-err));
+			f->path, j.cgroup, strerror(-err));
 		return err;
 	}
 	log_info("harvest: repaired an interrupted step: the %s of %s is back to %s", harvest_knob_name(j.knob),
 		 j.cgroup, j.previous == CG_UNLIMITED ? "max" : size_format(j.previous, v, sizeof(v)));
-	if ((err = harvest_journal_remove(journal_path)))
-		log_err("harvest: cannot remove the journal %s: %s", journal_path, strerror(-err));
+	if ((err = harvest_journal_remove(f)))
+		log_err("harvest: cannot remove the journal %s: %s", f->path, strerror(-err));
 	return err;
 }
 
 static void *step_thread(void *arg)
 {
 	struct harvester *h = arg;
-	struct harvest_step_args a = { .cg = &h->app, .journal = h->journal, .timeout_ms = h->timeout_ms,
+	struct harvest_step_args a = { .cg = &h->app, .journal = &h->journal, .timeout_ms = h->timeout_ms,
 				       .stop = &h->stop };
 
 	pthread_mutex_lock(&h->mu);
@@ -124,47 +129,48 @@ static void *step_thread(void *arg)
 	return NULL;
 }
 
-/* Makes the journal's directory (one level, 0700) if it is missing: /var/lib/usbd on a fresh machine. */
-static void make_journal_dir(const char *path)
+static int claim(struct harvest_journal_file *f, const char *path)
 {
-	char dir[PATH_MAX];
-	char *slash;
+	int err = harvest_journal_claim(f, path);
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		log_warn("harvest: cannot create %s: %s (steps will be skipped)", dir, strerror(errno));
+	if (err == -EBUSY)
+		log_err("harvest: the journal %s is in use by another usbd (%s.lock is locked): refusing to start", path,
+			path);
+	else if (err == -EPERM)
+		log_err("harvest: the harvest journal's directory %s belongs to uid %u and has mode %04o: it must belong "
+			"to uid %u and be writable by no one else; refusing to use it", f->dir, (unsigned)f->dir_uid,
+			(unsigned)f->dir_mode, (unsigned)geteuid());
+	else if (err)
+		log_err("harvest: cannot use the journal %s: %s", path, strerror(-err));
+	return err;
 }
 
 int harvest_open(struct harvester **out, const struct harvest_config *cfg)
 {
-	const char *path = cfg->journal_path ? cfg->journal_path : HARVEST_JOURNAL_DEFAULT;
 	const char *msg = policy_harvest_check(&cfg->params);
 	struct harvester *h;
-	sigset_t all, old;
 	int err;
 
 	if (!msg && !cfg->step_timeout_ms)
 		msg = "harvest step timeout must be positive";
-	if (!msg && (!cfg->app.hier || strlen(path) + sizeof(".tmp") > PATH_MAX))
-		msg = "harvest needs an app cgroup and a journal path shorter than PATH_MAX";
+	if (!msg && !cfg->app.hier)
+		msg = "harvest needs an app cgroup";
 	if (msg) {
 		log_err("%s", msg);
 		return -EINVAL;
 	}
-	if (!access(path, F_OK)) {
-		log_err("harvest: the journal %s exists: repair it before harvesting", path);
-		return -EEXIST;
-	}
-	make_journal_dir(path);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	err = claim(&h->journal, cfg->journal_path ? cfg->journal_path : HARVEST_JOURNAL_DEFAULT);
+	if (!err && (err = repair(cfg->app.hier, &h->journal)) == -EINVAL)
+		err = 0;  /* malformed: logged and removed; nothing is left to overwrite */
+	if (err) {
+		harvest_journal_release(&h->journal);
+		free(h);
+		return err;
+	}
 	h->app = cfg->app;
-	snprintf(h->journal, sizeof(h->journal), "%s", path);
 	h->timeout_ms = cfg->step_timeout_ms;
 	h->params = cfg->params;
 	h->st.state = harvest_state_name(HARVEST_IDLE);
@@ -172,19 +178,24 @@ int harvest_open(struct harvester **out, const struct harvest_config *cfg)
 	atomic_init(&h->stop, false);
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
+	*out = h;
+	return 0;
+}
+
+int harvest_start(struct harvester *h)
+{
+	sigset_t all, old;
+	int err;
+
 	/* Signals belong to the controller's thread (signalfd, handlers): the step thread blocks them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = -pthread_create(&h->thread, NULL, step_thread, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err) {
-		pthread_cond_destroy(&h->cv);
-		pthread_mutex_destroy(&h->mu);
-		free(h);
-		return err;
-	}
-	*out = h;
-	return 0;
+	if (err)
+		log_err("harvest: cannot start the step thread: %s", strerror(-err));
+	h->started = !err;
+	return err;
 }
 
 static void collect(struct harvester *h, uint64_t now_ms, int err, const struct harvest_step_result *r,
@@ -284,14 +295,16 @@ void harvest_close(struct harvester *h)
 {
 	if (!h)
 		return;
-	pthread_mutex_lock(&h->mu);
-	atomic_store(&h->stop, true);
-	pthread_cond_signal(&h->cv);
-	pthread_mutex_unlock(&h->mu);
-	pthread_join(h->thread, NULL);
+	if (h->started) {
+		pthread_mutex_lock(&h->mu);
+		atomic_store(&h->stop, true);
+		pthread_cond_signal(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->thread, NULL);
+	}
 	/* A step whose restore failed until the stop left its journal: one more try, loudly, before exiting. */
-	if (!access(h->journal, F_OK))
-		harvest_repair(h->app.hier, h->journal);
+	repair(h->app.hier, &h->journal);
+	harvest_journal_release(&h->journal);
 	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);

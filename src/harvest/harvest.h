@@ -2,7 +2,7 @@
  * harvest: the harvester — brings the app cgroup's cold memory into swap, up to the swap target, only while the app
  * is stable and the domain calm (docs/HARVEST.md). The controller calls harvest_tick() on every tick; the decision is
  * pure (policy/harvest.h) and a due step runs on the harvester's own thread (harvest/step.h), so
- * the event loop never blocks. All functions but harvest_repair() are for the controller's thread only.
+ * the event loop never blocks. All functions are for the controller's thread only.
  */
 #ifndef USBD_HARVEST_HARVEST_H
 #define USBD_HARVEST_HARVEST_H
@@ -41,18 +41,21 @@ struct harvest_status {
 void harvest_config_defaults(struct harvest_config *cfg);
 
 /*
- * At start-up, before anything else: if the journal records a step in progress, puts the knob it names back to the
- * value it had and removes the journal. Logs what it did. Returns 0 (also when there was no journal, or its cgroup
- * is gone), -EINVAL for a malformed journal (logged and removed), or the -errno of a restore that failed after
- * retries (the journal is kept).
- */
-int harvest_repair(const struct cg_hier *h, const char *journal_path);
-
-/*
- * Starts a harvester and its thread. Returns 0, -EINVAL for bad params (logged), -EEXIST when the journal exists
- * (run harvest_repair() first: a new step would overwrite the only record of a lowered limit), or -errno.
+ * Opens a harvester; no step runs before harvest_start(). First it claims the journal for this process's lifetime
+ * (harvest/journal.h: its directory must belong to root and be writable by no one else; an exclusive lock), so
+ * that a second usbd given the same journal refuses to start instead of undoing the first one's step in flight.
+ * Then, as the journal's owner, it repairs a step a crash interrupted: puts the knob the journal names back to the
+ * value it had and removes the journal (a journal whose cgroup is gone is removed with a warning, a malformed one
+ * with an error). Logs what it did and why it failed. Returns 0; -EINVAL for bad params; -EBUSY when another
+ * process holds the journal; -EPERM for an unsafe directory; -ELOOP when the journal is a symlink (left alone); the
+ * -errno of a restore that failed after retries (the journal is kept); or another -errno. On failure nothing of the
+ * journal is touched beyond that repair.
  */
 int harvest_open(struct harvester **out, const struct harvest_config *cfg);
+
+/* Starts the step thread (0 or -errno, logged). Separate from harvest_open() so that the controller can claim and
+ * repair early at start-up yet fork its worker before any second thread exists. */
+int harvest_start(struct harvester *h);
 
 /* One controller tick: never blocks. Collects a finished step, decides, and hands a due step to the thread. */
 void harvest_tick(struct harvester *h, const struct harvest_input *in);
@@ -63,11 +66,8 @@ void harvest_status(const struct harvester *h, struct harvest_status *st);
  * False for NULL. */
 bool harvest_owns_pressure(const struct harvester *h, uint64_t now_ms);
 
-/* Stops the thread — an in-flight step ends early, bounded by its timeout, and restores its knob — re-runs the
- * repair if a restore failed, and frees h. NULL is fine. */
-/* True while a step handed to the step thread has not been collected (NULL: false). Controller's thread only. */
-bool harvest_step_in_flight(const struct harvester *h);
-
+/* Stops the thread if started — an in-flight step ends early, bounded by its timeout, and restores its knob —
+ * re-runs the repair if a restore failed, releases the journal and frees h. NULL is fine. */
 void harvest_close(struct harvester *h);
 
 #endif

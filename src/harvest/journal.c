@@ -1,13 +1,14 @@
-/* harvest_journal: the durable record of a harvesting step in progress (see harvest_journal.h). */
+/* harvest_journal: the durable record of a harvesting step in progress (see harvest/journal.h). */
 #include "harvest/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sys/cgroup.h"
@@ -35,22 +36,6 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Makes a rename or creation in path's directory durable. */
-static int sync_dir_of(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, err = 0;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static int format(const struct harvest_journal *j, char *buf, size_t len)
 {
 	char prev[24];
@@ -66,32 +51,112 @@ static int format(const struct harvest_journal *j, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
 }
 
-int harvest_journal_write(const char *path, const struct harvest_journal *j)
+/* Splits path into f->dir and f->name and derives f->tmp and f->lock; -ENAMETOOLONG, or -EINVAL for a path ending
+ * in '/'. */
+static int split_path(struct harvest_journal_file *f, const char *path)
 {
-	char buf[HARVEST_JOURNAL_MAX], tmp[PATH_MAX];
-	int fd, err, n = format(j, buf, sizeof(buf));
+	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	size_t dirlen = slash ? (size_t)(slash - path) : 0;
 
-	if (n < 0)
-		return n;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if (!*name)
+		return -EINVAL;
+	if (strlen(path) >= sizeof(f->path) || strlen(name) + sizeof(".lock") > sizeof(f->name))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", name);
+	snprintf(f->lock, sizeof(f->lock), "%s.lock", name);
+	if (!slash)
+		snprintf(f->dir, sizeof(f->dir), ".");
+	else
+		snprintf(f->dir, sizeof(f->dir), "%.*s", dirlen ? (int)dirlen : 1, path);
+	return 0;
+}
+
+/* Opens f->dir (made 0700 if missing) and checks it: whoever else may write in it could plant links or journals. */
+static int open_dir(struct harvest_journal_file *f)
+{
+	struct stat st;
+
+	if (mkdir(f->dir, 0700) && errno != EEXIST)
+		return -errno;
+	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->dirfd < 0 || fstat(f->dirfd, &st))
+		return -errno;
+	f->dir_uid = st.st_uid;
+	f->dir_mode = st.st_mode & 07777;
+	if ((st.st_uid && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	return 0;
+}
+
+static int take_lock(struct harvest_journal_file *f)
+{
+	f->lockfd = openat(f->dirfd, f->lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (f->lockfd < 0)
+		return -errno;
+	if (flock(f->lockfd, LOCK_EX | LOCK_NB))
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
+int harvest_journal_claim(struct harvest_journal_file *f, const char *path)
+{
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	f->dirfd = f->lockfd = -1;
+	if ((err = split_path(f, path)) || (err = open_dir(f)) || (err = take_lock(f)))
+		harvest_journal_release(f);
+	return err;
+}
+
+void harvest_journal_release(struct harvest_journal_file *f)
+{
+	if (f->lockfd >= 0)
+		close(f->lockfd);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
+	f->dirfd = f->lockfd = -1;
+}
+
+/* Creates f->tmp holding buf, durably. O_EXCL | O_NOFOLLOW: only a new file of ours is ever written. */
+static int write_tmp(const struct harvest_journal_file *f, const char *buf, size_t len)
+{
+	int fd, err;
+
+	if (unlinkat(f->dirfd, f->tmp, 0) && errno != ENOENT)
+		return -errno;
+	fd = openat(f->dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	err = write_all(fd, buf, (size_t)n);
+	err = write_all(fd, buf, len);
 	if (!err && fsync(fd))
 		err = -errno;
 	if (close(fd) && !err)
 		err = -errno;
-	if (!err && rename(tmp, path))
+	return err;
+}
+
+int harvest_journal_write(const struct harvest_journal_file *f, const struct harvest_journal *j)
+{
+	char buf[HARVEST_JOURNAL_MAX];
+	int err, n = format(j, buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	err = write_tmp(f, buf, (size_t)n);
+	if (!err && renameat(f->dirfd, f->tmp, f->dirfd, f->name))
 		err = -errno;
 	if (err) {
-		unlink(tmp);
+		unlinkat(f->dirfd, f->tmp, 0);
 		return err;
 	}
 	/* Until the directory is synced the rename may not survive a crash: without that, no journal at all. */
-	if ((err = sync_dir_of(path)))
-		unlink(path);
+	if (fsync(f->dirfd)) {
+		err = -errno;
+		unlinkat(f->dirfd, f->name, 0);
+	}
 	return err;
 }
 
@@ -143,14 +208,15 @@ static int parse(char *s, struct harvest_journal *j)
 	return parse_previous(prev, &j->previous);
 }
 
-int harvest_journal_read(const char *path, struct harvest_journal *j)
+int harvest_journal_read(const struct harvest_journal_file *f, struct harvest_journal *j)
 {
 	char buf[HARVEST_JOURNAL_MAX + 1];
 	struct harvest_journal tmp;
 	ssize_t n;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted there reads as empty (malformed) instead of hanging the start. */
+	fd = openat(f->dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	do
@@ -170,7 +236,7 @@ int harvest_journal_read(const char *path, struct harvest_journal *j)
 	return 0;
 }
 
-int harvest_journal_remove(const char *path)
+int harvest_journal_remove(const struct harvest_journal_file *f)
 {
-	return unlink(path) && errno != ENOENT ? -errno : 0;
+	return unlinkat(f->dirfd, f->name, 0) && errno != ENOENT ? -errno : 0;
 }

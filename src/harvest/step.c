@@ -1,4 +1,4 @@
-/* harvest_step: one harvesting step on a cgroup, per backend (see harvest_step.h and docs/HARVEST.md). */
+/* harvest_step: one harvesting step on a cgroup, per backend (see harvest/step.h and docs/HARVEST.md). */
 #include "harvest/step.h"
 
 #include <errno.h>
@@ -175,7 +175,7 @@ static int step_with_knob(const struct harvest_step_args *a, enum harvest_knob k
 	if ((err = harvest_journal_write(a->journal, &j))) {
 		if (err != journal_err_reported)
 			log_err("harvest: cannot write the journal %s (%s): not lowering the %s of %s until it can be "
-				"written", a->journal, strerror(-err), harvest_knob_name(k), a->cg->name);
+				"written", a->journal->path, strerror(-err), harvest_knob_name(k), a->cg->name);
 		journal_err_reported = err;
 		return err;
 	}
@@ -185,9 +185,9 @@ static int step_with_knob(const struct harvest_step_args *a, enum harvest_knob k
 	if (rerr) {
 		r->unrestored = true;
 		log_err("harvest: the %s of %s is still lowered; %s keeps its previous value %s", harvest_knob_name(k),
-			a->cg->name, a->journal, value_str(j.previous, s, sizeof(s)));
+			a->cg->name, a->journal->path, value_str(j.previous, s, sizeof(s)));
 	} else if ((rerr = harvest_journal_remove(a->journal))) {
-		log_err("harvest: cannot remove the journal %s: %s", a->journal, strerror(-rerr));
+		log_err("harvest: cannot remove the journal %s: %s", a->journal->path, strerror(-rerr));
 	}
 	return err;
 }

@@ -24,7 +24,7 @@
 
 struct harvest_step_args {
 	const struct cgroup *cg;
-	const char *journal;          /* journal path */
+	const struct harvest_journal_file *journal; /* claimed by the caller */
 	uint64_t bytes;               /* the step */
 	uint64_t timeout_ms;          /* how long a lowered knob may stay lowered */
 	const atomic_bool *stop;      /* when set, the step ends early (still restoring); may be NULL */
@@ -32,7 +32,7 @@ struct harvest_step_args {
 
 struct harvest_step_result {
 	uint64_t reclaimed;           /* the app's usage before the step minus after it (0 if it rose) */
-	bool unrestored;              /* the knob could not be restored: its journal stays for harvest_repair() */
+	bool unrestored;              /* the knob could not be restored: its journal stays for the repair */
 };
 
 /*

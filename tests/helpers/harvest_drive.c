@@ -2,8 +2,9 @@
  * harvest_drive: drives the harvester like the controller does, for the integration tests and the bench.
  *   harvest_drive [--target SIZE] [--step-max SIZE] [--share PERCENT] [--window MS] [--settle MS]
  *                 [--duty PERCENT] [--timeout MS] [--journal PATH] [--repair-only] CGROUP
- * Start-up runs harvest_repair() first (as usbd does); --repair-only stops there. Then, every 100 ms, reads the
- * cgroup's usage, swap and major faults, and the domain's calm (MemAvailable above 1 GiB), and calls harvest_tick().
+ * Start-up opens the harvester, which claims the journal and repairs an interrupted step (as usbd does);
+ * --repair-only stops there. Then, every 100 ms, reads the cgroup's usage, swap and major faults, and the domain's
+ * calm (MemAvailable above 1 GiB), and calls harvest_tick().
  * Prints a status line every second; SIGTERM/SIGINT close the harvester (restoring any lowered limit) and exit 0.
  */
 #include <errno.h>
@@ -108,16 +109,20 @@ int main(int argc, char **argv)
 		fatal("usage: harvest_drive [options] CGROUP");
 	if ((err = cg_hier_open(&hier, NULL, 0)))
 		fatal("no memory cgroup hierarchy: %s", strerror(-err));
-	if ((err = harvest_repair(&hier, cfg.journal_path)))
-		return 1;
-	if (repair_only)
-		return 0;
 	if ((err = cg_resolve(&hier, argv[optind], &cfg.app)))
 		fatal("cgroup %s: %s", argv[optind], strerror(-err));
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	if (harvest_open(&hv, &cfg))
 		return 1;
+	if (repair_only) {
+		harvest_close(hv);
+		return 0;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (harvest_start(hv)) {
+		harvest_close(hv);
+		return 1;
+	}
 	while (!stop) {
 		struct timespec ts = { 0, TICK_MS * 1000000L };
 

@@ -73,9 +73,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_usbd ARGS...: starts usbd in the background, logging to $T_DIR/usbd.log; sets USBD_PID.
+# start_usbd ARGS...: starts usbd in the background, logging to $T_DIR/usbd.log; sets USBD_PID. Its harvest journal
+# is the test's own (ARGS may name another): usbd locks it, so a shared default would refuse a second test's usbd.
 start_usbd() {
-  "$USBD" --status-interval 1 --apps-sock "$T_DIR/apps.sock" "$@" >"$T_DIR/usbd.log" 2>&1 &
+  "$USBD" --status-interval 1 --apps-sock "$T_DIR/apps.sock" --harvest-journal "$T_DIR/harvest.journal" "$@" \
+    >"$T_DIR/usbd.log" 2>&1 &
   USBD_PID=$!
   T_PIDS+=("$USBD_PID")
 }
