@@ -19,6 +19,7 @@
 #include "harvest/harvest.h"
 #include "apps/registry.h"
 #include "sys/oom_score.h"
+#include "sys/sd_notify.h"
 
 #define CONTROLLER_OOM_SCORE_ADJ (-900)
 
@@ -226,6 +227,11 @@ int ctl_init(struct ctl *c, const struct options *o)
 	if ((r = open_registry(c)) || (r = ctl_worker_start(c)) || (r = harvest_start(c->harvest)))
 		return r;
 	c->next_status_ms = clock_ms() + 1000;
+	/* The tick must come often enough for the pings: WatchdogSec is seconds, the tick a fraction of one. */
+	c->watchdog_ms = systemd_watchdog_ms();
+	if (c->watchdog_ms && c->watchdog_ms / 2 < c->opt.tick_ms)
+		log_warn("WatchdogSec=%llums is shorter than two ticks (%u ms): systemd may think usbd hung",
+			 (unsigned long long)c->watchdog_ms, c->opt.tick_ms);
 	return 0;
 }
 

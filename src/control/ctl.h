@@ -84,6 +84,8 @@ struct ctl {
 	struct { enum policy_reason reason; uint64_t bytes, at_ms; } last_deflation;
 	uint64_t deflations[REASON_COUNT];
 	uint64_t next_status_ms;
+	uint64_t watchdog_ms, watchdog_sent_ms, next_systemd_status_ms; /* systemd: WatchdogSec/2 pings, STATUS= */
+	bool systemd_warned;
 	volatile bool stop;
 	int exit_err;              /* -errno when the loop stopped on its own (the app cgroup vanished), else 0 */
 	struct api_server *api;

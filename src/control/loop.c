@@ -21,6 +21,7 @@
 #include "control/supervise.h"
 #include "harvest/harvest.h"
 #include "sys/cgroup.h"
+#include "sys/sd_notify.h"
 
 #define PRESSURE_SHOWN_MS 10000u  /* the status keeps showing a pressure level this long after the event */
 
@@ -184,6 +185,7 @@ static void end_tick(struct ctl *c, uint64_t now)
 		harvest_tick(c->harvest, &in);
 	}
 	ctl_api_tick(c, now);
+	ctl_status_systemd(c, now);
 	if (c->opt.status_interval_s && now >= c->next_status_ms) {
 		ctl_status_line(c);
 		c->next_status_ms = now + (uint64_t)c->opt.status_interval_s * 1000;
@@ -246,5 +248,6 @@ int ctl_run(struct ctl *c)
 		}
 		ctl_turn(c, ev, n);
 	}
+	systemd_notify("STOPPING=1");
 	return c->exit_err;
 }

@@ -32,3 +32,28 @@ int systemd_notify(const char *state)
 	close(fd);
 	return r;
 }
+
+uint64_t systemd_watchdog_parse(const char *usec, const char *pid, pid_t self)
+{
+	char *end;
+	unsigned long long us, p;
+
+	if (!usec || !*usec)
+		return 0;
+	if (pid && *pid) {
+		errno = 0;
+		p = strtoull(pid, &end, 10);
+		if (errno || *end || p != (unsigned long long)self)
+			return 0; /* meant for another process (a parent that did not unset it) */
+	}
+	errno = 0;
+	us = strtoull(usec, &end, 10);
+	if (errno || *end || us == 0)
+		return 0;
+	return us / 1000 ? us / 1000 : 1;
+}
+
+uint64_t systemd_watchdog_ms(void)
+{
+	return systemd_watchdog_parse(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), getpid());
+}

@@ -52,7 +52,8 @@ spawn_in_cg "$APP" "$HELPERS/workload" hold "${hog}M" >"$T_DIR/hog.log" 2>&1
 T_PIDS+=("$!")
 wait_for 60 "the hog to hold its memory" grep -q . "$T_DIR/hog.log"
 kill -CONT "$USBD_PID"
-wait_for 60 "a SIGBALLOON" test "$(signals_of_both)" -ge 2
+signalled() { (( $(signals_of_both) >= 2 )); }  # a function: wait_for re-runs it, a $(...) argument would not be
+wait_for 60 "a SIGBALLOON" signalled
 
 # Settled: no SIGBALLOON for 5 s in a row (they come every second while free stays under the threshold).
 settled_at=$((SECONDS + 30))
