@@ -41,7 +41,7 @@
 #define EVENTS_PER_RUN 256
 /* After the last answer on a closing connection, input still arriving is read and dropped up to this much. */
 #define LINGER_BYTES (64 * 1024)
-/* Refused peers drained at once, beyond the connection slots; more are closed right after their answer. */
+/* Refused peers drained at once, beyond the connection slots; past it, the oldest is closed. */
 #define MAX_DRAINING 32
 /* When root and the owner differ, each may hold all slots but max_connections / RESERVE_DIVISOR (at least 1). */
 #define RESERVE_DIVISOR 8
@@ -464,10 +464,21 @@ static unsigned int admit(struct api_server *srv, int fd, bool *root, char *msg,
 	return 0;
 }
 
+/* The refused peer drained longest (the activity list's first); NULL when none is. */
+static struct conn *oldest_draining(const struct api_server *srv)
+{
+	struct conn *c = srv->head;
+
+	while (c && !c->draining)
+		c = c->next;
+	return c;
+}
+
 /*
  * A refused peer gets its answer at once and holds no slot. It is then drained (what it sends is read and
- * dropped) until it hangs up or its deadline passes, so that it reads the answer rather than a reset or EPIPE;
- * beyond MAX_DRAINING such peers, the newest is closed right after its answer.
+ * dropped) until it hangs up or its deadline passes, so that it reads the answer rather than a reset or EPIPE.
+ * Beyond MAX_DRAINING such peers the oldest, which has had the longest to read its answer, is closed: a flood of
+ * refused peers leaves the newest its chance.
  */
 static void turn_away(struct api_server *srv, struct conn *c, unsigned int status, const char *msg)
 {
@@ -475,12 +486,14 @@ static void turn_away(struct api_server *srv, struct conn *c, unsigned int statu
 	srv->n_draining++;
 	log_debug("api: refusing a peer at once (%u): %s", status, msg);
 	/* An answer this short always fits the new socket's empty buffer: anything else is a failure. */
-	if (refuse(c, status, msg) || flush(srv, c) != 1)
+	if (refuse(c, status, msg) || flush(srv, c) != 1) {
 		conn_close(srv, c);
-	else if (srv->n_draining > MAX_DRAINING)
-		linger_close(srv, c);
-	else
-		shutdown(c->fd, SHUT_WR);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	/* c has just moved to the list's end: the oldest is another. */
+	if (srv->n_draining > MAX_DRAINING)
+		linger_close(srv, oldest_draining(srv));
 }
 
 /* Accepts one waiting client. Returns 0, -EAGAIN when none waits, or -errno (out of fds or memory). */
