@@ -132,13 +132,25 @@ struct api_backend {
 
 struct api_config {
 	const char *sock_path;		/* NULL: API_DEFAULT_SOCK */
-	uid_t uid;			/* owner of the socket; peers with this uid (and root) are served */
+	/*
+	 * Owner of the socket; peers with this uid (and root) are served. Any other peer is answered 403 as soon as
+	 * it is accepted and never holds a connection slot.
+	 */
+	uid_t uid;
 	bool has_gid;			/* true: socket group gid and mode 0660; false: mode 0600 */
 	gid_t gid;
-	unsigned int max_connections;	/* 0: 256 */
+	/*
+	 * 0: 256. When uid is not root, root and the owner may each hold all but a reserved eighth (at least one) of
+	 * them; a connection beyond its uid's share is answered 503 at once.
+	 */
+	unsigned int max_connections;
 	size_t max_body_bytes;		/* 0: 64 KiB; larger request bodies get 413 */
 	size_t conn_memory_bytes;	/* 0: 32 KiB; per-connection buffer for the request line and headers */
-	unsigned int timeout_s;		/* 0: 5; idle connections are closed after it */
+	/*
+	 * 0: 5. A connection that makes no progress for this long (nothing read from it, nothing of its answers
+	 * written) is closed, also when its answers wait unsent because the client does not read them.
+	 */
+	unsigned int timeout_s;
 };
 
 struct api_server;

@@ -1,8 +1,14 @@
 /*
  * The control API's HTTP/1.1 server: non-blocking Unix-socket connections multiplexed on an epoll fd of its own,
  * which the controller watches (level-triggered) and serves through api_server_run. Requests are parsed by
- * http_req, routed by route; answers are written from a per-connection buffer. Connections idle for timeout_s are
- * closed; at max_connections the listening socket is not watched, so newcomers wait in its backlog.
+ * http_req, routed by route; answers are written from a per-connection buffer, at most one answer's worth: the
+ * next pipelined request waits (unread, in the socket) until the previous answers are in the socket. A connection
+ * that makes no progress for timeout_s, reading or writing, is closed, whatever waits unread or unsent.
+ *
+ * The peer's uid is checked at accept: a peer that may not use the API is answered 403 at once and only drained
+ * until it hangs up (a few at a time, outside the connection slots), so it never holds a slot. Root and the owner
+ * share max_connections, each held to a share that leaves the other a reserved part; at max_connections the
+ * listening socket is not watched, so newcomers wait in its backlog.
  */
 #include "api/api.h"
 
@@ -31,19 +37,22 @@
 #define POLL_PERIOD_MS 1000
 /* Bytes read per connection at a time (a buffer only while unparsed input waits). */
 #define IN_CAP 4096
-/* Pipelined requests are not parsed while this much of the answers is still unsent. */
-#define OUT_HIGH (64 * 1024)
 /* Events handled per api_server_run, so a flood of clients never holds up the controller for long. */
 #define EVENTS_PER_RUN 256
 /* After the last answer on a closing connection, input still arriving is read and dropped up to this much. */
 #define LINGER_BYTES (64 * 1024)
+/* Refused peers drained at once, beyond the connection slots; past it, the oldest is closed. */
+#define MAX_DRAINING 32
+/* When root and the owner differ, each may hold all slots but max_connections / RESERVE_DIVISOR (at least 1). */
+#define RESERVE_DIVISOR 8
 
 struct conn {
 	struct conn *prev, *next;	/* the activity list, least recently active first */
 	int fd;
 	uint64_t deadline_ms;		/* closed when no progress is made by then */
-	int peer_rc;			/* 0: the peer may use the API; else -EACCES with the reason in peer_msg */
-	char *peer_msg;
+	bool draining;			/* a refused peer: answered, only read and dropped until it hangs up */
+	bool root;			/* holds one of root's slots (else one of the owner's), unless draining */
+	size_t dropped;			/* bytes read and dropped while draining */
 	struct http_req req;
 	char *in;			/* unparsed input, IN_CAP bytes, allocated while in use */
 	size_t in_len;
@@ -62,12 +71,15 @@ struct api_server {
 	size_t max_body;
 	size_t max_head;
 	unsigned int max_conns;
+	unsigned int uid_share;		/* the most connections root, or the owner, may hold */
 	uint64_t timeout_ms;
 	int listen_fd;
 	int epoll_fd;
 	bool listening;			/* listen_fd is in the epoll set */
 	uint64_t resume_ms;		/* accepting failed: not listening until then */
-	unsigned int n_conns;
+	unsigned int n_conns;		/* slots held: n_root + n_owner */
+	unsigned int n_root, n_owner;
+	unsigned int n_draining;
 	struct conn *head, *tail;	/* the activity list */
 };
 
@@ -113,20 +125,25 @@ static void conn_close(struct api_server *srv, struct conn *c)
 	http_req_free(&c->req);
 	free(c->in);
 	free(c->out);
-	free(c->peer_msg);
+	if (c->draining) {
+		srv->n_draining--;
+	} else {
+		srv->n_conns--;
+		(*(c->root ? &srv->n_root : &srv->n_owner))--;
+	}
 	free(c);
-	srv->n_conns--;
 	if (srv->n_conns < srv->max_conns && !srv->resume_ms)
 		set_listening(srv, true);
 }
 
-/* Registers the interest the connection's state calls for: input unless closing, output while some is pending. */
+/*
+ * Registers the interest the connection's state calls for: output while some is pending, else input unless
+ * closing. A client that does not read its answers is therefore not read either.
+ */
 static int update_events(struct api_server *srv, struct conn *c)
 {
 	bool pending = c->out_off < c->out_len;
-	uint32_t want = (pending ? EPOLLOUT : 0) |
-			(!c->closing && !c->eof && (!pending || c->out_len - c->out_off <= OUT_HIGH) &&
-			 c->in_len < IN_CAP ? EPOLLIN : 0);
+	uint32_t want = pending ? EPOLLOUT : !c->closing && !c->eof && c->in_len < IN_CAP ? EPOLLIN : 0;
 	struct epoll_event ev = { .events = want, .data.ptr = c };
 
 	if (want == c->events)
@@ -167,6 +184,7 @@ static const char *reason_phrase(unsigned int status)
 	case 417: return "Expectation Failed";
 	case 431: return "Request Header Fields Too Large";
 	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
 	default: return "Error";
 	}
@@ -230,8 +248,6 @@ static int on_head(struct api_server *srv, struct conn *c)
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	const struct http_req *q = &c->req;
 
-	if (c->peer_rc)
-		return refuse(c, 403, c->peer_msg);
 	/* Strict like the bodies: a query string would be silently ignored, so refuse it instead. */
 	if (q->has_query)
 		return refuse(c, 400, "query strings are not supported");
@@ -256,13 +272,17 @@ static int on_request(struct api_server *srv, struct conn *c)
 	return queue_reply(c, &r, strcmp(q->method, "HEAD") != 0, !c->closing && q->minor == 0);
 }
 
-/* Parses what input there is, answering each complete request. Returns 0, or -errno to close at once. */
+/*
+ * Parses what input there is, answering each complete request, and stops at an answer that is not sent yet (the
+ * caller flushes and calls again): what is queued per connection stays one answer. Returns 0, or -errno to close
+ * at once.
+ */
 static int process(struct api_server *srv, struct conn *c)
 {
 	size_t off = 0, used;
 	int rc = 0;
 
-	while (!rc && !c->closing && c->out_len - c->out_off <= OUT_HIGH) {
+	while (!rc && !c->closing && c->out_off == c->out_len) {
 		enum http_req_event ev = http_req_feed(&c->req, c->in + off, c->in_len - off, &used);
 
 		off += used;
@@ -351,6 +371,19 @@ static void linger_close(struct api_server *srv, struct conn *c)
 	conn_close(srv, c);
 }
 
+/* Reads and drops what a refused peer sends; closes it at its end of input or past LINGER_BYTES. */
+static void drain(struct api_server *srv, struct conn *c)
+{
+	char buf[4096];
+	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n > 0 && (c->dropped += (size_t)n) <= LINGER_BYTES)
+		return;
+	conn_close(srv, c);
+}
+
 /*
  * Handles epoll events for one connection; may close it. Input is read once per event (level-triggered epoll
  * comes back for more), parsed, answered and flushed; answers that do not fit the socket wait for EPOLLOUT, and
@@ -362,6 +395,10 @@ static void conn_event(struct api_server *srv, struct conn *c, uint32_t events)
 
 	if (events & EPOLLERR) {
 		conn_close(srv, c);
+		return;
+	}
+	if (c->draining) {
+		drain(srv, c);
 		return;
 	}
 	if ((events & (EPOLLIN | EPOLLHUP)) && !c->closing && !c->eof && c->in_len < IN_CAP) {
@@ -398,79 +435,152 @@ static void conn_event(struct api_server *srv, struct conn *c, uint32_t events)
 		conn_close(srv, c);
 }
 
-static void peer_check(struct api_server *srv, struct conn *c)
+/*
+ * Who is at the other end, from its credentials at connect time: 0 when it may take a slot (*root says whose),
+ * else the status to refuse it with, 403 (it may not use the API) or 503 (its uid holds its whole share), and the
+ * reason in msg.
+ */
+static unsigned int admit(struct api_server *srv, int fd, bool *root, char *msg, size_t len)
 {
-	char msg[API_ERR_LEN];
 	uid_t uid;
-	int rc = listen_peer_uid(c->fd, &uid);
+	int rc = listen_peer_uid(fd, &uid);
+	unsigned int held;
 
-	if (rc)
-		snprintf(msg, sizeof(msg), "permission denied: cannot read the peer's credentials: %s", strerror(-rc));
-	else if (uid != srv->uid && uid != 0)
-		snprintf(msg, sizeof(msg), "permission denied: uid %u may not use this socket", (unsigned int)uid);
-	else
-		return;
-	c->peer_rc = -EACCES;
-	c->peer_msg = strdup(msg);
+	if (rc) {
+		snprintf(msg, len, "permission denied: cannot read the peer's credentials: %s", strerror(-rc));
+		return 403;
+	}
+	if (uid != srv->uid && uid != 0) {
+		snprintf(msg, len, "permission denied: uid %u may not use this socket", (unsigned int)uid);
+		return 403;
+	}
+	*root = uid == 0;
+	held = *root ? srv->n_root : srv->n_owner;
+	if (held >= srv->uid_share) {
+		snprintf(msg, len, "uid %u already holds %u connections, the most one uid may", (unsigned int)uid,
+			 held);
+		return 503;
+	}
+	return 0;
 }
 
-/* Accepts waiting clients up to the connection limit. */
+/* The refused peer drained longest (the activity list's first); NULL when none is. */
+static struct conn *oldest_draining(const struct api_server *srv)
+{
+	struct conn *c = srv->head;
+
+	while (c && !c->draining)
+		c = c->next;
+	return c;
+}
+
+/*
+ * A refused peer gets its answer at once and holds no slot. It is then drained (what it sends is read and
+ * dropped) until it hangs up or its deadline passes, so that it reads the answer rather than a reset or EPIPE.
+ * Beyond MAX_DRAINING such peers the oldest, which has had the longest to read its answer, is closed: a flood of
+ * refused peers leaves the newest its chance.
+ */
+static void turn_away(struct api_server *srv, struct conn *c, unsigned int status, const char *msg)
+{
+	c->draining = true;
+	srv->n_draining++;
+	log_debug("api: refusing a peer at once (%u): %s", status, msg);
+	/* An answer this short always fits the new socket's empty buffer: anything else is a failure. */
+	if (refuse(c, status, msg) || flush(srv, c) != 1) {
+		conn_close(srv, c);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	/* c has just moved to the list's end: the oldest is another. */
+	if (srv->n_draining > MAX_DRAINING)
+		linger_close(srv, oldest_draining(srv));
+}
+
+/* Accepts one waiting client. Returns 0, -EAGAIN when none waits, or -errno (out of fds or memory). */
+static int accept_one(struct api_server *srv)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char msg[API_ERR_LEN];
+	unsigned int status;
+	struct conn *c;
+	int fd;
+
+	do
+		fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+	if (fd < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->events = ev.events;
+	ev.data.ptr = c;
+	if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
+		int rc = -errno;
+
+		free(c);
+		close(fd);
+		return rc;
+	}
+	http_req_init(&c->req, srv->max_head, srv->max_body);
+	list_append(srv, c);
+	touch(srv, c);
+	status = admit(srv, fd, &c->root, msg, sizeof(msg));
+	if (status) {
+		turn_away(srv, c, status, msg);
+		return 0;
+	}
+	srv->n_conns++;
+	(*(c->root ? &srv->n_root : &srv->n_owner))++;
+	return 0;
+}
+
+/*
+ * Accepts waiting clients up to the connection limit, and at most EVENTS_PER_RUN at a time (refused ones take no
+ * slot, and the controller must not spin here).
+ */
 static void accept_all(struct api_server *srv)
 {
-	while (srv->n_conns < srv->max_conns) {
-		struct epoll_event ev = { .events = EPOLLIN };
-		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct conn *c;
+	for (unsigned int i = 0; i < EVENTS_PER_RUN && srv->n_conns < srv->max_conns; i++) {
+		int rc = accept_one(srv);
 
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
+		if (rc == -EAGAIN)
+			return;
+		if (rc) {
 			/* Out of fds or memory: retried in a while instead of spinning on the readable socket. */
-			log_warn("api: accept: %s", strerror(errno));
+			log_warn("api: accept: %s", strerror(-rc));
 			srv->resume_ms = clock_ms() + POLL_PERIOD_MS;
 			break;
 		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			srv->resume_ms = clock_ms() + POLL_PERIOD_MS;
-			break;
-		}
-		c->fd = fd;
-		c->events = ev.events;
-		ev.data.ptr = c;
-		http_req_init(&c->req, srv->max_head, srv->max_body);
-		peer_check(srv, c);
-		if ((c->peer_rc && !c->peer_msg) || epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
-			free(c->peer_msg);
-			free(c);
-			close(fd);
-			srv->resume_ms = clock_ms() + POLL_PERIOD_MS;
-			break;
-		}
-		srv->n_conns++;
-		list_append(srv, c);
-		touch(srv, c);
 	}
-	set_listening(srv, false);
+	if (srv->resume_ms || srv->n_conns >= srv->max_conns)
+		set_listening(srv, false);
 }
 
+/* Closes every connection whose deadline has passed, whatever waits unread or unsent. */
 static void expire(struct api_server *srv)
 {
 	uint64_t now = clock_ms();
 
 	while (srv->head && srv->head->deadline_ms <= now) {
+		struct conn *c = srv->head;
 		int pending = 0;
 
-		/* Bytes waiting that this run had no turn to read (a busy run stops after EVENTS_PER_RUN): not idle. */
-		if (ioctl(srv->head->fd, FIONREAD, &pending) == 0 && pending > 0) {
-			touch(srv, srv->head);
+		/*
+		 * Bytes waiting that this run had no turn to read (a busy run stops after EVENTS_PER_RUN): not idle. Only
+		 * for a connection that is reading: one blocked writing, closing or refused is not read, so its input
+		 * waits for good.
+		 */
+		if ((c->events & EPOLLIN) && !c->closing && ioctl(c->fd, FIONREAD, &pending) == 0 && pending > 0) {
+			touch(srv, c);
 			continue;
 		}
-		log_debug("api: closing a connection idle for %llu ms", (unsigned long long)srv->timeout_ms);
-		conn_close(srv, srv->head);
+		log_debug("api: closing a connection that made no progress for %llu ms",
+			  (unsigned long long)srv->timeout_ms);
+		conn_close(srv, c);
 	}
 }
 
@@ -528,6 +638,14 @@ static struct api_config with_defaults(const struct api_config *cfg)
 	return c;
 }
 
+/* Root's share and the owner's: all slots when they are one uid, else all but a reserved part for the other. */
+static unsigned int uid_share(unsigned int max_conns, uid_t owner)
+{
+	if (owner == 0 || max_conns < 2)
+		return max_conns;
+	return max_conns - (unsigned int)max_u64(1, max_conns / RESERVE_DIVISOR);
+}
+
 int api_server_open(struct api_server **out, const struct api_config *config, const struct api_backend *be)
 {
 	struct api_config cfg = with_defaults(config);
@@ -546,6 +664,7 @@ int api_server_open(struct api_server **out, const struct api_config *config, co
 	srv->max_body = cfg.max_body_bytes;
 	srv->max_head = cfg.conn_memory_bytes;
 	srv->max_conns = cfg.max_connections;
+	srv->uid_share = uid_share(cfg.max_connections, cfg.uid);
 	srv->timeout_ms = (uint64_t)cfg.timeout_s * 1000;
 	srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epoll_fd < 0) {
