@@ -16,6 +16,9 @@ const char args_usage[] =
 	"  stats [--watch [SECONDS]]  the balloon statistics, once or every SECONDS (default 1)\n"
 	"  balloon                    the Firecracker balloon settings\n"
 	"  top                        live terminal UI with editable targets\n"
+	"  record FILE [--seconds N] [--interval-ms MS] [--plot PNG]\n"
+	"                             samples app usage, grab and free memory into FILE until N seconds passed\n"
+	"                             or Ctrl-C, then draws them into PNG with gnuplot\n"
 	"SIZE: MiB, or a number with K/M/G/T (binary); must be a whole number of MiB.\n"
 	"Socket: --sock, else $USBD_SOCK, else " ARGS_DEFAULT_SOCK ".\n"
 	"Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 cannot reach the daemon.\n";
@@ -26,6 +29,7 @@ static const struct {
 } commands[] = {
 	{ "status", CMD_STATUS }, { "set", CMD_SET },	  { "stats", CMD_STATS },
 	{ "top", CMD_TOP },	  { "balloon", CMD_BALLOON }, { "help", CMD_HELP },
+	{ "record", CMD_RECORD },
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -115,6 +119,40 @@ static int parse_watch(const char *next, struct cli_args *out, char *err, size_t
 	return 1;
 }
 
+/* Reads the number after a record option: 1..max. Returns 1 (words used) or -EINVAL. */
+static int parse_count(const char *opt, const char *next, unsigned max, unsigned *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = next && next[0] >= '0' && next[0] <= '9' ? strtoul(next, &end, 10) : 0;
+	if (!v || *end || errno || v > max)
+		return fail(err, errlen, "record: %s takes 1 to %u, got '%s'", opt, max, next ? next : "nothing");
+	*out = (unsigned)v;
+	return 1;
+}
+
+static int parse_record(const char *arg, const char *next, struct cli_args *out, char *err, size_t errlen)
+{
+	if (!strcmp(arg, "--seconds"))
+		return parse_count(arg, next, 7 * 86400, &out->record_s, err, errlen);
+	if (!strcmp(arg, "--interval-ms"))
+		return parse_count(arg, next, 60000, &out->interval_ms, err, errlen);
+	if (!strcmp(arg, "--plot")) {
+		if (!next || !*next)
+			return fail(err, errlen, "record: --plot needs a FILE");
+		out->plot_file = next;
+		return 1;
+	}
+	if (arg[0] == '-')
+		return fail(err, errlen, "unknown option '%s'", arg);
+	if (out->record_file)
+		return fail(err, errlen, "record: one FILE only, got '%s' and '%s'", out->record_file, arg);
+	out->record_file = arg;
+	return 0;
+}
+
 static int parse_command(const char *word, struct cli_args *out, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -131,6 +169,8 @@ static int parse_operand(const char *arg, const char *next, struct cli_args *out
 {
 	if (out->cmd == CMD_STATS && !strcmp(arg, "--watch"))
 		return parse_watch(next, out, err, errlen);
+	if (out->cmd == CMD_RECORD)
+		return parse_record(arg, next, out, err, errlen);
 	if (arg[0] == '-')
 		return fail(err, errlen, "unknown option '%s'", arg);
 	if (out->cmd == CMD_SET)
@@ -173,6 +213,10 @@ int args_parse(int argc, char *const argv[], const char *env_sock, struct cli_ar
 	}
 	if (!have_cmd)
 		return fail(err, errlen, "no command given");
+	if (out->cmd == CMD_RECORD && !out->record_file)
+		return fail(err, errlen, "record: which FILE?");
+	if (out->cmd == CMD_RECORD && !out->interval_ms)
+		out->interval_ms = 500;
 	if (out->cmd == CMD_SET && !out->targets.mask && !out->has_amount && !out->has_interval)
 		return fail(err, errlen, "set: nothing to set");
 	/*

@@ -11,7 +11,7 @@
 #define ARGS_DEFAULT_SOCK "/run/usbd/usbd.sock"
 #define ARGS_MAX_WATCH_S 3600
 
-enum cli_command { CMD_HELP, CMD_STATUS, CMD_SET, CMD_STATS, CMD_TOP, CMD_BALLOON };
+enum cli_command { CMD_HELP, CMD_STATUS, CMD_SET, CMD_STATS, CMD_TOP, CMD_BALLOON, CMD_RECORD };
 
 struct cli_args {
 	const char *sock;		/* --sock, else $USBD_SOCK, else ARGS_DEFAULT_SOCK */
@@ -23,6 +23,10 @@ struct cli_args {
 	bool has_interval;		/* set stats-interval=SECONDS (PATCH /balloon/statistics) */
 	uint16_t interval_s;		/* 0 turns statistics off */
 	unsigned watch_s;		/* stats --watch [SECONDS]: 0 means print once */
+	const char *record_file;	/* record FILE: the samples (text, one line each) */
+	const char *plot_file;		/* record --plot FILE.png: drawn with gnuplot at the end */
+	unsigned record_s;		/* record --seconds N: 0 until interrupted */
+	unsigned interval_ms;		/* record --interval-ms N: between samples (default 500) */
 };
 
 /*

@@ -8,6 +8,7 @@
 
 #include "cli/client.h"
 #include "cli/format.h"
+#include "cli/record.h"
 #include "cli/top.h"
 #include "common/log.h"
 
@@ -122,6 +123,8 @@ int cmd_run(const struct cli_args *a)
 		return cmd_set(a);
 	case CMD_TOP:
 		return top_run(a->sock);
+	case CMD_RECORD:
+		return record_run(a);
 	}
 	return CLI_USAGE;
 }

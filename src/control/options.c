@@ -53,7 +53,7 @@ const char *options_usage(void)
 	       "  --grab-upper SIZE        never hold more than this (default: the domain's size)\n"
 	       "  --headroom SIZE          free memory kept for the producer (default min(1G, domain/4))\n"
 	       "  --swap-target SIZE       app memory to keep in swap (default 0)\n"
-	       "  --threshold SIZE         free memory under which registered apps get SIGBALLOON (default 1G)\n"
+	       "  --threshold SIZE         free memory under which registered apps get SIGBALLOON (default min(1G, domain))\n"
 	       "  --api-sock PATH|off      control API socket (default " USBD_DEFAULT_API_SOCK ")\n"
 	       "  --apps-sock PATH|off     libusbd registration socket (default " USBD_DEFAULT_APPS_SOCK ")\n"
 	       "  --harvest-journal PATH   journal of an in-flight swap step (default " USBD_DEFAULT_HARVEST_JOURNAL ")\n"

@@ -20,7 +20,7 @@ void targets_defaults(struct targets *t, uint64_t total)
 	memset(t, 0, sizeof(*t));
 	t->v[TARGET_GRAB_UPPER] = total;
 	t->v[TARGET_HEADROOM] = min_u64(GIB, total / 4);
-	t->v[TARGET_THRESHOLD] = GIB;
+	t->v[TARGET_THRESHOLD] = min_u64(GIB, total);
 }
 
 static int refuse(char *err, size_t errlen, enum target_field f, uint64_t v, const char *what, uint64_t limit)

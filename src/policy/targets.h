@@ -38,7 +38,7 @@ struct targets {
 #define TARGETS_ALL ((1u << TARGET_COUNT) - 1)
 
 /* The defaults for a domain of `total` bytes: lower 0, upper = total (no cap), swap target 0,
- * headroom min(1 GiB, total / 4), threshold 1 GiB. */
+ * headroom min(1 GiB, total / 4), threshold min(1 GiB, total). */
 void targets_defaults(struct targets *t, uint64_t total);
 
 /*

@@ -35,6 +35,12 @@ static void defaults_should_be_no_grab_no_cap_and_a_quarter_headroom_at_most(voi
 	assert_true(t.v[TARGET_HEADROOM] == GIB && t.v[TARGET_THRESHOLD] == GIB && t.v[TARGET_SWAP_TARGET] == 0);
 	targets_defaults(&t, 2 * GIB);
 	assert_true(t.v[TARGET_HEADROOM] == 512 * MIB);
+	/* A domain smaller than the default threshold: the defaults must pass their own rules. */
+	targets_defaults(&t, 256 * MIB);
+	assert_true(t.v[TARGET_THRESHOLD] == 256 * MIB && t.v[TARGET_HEADROOM] == 64 * MIB);
+	char err[128];
+	struct targets none = { { 0 } };
+	assert_int_equal(targets_update(&t, &none, 0, 256 * MIB, &t, err, sizeof(err)), 0);
 }
 
 static void values_above_the_domain_should_be_refused_with_the_fields_name(void **state)
