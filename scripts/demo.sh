@@ -55,7 +55,7 @@ build/usbd --domain "$DOMAIN" "$APP" --grab-lower 1G --api-sock "$SOCK" --apps-s
 pids+=($!)
 for _ in $(seq 100); do [[ -S $SOCK ]] && break; sleep 0.1; done
 [[ -S $SOCK ]] || { echo "demo: usbd did not start:" >&2; cat "$LOG" >&2; exit 1; }
-ctl record "$TMP/timeline" --interval-ms 250 --plot "$PNG" 2>>"$TMP/record.log" &
+build/usbdctl --sock "$SOCK" record "$TMP/timeline" --interval-ms 250 --plot "$PNG" 2>>"$TMP/record.log" &
 pids+=($!)
 recorder=$!
 
