@@ -53,6 +53,8 @@ Description=usbd guest test cases (tests/vm)
 RequiresMountsFor=/vmtests
 ConditionPathExists=/vmtests/run-cases
 After=multi-user.target
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
 
 [Service]
 Type=exec
@@ -64,8 +66,6 @@ StandardError=inherit
 TTYPath=/dev/ttyS0
 TimeoutStartSec=infinity
 RuntimeMaxSec=1800
-SuccessAction=poweroff-force
-FailureAction=poweroff-force
 
 [Install]
 WantedBy=multi-user.target
@@ -93,7 +93,9 @@ build() {
   log "debootstrap $SUITE from $url into $tree (minutes, once)"
   local packages
   packages=$(IFS=,; echo "${PACKAGES[*]}")
-  debootstrap --variant=minbase --include="$packages" "$SUITE" "$tree" "$url" > "$out/debootstrap.log" 2>&1 ||
+  # The packages are kept in the cache: a changed configuration rebuilds without downloading them again.
+  mkdir -p "$VM_CACHE/debs-$SUITE"
+  debootstrap --variant=minbase --cache-dir="$VM_CACHE/debs-$SUITE" --include="$packages" "$SUITE" "$tree" "$url" > "$out/debootstrap.log" 2>&1 ||
     { log "debootstrap failed:"; tail -n 30 "$out/debootstrap.log" >&2; tail -n 30 "$tree/debootstrap/debootstrap.log" >&2 || true; return 1; }
   configure "$tree"
   rm -rf "$tree"/var/cache/apt/archives/*.deb "$tree"/var/lib/apt/lists/*_Packages
