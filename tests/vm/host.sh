@@ -116,6 +116,7 @@ vm_initramfs() {
   done
   install -m 0755 "$VM_SRC/guest/init" "$stage/init"
   install -m 0644 "$VM_SRC/guest/lib.sh" "$stage/vmtests/lib.sh"
+  install -m 0644 "$VM_SRC/guest/runcases.sh" "$stage/vmtests/runcases.sh"
   for f in "$@"; do install -m 0755 "$f" "$stage/vmtests/cases/$(basename "$f")"; done
   install -m 0644 "$conf" "$stage/vmtests/run.conf"
   (cd "$stage" && find . -mindepth 1 | sed 's|^\./||' | "$VM_BUSYBOX" cpio -o -H newc -R 0:0 2>/dev/null) |

@@ -1,29 +1,41 @@
 #!/usr/bin/env bash
-# Runs usbd's guest cases inside a small QEMU guest (cgroup v2, whole-host mode) and returns their verdict.
-#   tests/vm/run.sh [--build DIR] [--mem SIZE] [--timeout SECS] [--case-timeout SECS] [--log FILE] [CASE...]
-# CASE is a script name under tests/vm/cases (without .sh); default: all of them, in name order. The guest's
-# console log is printed when any case fails. Exit status: 0 all passed (or skipped), 1 a case failed,
-# 77 qemu or the guest's parts cannot be had on this machine (the caller decides whether that skips).
+# Runs usbd's guest cases inside a QEMU guest (cgroup v2, whole-host mode) and returns their verdict.
+#   tests/vm/run.sh [--guest debian|busybox] [--build DIR] [--mem SIZE] [--timeout SECS] [--case-timeout SECS]
+#                   [--log FILE] [CASE...]
+# The guest: debian (default), a cached Debian 12 image booting systemd with Debian's own cgroup v2 setup
+# (debian/image.sh), or busybox, an initramfs with a bare cgroup2 mount (1 GiB, quicker to make). CASE is a script
+# name under tests/vm/cases (without .sh); default: all of them, in name order. The guest's console log is
+# printed when any case fails. Exit status: 0 all passed (or skipped), 1 a case failed, 77 qemu or the guest's
+# parts cannot be had on this machine (the caller decides whether that skips).
 set -euo pipefail
 source "$(dirname "$0")/host.sh"
+source "$(dirname "$0")/debian/host.sh"
 
 build=${USBD_BUILD:-$(cd "$VM_SRC/../.." && pwd)/build}
 timeout_s=270
 case_timeout=90
 keep_log=
+guest=debian
+mem=
 cases=()
 while (($#)); do
   case $1 in
+    --guest) guest=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    --mem) VM_MEM=$2; shift 2 ;;
+    --mem) mem=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --case-timeout) case_timeout=$2; shift 2 ;;
     --log) keep_log=$2; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) cases+=("$1"); shift ;;
   esac
 done
+case $guest in
+  debian) VM_MEM=${mem:-1536M} ;;
+  busybox) VM_MEM=${mem:-$VM_MEM} ;;
+  *) echo "run.sh: unknown guest $guest (debian or busybox)" >&2; exit 2 ;;
+esac
 if ((${#cases[@]} == 0)); then
   for f in "$VM_SRC"/cases/*.sh; do cases+=("$(basename "$f" .sh)"); done
 fi
@@ -35,7 +47,7 @@ done
 [[ -x $build/usbd && -x $build/usbdctl ]] || { echo "run.sh: build usbd first (no $build/usbd)" >&2; exit 2; }
 
 rc=0
-vm_prepare || rc=$?
+if [[ $guest == debian ]]; then dvm_prepare || rc=$?; else vm_prepare || rc=$?; fi
 ((rc == 0)) || exit "$rc"
 
 work=$(mktemp -d /tmp/usbd-vm.XXXXXX)
@@ -45,11 +57,17 @@ printf 'VMTEST_TIMEOUT=%s\nVMTEST_CASES="%s"\n' "$case_timeout" "${cases[*]}" > 
 for v in ASAN_OPTIONS UBSAN_OPTIONS; do
   [[ -z ${!v:-} || ${!v} == *"'"* ]] || printf "export %s='%s'\n" "$v" "${!v}" >> "$work/run.conf"
 done
-vm_initramfs "$build" "$work/initrd.gz" "$work/run.conf" "${files[@]}"
-echo "vm: booting $(basename "$VM_KERNEL") with $VM_MEM, $VM_CPUS vCPUs (TCG) for: ${cases[*]}"
 start=$SECONDS
 qrc=0
-vm_boot "$work/initrd.gz" "$work/console.log" "$timeout_s" || qrc=$?
+if [[ $guest == debian ]]; then
+  dvm_testdisk "$build" "$work/tests.img" "$work/run.conf" "${files[@]}"
+  echo "vm: booting Debian 12 ($(basename "$DVM_IMAGE")) with $VM_MEM, $VM_CPUS vCPUs (TCG) for: ${cases[*]}"
+  dvm_boot "$work/tests.img" "$work/console.log" "$timeout_s" || qrc=$?
+else
+  vm_initramfs "$build" "$work/initrd.gz" "$work/run.conf" "${files[@]}"
+  echo "vm: booting $(basename "$VM_KERNEL") with $VM_MEM, $VM_CPUS vCPUs (TCG) for: ${cases[*]}"
+  vm_boot "$work/initrd.gz" "$work/console.log" "$timeout_s" || qrc=$?
+fi
 [[ -z $keep_log ]] || cp "$work/console.log" "$keep_log"
 echo "vm: guest ran $((SECONDS - start)) s (qemu status $qrc)"
 ((qrc != 124)) || echo "vm: the guest outlived ${timeout_s}s and was stopped"

@@ -1,12 +1,17 @@
-# Shared helpers for the guest's case scripts (busybox ash; sourced). Each case makes its own cgroups under
-# /sys/fs/cgroup (cgroup v2) and removes them on any exit, and stops every process it started.
+# Shared helpers for the guest's case scripts (POSIX sh: busybox ash or Debian's dash; sourced). Each case makes
+# its own cgroups (cgroup v2) and removes them on any exit, and stops every process it started.
+# The guest's runner sets where things are: VMTEST_CGPREFIX, the cgroup (relative to /sys/fs/cgroup, with a
+# trailing slash) below which the case may make its own (empty: the root, in the busybox guest; under systemd,
+# the test unit's delegated cgroup); VMTEST_BIN, the directory of usbd, usbdctl and helpers/; VMTEST_SWAP, the
+# disk for swap. Cases name their cgroups from T_NAME, which carries that prefix, so they run unchanged in both.
 set -eu
 
 CG=/sys/fs/cgroup
-USBD=/usbd/usbd
-USBDCTL=/usbd/usbdctl
-HELPERS=/usbd/helpers
-T_NAME=vm-$(basename "$0" .sh)
+USBD=${VMTEST_BIN:-/usbd}/usbd
+USBDCTL=${VMTEST_BIN:-/usbd}/usbdctl
+HELPERS=${VMTEST_BIN:-/usbd}/helpers
+SWAP_DEV=${VMTEST_SWAP:-/dev/vda}
+T_NAME=${VMTEST_CGPREFIX:-}vm-$(basename "$0" .sh)
 T_DIR=$(mktemp -d /tmp/vmtest.XXXXXX)
 T_PIDS=""
 T_CGROUPS=""
@@ -112,11 +117,11 @@ wait_for() {
 	done
 }
 
-# swap_on: makes the guest's virtio disk (/dev/vda) swap for this case (turned off at exit).
+# swap_on: makes the guest's swap disk ($SWAP_DEV) swap for this case (turned off at exit).
 swap_on() {
-	mkswap /dev/vda > /dev/null || fail "mkswap /dev/vda"
-	swapon /dev/vda || fail "swapon /dev/vda"
-	T_SWAPS="$T_SWAPS /dev/vda"
+	mkswap "$SWAP_DEV" > /dev/null || fail "mkswap $SWAP_DEV"
+	swapon "$SWAP_DEV" || fail "swapon $SWAP_DEV"
+	T_SWAPS="$T_SWAPS $SWAP_DEV"
 }
 
 # oom_kills: the OOM kills the kernel has made since boot.
