@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev git curl procps util-linux iproute2
       libcmocka-dev libjansson-dev libncurses-dev
       redis-tools redis-server cgroup-tools tmux prometheus nutcracker netcat-openbsd jq python3 qemu-system-x86
-      gnuplot-nox)
+      gnuplot-nox debhelper lintian fakeroot)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

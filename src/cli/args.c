@@ -8,7 +8,7 @@
 #include <string.h>
 
 const char args_usage[] =
-	"usage: usbdctl [--sock PATH] [--json] COMMAND\n"
+	"usage: usbdctl [--sock PATH] [--json] COMMAND    (usbdctl --version: the version)\n"
 	"  status                     the daemon's state: grab, swap, free memory, targets, pressure\n"
 	"  set FIELD=SIZE...          change targets; FIELD: grab-lower, grab-upper, swap-target, headroom,\n"
 	"                             threshold; or amount=SIZE (Firecracker's amount_mib: both grab bounds);\n"
