@@ -19,6 +19,12 @@
 
 static struct api_balloon_stats stats_cache;
 static uint64_t stats_next_ms;
+/*
+ * Whether the balloon exists for the Firecracker API (docs/API.md): once configured by --grab-lower or
+ * --grab-upper, a PUT /balloon, or a PATCH /usbd/targets of a grab bound. Until then the balloon endpoints answer
+ * as Firecracker does for a microVM without a balloon device.
+ */
+static bool balloon_exists;
 
 static struct ctl *ctl_of(void *ctx) { return ctx; }
 
@@ -28,20 +34,18 @@ static int get_balloon(void *ctx, struct api_balloon *out, char *err, size_t len
 {
 	struct ctl *c = ctl_of(ctx);
 
+	if (!balloon_exists)
+		return -ENODEV;
 	out->amount_mib = (uint32_t)min_u64(to_mib(c->params.grab_lower), UINT32_MAX);
 	out->deflate_on_oom = c->params.deflate_on_oom;
 	out->stats_polling_interval_s = c->stats_interval_s;
 	return 0;
 }
 
-static int check_amount(struct ctl *c, uint64_t mib, const char *what, char *err, size_t len)
+/* Firecracker's rule (the guest's memory there, the domain here); the API answers -E2BIG with Firecracker's text. */
+static int check_amount(struct ctl *c, uint64_t mib)
 {
-	if (mib > to_mib(c->dom.total)) {
-		snprintf(err, len, "%s (%llu MiB) is larger than the domain (%llu MiB)", what,
-			 (unsigned long long)mib, (unsigned long long)to_mib(c->dom.total));
-		return -EINVAL;
-	}
-	return 0;
+	return mib > to_mib(c->dom.total) ? -E2BIG : 0;
 }
 
 static void refresh_stats(struct ctl *c)
@@ -99,10 +103,11 @@ static int set_bounds(struct ctl *c, uint64_t bytes, char *err, size_t len)
 static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size_t len)
 {
 	struct ctl *c = ctl_of(ctx);
-	int r = check_amount(c, cfg->amount_mib, "amount_mib", err, len);
+	int r = check_amount(c, cfg->amount_mib);
 
 	if (r || (r = set_bounds(c, (uint64_t)cfg->amount_mib << 20, err, len)))
 		return r;
+	balloon_exists = true;
 	if (c->params.deflate_on_oom != cfg->deflate_on_oom)
 		c->due.oom_score = true;
 	c->params.deflate_on_oom = cfg->deflate_on_oom;
@@ -117,7 +122,7 @@ static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size
 static int patch_balloon(void *ctx, uint32_t amount_mib, char *err, size_t len)
 {
 	struct ctl *c = ctl_of(ctx);
-	int r = check_amount(c, amount_mib, "amount_mib", err, len);
+	int r = balloon_exists ? check_amount(c, amount_mib) : -ENODEV;
 
 	if (r || (r = set_bounds(c, (uint64_t)amount_mib << 20, err, len)))
 		return r;
@@ -143,8 +148,7 @@ static int set_stats_interval(void *ctx, uint16_t interval_s, char *err, size_t 
 	struct ctl *c = ctl_of(ctx);
 
 	c->stats_interval_s = interval_s;
-	if (interval_s)
-		refresh_stats(c);
+	refresh_stats(c);
 	return 0;
 }
 
@@ -182,6 +186,8 @@ static int patch_targets(void *ctx, const struct api_targets *t, unsigned mask, 
 	if (r)
 		return r;
 	ctl_set_targets(c, &next);
+	if (mask & (API_TARGET_GRAB_LOWER | API_TARGET_GRAB_UPPER))
+		balloon_exists = true;
 	log_info("targets changed: lower %llu MiB, upper %llu MiB, headroom %llu MiB, swap target %llu MiB, "
 		 "threshold %llu MiB", (unsigned long long)to_mib(next.v[TARGET_GRAB_LOWER]),
 		 (unsigned long long)to_mib(next.v[TARGET_GRAB_UPPER]), (unsigned long long)to_mib(next.v[TARGET_HEADROOM]),
@@ -249,6 +255,7 @@ int ctl_api_open(struct ctl *c)
 	int r = 0;
 
 	be.ctx = c;
+	balloon_exists = c->opt.grab_lower.set || c->opt.grab_upper.set;
 	if (strcmp(c->opt.api_sock, "off")) {
 		if ((r = api_server_open(&c->api, &cfg, &be)))
 			log_err("cannot open the API socket %s: %s", c->opt.api_sock,
