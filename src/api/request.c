@@ -181,7 +181,7 @@ static int parse_escape(struct reader *r, char *buf, size_t cap, size_t *n)
 		return fail_here(r, "lone leading surrogate in hex escape");
 	if (cp >= 0xd800 && cp <= 0xdbff) {
 		if (r->i + 1 >= r->len || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u')
-			return fail_here(r, "unexpected end of hex escape");
+			return fail_peek(r, "unexpected end of hex escape");
 		r->i += 2;
 		if ((rc = hex4(r, &lo)))
 			return rc;
