@@ -306,8 +306,10 @@ static int get_metrics(struct req *q)
 	const struct api_backend *be = q->be;
 	int rc = be->get_status(be->ctx, &st, err, sizeof(err));
 
-	if (!rc && (rc = be->get_balloon(be->ctx, &b, err, sizeof(err))) == -ENODEV)
+	if (!rc && (rc = be->get_balloon(be->ctx, &b, err, sizeof(err))) == -ENODEV) {
+		b = (struct api_balloon){ 0 };
 		rc = 0;
+	}
 	if (!rc && b.stats_polling_interval_s)
 		rc = be->get_stats(be->ctx, &s, err, sizeof(err));
 	if (rc)
