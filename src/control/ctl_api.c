@@ -25,6 +25,8 @@ static uint64_t stats_next_ms;
  * as Firecracker does for a microVM without a balloon device.
  */
 static bool balloon_exists;
+/* The API's vsock listener (--api-vsock): a second server on the same backend and epoll tag as c->api. */
+static struct api_server *vsock_api;
 
 static struct ctl *ctl_of(void *ctx) { return ctx; }
 
@@ -242,6 +244,35 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 	return 0;
 }
 
+static const char *open_error(int r)
+{
+	switch (r) {
+	case -EADDRINUSE: return "another server answers there";
+	case -EEXIST: return "the path exists and is not a socket";
+	case -EAFNOSUPPORT: return "this kernel has no vsock (AF_VSOCK): load the vsock modules, or run usbd in a "
+				   "guest with a vsock device";
+	case -EADDRNOTAVAIL: return "no vsock transport is available (no vsock device?)";
+	default: return strerror(-r);
+	}
+}
+
+/* Opens one server on cfg and adds it to the loop under TAG_API. */
+static int open_server(struct ctl *c, const struct api_config *cfg, const struct api_backend *be,
+		       struct api_server **srv)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_API };
+	int r = api_server_open(srv, cfg, be);
+
+	if (r)
+		return r;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, api_server_fd(*srv), &ev)) {
+		r = -errno;
+		api_server_close(*srv);
+		*srv = NULL;
+	}
+	return r;
+}
+
 int ctl_api_open(struct ctl *c)
 {
 	static const struct api_backend be_template = {
@@ -251,20 +282,23 @@ int ctl_api_open(struct ctl *c)
 	};
 	struct api_backend be = be_template;
 	struct api_config cfg = { .sock_path = c->opt.api_sock };
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_API };
+	struct api_config vcfg = { .vsock_port = c->opt.api_vsock_port, .vsock_peer_cid = c->opt.api_vsock_peer_cid };
 	int r = 0;
 
 	be.ctx = c;
 	balloon_exists = c->opt.grab_lower.set || c->opt.grab_upper.set;
 	if (strcmp(c->opt.api_sock, "off")) {
-		if ((r = api_server_open(&c->api, &cfg, &be)))
-			log_err("cannot open the API socket %s: %s", c->opt.api_sock,
-				r == -EADDRINUSE ? "another server answers there" :
-				r == -EEXIST ? "the path exists and is not a socket" : strerror(-r));
-		else if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, api_server_fd(c->api), &ev))
-			r = -errno;
+		if ((r = open_server(c, &cfg, &be, &c->api)))
+			log_err("cannot open the API socket %s: %s", c->opt.api_sock, open_error(r));
 		else
 			log_info("control API on %s", c->opt.api_sock);
+	}
+	if (!r && c->opt.api_vsock_port) {
+		if ((r = open_server(c, &vcfg, &be, &vsock_api)))
+			log_err("cannot listen on vsock port %u for the API: %s", c->opt.api_vsock_port, open_error(r));
+		else
+			log_info("control API on vsock port %u, for peer CID %u", c->opt.api_vsock_port,
+				 c->opt.api_vsock_peer_cid);
 	}
 	return r;
 }
@@ -281,14 +315,15 @@ void ctl_api_run(struct ctl *c)
 {
 	if (c->api)
 		api_server_run(c->api);
+	if (vsock_api)
+		api_server_run(vsock_api);
 }
 
 void ctl_api_tick(struct ctl *c, uint64_t now_ms)
 {
 	if (c->stats_interval_s && now_ms >= stats_next_ms)
 		refresh_stats(c);
-	if (c->api)
-		api_server_run(c->api); /* times out slow clients even when no input arrives */
+	ctl_api_run(c); /* times out slow clients even when no input arrives */
 }
 
 void ctl_api_close(struct ctl *c)
@@ -297,4 +332,6 @@ void ctl_api_close(struct ctl *c)
 		api_server_close(c->api);
 		c->api = NULL;
 	}
+	api_server_close(vsock_api);
+	vsock_api = NULL;
 }
