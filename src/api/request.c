@@ -56,7 +56,7 @@ static_assert(API_MIB_MAX == UINT64_C(17592186044415), "KIND_MIB's expectation n
 static const uint64_t kind_max[] = { [KIND_U16] = UINT16_MAX, [KIND_U32] = UINT32_MAX, [KIND_MIB] = API_MIB_MAX };
 
 /* Writes the message with the position of byte index at, serde_json's way. Returns -EINVAL. */
-static int fail_at(struct reader *r, size_t at, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail_at(struct reader *r, size_t at, const char *fmt, ...)
 {
 	size_t line = 1, start = 0, n;
 	va_list ap;
@@ -96,7 +96,7 @@ static void debug_str(char *dst, size_t len, const char *s, size_t n)
 {
 	size_t o = 0;
 
-	o += (size_t)snprintf(dst, len, "\"");
+	o += (size_t)snprintf(dst, len, "%s", "\"");
 	for (size_t k = 0; k < n && k < ECHO_MAX && o < len; k++) {
 		unsigned char c = (unsigned char)s[k];
 
@@ -110,7 +110,7 @@ static void debug_str(char *dst, size_t len, const char *s, size_t n)
 			o += (size_t)snprintf(dst + o, len - o, "%c", c < 0x80 ? c : '?');
 	}
 	if (o < len)
-		snprintf(dst + o, len - o, n > ECHO_MAX ? "...\"" : "\"");
+		snprintf(dst + o, len - o, "%s\"", n > ECHO_MAX ? "..." : "");
 }
 
 /* Appends code point cp as UTF-8 to buf (cap bytes; the rest is dropped: only ECHO_MAX bytes are ever shown). */
@@ -403,7 +403,10 @@ static int invalid_type(struct reader *r, const char *expecting)
 		r->i++;
 		if ((rc = parse_ident(r, c == 'n' ? "ull" : c == 't' ? "rue" : "alse")))
 			return rc;
-		snprintf(what, sizeof(what), c == 'n' ? "null" : "boolean `%s`", c == 't' ? "true" : "false");
+		if (c == 'n')
+			snprintf(what, sizeof(what), "null");
+		else
+			snprintf(what, sizeof(what), "boolean `%s`", c == 't' ? "true" : "false");
 		break;
 	case '"':
 		r->i++;
@@ -414,7 +417,7 @@ static int invalid_type(struct reader *r, const char *expecting)
 		break;
 	case '[':
 	case '{':
-		snprintf(what, sizeof(what), c == '[' ? "sequence" : "map");
+		snprintf(what, sizeof(what), "%s", c == '[' ? "sequence" : "map");
 		break;
 	default:
 		if (c != '-' && !is_digit(c))
@@ -544,7 +547,7 @@ static const struct field *find_field(const struct spec *sp, const char *name, s
 /* serde's OneOf: "`a`", "`a` or `b`", "one of `a`, `b`, `c`". */
 static void one_of(char *dst, size_t len, const struct spec *sp)
 {
-	size_t o = (size_t)snprintf(dst, len, sp->n > 2 ? "one of " : "");
+	size_t o = (size_t)snprintf(dst, len, "%s", sp->n > 2 ? "one of " : "");
 
 	for (size_t k = 0; k < sp->n && o < len; k++)
 		o += (size_t)snprintf(dst + o, len - o, "%s`%s`", !k ? "" : sp->n == 2 ? " or " : ", ",
@@ -552,10 +555,10 @@ static void one_of(char *dst, size_t len, const struct spec *sp)
 }
 
 /*
- * An error raised by serde on a key (unknown or duplicate field): its position is taken after serde_json's
- * end_map has skipped blanks and a closing brace.
+ * An error raised by serde on a key: unknown field (expected: the accepted names) or duplicate field (NULL). Its
+ * position is taken after serde_json's end_map has skipped blanks and a closing brace.
  */
-static int key_error(struct reader *r, const char *fmt, const char *key, size_t n, const char *expected)
+static int key_error(struct reader *r, const char *key, size_t n, const char *expected)
 {
 	char shown[ECHO_MAX + 1], name[TEXT_QUOTE_LEN];
 
@@ -566,7 +569,9 @@ static int key_error(struct reader *r, const char *fmt, const char *key, size_t 
 	text_printable(name, sizeof(name), shown);
 	if (n > ECHO_MAX && strlen(name) + 4 <= sizeof(name))
 		strcat(name, "...");
-	return fail_here(r, fmt, name, expected);
+	if (expected)
+		return fail_here(r, "unknown field `%s`, expected %s", name, expected);
+	return fail_here(r, "duplicate field `%s`", name);
 }
 
 /* The members of an object whose '{' was consumed, up to and including its '}'. */
@@ -604,10 +609,10 @@ static int parse_members(struct reader *r, const struct spec *sp, char *dst, uns
 		f = n < sizeof(key) ? find_field(sp, key, n) : NULL;
 		if (!f && sp->deny_unknown) {
 			one_of(expected, sizeof(expected), sp);
-			return key_error(r, "unknown field `%s`, expected %s", key, n, expected);
+			return key_error(r, key, n, expected);
 		}
 		if (f && (*present & f->bit))
-			return key_error(r, "duplicate field `%s`%s", key, n, "");
+			return key_error(r, key, n, NULL);
 		c = skip_ws(r);
 		if (c != ':')
 			return c < 0 ? fail_peek(r, "EOF while parsing an object") : fail_peek(r, "expected `:`");

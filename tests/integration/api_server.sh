@@ -275,7 +275,7 @@ OUT=$(as_nobody -sS -w '\n%{http_code}' --unix-socket "$GSOCK" -X PUT \
 [ "${OUT##*$'\n'}" = 403 ] || fail "nobody got '$OUT', expected 403"
 [ "$(jq -r .fault_message <<<"${OUT%$'\n'*}")" = "permission denied: uid $(id -u nobody) may not use this socket" ] ||
 	fail "403 body '$OUT'"
-SOCK=$GSOCK expect GET /balloon - 200 '{"amount_mib":0,"deflate_on_oom":false,"stats_polling_interval_s":0}'
+SOCK=$GSOCK expect GET /balloon - 200 '{"amount_mib":0,"deflate_on_oom":false,"stats_polling_interval_s":0,"free_page_hinting":false,"free_page_reporting":false}'
 if as_nobody -sS -o /dev/null --unix-socket "$SOCK" http://localhost/balloon 2>/dev/null; then
 	fail "nobody reached a 0600 root socket"
 fi
