@@ -159,7 +159,8 @@ static int hex4(struct reader *r, uint32_t *out)
 	return 0;
 }
 
-static int parse_escape(struct reader *r, char *buf, size_t cap, size_t *n)
+/* ignore: the string is skipped (serde_json's ignore_str), whose \u escapes are not decoded nor checked. */
+static int parse_escape(struct reader *r, char *buf, size_t cap, size_t *n, bool ignore)
 {
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 	const char *p;
@@ -175,14 +176,18 @@ static int parse_escape(struct reader *r, char *buf, size_t cap, size_t *n)
 	}
 	if (c != 'u')
 		return fail_here(r, "invalid escape");
-	if ((rc = hex4(r, &cp)))
+	if ((rc = hex4(r, &cp)) || ignore)
 		return rc;
 	if (cp >= 0xdc00 && cp <= 0xdfff)
 		return fail_here(r, "lone leading surrogate in hex escape");
 	if (cp >= 0xd800 && cp <= 0xdbff) {
-		if (r->i + 1 >= r->len || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u')
-			return fail_peek(r, "unexpected end of hex escape");
-		r->i += 2;
+		/* serde_json reads the two bytes that should be "\\u" before it complains. */
+		for (const char *want = "\\u"; *want; want++) {
+			if (r->i >= r->len)
+				return fail_here(r, "EOF while parsing a string");
+			if (r->s[r->i++] != (unsigned char)*want)
+				return fail_here(r, "unexpected end of hex escape");
+		}
 		if ((rc = hex4(r, &lo)))
 			return rc;
 		if (lo < 0xdc00 || lo > 0xdfff)
@@ -206,8 +211,11 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return want;
 }
 
-/* Reads a string whose opening quote was consumed; stores up to cap bytes of it and its full length in *n. */
-static int parse_string(struct reader *r, char *buf, size_t cap, size_t *n)
+/*
+ * Reads a string whose opening quote was consumed; stores up to cap bytes of it and its full length in *n.
+ * ignore: skipped as serde_json skips an ignored value's strings (escapes unchecked, errors before the byte).
+ */
+static int parse_string_as(struct reader *r, char *buf, size_t cap, size_t *n, bool ignore)
 {
 	*n = 0;
 	for (;;) {
@@ -224,15 +232,15 @@ static int parse_string(struct reader *r, char *buf, size_t cap, size_t *n)
 		}
 		if (c == '\\') {
 			r->i++;
-			if ((rc = parse_escape(r, buf, cap, n)))
+			if ((rc = parse_escape(r, buf, cap, n, ignore)))
 				return rc;
 			continue;
 		}
 		if (c < 0x20) {
-			r->i++;
+			r->i += !ignore;
 			return fail_here(r, "control character (\\u0000-\\u001F) found while parsing a string");
 		}
-		u = c < 0x80 ? 1 : utf8_len(r->s + r->i, r->len - r->i);
+		u = c < 0x80 || ignore ? 1 : utf8_len(r->s + r->i, r->len - r->i);
 		if (!u) {
 			r->i++;
 			return fail_here(r, "invalid unicode code point");
@@ -242,6 +250,11 @@ static int parse_string(struct reader *r, char *buf, size_t cap, size_t *n)
 				buf[*n] = (char)r->s[r->i + k];
 		r->i += u;
 	}
+}
+
+static int parse_string(struct reader *r, char *buf, size_t cap, size_t *n)
+{
+	return parse_string_as(r, buf, cap, n, false);
 }
 
 /* A number as serde_json reads it: an unsigned or negative integer, or a float. */
@@ -268,15 +281,25 @@ static int parse_float_tail(struct reader *r, size_t from, struct number *num)
 			r->i++;
 	}
 	if (peek(r) == 'e' || peek(r) == 'E') {
+		bool positive_exp, zero = strspn((const char *)r->s + from, "-0.") >= r->i - from;
+		int64_t exp;
+
 		r->i++;
+		positive_exp = peek(r) != '-';
 		if (peek(r) == '+' || peek(r) == '-')
 			r->i++;
 		if (r->i >= r->len)
 			return fail_here(r, "EOF while parsing a value");
-		if (!is_digit(r->s[r->i++]))
-			return fail_here(r, "invalid number");
-		while (is_digit(peek(r)))
-			r->i++;
+		if (!is_digit(r->s[r->i]))
+			return r->i++, fail_here(r, "invalid number");
+		for (exp = 0; is_digit(peek(r)); r->i++) {
+			exp = exp * 10 + (r->s[r->i] - '0');
+			/* serde_json's exponent is an i32: beyond it, a non-zero number with a positive exponent is out of range */
+			if (exp > INT32_MAX && !zero && positive_exp)
+				return r->i++, fail_here(r, "number out of range");
+			if (exp > INT32_MAX)
+				exp = INT32_MAX;
+		}
 	}
 	n = r->i - from;
 	if (n >= sizeof(text))
@@ -491,7 +514,7 @@ static int skip_value(struct reader *r, int depth)
 	}
 	if (c == '"') {
 		r->i++;
-		return parse_string(r, buf, 0, &n);
+		return parse_string_as(r, buf, 0, &n, true);
 	}
 	if (c == '-' || is_digit(c)) {
 		from = r->i;
@@ -516,15 +539,13 @@ static int skip_value(struct reader *r, int depth)
 									"EOF while parsing an object")
 					     : fail_peek(r, c == '[' ? "expected `,` or `]`" : "expected `,` or `}`");
 			r->i++;
-			d = skip_ws(r);
-			if (d == close)
-				return fail_peek(r, "trailing comma");
+			d = skip_ws(r);	/* serde_json's ignore_value has no trailing-comma check */
 		}
 		if (c == '{') {
 			if (d != '"')
 				return d < 0 ? fail_peek(r, "EOF while parsing a value") : fail_peek(r, "key must be a string");
 			r->i++;
-			if ((rc = parse_string(r, buf, 0, &n)))
+			if ((rc = parse_string_as(r, buf, 0, &n, true)))
 				return rc;
 			d = skip_ws(r);
 			if (d != ':')
@@ -562,7 +583,8 @@ static int key_error(struct reader *r, const char *key, size_t n, const char *ex
 {
 	char shown[ECHO_MAX + 1], name[TEXT_QUOTE_LEN];
 
-	memcpy(shown, key, n < ECHO_MAX ? n : ECHO_MAX);
+	for (size_t k = 0; k < n && k < ECHO_MAX; k++)
+		shown[k] = key[k] ? key[k] : '?';	/* a \u0000 in a name must not end it */
 	shown[n < ECHO_MAX ? n : ECHO_MAX] = '\0';
 	if (skip_ws(r) == '}')
 		r->i++;

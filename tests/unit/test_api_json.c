@@ -166,6 +166,17 @@ static const struct bad_case bad_cases[] = {
 	  FC("unexpected end of hex escape at line 1 column 23.") },
 	{ PUT_BALLOON, "{\"amount_mib\": 99999999999999999999, \"deflate_on_oom\": true}",
 	  FC("invalid type: floating point `1e20`, expected u32 at line 1 column 35.") },
+	/* found by comparing this parser with serde_json on random mutations of these bodies */
+	{ PATCH_STATS, "{\"st.ts_polling\\ud800\\interval_s\":1}",
+	  FC("unexpected end of hex escape at line 1 column 23.") },
+	{ PATCH_BALLOON, "{\"amount_mib\": 4e29496729999999999999999999995}",
+	  FC("number out of range at line 1 column 27.") },
+	{ HINTING_START, "{\"x\":[1,{\"a\":null},],\"acknowledge_on_stop\":true}",
+	  FC("expected value at line 1 column 20.") },
+	{ HINTING_START, "{\"x\":{\"a\":1,}}",
+	  FC("key must be a string at line 1 column 13.") },
+	{ PATCH_BALLOON, "{\"amount_m\\u00008f00ib\":1}",
+	  FC("unknown field `amount_m?8f00ib`, expected `amount_mib` at line 1 column 23.") },
 	/* usbd's refusal of a struct read from a JSON array (serde would accept one; request.h) */
 	{ PUT_BALLOON, "[1, 2]", FC("invalid type: sequence, expected struct BalloonDeviceConfig at line 1 column 1.") },
 	/* usbd's own /usbd/targets, under the same rules */
