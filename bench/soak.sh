@@ -27,7 +27,10 @@ start_usbd --domain "$T_NAME" "$T_NAME/app" --grab-lower 2G --api-sock "$sock" -
 api() { curl -sf --max-time 30 --unix-socket "$sock" "$@"; }
 wait_for 30 "usbd's API" api -o /dev/null http://localhost/balloon
 wait_for 30 "the spot endpoint" bash -c "redis-cli -p $PORT PING | grep -q PONG"
-api -X PATCH http://localhost/balloon/statistics -d '{"stats_polling_interval_s": 1}' || fail "cannot turn statistics on"
+# As in Firecracker, statistics are switched on by PUT /balloon (PATCH only changes a non-zero interval); the
+# amount is --grab-lower's, which the balloon holds anyway.
+api -X PUT http://localhost/balloon -d '{"amount_mib": 2048, "deflate_on_oom": true, "stats_polling_interval_s": 1}' ||
+  fail "cannot turn statistics on"
 end=$((SECONDS + SECS))
 
 # The producer: random phases between 256 MiB and 2.5 GiB in the app cgroup, each held 5-20 s.

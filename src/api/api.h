@@ -15,7 +15,7 @@
 #define API_VERSION "0.1.0"
 #define API_DEFAULT_SOCK "/run/usbd/usbd.sock"
 /* Size of the err buffer handed to every backend callback; longer messages are truncated. */
-#define API_ERR_LEN 256
+#define API_ERR_LEN 512
 /* Largest MiB value accepted anywhere: its byte count still fits in 64 bits. */
 #define API_MIB_MAX (UINT64_MAX >> 20)
 
@@ -24,6 +24,8 @@ struct api_balloon {
 	uint32_t amount_mib;			/* both grab bounds, in MiB */
 	bool deflate_on_oom;
 	uint16_t stats_polling_interval_s;	/* 0: statistics off */
+	bool free_page_hinting;			/* always false: usbd has no guest driver to hint or report to */
+	bool free_page_reporting;
 };
 
 /* GET /balloon/statistics, Firecracker's names; the domain's counters since boot. */
@@ -111,18 +113,27 @@ struct api_status {
  * writes a human-readable reason (NUL-terminated, at most err_len bytes) to err, which the client receives as
  * {"fault_message": ...} with status 400. Setters return -EINVAL for semantic refusals (a target larger than the
  * domain, lower > upper after merging). Values reaching a setter are already syntax-, type- and range-checked.
+ * Two errors need no message, because the server answers them with Firecracker's text:
+ *   -ENODEV  from get_balloon and patch_balloon: the balloon does not exist (not configured yet, docs/API.md);
+ *   -E2BIG   from put_balloon and patch_balloon: amount_mib is larger than the domain.
  * All callbacks must be present and must not block.
  */
 struct api_backend {
 	void *ctx;
 	int (*get_balloon)(void *ctx, struct api_balloon *out, char *err, size_t err_len);
-	/* PUT /balloon: sets both grab bounds to amount_mib, deflate_on_oom and the statistics interval. */
+	/*
+	 * PUT /balloon: creates the balloon or reconfigures it: both grab bounds to amount_mib, deflate_on_oom and
+	 * the statistics interval. Only called with free_page_hinting and free_page_reporting false.
+	 */
 	int (*put_balloon)(void *ctx, const struct api_balloon *cfg, char *err, size_t err_len);
 	/* PATCH /balloon: sets both grab bounds to amount_mib. */
 	int (*patch_balloon)(void *ctx, uint32_t amount_mib, char *err, size_t err_len);
 	/* Only called while the statistics interval is non-zero. */
 	int (*get_stats)(void *ctx, struct api_balloon_stats *out, char *err, size_t err_len);
-	/* PATCH /balloon/statistics: 0 turns statistics off; otherwise refresh at once, then every interval_s. */
+	/*
+	 * PATCH /balloon/statistics: only called when the balloon exists and its interval changes from one non-zero
+	 * value to another (Firecracker's rule); refreshes at once, then every interval_s.
+	 */
 	int (*set_stats_interval)(void *ctx, uint16_t interval_s, char *err, size_t err_len);
 	int (*get_targets)(void *ctx, struct api_targets *out, char *err, size_t err_len);
 	/* PATCH /usbd/targets: only the fields in mask (enum api_target_field bits, never 0) are meant. */
@@ -131,10 +142,12 @@ struct api_backend {
 };
 
 struct api_config {
-	const char *sock_path;		/* NULL: API_DEFAULT_SOCK */
+	const char *sock_path;		/* NULL: API_DEFAULT_SOCK; ignored with vsock_port */
+	unsigned int vsock_port;	/* non-zero: listen on this AF_VSOCK port (any local CID) instead */
+	unsigned int vsock_peer_cid;	/* with vsock_port: the one peer CID served (others get 403); 0: the host, 2 */
 	/*
-	 * Owner of the socket; peers with this uid (and root) are served. Any other peer is answered 403 as soon as
-	 * it is accepted and never holds a connection slot.
+	 * Unix socket: its owner; peers with this uid (and root) are served. Any other peer (or, on vsock, any other
+	 * CID) is answered 403 as soon as it is accepted and never holds a connection slot.
 	 */
 	uid_t uid;
 	bool has_gid;			/* true: socket group gid and mode 0660; false: mode 0600 */
@@ -158,8 +171,8 @@ struct api_server;
 /*
  * Creates the socket (its parent directory 0755 if missing; a stale socket file is replaced) and starts serving.
  * cfg and be are copied; be->ctx must outlive the server. Returns 0 and sets *out, or -EADDRINUSE (a live server
- * answers on the path), -EEXIST (the path is not a socket), -ENAMETOOLONG, -EINVAL (bad cfg/be), -ENOMEM or
- * another -errno from the system.
+ * answers on the path or the vsock port), -EEXIST (the path is not a socket), -ENAMETOOLONG, -EINVAL (bad
+ * cfg/be), -EAFNOSUPPORT (no vsock in this kernel), -ENOMEM or another -errno from the system.
  */
 int api_server_open(struct api_server **out, const struct api_config *cfg, const struct api_backend *be);
 /* The one fd to watch for EPOLLIN (an epoll fd itself). */

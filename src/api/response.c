@@ -33,8 +33,10 @@ const char *response_reason_name(enum api_deflation_reason r)
 
 char *response_balloon(const struct api_balloon *b)
 {
-	return dump(json_pack("{s:I, s:b, s:I}", "amount_mib", (json_int_t)b->amount_mib, "deflate_on_oom",
-			      b->deflate_on_oom, "stats_polling_interval_s", (json_int_t)b->stats_polling_interval_s));
+	/* Firecracker's field order (BalloonDeviceConfig), so that its serialisation is matched byte for byte. */
+	return dump(json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib", (json_int_t)b->amount_mib, "deflate_on_oom",
+			      b->deflate_on_oom, "stats_polling_interval_s", (json_int_t)b->stats_polling_interval_s,
+			      "free_page_hinting", b->free_page_hinting, "free_page_reporting", b->free_page_reporting));
 }
 
 char *response_stats(const struct api_balloon_stats *s)

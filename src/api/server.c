@@ -65,9 +65,10 @@ struct conn {
 
 struct api_server {
 	struct api_backend be;
-	char *path;
+	char *path;			/* NULL on vsock */
 	struct stat id;			/* the socket file we created, so close never removes another server's */
 	uid_t uid;
+	unsigned int peer_cid;		/* vsock: the one peer CID served */
 	size_t max_body;
 	size_t max_head;
 	unsigned int max_conns;
@@ -442,15 +443,21 @@ static void conn_event(struct api_server *srv, struct conn *c, uint32_t events)
  */
 static unsigned int admit(struct api_server *srv, int fd, bool *root, char *msg, size_t len)
 {
-	uid_t uid;
-	int rc = listen_peer_uid(fd, &uid);
-	unsigned int held;
+	unsigned int held, cid = 0;
+	uid_t uid = 0;
+	int rc = srv->path ? listen_peer_uid(fd, &uid) : listen_peer_cid(fd, &cid);
 
 	if (rc) {
 		snprintf(msg, len, "permission denied: cannot read the peer's credentials: %s", strerror(-rc));
 		return 403;
 	}
-	if (uid != srv->uid && uid != 0) {
+	/* On vsock the peer is a machine, known by its CID (set by the hypervisor): only the configured one. */
+	if (!srv->path && cid != srv->peer_cid) {
+		snprintf(msg, len, "permission denied: vsock CID %u may not use this port (only CID %u)", cid,
+			 srv->peer_cid);
+		return 403;
+	}
+	if (srv->path && uid != srv->uid && uid != 0) {
 		snprintf(msg, len, "permission denied: uid %u may not use this socket", (unsigned int)uid);
 		return 403;
 	}
@@ -652,15 +659,16 @@ int api_server_open(struct api_server **out, const struct api_config *config, co
 	struct api_server *srv;
 	int rc;
 
-	if (!backend_complete(be) || !*cfg.sock_path)
+	if (!backend_complete(be) || (!cfg.vsock_port && !*cfg.sock_path) || cfg.vsock_port == UINT_MAX)
 		return -EINVAL;
 	srv = calloc(1, sizeof(*srv));
-	if (!srv || !(srv->path = strdup(cfg.sock_path))) {
+	if (!srv || (!cfg.vsock_port && !(srv->path = strdup(cfg.sock_path)))) {
 		free(srv);
 		return -ENOMEM;
 	}
 	srv->be = *be;
 	srv->uid = cfg.uid;
+	srv->peer_cid = cfg.vsock_peer_cid ? cfg.vsock_peer_cid : 2;
 	srv->max_body = cfg.max_body_bytes;
 	srv->max_head = cfg.conn_memory_bytes;
 	srv->max_conns = cfg.max_connections;
@@ -671,8 +679,9 @@ int api_server_open(struct api_server **out, const struct api_config *config, co
 		rc = -errno;
 		goto fail;
 	}
-	srv->listen_fd = listen_owned(srv->path, cfg.uid, cfg.has_gid, cfg.gid,
-				      (int)min_u64(cfg.max_connections, INT_MAX), &srv->id);
+	srv->listen_fd = cfg.vsock_port ? listen_vsock(cfg.vsock_port, (int)min_u64(cfg.max_connections, INT_MAX))
+		: listen_owned(srv->path, cfg.uid, cfg.has_gid, cfg.gid, (int)min_u64(cfg.max_connections, INT_MAX),
+			       &srv->id);
 	if (srv->listen_fd < 0) {
 		rc = srv->listen_fd;
 		close(srv->epoll_fd);
@@ -683,7 +692,8 @@ int api_server_open(struct api_server **out, const struct api_config *config, co
 		rc = -EIO;
 		close(srv->listen_fd);
 		close(srv->epoll_fd);
-		listen_remove(srv->path, &srv->id);
+		if (srv->path)
+			listen_remove(srv->path, &srv->id);
 		goto fail;
 	}
 	*out = srv;
@@ -702,7 +712,8 @@ void api_server_close(struct api_server *srv)
 		conn_close(srv, srv->head);
 	close(srv->listen_fd);
 	close(srv->epoll_fd);
-	listen_remove(srv->path, &srv->id);
+	if (srv->path)
+		listen_remove(srv->path, &srv->id);
 	free(srv->path);
 	free(srv);
 }

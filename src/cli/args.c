@@ -8,11 +8,12 @@
 #include <string.h>
 
 const char args_usage[] =
-	"usage: usbdctl [--sock PATH] [--json] COMMAND    (usbdctl --version: the version)\n"
+	"usage: usbdctl [--sock PATH | --vsock CID:PORT] [--json] COMMAND    (usbdctl --version: the version)\n"
 	"  status                     the daemon's state: grab, swap, free memory, targets, pressure\n"
 	"  set FIELD=SIZE...          change targets; FIELD: grab-lower, grab-upper, swap-target, headroom,\n"
 	"                             threshold; or amount=SIZE (Firecracker's amount_mib: both grab bounds);\n"
-	"                             or stats-interval=SECONDS (0 turns the statistics off)\n"
+	"                             or stats-interval=SECONDS (a new non-zero interval: statistics are\n"
+	"                             switched on or off only by PUT /balloon, as in Firecracker)\n"
 	"  stats [--watch [SECONDS]]  the balloon statistics, once or every SECONDS (default 1)\n"
 	"  balloon                    the Firecracker balloon settings\n"
 	"  top                        live terminal UI with editable targets\n"
@@ -20,7 +21,8 @@ const char args_usage[] =
 	"                             samples app usage, grab and free memory into FILE until N seconds passed\n"
 	"                             or Ctrl-C, then draws them into PNG with gnuplot\n"
 	"SIZE: MiB, or a number with K/M/G/T (binary); must be a whole number of MiB.\n"
-	"Socket: --sock, else $USBD_SOCK, else " ARGS_DEFAULT_SOCK ".\n"
+	"Socket: --sock, else $USBD_SOCK, else " ARGS_DEFAULT_SOCK "; --vsock CID:PORT reaches usbd --api-vsock PORT\n"
+	"in the VM guest with that CID.\n"
 	"Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 cannot reach the daemon.\n";
 
 static const struct {
@@ -153,6 +155,25 @@ static int parse_record(const char *arg, const char *next, struct cli_args *out,
 	return 0;
 }
 
+/* --vsock CID:PORT: the API on a VM guest's vsock port, from the host (the guest's CID) or another guest. */
+static int parse_vsock(const char *text, struct cli_args *out, char *err, size_t errlen)
+{
+	unsigned long long cid, port;
+	char *end;
+
+	if (!text || *text < '0' || *text > '9')
+		return fail(err, errlen, "--vsock needs CID:PORT");
+	cid = strtoull(text, &end, 10);
+	if (*end != ':' || end[1] < '0' || end[1] > '9')
+		return fail(err, errlen, "--vsock: expected CID:PORT, got '%s'", text);
+	port = strtoull(end + 1, &end, 10);
+	if (*end || cid >= UINT32_MAX || port == 0 || port >= UINT32_MAX)
+		return fail(err, errlen, "--vsock: expected CID:PORT (each below 4294967295, PORT from 1), got '%s'", text);
+	snprintf(out->vsock_addr, sizeof(out->vsock_addr), "vsock:%llu:%llu", cid, port);
+	out->sock = out->vsock_addr;
+	return 0;
+}
+
 static int parse_command(const char *word, struct cli_args *out, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -197,6 +218,10 @@ int args_parse(int argc, char *const argv[], const char *env_sock, struct cli_ar
 			if (!path || !*path)
 				return fail(err, errlen, "--sock needs a PATH");
 			out->sock = path;
+		} else if (!strcmp(a, "--vsock") || !strncmp(a, "--vsock=", 8)) {
+			rc = parse_vsock(a[7] == '=' ? a + 8 : i + 1 < argc ? argv[++i] : NULL, out, err, errlen);
+			if (rc)
+				return rc;
 		} else if (!have_cmd) {
 			if (a[0] == '-')
 				return fail(err, errlen, "unknown option '%s'", a);

@@ -14,7 +14,8 @@
 enum cli_command { CMD_HELP, CMD_STATUS, CMD_SET, CMD_STATS, CMD_TOP, CMD_BALLOON, CMD_RECORD };
 
 struct cli_args {
-	const char *sock;		/* --sock, else $USBD_SOCK, else ARGS_DEFAULT_SOCK */
+	const char *sock;		/* --sock, or vsock_addr, else $USBD_SOCK, else ARGS_DEFAULT_SOCK */
+	char vsock_addr[32];		/* --vsock CID:PORT as http.h's "vsock:CID:PORT" */
 	bool json;			/* --json: print the daemon's JSON as it is */
 	enum cli_command cmd;
 	struct target_patch targets;	/* set: the target fields given */
@@ -31,7 +32,8 @@ struct cli_args {
 
 /*
  * Parses argv[1..argc). env_sock is $USBD_SOCK (NULL or "" when unset). Options may appear anywhere:
- * --sock PATH (or --sock=PATH), --json, -h/--help; stats alone takes --watch [SECONDS].
+ * --sock PATH (or --sock=PATH), --vsock CID:PORT (or --vsock=CID:PORT; the last of --sock and --vsock wins), --json,
+ * -h/--help; stats alone takes --watch [SECONDS].
  * Returns 0 and fills *out, or -EINVAL with a one-line reason in err.
  */
 int args_parse(int argc, char *const argv[], const char *env_sock, struct cli_args *out, char *err, size_t errlen);

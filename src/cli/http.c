@@ -1,14 +1,17 @@
 #include "cli/http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/vm_sockets.h>
 
 #include "common/clock.h"
 
@@ -51,6 +54,31 @@ static int connect_unix(const char *path, uint64_t deadline_ms)
 			return rc == -EAGAIN ? -ETIMEDOUT : rc;
 		}
 		poll(NULL, 0, 10);
+	}
+	return fd;
+}
+
+/* "vsock:CID:PORT" (args.h): a blocking connect bounded by SO_VM_SOCKETS_CONNECT_TIMEOUT, then non-blocking. */
+static int connect_vsock(const char *addr, uint64_t deadline_ms)
+{
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK };
+	uint64_t now = clock_ms();
+	struct timeval tv = { 0 };
+	int fd;
+
+	if (sscanf(addr, "vsock:%u:%u", &sa.svm_cid, &sa.svm_port) != 2)
+		return -EINVAL;
+	tv.tv_sec = (time_t)((deadline_ms > now ? deadline_ms - now : 1) / 1000);
+	tv.tv_usec = (suseconds_t)((deadline_ms > now ? deadline_ms - now : 1) % 1000 * 1000);
+	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || fcntl(fd, F_SETFL, O_NONBLOCK)) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
 	}
 	return fd;
 }
@@ -134,7 +162,7 @@ int http_request(const char *sock_path, const char *method, const char *target, 
 		     method, target, length);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -ENAMETOOLONG;
-	fd = connect_unix(sock_path, deadline);
+	fd = strncmp(sock_path, "vsock:", 6) ? connect_unix(sock_path, deadline) : connect_vsock(sock_path, deadline);
 	if (fd < 0)
 		return fd;
 	rc = send_all(fd, head, (size_t)n, deadline);

@@ -16,7 +16,8 @@ struct http_response {
 
 /*
  * Sends `method target` with an optional JSON body (NULL for none) to the server on `sock_path` and reads the
- * whole response, all within timeout_ms.
+ * whole response, all within timeout_ms. sock_path is a Unix socket's path, or "vsock:CID:PORT" for an AF_VSOCK
+ * server (usbd in a VM guest, from its host; -EINVAL when malformed).
  * Returns 0 and fills *resp (free with http_response_free), or -errno: connect's error (-ENOENT, -ECONNREFUSED,
  * -EACCES, ...), -ENAMETOOLONG (path too long for a socket address), -ETIMEDOUT, -EMSGSIZE (response over
  * HTTP_MAX_RESPONSE), -EPROTO (not a valid HTTP response), -ENOMEM.

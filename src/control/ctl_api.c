@@ -19,6 +19,14 @@
 
 static struct api_balloon_stats stats_cache;
 static uint64_t stats_next_ms;
+/*
+ * Whether the balloon exists for the Firecracker API (docs/API.md): once configured by --grab-lower or
+ * --grab-upper, a PUT /balloon, or a PATCH /usbd/targets of a grab bound. Until then the balloon endpoints answer
+ * as Firecracker does for a microVM without a balloon device.
+ */
+static bool balloon_exists;
+/* The API's vsock listener (--api-vsock): a second server on the same backend and epoll tag as c->api. */
+static struct api_server *vsock_api;
 
 static struct ctl *ctl_of(void *ctx) { return ctx; }
 
@@ -28,20 +36,18 @@ static int get_balloon(void *ctx, struct api_balloon *out, char *err, size_t len
 {
 	struct ctl *c = ctl_of(ctx);
 
+	if (!balloon_exists)
+		return -ENODEV;
 	out->amount_mib = (uint32_t)min_u64(to_mib(c->params.grab_lower), UINT32_MAX);
 	out->deflate_on_oom = c->params.deflate_on_oom;
 	out->stats_polling_interval_s = c->stats_interval_s;
 	return 0;
 }
 
-static int check_amount(struct ctl *c, uint64_t mib, const char *what, char *err, size_t len)
+/* Firecracker's rule (the guest's memory there, the domain here); the API answers -E2BIG with Firecracker's text. */
+static int check_amount(struct ctl *c, uint64_t mib)
 {
-	if (mib > to_mib(c->dom.total)) {
-		snprintf(err, len, "%s (%llu MiB) is larger than the domain (%llu MiB)", what,
-			 (unsigned long long)mib, (unsigned long long)to_mib(c->dom.total));
-		return -EINVAL;
-	}
-	return 0;
+	return mib > to_mib(c->dom.total) ? -E2BIG : 0;
 }
 
 static void refresh_stats(struct ctl *c)
@@ -99,10 +105,11 @@ static int set_bounds(struct ctl *c, uint64_t bytes, char *err, size_t len)
 static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size_t len)
 {
 	struct ctl *c = ctl_of(ctx);
-	int r = check_amount(c, cfg->amount_mib, "amount_mib", err, len);
+	int r = check_amount(c, cfg->amount_mib);
 
 	if (r || (r = set_bounds(c, (uint64_t)cfg->amount_mib << 20, err, len)))
 		return r;
+	balloon_exists = true;
 	if (c->params.deflate_on_oom != cfg->deflate_on_oom)
 		c->due.oom_score = true;
 	c->params.deflate_on_oom = cfg->deflate_on_oom;
@@ -117,7 +124,7 @@ static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size
 static int patch_balloon(void *ctx, uint32_t amount_mib, char *err, size_t len)
 {
 	struct ctl *c = ctl_of(ctx);
-	int r = check_amount(c, amount_mib, "amount_mib", err, len);
+	int r = balloon_exists ? check_amount(c, amount_mib) : -ENODEV;
 
 	if (r || (r = set_bounds(c, (uint64_t)amount_mib << 20, err, len)))
 		return r;
@@ -143,8 +150,7 @@ static int set_stats_interval(void *ctx, uint16_t interval_s, char *err, size_t 
 	struct ctl *c = ctl_of(ctx);
 
 	c->stats_interval_s = interval_s;
-	if (interval_s)
-		refresh_stats(c);
+	refresh_stats(c);
 	return 0;
 }
 
@@ -182,6 +188,8 @@ static int patch_targets(void *ctx, const struct api_targets *t, unsigned mask, 
 	if (r)
 		return r;
 	ctl_set_targets(c, &next);
+	if (mask & (API_TARGET_GRAB_LOWER | API_TARGET_GRAB_UPPER))
+		balloon_exists = true;
 	log_info("targets changed: lower %llu MiB, upper %llu MiB, headroom %llu MiB, swap target %llu MiB, "
 		 "threshold %llu MiB", (unsigned long long)to_mib(next.v[TARGET_GRAB_LOWER]),
 		 (unsigned long long)to_mib(next.v[TARGET_GRAB_UPPER]), (unsigned long long)to_mib(next.v[TARGET_HEADROOM]),
@@ -236,6 +244,35 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 	return 0;
 }
 
+static const char *open_error(int r)
+{
+	switch (r) {
+	case -EADDRINUSE: return "another server answers there";
+	case -EEXIST: return "the path exists and is not a socket";
+	case -EAFNOSUPPORT: return "this kernel has no vsock (AF_VSOCK): load the vsock modules, or run usbd in a "
+				   "guest with a vsock device";
+	case -EADDRNOTAVAIL: return "no vsock transport is available (no vsock device?)";
+	default: return strerror(-r);
+	}
+}
+
+/* Opens one server on cfg and adds it to the loop under TAG_API. */
+static int open_server(struct ctl *c, const struct api_config *cfg, const struct api_backend *be,
+		       struct api_server **srv)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_API };
+	int r = api_server_open(srv, cfg, be);
+
+	if (r)
+		return r;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, api_server_fd(*srv), &ev)) {
+		r = -errno;
+		api_server_close(*srv);
+		*srv = NULL;
+	}
+	return r;
+}
+
 int ctl_api_open(struct ctl *c)
 {
 	static const struct api_backend be_template = {
@@ -245,19 +282,23 @@ int ctl_api_open(struct ctl *c)
 	};
 	struct api_backend be = be_template;
 	struct api_config cfg = { .sock_path = c->opt.api_sock };
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_API };
+	struct api_config vcfg = { .vsock_port = c->opt.api_vsock_port, .vsock_peer_cid = c->opt.api_vsock_peer_cid };
 	int r = 0;
 
 	be.ctx = c;
+	balloon_exists = c->opt.grab_lower.set || c->opt.grab_upper.set;
 	if (strcmp(c->opt.api_sock, "off")) {
-		if ((r = api_server_open(&c->api, &cfg, &be)))
-			log_err("cannot open the API socket %s: %s", c->opt.api_sock,
-				r == -EADDRINUSE ? "another server answers there" :
-				r == -EEXIST ? "the path exists and is not a socket" : strerror(-r));
-		else if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, api_server_fd(c->api), &ev))
-			r = -errno;
+		if ((r = open_server(c, &cfg, &be, &c->api)))
+			log_err("cannot open the API socket %s: %s", c->opt.api_sock, open_error(r));
 		else
 			log_info("control API on %s", c->opt.api_sock);
+	}
+	if (!r && c->opt.api_vsock_port) {
+		if ((r = open_server(c, &vcfg, &be, &vsock_api)))
+			log_err("cannot listen on vsock port %u for the API: %s", c->opt.api_vsock_port, open_error(r));
+		else
+			log_info("control API on vsock port %u, for peer CID %u", c->opt.api_vsock_port,
+				 c->opt.api_vsock_peer_cid);
 	}
 	return r;
 }
@@ -274,14 +315,15 @@ void ctl_api_run(struct ctl *c)
 {
 	if (c->api)
 		api_server_run(c->api);
+	if (vsock_api)
+		api_server_run(vsock_api);
 }
 
 void ctl_api_tick(struct ctl *c, uint64_t now_ms)
 {
 	if (c->stats_interval_s && now_ms >= stats_next_ms)
 		refresh_stats(c);
-	if (c->api)
-		api_server_run(c->api); /* times out slow clients even when no input arrives */
+	ctl_api_run(c); /* times out slow clients even when no input arrives */
 }
 
 void ctl_api_close(struct ctl *c)
@@ -290,4 +332,6 @@ void ctl_api_close(struct ctl *c)
 		api_server_close(c->api);
 		c->api = NULL;
 	}
+	api_server_close(vsock_api);
+	vsock_api = NULL;
 }

@@ -11,12 +11,15 @@
 enum {
 	OPT_DOMAIN = 256, OPT_API_SOCK, OPT_GRAB_LOWER, OPT_GRAB_UPPER, OPT_SWAP_TARGET, OPT_HEADROOM,
 	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM, OPT_TICK,
-	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_APPS_SOCK, OPT_HARVEST_JOURNAL,
+	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_APPS_SOCK, OPT_HARVEST_JOURNAL, OPT_API_VSOCK,
+	OPT_API_VSOCK_PEER,
 };
 
 static const struct option long_opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "api-vsock", required_argument, NULL, OPT_API_VSOCK },
+	{ "api-vsock-peer", required_argument, NULL, OPT_API_VSOCK_PEER },
 	{ "apps-sock", required_argument, NULL, OPT_APPS_SOCK },
 	{ "harvest-journal", required_argument, NULL, OPT_HARVEST_JOURNAL },
 	{ "grab-lower", required_argument, NULL, OPT_GRAB_LOWER },
@@ -55,6 +58,8 @@ const char *options_usage(void)
 	       "  --swap-target SIZE       app memory to keep in swap (default 0)\n"
 	       "  --threshold SIZE         free memory under which registered apps get SIGBALLOON (default min(1G, domain))\n"
 	       "  --api-sock PATH|off      control API socket (default " USBD_DEFAULT_API_SOCK ")\n"
+	       "  --api-vsock PORT         the control API also on this vsock port, for the host of a VM guest\n"
+	       "  --api-vsock-peer CID     the one vsock peer served there (default 2: the host)\n"
 	       "  --apps-sock PATH|off     libusbd registration socket (default " USBD_DEFAULT_APPS_SOCK ")\n"
 	       "  --harvest-journal PATH   journal of an in-flight swap step (default " USBD_DEFAULT_HARVEST_JOURNAL ")\n"
 	       "  --spot-listen ADDR:PORT|off  spot-memory Redis endpoint (default " USBD_DEFAULT_SPOT_LISTEN ")\n"
@@ -101,6 +106,7 @@ static void set_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->api_sock = USBD_DEFAULT_API_SOCK;
+	o->api_vsock_peer_cid = 2;
 	o->apps_sock = USBD_DEFAULT_APPS_SOCK;
 	o->harvest_journal = USBD_DEFAULT_HARVEST_JOURNAL;
 	o->spot_listen = USBD_DEFAULT_SPOT_LISTEN;
@@ -123,6 +129,16 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err, si
 		switch (c) {
 		case OPT_DOMAIN: o->domain = optarg; break;
 		case OPT_API_SOCK: o->api_sock = optarg; break;
+		case OPT_API_VSOCK:
+			/* 0xffffffff is VMADDR_PORT_ANY, not a port one can be reached on. */
+			if ((r = parse_u32(optarg, 1, UINT32_MAX - 1, &o->api_vsock_port)))
+				snprintf(err, errlen, "--api-vsock: '%s' is not a vsock port (1 to 4294967294)", optarg);
+			break;
+		case OPT_API_VSOCK_PEER:
+			/* 0 and 1 are the hypervisor and local loopback, 0xffffffff VMADDR_CID_ANY. */
+			if ((r = parse_u32(optarg, 1, UINT32_MAX - 1, &o->api_vsock_peer_cid)))
+				snprintf(err, errlen, "--api-vsock-peer: '%s' is not a vsock CID (1 to 4294967294)", optarg);
+			break;
 		case OPT_APPS_SOCK: o->apps_sock = optarg; break;
 		case OPT_HARVEST_JOURNAL: o->harvest_journal = optarg; break;
 		case OPT_SPOT_LISTEN: o->spot_listen = optarg; break;

@@ -26,6 +26,8 @@ struct options {
 	const char *app;              /* APP_CGROUP, as cgcreate names it */
 	const char *domain;           /* NULL: the whole host */
 	const char *api_sock;         /* "off" disables the API */
+	uint32_t api_vsock_port;      /* non-zero: the API also on this AF_VSOCK port */
+	uint32_t api_vsock_peer_cid;  /* the one vsock peer served; default 2, the host */
 	const char *apps_sock;        /* libusbd registration socket; "off" disables it */
 	const char *harvest_journal;  /* where an in-flight harvest step is journalled */
 	const char *spot_listen;      /* "ADDR:PORT" or "off" */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <linux/vm_sockets.h>
 
 #include "common/log.h"
 
@@ -191,4 +192,33 @@ int listen_peer_uid(int fd, uid_t *uid)
 	if (!rc)
 		*uid = cred.uid;
 	return rc;
+}
+
+int listen_vsock(unsigned int port, int backlog)
+{
+	struct sockaddr_vm addr = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port };
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) || listen(fd, backlog)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int listen_peer_cid(int fd, unsigned int *cid)
+{
+	struct sockaddr_vm addr;
+	socklen_t len = sizeof(addr);
+
+	if (getpeername(fd, (struct sockaddr *)&addr, &len))
+		return -errno;
+	if (addr.svm_family != AF_VSOCK)
+		return -EAFNOSUPPORT;
+	*cid = addr.svm_cid;
+	return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * listen: usbd's Unix listening sockets (the control API's, the libusbd apps socket) — safe creation, removal and
- * the peer's credentials. One module, so that both sockets get the same guarantees:
+ * listen: usbd's listening sockets — the Unix ones (the control API's, the libusbd apps socket): safe creation,
+ * removal and the peer's credentials; and the control API's AF_VSOCK one, whose peer is known by its CID. One module, so that both sockets get the same guarantees:
  *   - the socket's directory belongs to root (or usbd's euid) and nobody else may write to it (a missing one is
  *     made 0755), so that once checked nobody can swap the path for a symlink or a file of theirs;
  *   - the socket file appears with its final mode (the umask is set around bind; nothing is chmod'ed by path
@@ -38,6 +38,15 @@ int listen_unix(const char *path, const struct listen_opts *o, struct stat *id);
 int listen_owned(const char *path, uid_t uid, bool has_gid, gid_t gid, int backlog, struct stat *id);
 /* Unlinks path if it is still the socket file listen_unix created (another server may have replaced it). */
 void listen_remove(const char *path, const struct stat *id);
+/*
+ * A non-blocking, close-on-exec AF_VSOCK stream socket listening on port for any local CID (VMADDR_CID_ANY).
+ * There is no file and so nothing to remove: close the fd. Returns the fd, or -EAFNOSUPPORT (this kernel has no
+ * vsock), -EADDRNOTAVAIL (no vsock transport, e.g. no vsock device), -EADDRINUSE (the port is taken), or another
+ * -errno.
+ */
+int listen_vsock(unsigned int port, int backlog);
+/* The CID of the peer of the connected vsock socket fd: 0 or -errno. */
+int listen_peer_cid(int fd, unsigned int *cid);
 /* The credentials (pid, uid, gid) of the process at the other end of the connected socket fd: 0 or -errno. */
 int listen_peer_cred(int fd, struct ucred *cred);
 /* Its uid alone. */

@@ -4,6 +4,7 @@
  * NUL-terminated message, never anything else.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[API_ERR_LEN];
 	uint32_t amount;
 	uint16_t interval;
+	bool ack;
 	int rc;
 
 	if (!size)
 		return 0;
 	memset(err, 'x', sizeof(err));
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		rc = request_parse_balloon_put(body, size - 1, &b, err, sizeof(err));
 		break;
@@ -41,6 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		rc = request_parse_stats_patch(body, size - 1, &interval, err, sizeof(err));
+		break;
+	case 3:
+		rc = request_parse_hinting_start(body, size - 1, &ack, err, sizeof(err));
 		break;
 	default:
 		rc = request_parse_targets_patch(body, size - 1, &t, &mask, err, sizeof(err));

@@ -67,22 +67,24 @@ pass "socket 0600 root in a new 0755 directory"
 
 # Firecracker's documented balloon commands.
 expect PUT /balloon '{"amount_mib": 256, "deflate_on_oom": true, "stats_polling_interval_s": 1}' 204 ""
-expect GET /balloon - 200 '{"amount_mib":256,"deflate_on_oom":true,"stats_polling_interval_s":1}'
+expect GET /balloon - 200 '{"amount_mib":256,"deflate_on_oom":true,"stats_polling_interval_s":1,"free_page_hinting":false,"free_page_reporting":false}'
 expect PATCH /balloon '{"amount_mib": 128}' 204 ""
-expect GET /balloon - 200 '{"amount_mib":128,"deflate_on_oom":true,"stats_polling_interval_s":1}'
+expect GET /balloon - 200 '{"amount_mib":128,"deflate_on_oom":true,"stats_polling_interval_s":1,"free_page_hinting":false,"free_page_reporting":false}'
 expect GET /balloon/statistics - 200
 [ "$(jq -c '[.target_mib, .target_pages, .actual_mib, .total_memory]' <<<"$OUT")" = "[128,32768,128,4294967296]" ] ||
 	fail "statistics $OUT"
 [ "$(jq 'keys | length' <<<"$OUT")" = 20 ] || fail "statistics should have Firecracker's 20 fields: $OUT"
 before=$(jq .minor_faults <<<"$OUT")
 expect PATCH /balloon/statistics '{"stats_polling_interval_s": 5}' 204 ""
-expect GET /balloon - 200 '{"amount_mib":128,"deflate_on_oom":true,"stats_polling_interval_s":5}'
+expect GET /balloon - 200 '{"amount_mib":128,"deflate_on_oom":true,"stats_polling_interval_s":5,"free_page_hinting":false,"free_page_reporting":false}'
 expect GET /balloon/statistics - 200
 [ "$(jq .minor_faults <<<"$OUT")" -gt "$before" ] || fail "PATCH /balloon/statistics did not refresh"
 expect PUT /balloon '{"amount_mib": 64, "deflate_on_oom": false}' 204 ""
-expect GET /balloon - 200 '{"amount_mib":64,"deflate_on_oom":false,"stats_polling_interval_s":0}'
-expect_fault GET /balloon/statistics - 400 "statistics are disabled: set a non-zero stats_polling_interval_s first"
-expect PATCH /balloon/statistics '{"stats_polling_interval_s": 2}' 204
+expect GET /balloon - 200 '{"amount_mib":64,"deflate_on_oom":false,"stats_polling_interval_s":0,"free_page_hinting":false,"free_page_reporting":false}'
+expect_fault GET /balloon/statistics - 400 "Internal VMM error: Balloon: Received stats query when stats are disabled."
+expect_fault PATCH /balloon/statistics '{"stats_polling_interval_s": 2}' 400 \
+	"Balloon update error: Balloon: Statistics cannot be enabled/disabled after activation."
+expect PUT /balloon '{"amount_mib": 64, "deflate_on_oom": false, "stats_polling_interval_s": 2}' 204 ""
 pass "PUT/PATCH/GET /balloon and GET/PATCH /balloon/statistics"
 
 # usbd's own endpoints.
@@ -96,34 +98,35 @@ pass "GET/PATCH /usbd/targets and GET /usbd/status"
 
 # Every error: 400 (413 for an oversized body) with a fault_message, and nothing changed.
 good=$(state)
+FC="An error occurred when deserializing the json body of a request: "
 while IFS='|' read -r method path body message; do
-	expect_fault "$method" "$path" "$body" 400 "$message"
+	expect_fault "$method" "$path" "$body" 400 "${message/#FC/$FC}"
 done <<'CASES'
-PUT|/balloon|{"amout_mib": 1, "deflate_on_oom": true}|unknown field 'amout_mib'
-PUT|/balloon|{"amount_mib": "1", "deflate_on_oom": true}|amount_mib: expected an unsigned 32-bit integer
-PUT|/balloon|{"amount_mib": -1, "deflate_on_oom": true}|amount_mib: expected an unsigned 32-bit integer
-PUT|/balloon|{"amount_mib": 1.5, "deflate_on_oom": true}|amount_mib: expected an unsigned 32-bit integer
-PUT|/balloon|{"amount_mib": 4294967296, "deflate_on_oom": true}|amount_mib: expected an unsigned 32-bit integer
-PUT|/balloon|{"amount_mib": 1, "deflate_on_oom": "yes"}|deflate_on_oom: expected true or false
-PUT|/balloon|{"amount_mib": 1}|missing field 'deflate_on_oom'
-PUT|/balloon|{"amount_mib": 1, "deflate_on_oom": true, "stats_polling_interval_s": 65536}|stats_polling_interval_s: expected an unsigned 16-bit integer
-PUT|/balloon|{"amount_mib": 1, "amount_mib": 2, "deflate_on_oom": true}|invalid JSON at line 1, column 30: duplicate object key near '"amount_mib"'
-PUT|/balloon|{"amount_mib": 1, "deflate_on_oom": true}}|invalid JSON at line 1, column 42: end of file expected near '}'
-PUT|/balloon||request body is empty: expected a JSON object
-PUT|/balloon|{"amount_mib": 5000, "deflate_on_oom": true}|amount_mib: 5000 MiB is larger than the domain (4096 MiB)
-PATCH|/balloon||request body is empty: expected a JSON object
-PATCH|/balloon|{"amount_mib": 1, "deflate_on_oom": true}|unknown field 'deflate_on_oom'
-PATCH|/balloon|[1]|expected a JSON object
-PATCH|/balloon/statistics|{"stats_polling_interval_s": -3}|stats_polling_interval_s: expected an unsigned 16-bit integer
+PUT|/balloon|{"amout_mib": 1, "deflate_on_oom": true}|FCunknown field `amout_mib`, expected one of `amount_mib`, `deflate_on_oom`, `stats_polling_interval_s`, `free_page_hinting`, `free_page_reporting` at line 1 column 12.
+PUT|/balloon|{"amount_mib": "1", "deflate_on_oom": true}|FCinvalid type: string "1", expected u32 at line 1 column 18.
+PUT|/balloon|{"amount_mib": -1, "deflate_on_oom": true}|FCinvalid value: integer `-1`, expected u32 at line 1 column 17.
+PUT|/balloon|{"amount_mib": 1.5, "deflate_on_oom": true}|FCinvalid type: floating point `1.5`, expected u32 at line 1 column 18.
+PUT|/balloon|{"amount_mib": 4294967296, "deflate_on_oom": true}|FCinvalid value: integer `4294967296`, expected u32 at line 1 column 25.
+PUT|/balloon|{"amount_mib": 1, "deflate_on_oom": "yes"}|FCinvalid type: string "yes", expected a boolean at line 1 column 41.
+PUT|/balloon|{"amount_mib": 1}|FCmissing field `deflate_on_oom` at line 1 column 17.
+PUT|/balloon|{"amount_mib": 1, "deflate_on_oom": true, "stats_polling_interval_s": 65536}|FCinvalid value: integer `65536`, expected u16 at line 1 column 75.
+PUT|/balloon|{"amount_mib": 1, "amount_mib": 2, "deflate_on_oom": true}|FCduplicate field `amount_mib` at line 1 column 30.
+PUT|/balloon|{"amount_mib": 1, "deflate_on_oom": true}}|FCtrailing characters at line 1 column 42.
+PUT|/balloon||Empty PUT request.
+PUT|/balloon|{"amount_mib": 5000, "deflate_on_oom": true}|Balloon config error: Amount of pages requested is too large.
+PATCH|/balloon||Empty PATCH request.
+PATCH|/balloon|{"amount_mib": 1, "deflate_on_oom": true}|FCunknown field `deflate_on_oom`, expected `amount_mib` at line 1 column 34.
+PATCH|/balloon|{"amount_mib": 5000}|Balloon update error: Balloon: Requested memory should be less than 5000MiB
+PATCH|/balloon/statistics|{"stats_polling_interval_s": -3}|FCinvalid value: integer `-3`, expected u16 at line 1 column 31.
 PATCH|/usbd/targets|{}|expected at least one of grab_lower_mib, grab_upper_mib, swap_target_mib, headroom_mib, threshold_mib
 PATCH|/usbd/targets|{"grab_lower_mib": 1000}|grab_lower_mib (1000) is larger than grab_upper_mib (512)
 PATCH|/usbd/targets|{"grab_upper_mib": 9000}|grab_upper_mib: 9000 MiB is larger than the domain (4096 MiB)
-PATCH|/usbd/targets|{"headroom_mib": 17592186044416}|headroom_mib: expected an unsigned integer number of MiB, at most 17592186044415
-GET|/balloon|{}|GET /balloon takes no request body
-GET|/nope||unknown path '/nope'
+PATCH|/usbd/targets|{"headroom_mib": 17592186044416}|FCinvalid value: integer `17592186044416`, expected u64 of at most 17592186044415 (MiB) at line 1 column 31.
+GET|/balloon|{}|GET request cannot have a body.
+GET|/nope||Invalid request method and/or path: GET nope.
 GET|/balloon?x=1||query strings are not supported
-DELETE|/balloon||method DELETE is not allowed on /balloon (allowed: GET, PUT, PATCH)
-POST|/usbd/targets|{}|method POST is not allowed on /usbd/targets (allowed: GET, PATCH)
+DELETE|/balloon||Invalid request method and/or path: DELETE balloon.
+POST|/usbd/targets|{}|Invalid HTTP Method: Unsupported HTTP method.
 CASES
 head -c 70000 /dev/zero | tr '\0' ' ' >"$TMP/big"
 expect_fault PUT /balloon "@$TMP/big" 413 "request body is larger than the limit of 65536 bytes"
@@ -272,7 +275,7 @@ OUT=$(as_nobody -sS -w '\n%{http_code}' --unix-socket "$GSOCK" -X PUT \
 [ "${OUT##*$'\n'}" = 403 ] || fail "nobody got '$OUT', expected 403"
 [ "$(jq -r .fault_message <<<"${OUT%$'\n'*}")" = "permission denied: uid $(id -u nobody) may not use this socket" ] ||
 	fail "403 body '$OUT'"
-SOCK=$GSOCK expect GET /balloon - 200 '{"amount_mib":0,"deflate_on_oom":false,"stats_polling_interval_s":0}'
+SOCK=$GSOCK expect GET /balloon - 200 '{"amount_mib":0,"deflate_on_oom":false,"stats_polling_interval_s":0,"free_page_hinting":false,"free_page_reporting":false}'
 if as_nobody -sS -o /dev/null --unix-socket "$SOCK" http://localhost/balloon 2>/dev/null; then
 	fail "nobody reached a 0600 root socket"
 fi

@@ -114,8 +114,14 @@ err_has "$msg"
 ctl 2 set stats-interval=1 headroom=1G
 ctl 2 set stats-interval=70000
 [[ $(get /balloon | jq .stats_polling_interval_s) == 0 ]] || fail "a refused stats-interval changed the interval"
-ctl 0 set stats-interval=1
-[[ $(get /balloon | jq .stats_polling_interval_s) == 1 ]] || fail "set stats-interval=1: $(get /balloon)"
+# Firecracker's rule: statistics are switched on or off only by PUT /balloon; PATCH changes a non-zero interval.
+msg=$(fault PATCH /balloon/statistics '{"stats_polling_interval_s": 1}')
+ctl 1 set stats-interval=1
+err_has "$msg"
+curl -sf --unix-socket "$sock" -X PUT http://localhost/balloon \
+  -d '{"amount_mib": 512, "deflate_on_oom": true, "stats_polling_interval_s": 1}' || fail "PUT /balloon"
+ctl 0 set stats-interval=2
+[[ $(get /balloon | jq .stats_polling_interval_s) == 2 ]] || fail "set stats-interval=2: $(get /balloon)"
 ctl 0 stats
 out_has 'target +512M'
 out_has 'total memory +4G'

@@ -11,7 +11,7 @@ mkcg "$T_NAME/app"
 mkcg "$T_NAME-2" $((1 << 30))
 mkcg "$T_NAME-2/app"
 
-api() { curl -sf --max-time 10 --unix-socket "$1" http://localhost/balloon > /dev/null; }
+api() { curl -sf --max-time 10 --unix-socket "$1" http://localhost/usbd/status > /dev/null; }
 
 # second_usbd_refuses WHAT: a usbd on the second domain must exit non-zero at once, naming the socket.
 second_usbd_refuses() {

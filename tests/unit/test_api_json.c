@@ -38,7 +38,7 @@ static const char *at_guard(const char *body)
 	return memcpy(guard_base + page - len, body, len);
 }
 
-enum which { PUT_BALLOON, PATCH_BALLOON, PATCH_STATS, PATCH_TARGETS };
+enum which { PUT_BALLOON, PATCH_BALLOON, PATCH_STATS, PATCH_TARGETS, HINTING_START };
 
 /* Runs one validator on body; returns its result and leaves the message in err. */
 static int run(enum which w, const char *body, char *err, size_t err_len)
@@ -50,6 +50,7 @@ static int run(enum which w, const char *body, char *err, size_t err_len)
 	uint32_t amount;
 	uint16_t interval;
 	unsigned int mask;
+	bool ack;
 
 	switch (w) {
 	case PUT_BALLOON:
@@ -60,6 +61,8 @@ static int run(enum which w, const char *body, char *err, size_t err_len)
 		return request_parse_stats_patch(b, len, &interval, err, err_len);
 	case PATCH_TARGETS:
 		return request_parse_targets_patch(b, len, &targets, &mask, err, err_len);
+	case HINTING_START:
+		return request_parse_hinting_start(b, len, &ack, err, err_len);
 	}
 	return 0;
 }
@@ -70,63 +73,125 @@ struct bad_case {
 	const char *message;
 };
 
-#define NOT_U32 "amount_mib: expected an unsigned 32-bit integer"
+#define FC(msg) "An error occurred when deserializing the json body of a request: " msg
+#define NOT_MIB "u64 of at most 17592186044415 (MiB)"
 
+/*
+ * Firecracker's cases: each message is what Firecracker v1.16.1 answers, produced by serde_json from Firecracker's
+ * own struct definitions (src/vmm/src/vmm_config/balloon.rs: BalloonDeviceConfig, BalloonUpdateConfig,
+ * BalloonUpdateStatsConfig; src/vmm/src/devices/virtio/balloon/device.rs: StartHintingCmd), with the prefix of
+ * src/firecracker/src/api_server/parsed_request.rs (RequestError::SerdeJson). The router never passes an empty
+ * body (that is "Empty PUT request."); the parser still answers it as serde_json does.
+ */
 static const struct bad_case bad_cases[] = {
-	{ PUT_BALLOON, "", "request body is empty: expected a JSON object" },
-	{ PUT_BALLOON, " \r\n\t", "request body is empty: expected a JSON object" },
-	{ PUT_BALLOON, "[]", "expected a JSON object" },
-	{ PUT_BALLOON, "[1, 2]", "expected a JSON object" },
-	{ PUT_BALLOON, "42", "invalid JSON at line 1, column 2: '[' or '{' expected near '42'" },
-	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true", "invalid JSON at line 1, column 40: "
-								       "'}' expected near end of file" },
+	{ PUT_BALLOON, "",
+	  FC("EOF while parsing a value at line 1 column 0.") },
+	{ PUT_BALLOON, "42",
+	  FC("invalid type: integer `42`, expected struct BalloonDeviceConfig at line 1 column 2.") },
+	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true",
+	  FC("EOF while parsing an object at line 1 column 40.") },
 	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true} x",
-	  "invalid JSON at line 1, column 43: end of file expected near 'x'" },
+	  FC("trailing characters at line 1 column 43.") },
 	{ PUT_BALLOON, "{\"amount_mib\": 1, \"amount_mib\": 2, \"deflate_on_oom\": true}",
-	  "invalid JSON at line 1, column 30: duplicate object key near '\"amount_mib\"'" },
-	{ PUT_BALLOON, "{\"amount_mib\": 99999999999999999999, \"deflate_on_oom\": true}",
-	  "invalid JSON at line 1, column 35: too big integer near '99999999999999999999'" },
-	{ PUT_BALLOON, "{\"amout_mib\": 1, \"deflate_on_oom\": true}", "unknown field 'amout_mib'" },
-	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"x\\u0001y\": 0}", "unknown field 'x?y'" },
-	{ PUT_BALLOON, "{\"amount_mib\": -1, \"deflate_on_oom\": true}", NOT_U32 },
+	  FC("duplicate field `amount_mib` at line 1 column 30.") },
+	{ PUT_BALLOON, "{\"amout_mib\": 1, \"deflate_on_oom\": true}",
+	  FC("unknown field `amout_mib`, expected one of `amount_mib`, `deflate_on_oom`, `stats_polling_interval_s`, `free_page_hinting`, `free_page_reporting` at line 1 column 12.") },
+	{ PUT_BALLOON, "{\"amount_mib\": -1, \"deflate_on_oom\": true}",
+	  FC("invalid value: integer `-1`, expected u32 at line 1 column 17.") },
 	{ PUT_BALLOON, "{\"amount_mib\": 4294967296, \"deflate_on_oom\": true}",
-	  NOT_U32 },
-	{ PUT_BALLOON, "{\"amount_mib\": 1.0, \"deflate_on_oom\": true}", NOT_U32 },
-	{ PUT_BALLOON, "{\"amount_mib\": 1e3, \"deflate_on_oom\": true}", NOT_U32 },
-	{ PUT_BALLOON, "{\"amount_mib\": \"1\", \"deflate_on_oom\": true}", NOT_U32 },
-	{ PUT_BALLOON, "{\"amount_mib\": null, \"deflate_on_oom\": true}", NOT_U32 },
-	{ PUT_BALLOON, "{\"amount_mib\": true, \"deflate_on_oom\": true}", NOT_U32 },
-	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": 1}", "deflate_on_oom: expected true or false" },
-	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": \"true\"}", "deflate_on_oom: expected true or false" },
+	  FC("invalid value: integer `4294967296`, expected u32 at line 1 column 25.") },
+	{ PUT_BALLOON, "{\"amount_mib\": 0.5, \"deflate_on_oom\": true}",
+	  FC("invalid type: floating point `0.5`, expected u32 at line 1 column 18.") },
+	{ PUT_BALLOON, "{\"amount_mib\": \"1\", \"deflate_on_oom\": true}",
+	  FC("invalid type: string \"1\", expected u32 at line 1 column 18.") },
+	{ PUT_BALLOON, "{\"amount_mib\": null, \"deflate_on_oom\": true}",
+	  FC("invalid type: null, expected u32 at line 1 column 19.") },
+	{ PUT_BALLOON, "{\"amount_mib\": true, \"deflate_on_oom\": true}",
+	  FC("invalid type: boolean `true`, expected u32 at line 1 column 19.") },
+	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": 1}",
+	  FC("invalid type: integer `1`, expected a boolean at line 1 column 37.") },
+	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": \"true\"}",
+	  FC("invalid type: string \"true\", expected a boolean at line 1 column 42.") },
 	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"stats_polling_interval_s\": 65536}",
-	  "stats_polling_interval_s: expected an unsigned 16-bit integer" },
+	  FC("invalid value: integer `65536`, expected u16 at line 1 column 75.") },
 	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"stats_polling_interval_s\": -1}",
-	  "stats_polling_interval_s: expected an unsigned 16-bit integer" },
-	{ PUT_BALLOON, "{\"deflate_on_oom\": true}", "missing field 'amount_mib'" },
-	{ PUT_BALLOON, "{\"amount_mib\": 1}", "missing field 'deflate_on_oom'" },
-	{ PUT_BALLOON, "{}", "missing field 'amount_mib'" },
-	{ PATCH_BALLOON, "", "request body is empty: expected a JSON object" },
-	{ PATCH_BALLOON, "{}", "missing field 'amount_mib'" },
-	{ PATCH_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true}", "unknown field 'deflate_on_oom'" },
-	{ PATCH_BALLOON, "{\"amount_mib\": -5}", NOT_U32 },
-	{ PATCH_STATS, "{}", "missing field 'stats_polling_interval_s'" },
+	  FC("invalid value: integer `-1`, expected u16 at line 1 column 72.") },
+	{ PUT_BALLOON, "{\"deflate_on_oom\": true}",
+	  FC("missing field `amount_mib` at line 1 column 24.") },
+	{ PUT_BALLOON, "{\"amount_mib\": 1}",
+	  FC("missing field `deflate_on_oom` at line 1 column 17.") },
+	{ PUT_BALLOON, "{}",
+	  FC("missing field `amount_mib` at line 1 column 2.") },
+	{ PUT_BALLOON, "{\"amount_mib\": \"a\\\"b\\\\c\\u0001d\", \"deflate_on_oom\": true}",
+	  FC("invalid type: string \"a\\\"b\\\\c\\u{1}d\", expected u32 at line 1 column 31.") },
+	{ PUT_BALLOON, "{\"amount_mib\": \"\\q\", \"deflate_on_oom\": true}",
+	  FC("invalid escape at line 1 column 18.") },
+	{ PUT_BALLOON, "{\"amount_mib\": \"abc",
+	  FC("EOF while parsing a string at line 1 column 19.") },
+	{ PUT_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"free_page_hinting\": 0}",
+	  FC("invalid type: integer `0`, expected a boolean at line 1 column 64.") },
+	{ PUT_BALLOON, "{\"amount_mib\" : 1, \"x\" : 2}",
+	  FC("unknown field `x`, expected one of `amount_mib`, `deflate_on_oom`, `stats_polling_interval_s`, `free_page_hinting`, `free_page_reporting` at line 1 column 23.") },
+	{ PATCH_BALLOON, "",
+	  FC("EOF while parsing a value at line 1 column 0.") },
+	{ PATCH_BALLOON, "{}",
+	  FC("missing field `amount_mib` at line 1 column 2.") },
+	{ PATCH_BALLOON, "{\"amount_mib\": 1, \"deflate_on_oom\": true}",
+	  FC("unknown field `deflate_on_oom`, expected `amount_mib` at line 1 column 34.") },
+	{ PATCH_BALLOON, "{\"amount_mib\": -5}",
+	  FC("invalid value: integer `-5`, expected u32 at line 1 column 17.") },
+	{ PATCH_BALLOON, "{\"amount_mib\": 1, \"amount_mib\": 2}",
+	  FC("duplicate field `amount_mib` at line 1 column 30.") },
+	{ PATCH_BALLOON, "{\"amount_mib\":-}",
+	  FC("invalid number at line 1 column 16.") },
+	{ PATCH_BALLOON, "{\"amount_mib\":1.}",
+	  FC("invalid number at line 1 column 17.") },
+	{ PATCH_BALLOON, "{\"amount_mib\":1e}",
+	  FC("invalid number at line 1 column 17.") },
+	{ PATCH_BALLOON, "{\"amount_mib\":--1}",
+	  FC("invalid number at line 1 column 16.") },
+	{ PATCH_STATS, "{}",
+	  FC("missing field `stats_polling_interval_s` at line 1 column 2.") },
 	{ PATCH_STATS, "{\"stats_polling_interval_s\": 65536}",
-	  "stats_polling_interval_s: expected an unsigned 16-bit integer" },
+	  FC("invalid value: integer `65536`, expected u16 at line 1 column 34.") },
 	{ PATCH_STATS, "{\"stats_polling_interval_s\": 0.5}",
-	  "stats_polling_interval_s: expected an unsigned 16-bit integer" },
-	{ PATCH_STATS, "{\"amount_mib\": 1}", "unknown field 'amount_mib'" },
+	  FC("invalid type: floating point `0.5`, expected u16 at line 1 column 32.") },
+	{ PATCH_STATS, "{\"amount_mib\": 1}",
+	  FC("unknown field `amount_mib`, expected `stats_polling_interval_s` at line 1 column 13.") },
+	{ HINTING_START, "{\"a\": {\"b\" 1}}",
+	  FC("expected `:` at line 1 column 12.") },
+	{ HINTING_START, "{\"a\": tx}",
+	  FC("expected ident at line 1 column 8.") },
+	{ PUT_BALLOON, "{\"amount_mib\": \"\\ud800\", \"deflate_on_oom\": true}",
+	  FC("unexpected end of hex escape at line 1 column 23.") },
+	{ PUT_BALLOON, "{\"amount_mib\": 99999999999999999999, \"deflate_on_oom\": true}",
+	  FC("invalid type: floating point `1e20`, expected u32 at line 1 column 35.") },
+	/* found by comparing this parser with serde_json on random mutations of these bodies */
+	{ PATCH_STATS, "{\"st.ts_polling\\ud800\\interval_s\":1}",
+	  FC("unexpected end of hex escape at line 1 column 23.") },
+	{ PATCH_BALLOON, "{\"amount_mib\": 4e29496729999999999999999999995}",
+	  FC("number out of range at line 1 column 27.") },
+	{ HINTING_START, "{\"x\":[1,{\"a\":null},],\"acknowledge_on_stop\":true}",
+	  FC("expected value at line 1 column 20.") },
+	{ HINTING_START, "{\"x\":{\"a\":1,}}",
+	  FC("key must be a string at line 1 column 13.") },
+	{ PATCH_BALLOON, "{\"amount_m\\u00008f00ib\":1}",
+	  FC("unknown field `amount_m?8f00ib`, expected `amount_mib` at line 1 column 23.") },
+	/* usbd's refusal of a struct read from a JSON array (serde would accept one; request.h) */
+	{ PUT_BALLOON, "[1, 2]", FC("invalid type: sequence, expected struct BalloonDeviceConfig at line 1 column 1.") },
+	/* usbd's own /usbd/targets, under the same rules */
 	{ PATCH_TARGETS, "{}", "expected at least one of grab_lower_mib, grab_upper_mib, swap_target_mib, "
 			       "headroom_mib, threshold_mib" },
-	{ PATCH_TARGETS, "", "request body is empty: expected a JSON object" },
-	{ PATCH_TARGETS, "{\"grab_lower\": 1}", "unknown field 'grab_lower'" },
-	{ PATCH_TARGETS, "{\"headroom_mib\": -1}",
-	  "headroom_mib: expected an unsigned integer number of MiB, at most 17592186044415" },
+	{ PATCH_TARGETS, "{\"grab_lower\": 1}",
+	  FC("unknown field `grab_lower`, expected one of `grab_lower_mib`, `grab_upper_mib`, `swap_target_mib`, "
+	     "`headroom_mib`, `threshold_mib` at line 1 column 13.") },
+	{ PATCH_TARGETS, "{\"headroom_mib\": -1}", FC("invalid value: integer `-1`, expected " NOT_MIB " at line 1 column 19.") },
 	{ PATCH_TARGETS, "{\"threshold_mib\": 17592186044416}",
-	  "threshold_mib: expected an unsigned integer number of MiB, at most 17592186044415" },
+	  FC("invalid value: integer `17592186044416`, expected " NOT_MIB " at line 1 column 32.") },
 	{ PATCH_TARGETS, "{\"swap_target_mib\": 2.5}",
-	  "swap_target_mib: expected an unsigned integer number of MiB, at most 17592186044415" },
+	  FC("invalid type: floating point `2.5`, expected " NOT_MIB " at line 1 column 23.") },
 	{ PATCH_TARGETS, "{\"grab_upper_mib\": 1, \"grab_upper_mib\": 1}",
-	  "invalid JSON at line 1, column 38: duplicate object key near '\"grab_upper_mib\"'" },
+	  FC("duplicate field `grab_upper_mib` at line 1 column 38.") },
 };
 
 static void validators_should_refuse_bad_bodies_with_exact_messages(void **state)
@@ -237,7 +302,8 @@ static void unknown_field_names_should_be_shortened_in_messages(void **state)
 
 	snprintf(body, sizeof(body), "{\"%080d\": 1}", 0);
 	assert_int_equal(request_parse_balloon_patch(at_guard(body), strlen(body), &amount, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "unknown field '0000000000000000000000000000000000000000000000000000000000000000...'");
+	assert_string_equal(err, FC("unknown field `0000000000000000000000000000000000000000000000000000000000000000...`, "
+				    "expected `amount_mib` at line 1 column 83."));
 }
 
 static void messages_should_be_truncated_to_the_err_buffer(void **state)
@@ -246,7 +312,7 @@ static void messages_should_be_truncated_to_the_err_buffer(void **state)
 	uint32_t amount;
 
 	assert_int_equal(request_parse_balloon_patch(at_guard("{}"), 2, &amount, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "missing");
+	assert_string_equal(err, "An erro");
 }
 
 int main(void)

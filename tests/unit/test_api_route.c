@@ -17,6 +17,7 @@ struct fake {
 	unsigned int targets_mask;
 	int setter_calls;
 	int fail_rc;			/* returned by every callback when non-zero */
+	int balloon_rc;			/* returned by get_balloon alone (-ENODEV: no balloon) */
 	const char *fail_msg;
 };
 
@@ -30,7 +31,7 @@ static int failing(struct fake *f, char *err, size_t len)
 static int get_balloon(void *ctx, struct api_balloon *out, char *err, size_t len)
 {
 	*out = ((struct fake *)ctx)->balloon;
-	return failing(ctx, err, len);
+	return ((struct fake *)ctx)->balloon_rc ? ((struct fake *)ctx)->balloon_rc : failing(ctx, err, len);
 }
 
 static int put_balloon(void *ctx, const struct api_balloon *cfg, char *err, size_t len)
@@ -91,6 +92,8 @@ static int get_status(void *ctx, struct api_status *out, char *err, size_t len)
 	return failing(ctx, err, len);
 }
 
+#define FC "An error occurred when deserializing the json body of a request: "
+
 static struct fake fake;
 static const struct api_backend backend = {
 	.ctx = &fake, .get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
@@ -125,7 +128,8 @@ static void expect(const char *method, const char *path, const char *body, unsig
 static void get_balloon_should_answer_200_with_the_configuration(void **state)
 {
 	expect("GET", "/balloon", "", 200,
-	       "{\"amount_mib\":64,\"deflate_on_oom\":true,\"stats_polling_interval_s\":0}");
+	       "{\"amount_mib\":64,\"deflate_on_oom\":true,\"stats_polling_interval_s\":0,\"free_page_hinting\":false,"
+	       "\"free_page_reporting\":false}");
 }
 
 static void put_balloon_should_answer_204_and_reach_the_backend(void **state)
@@ -141,11 +145,17 @@ static void put_balloon_should_answer_204_and_reach_the_backend(void **state)
 static void bad_bodies_should_answer_400_without_reaching_the_backend(void **state)
 {
 	expect("PUT", "/balloon", "{\"amount_mib\": 10}", 400,
-	       "{\"fault_message\":\"missing field 'deflate_on_oom'\"}");
-	expect("PATCH", "/balloon", "", 400,
-	       "{\"fault_message\":\"request body is empty: expected a JSON object\"}");
+	       "{\"fault_message\":\"" FC "missing field `deflate_on_oom` at line 1 column 18.\"}");
+	expect("PATCH", "/balloon", "", 400, "{\"fault_message\":\"Empty PATCH request.\"}");
+	expect("PUT", "/balloon", "", 400, "{\"fault_message\":\"Empty PUT request.\"}");
 	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 70000}", 400,
-	       "{\"fault_message\":\"stats_polling_interval_s: expected an unsigned 16-bit integer\"}");
+	       "{\"fault_message\":\"" FC "invalid value: integer `70000`, expected u16 at line 1 column 34.\"}");
+	expect("PUT", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"free_page_hinting\": true}", 400,
+	       "{\"fault_message\":\"free_page_hinting is not supported: usbd's balloon is a process holding memory, "
+	       "there is no guest driver to hint free pages\"}");
+	expect("PUT", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"free_page_reporting\": true}", 400,
+	       "{\"fault_message\":\"free_page_reporting is not supported: usbd's balloon is a process holding memory, "
+	       "there is no guest driver to report free pages\"}");
 	expect("PATCH", "/usbd/targets", "{}", 400,
 	       "{\"fault_message\":\"expected at least one of grab_lower_mib, grab_upper_mib, swap_target_mib, "
 	       "headroom_mib, threshold_mib\"}");
@@ -164,29 +174,78 @@ static void backend_refusals_should_become_fault_messages(void **state)
 	expect("GET", "/usbd/status", "", 400, "{\"fault_message\":\"Input/output error\"}");
 }
 
+/* Firecracker's texts for the two errors the backend reports by code alone (api.h). */
+static void backend_codes_should_become_firecrackers_texts(void **state)
+{
+	fake.fail_rc = -E2BIG;
+	expect("PUT", "/balloon", "{\"amount_mib\": 9000, \"deflate_on_oom\": true}", 400,
+	       "{\"fault_message\":\"Balloon config error: Amount of pages requested is too large.\"}");
+	expect("PATCH", "/balloon", "{\"amount_mib\": 9000}", 400,
+	       "{\"fault_message\":\"Balloon update error: Balloon: Requested memory should be less than 9000MiB\"}");
+	fake.fail_rc = -ENODEV;
+	expect("GET", "/balloon", "", 400,
+	       "{\"fault_message\":\"Internal VMM error: Failed perform action on device: Device not found\"}");
+	expect("GET", "/balloon/statistics", "", 400,
+	       "{\"fault_message\":\"Internal VMM error: Failed perform action on device: Device not found\"}");
+	expect("PATCH", "/balloon", "{\"amount_mib\": 1}", 400,
+	       "{\"fault_message\":\"Balloon update error: Failed perform action on device: Device not found\"}");
+	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 400,
+	       "{\"fault_message\":\"Balloon update error: Failed perform action on device: Device not found\"}");
+	expect("GET", "/balloon/hinting/status", "", 400,
+	       "{\"fault_message\":\"Balloon update error: Failed perform action on device: Device not found\"}");
+}
+
 static void unknown_paths_and_methods_should_answer_400(void **state)
 {
-	expect("GET", "/nope", "", 400, "{\"fault_message\":\"unknown path '/nope'\"}");
-	expect("GET", "/balloon/", "", 400, "{\"fault_message\":\"unknown path '/balloon/'\"}");
-	expect("GET", "/x\x01\xc3\xa9", "", 400, "{\"fault_message\":\"unknown path '/x??" "?'\"}");
+	expect("GET", "/nope", "", 400, "{\"fault_message\":\"Invalid request method and/or path: GET nope.\"}");
+	expect("GET", "/x\x01\xc3\xa9/y", "", 400,
+	       "{\"fault_message\":\"Invalid request method and/or path: GET x??" "?.\"}");
+	expect("GET", "/", "", 400, "{\"fault_message\":\"Invalid request method and/or path: GET .\"}");
 	expect("DELETE", "/balloon", "", 400,
-	       "{\"fault_message\":\"method DELETE is not allowed on /balloon (allowed: GET, PUT, PATCH)\"}");
+	       "{\"fault_message\":\"Invalid request method and/or path: DELETE balloon.\"}");
 	expect("PUT", "/usbd/status", "{}", 400,
-	       "{\"fault_message\":\"method PUT is not allowed on /usbd/status (allowed: GET)\"}");
+	       "{\"fault_message\":\"Invalid request method and/or path: PUT usbd.\"}");
 	expect("POST", "/balloon/statistics", "{}", 400,
-	       "{\"fault_message\":\"method POST is not allowed on /balloon/statistics (allowed: GET, PATCH)\"}");
+	       "{\"fault_message\":\"Invalid HTTP Method: Unsupported HTTP method.\"}");
+	expect("GET", "/balloon//statistics", "", 400, "{\"fault_message\":\"Unrecognized GET request path ``.\"}");
+	assert_int_equal(fake.setter_calls, 0);
+}
+
+/* Firecracker's split: leading slashes trimmed, one trailing empty piece dropped, deeper pieces ignored. */
+static void paths_should_be_split_as_firecracker_splits_them(void **state)
+{
+	static const char *const same[] = { "/balloon", "//balloon", "/balloon/", "balloon", "///balloon/" };
+
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		expect("GET", same[i], "", 200,
+		       "{\"amount_mib\":64,\"deflate_on_oom\":true,\"stats_polling_interval_s\":0,"
+		       "\"free_page_hinting\":false,\"free_page_reporting\":false}");
+	expect("GET", "/balloon//", "", 400, "{\"fault_message\":\"Unrecognized GET request path ``.\"}");
+	expect("PATCH", "/balloon/any/thing", "{\"amount_mib\": 3}", 204, NULL);
+	assert_int_equal(fake.balloon.amount_mib, 3);
 }
 
 static void get_with_a_body_should_answer_400(void **state)
 {
-	expect("GET", "/balloon", "{}", 400, "{\"fault_message\":\"GET /balloon takes no request body\"}");
+	expect("GET", "/balloon", "{}", 400, "{\"fault_message\":\"GET request cannot have a body.\"}");
+	expect("GET", "/nope", " ", 400, "{\"fault_message\":\"GET request cannot have a body.\"}");
 }
 
 static void statistics_should_fail_while_disabled_and_work_once_enabled(void **state)
 {
 	expect("GET", "/balloon/statistics", "", 400,
-	       "{\"fault_message\":\"statistics are disabled: set a non-zero stats_polling_interval_s first\"}");
+	       "{\"fault_message\":\"Internal VMM error: Balloon: Received stats query when stats are disabled.\"}");
+	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 400,
+	       "{\"fault_message\":\"Balloon update error: Balloon: Statistics cannot be enabled/disabled after "
+	       "activation.\"}");
+	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 0}", 204, NULL);
+	assert_int_equal(fake.setter_calls, 0);
+	fake.balloon.stats_polling_interval_s = 5;
+	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 0}", 400,
+	       "{\"fault_message\":\"Balloon update error: Balloon: Statistics cannot be enabled/disabled after "
+	       "activation.\"}");
 	expect("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 204, NULL);
+	assert_int_equal(fake.setter_calls, 1);
 	expect("GET", "/balloon/statistics", "", 200,
 	       "{\"target_pages\":256,\"actual_pages\":0,\"target_mib\":0,\"actual_mib\":0,"
 	       "\"swap_in\":0,\"swap_out\":0,"
@@ -228,6 +287,36 @@ static void metrics_should_answer_prometheus_text(void **state)
 	free(r.body);
 }
 
+static void metrics_should_answer_without_a_balloon(void **state)
+{
+	struct route_reply r;
+
+	fake.balloon.stats_polling_interval_s = 5;
+	fake.balloon_rc = -ENODEV;
+	assert_int_equal(route_request(&backend, "GET", "/metrics", "", 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\nusbd_grab_bytes 5\n"));
+	assert_null(strstr(r.body, "usbd_domain_"));
+	free(r.body);
+}
+
+static void hinting_should_be_refused_after_parsing(void **state)
+{
+	const char *no_hinting = "{\"fault_message\":\"Balloon update error: Balloon: Attempting to use hinting when "
+				 "not enabled\"}";
+
+	expect("PATCH", "/balloon/hinting/start", "", 400, no_hinting);
+	expect("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": false, \"x\": [{}]}", 400, no_hinting);
+	expect("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": 0}", 400,
+	       "{\"fault_message\":\"" FC "invalid type: integer `0`, expected a boolean at line 1 column 25.\"}");
+	expect("GET", "/balloon/hinting/status", "", 400, no_hinting);
+	expect("PATCH", "/balloon/hinting/stop", "", 400, no_hinting);
+	expect("GET", "/balloon/hinting", "", 400, "{\"fault_message\":\"Unrecognized GET request path `/hinting/`.\"}");
+	expect("PATCH", "/balloon/hinting/x", "{}", 400,
+	       "{\"fault_message\":\"Unrecognized PATCH request path `/hinting/x`.\"}");
+	assert_int_equal(fake.setter_calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,7 +324,11 @@ int main(void)
 		cmocka_unit_test_setup(put_balloon_should_answer_204_and_reach_the_backend, reset),
 		cmocka_unit_test_setup(bad_bodies_should_answer_400_without_reaching_the_backend, reset),
 		cmocka_unit_test_setup(backend_refusals_should_become_fault_messages, reset),
+		cmocka_unit_test_setup(backend_codes_should_become_firecrackers_texts, reset),
 		cmocka_unit_test_setup(unknown_paths_and_methods_should_answer_400, reset),
+		cmocka_unit_test_setup(paths_should_be_split_as_firecracker_splits_them, reset),
+		cmocka_unit_test_setup(hinting_should_be_refused_after_parsing, reset),
+		cmocka_unit_test_setup(metrics_should_answer_without_a_balloon, reset),
 		cmocka_unit_test_setup(get_with_a_body_should_answer_400, reset),
 		cmocka_unit_test_setup(statistics_should_fail_while_disabled_and_work_once_enabled, reset),
 		cmocka_unit_test_setup(patch_targets_should_pass_the_fields_and_mask, reset),

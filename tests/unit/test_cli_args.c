@@ -56,6 +56,36 @@ static void parse_should_refuse_sock_without_a_path(void **state)
 	assert_string_equal(err, "--sock needs a PATH");
 }
 
+static void parse_should_take_a_vsock_address_in_place_of_the_socket(void **state)
+{
+	char *const spaced[] = { "usbdctl", "--vsock", "3:1024", "status" };
+	char *const joined[] = { "usbdctl", "status", "--vsock=4294967294:4294967294" };
+	char *const last_wins[] = { "usbdctl", "--vsock", "3:1024", "--sock", "/tmp/a.sock", "status" };
+
+	assert_int_equal(parse(ARGC(spaced), spaced, "/tmp/env.sock"), 0);
+	assert_string_equal(args.sock, "vsock:3:1024");
+	assert_int_equal(parse(ARGC(joined), joined, NULL), 0);
+	assert_string_equal(args.sock, "vsock:4294967294:4294967294");
+	assert_int_equal(parse(ARGC(last_wins), last_wins, NULL), 0);
+	assert_string_equal(args.sock, "/tmp/a.sock");
+}
+
+static void parse_should_refuse_a_bad_vsock_address(void **state)
+{
+	static const char *const bad[] = { "3", "3:", ":1024", "3:0", "3:x", "x:1", "4294967295:1", "3:4294967295",
+					   "3:1024:5", "-3:1" };
+	char *v[] = { "usbdctl", "--vsock", NULL, "status" };
+	char *const missing[] = { "usbdctl", "status", "--vsock" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v[2] = (char *)bad[i];
+		assert_int_equal(parse(ARGC(v), v, NULL), -EINVAL);
+		assert_non_null(strstr(err, "--vsock"));
+	}
+	assert_int_equal(parse(ARGC(missing), missing, NULL), -EINVAL);
+	assert_string_equal(err, "--vsock needs CID:PORT");
+}
+
 static void parse_should_accept_json_before_or_after_the_command(void **state)
 {
 	char *const before[] = { "usbdctl", "--json", "balloon" };
@@ -248,6 +278,8 @@ int main(void)
 		cmocka_unit_test(parse_should_use_the_default_socket_without_option_or_environment),
 		cmocka_unit_test(parse_should_prefer_the_sock_option_over_the_environment),
 		cmocka_unit_test(parse_should_refuse_sock_without_a_path),
+		cmocka_unit_test(parse_should_take_a_vsock_address_in_place_of_the_socket),
+		cmocka_unit_test(parse_should_refuse_a_bad_vsock_address),
 		cmocka_unit_test(parse_should_accept_json_before_or_after_the_command),
 		cmocka_unit_test(parse_should_map_set_fields_to_whole_mib),
 		cmocka_unit_test(parse_should_set_only_the_fields_given),

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -81,9 +82,48 @@ static void parse_should_require_an_app_cgroup_unless_asking_for_help(void **sta
 	assert_true(o.help);
 }
 
+static void parse_should_take_a_vsock_port_and_peer(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "app"), 0);
+	assert_int_equal(o.api_vsock_port, 0);
+	assert_int_equal(o.api_vsock_peer_cid, 2);
+	assert_int_equal(PARSE(&o, err, "--api-vsock", "1024", "app"), 0);
+	assert_int_equal(o.api_vsock_port, 1024);
+	assert_int_equal(o.api_vsock_peer_cid, 2);
+	assert_int_equal(PARSE(&o, err, "--api-vsock=4294967294", "--api-vsock-peer", "3", "app"), 0);
+	assert_int_equal(o.api_vsock_port, 4294967294u);
+	assert_int_equal(o.api_vsock_peer_cid, 3);
+}
+
+static void parse_should_refuse_bad_vsock_ports_and_peers(void **state)
+{
+	static const char *const ports[] = { "0", "4294967295", "-1", "1k", "", "x" };
+	static const char *const cids[] = { "0", "4294967295", "two" };
+	struct options o;
+	char err[256], want[128];
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		assert_int_equal(PARSE(&o, err, "--api-vsock", (char *)ports[i], "app"), -EINVAL);
+		snprintf(want, sizeof(want), "--api-vsock: '%s' is not a vsock port (1 to 4294967294)", ports[i]);
+		assert_string_equal(err, want);
+	}
+	for (size_t i = 0; i < sizeof(cids) / sizeof(cids[0]); i++) {
+		assert_int_equal(PARSE(&o, err, "--api-vsock", "5", "--api-vsock-peer", (char *)cids[i], "app"), -EINVAL);
+		snprintf(want, sizeof(want), "--api-vsock-peer: '%s' is not a vsock CID (1 to 4294967294)", cids[i]);
+		assert_string_equal(err, want);
+	}
+	assert_int_equal(PARSE(&o, err, "app", "--api-vsock"), -EINVAL);
+	assert_string_equal(err, "option --api-vsock needs a value");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_should_take_a_vsock_port_and_peer),
+		cmocka_unit_test(parse_should_refuse_bad_vsock_ports_and_peers),
 		cmocka_unit_test(parse_should_take_the_app_cgroup_and_defaults),
 		cmocka_unit_test(parse_should_read_sizes_and_options),
 		cmocka_unit_test(parse_should_name_the_bad_option_and_value),

@@ -9,8 +9,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/vm_sockets.h>
+#include <sys/syscall.h>
 #include <cmocka.h>
 
 #include "sys/listen.h"
@@ -181,9 +188,71 @@ static void listen_unix_should_refuse_a_path_too_long_or_without_a_name(void **s
 	assert_int_equal(listen_unix(path, &fx->o, &id), -EINVAL);
 }
 
+/* A vsock port in the dynamic range nothing else here uses; the test takes it twice. */
+#define TEST_VSOCK_PORT 0x7e5b0
+
+static void listen_vsock_should_refuse_a_port_taken(void **state)
+{
+	int fd = listen_vsock(TEST_VSOCK_PORT, 4), again;
+
+	if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL)
+		skip();	/* no vsock here: the refusal below is covered by the next test */
+	assert_true(fd >= 0);
+	again = listen_vsock(TEST_VSOCK_PORT, 4);
+	assert_int_equal(again, -EADDRINUSE);
+	close(fd);
+}
+
+/* The kernel without vsock, as a seccomp filter shows it to a child: socket(AF_VSOCK) fails with EAFNOSUPPORT. */
+static void deny_vsock(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_VSOCK, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		_exit(2);
+}
+
+static void listen_vsock_should_report_a_kernel_without_vsock(void **state)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		deny_vsock();
+		_exit(listen_vsock(TEST_VSOCK_PORT, 4) == -EAFNOSUPPORT ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void listen_peer_cid_should_refuse_a_unix_socket(void **state)
+{
+	int sv[2];
+	unsigned int cid = 7;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(listen_peer_cid(sv[0], &cid), -EAFNOSUPPORT);
+	assert_int_equal(cid, 7);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(listen_vsock_should_refuse_a_port_taken),
+		cmocka_unit_test(listen_vsock_should_report_a_kernel_without_vsock),
+		cmocka_unit_test(listen_peer_cid_should_refuse_a_unix_socket),
 		cmocka_unit_test_setup_teardown(listen_unix_should_make_the_socket_with_its_mode_and_take_peers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(listen_unix_should_refuse_a_live_server_and_replace_a_stale_socket,
