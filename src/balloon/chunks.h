@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "balloon/worker.h"
+#include "balloon/tenant.h"
 #include "common/size.h"
 
 #define CHUNK_SIZE (2 * MIB)

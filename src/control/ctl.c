@@ -1,4 +1,6 @@
 #include "control/ctl.h"
+
+#include "control/state.h"
 #include "control/ctl_api.h"
 #include "control/supervise.h"
 

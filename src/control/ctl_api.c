@@ -10,7 +10,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
-#include "control/ctl.h"
+#include "control/state.h"
 #include "sys/sd_notify.h"
 #include "apps/registry.h"
 #include "sys/procfs.h"

@@ -3,6 +3,8 @@
  * record what happened (struct ctl_due), then ctl_end_turn() acts once: the decision, the worker's and harvester's
  * periodic work, the registry's SIGBALLOON round, the API's timeouts. Like Redis's before-sleep hook.
  */
+#include "control/loop.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -15,8 +17,8 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "apps/registry.h"
-#include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/state.h"
 #include "control/status.h"
 #include "control/supervise.h"
 #include "harvest/harvest.h"
@@ -109,17 +111,6 @@ static void decide(struct ctl *c)
 		log_info("deflating %s (%s): free %s", size_format(plan.bytes, a, sizeof(a)),
 			 policy_reason_name(plan.reason), size_format(s.free, (char[16]){ 0 }, 16));
 	}
-}
-
-void ctl_set_targets(struct ctl *c, const struct targets *t)
-{
-	if (t->v[TARGET_HEADROOM] != c->params.headroom)
-		c->due.rearm = true;
-	c->tg = *t;
-	c->params.grab_lower = t->v[TARGET_GRAB_LOWER];
-	c->params.grab_upper = t->v[TARGET_GRAB_UPPER];
-	c->params.headroom = t->v[TARGET_HEADROOM];
-	c->due.decide = true;
 }
 
 static void on_signal(struct ctl *c)

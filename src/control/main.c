@@ -4,6 +4,8 @@
 
 #include "common/log.h"
 #include "control/ctl.h"
+#include "control/loop.h"
+#include "control/state.h"
 #include "control/ctl_api.h"
 #include "control/worker_role.h"
 

@@ -7,7 +7,7 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "apps/registry.h"
-#include "control/ctl.h"
+#include "control/state.h"
 #include "sys/sd_notify.h"
 
 const char *ctl_pressure_name(enum policy_pressure p)

@@ -11,7 +11,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
-#include "control/ctl.h"
+#include "control/state.h"
 #include "control/supervise.h"
 #include "control/worker_role.h"
 #include "sys/oom_score.h"

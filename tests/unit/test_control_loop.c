@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "common/size.h"
-#include "control/ctl.h"
+#include "control/loop.h"
+#include "control/state.h"
 #include "sys/procfs.h"
 #include "test_sys_tree.h"
 

@@ -1,0 +1,32 @@
+/* tenant: the interface between the worker and what uses its chunks, and the balloon's modes (pinned, reclaimable).
+ * Shared by the chunk pool and the worker, so that neither includes the other's header. */
+#ifndef USBD_BALLOON_TENANT_H
+#define USBD_BALLOON_TENANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The worker's tenant: what uses the grabbed chunks (the spot store, src/spot). Without one, chunks are
+ * simply held. The tenant runs inside the worker process, single-threaded, from the worker's epoll loop.
+ */
+struct worker_tenant {
+	void *ctx;
+	/* An epoll fd of the tenant's own (its sockets); the worker polls it and calls run() when readable. */
+	int (*epoll_fd)(void *ctx);
+	/* Handles ready events without blocking (epoll_wait with timeout 0 on its own fd), plus timers. */
+	void (*run)(void *ctx);
+	/* A new chunk of `size` bytes at `base` (populated, zeroed, 2 MiB aligned) is the tenant's to use. */
+	void (*chunk_added)(void *ctx, void *base, size_t size);
+	/* Picks up to n chunks to give back (emptiest/coldest first); the tenant forgets them and stores their
+	 * bases in out. Returns how many. Must cost O(n), not O(keys). */
+	size_t (*chunks_take)(void *ctx, size_t n, void **out);
+	/* Fills the store_* and clients fields of a stats message. */
+	void (*stats)(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictions, uint64_t *losses,
+		      uint64_t *clients);
+	void (*destroy)(void *ctx);
+};
+
+enum balloon_mode { BALLOON_PINNED = 0, BALLOON_RECLAIMABLE };
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * state: the controller's state, data only. The parts that work on it each have their own header and include this
+ * one, never each other's: start-up and shutdown (ctl.h), the loop and the decision (loop.h), the worker's
+ * supervision (supervise.h), the API's backend (ctl_api.h), status reporting (status.h).
+ *
+ * Handlers only record what happened in `due`; the loop acts on it once per turn (loop.h).
+ */
+#ifndef USBD_CONTROL_STATE_H
+#define USBD_CONTROL_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include "balloon/worker.h"
+#include "sys/domain.h"
+#include "control/notify.h"
+#include "control/options.h"
+#include "policy/balloon.h"
+#include "policy/targets.h"
+#include "spot/spot.h"
+
+struct api_server;
+struct registry;
+struct harvester;
+
+/* epoll tags (data.u32) */
+enum {
+	TAG_TIMER = 1, TAG_SIGNAL, TAG_WORKER_SOCK, TAG_WORKER_EXIT, TAG_API, TAG_REGISTRY,
+	TAG_NOTIFY = 100,          /* + notify index */
+};
+
+#define REASON_COUNT (POLICY_REASON_RECLAIMED + 1)
+
+/* What this turn's events asked for; acted on once, at the end of the turn. */
+struct ctl_due {
+	bool decide;                  /* run the decision */
+	bool tick;                    /* the timer fired: the worker's and harvester's periodic work */
+	bool rearm;                   /* the headroom changed: move the usage thresholds */
+	bool oom_score;               /* deflate_on_oom changed: the worker's oom_score_adj */
+	enum policy_pressure pressure; /* strongest pressure event since the last decision */
+	bool oom;                     /* an OOM event since the last decision */
+	bool reclaimed;               /* the kernel dropped balloon pages (reclaimable mode) */
+};
+
+/* The balloon worker as the controller sees it; supervise.c owns it. */
+struct ctl_worker {
+	struct worker_config cfg;
+	struct spot_config spot;      /* the worker's tenant, unless --spot-listen off */
+	struct worker_handle h;
+	bool up;                      /* process exists */
+	bool ready;                   /* said hello, takes requests */
+	uint64_t started_ms, restart_at_ms;
+	uint32_t restarts, deaths_in_row;
+	uint64_t grab;                /* bytes the worker last reported holding */
+	int64_t grow_seq, shrink_seq; /* requests in flight, -1 when none */
+	uint64_t shrink_bytes;        /* asked of the shrink in flight (UINT64_MAX: everything) */
+	struct wmsg_stats stats;      /* last WMSG_STATS */
+};
+
+struct ctl {
+	struct options opt;
+	struct domain dom;
+	struct targets tg;            /* the one owner of the targets (policy/targets.h); params follow it */
+	struct policy_params params;  /* the decision's tunables */
+	struct policy_history hist;   /* policy_decide()'s own */
+	uint16_t stats_interval_s;
+	struct ctl_due due;
+	uint64_t decisions;           /* decisions run (tests: one per turn at most) */
+
+	struct ctl_worker wk;
+
+	/* events */
+	int epfd, timerfd, sigfd;
+	struct notify notify;
+	enum policy_pressure pressure;     /* shown in status: the last level seen, decays after calm */
+	uint64_t pressure_at_ms;
+	uint64_t foreign_pressure_at_ms;   /* the last pressure event not caused by a harvest step (0: none yet) */
+
+	/* what happened */
+	struct domain_reading reading;
+	struct { enum policy_reason reason; uint64_t bytes, at_ms; } last_deflation;
+	uint64_t deflations[REASON_COUNT];
+	uint64_t next_status_ms;
+	uint64_t watchdog_ms, watchdog_sent_ms, next_systemd_status_ms; /* systemd: WatchdogSec/2 pings, STATUS= */
+	bool systemd_warned;
+	volatile bool stop;
+	int exit_err;              /* -errno when the loop stopped on its own (the app cgroup vanished), else 0 */
+	struct api_server *api;
+	struct registry *reg;      /* libusbd apps; NULL with --apps-sock off */
+	struct harvester *harvest; /* swap target */
+};
+
+/* The targets changed (start-up, API): sets them, derives the policy's parameters, marks the decision due. */
+static inline void ctl_set_targets(struct ctl *c, const struct targets *t)
+{
+	if (t->v[TARGET_HEADROOM] != c->params.headroom)
+		c->due.rearm = true;
+	c->tg = *t;
+	c->params.grab_lower = t->v[TARGET_GRAB_LOWER];
+	c->params.grab_upper = t->v[TARGET_GRAB_UPPER];
+	c->params.headroom = t->v[TARGET_HEADROOM];
+	c->due.decide = true;
+}
+
+#endif
