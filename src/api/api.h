@@ -104,6 +104,11 @@ struct api_status {
 	uint64_t deflations[API_DEFLATION_REASONS];	/* count per reason since start */
 	char app_cgroup[256];
 	char domain[256];			/* "" for the host */
+	/*
+	 * Where each target's value came from ("default", "config-file", "state-file", "command-line", "api"), in the
+	 * order grab_lower, grab_upper, swap_target, headroom, threshold; static strings. NULL: not known, no "sources".
+	 */
+	const char *target_sources[5];
 };
 
 /*

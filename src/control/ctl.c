@@ -1,5 +1,6 @@
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/ctl_targets.h"
 #include "control/supervise.h"
 
 #include <errno.h>
@@ -23,30 +24,18 @@
 
 #define CONTROLLER_OOM_SCORE_ADJ (-900)
 
-/* The targets from the command line go through the same rules as the API's (policy/targets.h). */
+/* The targets from every layer (ctl_targets.h) go through the same rules as the API's (policy/targets.h). */
 static int apply_options(struct ctl *c, char *err, size_t errlen)
 {
 	const struct options *o = &c->opt;
-	const struct size_opt *given[TARGET_COUNT] = {
-		[TARGET_GRAB_LOWER] = &o->grab_lower, [TARGET_GRAB_UPPER] = &o->grab_upper,
-		[TARGET_SWAP_TARGET] = &o->swap_target, [TARGET_HEADROOM] = &o->headroom,
-		[TARGET_THRESHOLD] = &o->threshold,
-	};
-	struct targets defaults, change = { { 0 } };
-	unsigned mask = 0;
 	const char *msg;
 	char a[16], b[16];
 	int r;
 
 	policy_defaults(&c->params, c->dom.total);
 	c->params.deflate_on_oom = o->deflate_on_oom;
-	targets_defaults(&defaults, c->dom.total);
-	for (int f = 0; f < TARGET_COUNT; f++)
-		if (given[f]->set) {
-			change.v[f] = given[f]->bytes;
-			mask |= TARGET_BIT(f);
-		}
-	if ((r = targets_update(&defaults, &change, mask, c->dom.total, &c->tg, err, errlen)))
+	c->stats_interval_s = o->stats_interval_s;
+	if ((r = ctl_targets_init(c, err, errlen)))
 		return r;
 	ctl_set_targets(c, &c->tg);
 	c->due.decide = false; /* nothing to decide before the loop runs */
@@ -199,6 +188,7 @@ int ctl_init(struct ctl *c, const struct options *o)
 	memset(c, 0, sizeof(*c));
 	c->epfd = c->sigfd = c->timerfd = c->wk.h.fd = c->wk.h.pidfd = -1;
 	c->wk.grow_seq = c->wk.shrink_seq = -1;
+	c->state.dirfd = -1;
 	c->opt = *o;
 	if ((r = domain_open(&c->dom, o->domain, o->app, NULL, 0, err, sizeof(err))) ||
 	    (r = apply_options(c, err, sizeof(err))) || (r = spot_options(c, err, sizeof(err)))) {
@@ -253,6 +243,7 @@ void ctl_shutdown(struct ctl *c)
 	if (c->epfd >= 0)
 		notify_teardown(&c->notify, c->epfd);
 	domain_remove_worker_cgroup(&c->dom);
+	ctl_targets_close(c);
 	if (c->timerfd >= 0)
 		close(c->timerfd);
 	if (c->sigfd >= 0)

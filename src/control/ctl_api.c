@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "control/ctl.h"
+#include "control/ctl_targets.h"
 #include "sys/sd_notify.h"
 #include "apps/registry.h"
 #include "sys/procfs.h"
@@ -91,8 +92,10 @@ static int set_bounds(struct ctl *c, uint64_t bytes, char *err, size_t len)
 	int r = targets_update(&c->tg, &t, TARGET_BIT(TARGET_GRAB_LOWER) | TARGET_BIT(TARGET_GRAB_UPPER), c->dom.total,
 			       &t, err, len);
 
-	if (!r)
+	if (!r) {
 		ctl_set_targets(c, &t);
+		ctl_targets_set_at_run_time(c, TARGET_BIT(TARGET_GRAB_LOWER) | TARGET_BIT(TARGET_GRAB_UPPER));
+	}
 	return r;
 }
 
@@ -182,6 +185,7 @@ static int patch_targets(void *ctx, const struct api_targets *t, unsigned mask, 
 	if (r)
 		return r;
 	ctl_set_targets(c, &next);
+	ctl_targets_set_at_run_time(c, mask);
 	log_info("targets changed: lower %llu MiB, upper %llu MiB, headroom %llu MiB, swap target %llu MiB, "
 		 "threshold %llu MiB", (unsigned long long)to_mib(next.v[TARGET_GRAB_LOWER]),
 		 (unsigned long long)to_mib(next.v[TARGET_GRAB_UPPER]), (unsigned long long)to_mib(next.v[TARGET_HEADROOM]),
@@ -233,6 +237,8 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 		s->deflations[api_reason((enum policy_reason)r)] += c->deflations[r];
 	snprintf(s->app_cgroup, sizeof(s->app_cgroup), "%.255s", c->dom.app.name);
 	snprintf(s->domain, sizeof(s->domain), "%.255s", c->dom.host ? "" : c->dom.dom.name);
+	for (int f = 0; f < TARGET_COUNT; f++)
+		s->target_sources[f] = target_source_name(c->tg_src[f]);
 	return 0;
 }
 

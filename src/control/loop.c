@@ -17,6 +17,7 @@
 #include "apps/registry.h"
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/ctl_targets.h"
 #include "control/status.h"
 #include "control/supervise.h"
 #include "harvest/harvest.h"
@@ -207,6 +208,10 @@ void ctl_end_turn(struct ctl *c)
 	if (c->due.decide || c->due.rearm) {
 		c->due.decide = false;
 		decide(c);
+	}
+	if (c->due.save_targets) {
+		c->due.save_targets = false;
+		ctl_targets_save(c);
 	}
 	if (tick)
 		end_tick(c, now);
