@@ -33,9 +33,10 @@ int state_format(const struct targets *t, unsigned mask, char *buf, size_t len)
 	/* Bytes are at most a domain's size: they fit json_int_t. */
 	n = json_dumpb(o, buf, len, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	if (!n || n >= len)
+	if (!n || n + 2 > len)
 		return -ENOSPC;
 	buf[n] = '\n';
+	buf[n + 1] = '\0';
 	return (int)n + 1;
 }
 

@@ -24,7 +24,7 @@ enum target_source { TARGET_SRC_DEFAULT, TARGET_SRC_CONFIG, TARGET_SRC_STATE, TA
 /* "default", "config-file", "state-file", "command-line", "api". */
 const char *target_source_name(enum target_source s);
 
-/* Pure: writes the JSON of the fields of t in mask to buf. Returns its length, or -ENOSPC. */
+/* Pure: writes the JSON of the fields of t in mask to buf, NUL-terminated. Returns its length, or -ENOSPC. */
 int state_format(const struct targets *t, unsigned mask, char *buf, size_t len);
 /* Pure: parses a state file's text into t and *mask. Returns 0, or -EINVAL with a message naming the key. Only the
  * syntax is checked here: the values go through targets_update() with every other door's. */
