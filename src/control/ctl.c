@@ -1,5 +1,6 @@
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/ctl_metrics.h"
 #include "control/ctl_targets.h"
 #include "control/supervise.h"
 
@@ -204,7 +205,7 @@ int ctl_init(struct ctl *c, const struct options *o)
 	/* Only after the start-up checks (a second usbd on this socket stops there) does the harvester lock its journal
 	 * and repair a step a crash interrupted: another usbd's step in flight is not ours to undo. Its step thread
 	 * starts last, once there is a balloon to harvest beside. */
-	if ((r = ctl_api_open(c)) || (r = open_harvester(c)))
+	if ((r = ctl_api_open(c)) || (r = ctl_metrics_open(c)) || (r = open_harvester(c)))
 		return r;
 	/* From here on usbd changes the system; ctl_shutdown() undoes each step. */
 	if ((r = domain_create_worker_cgroup(&c->dom, err, sizeof(err)))) {
@@ -244,6 +245,7 @@ void ctl_shutdown(struct ctl *c)
 		notify_teardown(&c->notify, c->epfd);
 	domain_remove_worker_cgroup(&c->dom);
 	ctl_targets_close(c);
+	ctl_metrics_close(c);
 	if (c->timerfd >= 0)
 		close(c->timerfd);
 	if (c->sigfd >= 0)

@@ -24,12 +24,13 @@
 #include "spot/spot.h"
 
 struct api_server;
+struct metrics_server;
 struct registry;
 struct harvester;
 
 /* epoll tags (data.u32) */
 enum {
-	TAG_TIMER = 1, TAG_SIGNAL, TAG_WORKER_SOCK, TAG_WORKER_EXIT, TAG_API, TAG_REGISTRY,
+	TAG_TIMER = 1, TAG_SIGNAL, TAG_WORKER_SOCK, TAG_WORKER_EXIT, TAG_API, TAG_REGISTRY, TAG_METRICS,
 	TAG_NOTIFY = 100,          /* + notify index */
 };
 
@@ -95,6 +96,7 @@ struct ctl {
 	volatile bool stop;
 	int exit_err;              /* -errno when the loop stopped on its own (the app cgroup vanished), else 0 */
 	struct api_server *api;
+	struct metrics_server *metrics; /* --metrics-listen; NULL when off */
 	struct registry *reg;      /* libusbd apps; NULL with --apps-sock off */
 	struct harvester *harvest; /* swap target */
 };

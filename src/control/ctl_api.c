@@ -239,16 +239,31 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 	snprintf(s->domain, sizeof(s->domain), "%.255s", c->dom.host ? "" : c->dom.dom.name);
 	for (int f = 0; f < TARGET_COUNT; f++)
 		s->target_sources[f] = target_source_name(c->tg_src[f]);
+	if (strcmp(c->wk.spot.listen, "off")) {
+		s->has_spot = true;
+		s->spot_used_bytes = c->wk.stats.store_used;
+		s->spot_keys = c->wk.stats.store_keys;
+		s->spot_evictions = c->wk.stats.store_evictions;
+		s->spot_deflation_losses = c->wk.stats.store_deflation_losses;
+		s->spot_clients = c->wk.stats.clients;
+	}
 	return 0;
+}
+
+static const struct api_backend be_template = {
+	.get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
+	.get_stats = get_stats, .set_stats_interval = set_stats_interval, .get_targets = get_targets,
+	.patch_targets = patch_targets, .get_status = get_status,
+};
+
+void ctl_api_backend(struct ctl *c, struct api_backend *be)
+{
+	*be = be_template;
+	be->ctx = c;
 }
 
 int ctl_api_open(struct ctl *c)
 {
-	static const struct api_backend be_template = {
-		.get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
-		.get_stats = get_stats, .set_stats_interval = set_stats_interval, .get_targets = get_targets,
-		.patch_targets = patch_targets, .get_status = get_status,
-	};
 	struct api_backend be = be_template;
 	struct api_config cfg = { .sock_path = c->opt.api_sock };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_API };

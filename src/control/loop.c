@@ -17,6 +17,7 @@
 #include "apps/registry.h"
 #include "control/ctl.h"
 #include "control/ctl_api.h"
+#include "control/ctl_metrics.h"
 #include "control/ctl_targets.h"
 #include "control/status.h"
 #include "control/supervise.h"
@@ -186,6 +187,7 @@ static void end_tick(struct ctl *c, uint64_t now)
 		harvest_tick(c->harvest, &in);
 	}
 	ctl_api_tick(c, now);
+	ctl_metrics_run(c); /* times out slow scrapers even when no input arrives */
 	ctl_status_systemd(c, now);
 	if (c->opt.status_interval_s && now >= c->next_status_ms) {
 		ctl_status_line(c);
@@ -230,6 +232,7 @@ void ctl_turn(struct ctl *c, const struct epoll_event *ev, int n)
 		case TAG_WORKER_SOCK: if (c->wk.up) ctl_worker_on_message(c); break;
 		case TAG_WORKER_EXIT: if (c->wk.up) ctl_worker_on_exit(c); break;
 		case TAG_API: ctl_api_run(c); break;
+		case TAG_METRICS: ctl_metrics_run(c); break;
 		case TAG_REGISTRY: if (c->reg) registry_run(c->reg); break;
 		default: break;
 		}
