@@ -66,7 +66,6 @@ wait_for 10 "the state file" test -f "$state"
 jq -e '.grab_lower_bytes == 209715200 and .threshold_bytes == 262144000 and (keys | length) == 2' "$state" >/dev/null ||
   fail "state file: $(cat "$state")"
 [[ ! -e $state.tmp ]] || fail "a temporary state file was left"
-"$USBDCTL" --sock "$sock" status >"$T_DIR/status.out" || fail "usbdctl status failed"
 kill -TERM "$USBD_PID"
 wait "$USBD_PID" || fail "usbd exited non-zero on SIGTERM"
 
@@ -78,6 +77,9 @@ t=$(get /usbd/targets)
 src=$(get /usbd/status | jq -c '[.sources.grab_lower, .sources.threshold, .sources.headroom]')
 [[ $src == '["state-file","state-file","config-file"]' ]] || fail "sources after restart: $src"
 grep -q "restored from $state" "$T_DIR/usbd.log" || fail "no log line about the restored targets"
+"$USBDCTL" --sock "$sock" status >"$T_DIR/status.out" || fail "usbdctl status failed"
+grep -qE '^grab lower bound +200M \(from state-file\)$' "$T_DIR/status.out" ||
+  fail "usbdctl status does not say where grab-lower came from: $(cat "$T_DIR/status.out")"
 kill -TERM "$USBD_PID"
 wait "$USBD_PID" || true
 
