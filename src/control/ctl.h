@@ -18,7 +18,7 @@
 #include "sys/domain.h"
 #include "control/notify.h"
 #include "control/options.h"
-#include "control/state.h"
+#include "control/targets_file.h"
 #include "policy/balloon.h"
 #include "policy/targets.h"
 #include "spot/spot.h"

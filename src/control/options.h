@@ -42,7 +42,7 @@ struct options {
 	int verbosity;                /* 0 info, 1 debug, -1 warnings only */
 	bool help, version;
 	const char *config_file;      /* --config-file (control/config.h); NULL: none */
-	const char *state_file;       /* targets set at run time, kept across restarts (control/state.h); "off" */
+	const char *state_file;       /* targets set at run time, kept across restarts (control/targets_file.h); "off" */
 	const char *metrics_listen;   /* "ADDR:PORT": GET /metrics over TCP for Prometheus; "off" */
 	uint16_t stats_interval_s;    /* statistics interval at start (the config file's); 0 = off */
 	/* The config file's targets by enum target_field; the flags' (grab_lower...) and the state file's override. */

@@ -1,5 +1,5 @@
 /*
- * fuzz_control_config: libFuzzer target over config files (control/config.h) and state files (control/state.h).
+ * fuzz_control_config: libFuzzer target over config files (control/config.h) and state files (control/targets_file.h).
  * Checks the contract: a refusal leaves the options untouched and says why; an accepted file's strings are valid
  * NUL-terminated text; a parsed state file formats and parses back to itself.
  */
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "control/config.h"
-#include "control/state.h"
+#include "control/targets_file.h"
 
 static void check_config(const uint8_t *data, size_t size)
 {

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "common/size.h"
-#include "control/state.h"
+#include "control/targets_file.h"
 
 static void format_then_parse_should_keep_only_the_fields_set(void **state)
 {

@@ -1,5 +1,5 @@
 /*
- * state: the targets set at run time (the API, usbdctl set), kept in a state file so that they survive a restart
+ * targets_file: the targets set at run time (the API, usbdctl set), kept in a state file so that they survive a restart
  * (--state-file, default /var/lib/usbd/targets.json, "off": none). The file is a JSON object of the targets set at
  * run time, in bytes, by their status names: {"grab_lower_bytes": 1073741824}. Targets never set at run time are
  * absent, so the config file and the defaults still rule them.
@@ -8,8 +8,8 @@
  * the directory) and never read or written through a symlink.
  * Precedence at start: command line > state file > config file > defaults (enum target_source).
  */
-#ifndef USBD_CONTROL_STATE_H
-#define USBD_CONTROL_STATE_H
+#ifndef USBD_CONTROL_TARGETS_FILE_H
+#define USBD_CONTROL_TARGETS_FILE_H
 
 #include <limits.h>
 #include <stddef.h>

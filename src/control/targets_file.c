@@ -1,4 +1,4 @@
-#include "control/state.h"
+#include "control/targets_file.h"
 
 #include <errno.h>
 #include <jansson.h>
