@@ -106,6 +106,18 @@ struct api_status {
 	uint64_t deflations[API_DEFLATION_REASONS];	/* count per reason since start */
 	char app_cgroup[256];
 	char domain[256];			/* "" for the host */
+	/*
+	 * Where each target's value came from ("default", "config-file", "state-file", "command-line", "api"), in the
+	 * order grab_lower, grab_upper, swap_target, headroom, threshold; static strings. NULL: not known, no "sources".
+	 */
+	const char *target_sources[5];
+	/* The spot store's figures from the worker's last report; has_spot false: --spot-listen off (no metrics). */
+	bool has_spot;
+	uint64_t spot_used_bytes;		/* bytes of values and keys held */
+	uint64_t spot_keys;
+	uint64_t spot_evictions;		/* since the worker started */
+	uint64_t spot_deflation_losses;	/* keys lost to deflations, since the worker started */
+	uint64_t spot_clients;			/* connected now */
 };
 
 /*

@@ -1,9 +1,11 @@
 #include "api/metrics.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/response.h"
 
@@ -54,6 +56,17 @@ static const struct metric stats_metrics[] = {
 	      "Bytes reclaimed by kswapd (machine-wide)."),
 	STATS("usbd_domain_direct_reclaim_bytes_total", "counter", direct_reclaim_bytes,
 	      "Bytes reclaimed by direct reclaim (machine-wide)."),
+};
+
+#define SPOT(name, type, field, help) { name, type, help, offsetof(struct api_status, field) }
+static const struct metric spot_metrics[] = {
+	SPOT("usbd_spot_used_bytes", "gauge", spot_used_bytes, "Bytes the spot store holds (keys and values)."),
+	SPOT("usbd_spot_keys", "gauge", spot_keys, "Keys in the spot store."),
+	SPOT("usbd_spot_evictions_total", "counter", spot_evictions,
+	     "Keys the spot store evicted for room (since the balloon worker started)."),
+	SPOT("usbd_spot_deflation_losses_total", "counter", spot_deflation_losses,
+	     "Keys lost when the balloon deflated under them (since the balloon worker started)."),
+	SPOT("usbd_spot_clients", "gauge", spot_clients, "Clients connected to the spot store."),
 };
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
@@ -122,6 +135,8 @@ char *metrics_format(const struct api_status *st, const struct api_balloon_stats
 	     st->deflate_on_oom);
 	emit(f, "usbd_worker_up", "gauge", "1 while the balloon worker runs.", st->worker_pid > 0);
 	emit_deflations(f, st);
+	if (st->has_spot)
+		emit_table(f, spot_metrics, sizeof(spot_metrics) / sizeof(spot_metrics[0]), st);
 	if (stats)
 		emit_table(f, stats_metrics, sizeof(stats_metrics) / sizeof(stats_metrics[0]), stats);
 	/* A failed write (out of memory) sets the error flag; report it once here instead of after every call. */
@@ -130,5 +145,32 @@ char *metrics_format(const struct api_status *st, const struct api_balloon_stats
 		free(text);
 		return NULL;
 	}
+	return text;
+}
+
+char *metrics_from_backend(const struct api_backend *be, char *err, size_t err_len)
+{
+	struct api_status st = { 0 };
+	struct api_balloon b = { 0 };
+	struct api_balloon_stats s = { 0 };
+	char *text;
+	int rc;
+
+	err[0] = '\0';
+	rc = be->get_status(be->ctx, &st, err, err_len);
+
+	if (!rc && (rc = be->get_balloon(be->ctx, &b, err, err_len)) == -ENODEV) {
+		b = (struct api_balloon){ 0 };
+		rc = 0;
+	}
+	if (!rc && b.stats_polling_interval_s)
+		rc = be->get_stats(be->ctx, &s, err, err_len);
+	if (rc) {
+		if (!err[0])
+			snprintf(err, err_len, "%s", strerror(-rc));
+		return NULL;
+	}
+	if (!(text = metrics_format(&st, b.stats_polling_interval_s ? &s : NULL)))
+		snprintf(err, err_len, "%s", strerror(ENOMEM));
 	return text;
 }

@@ -13,4 +13,11 @@
  */
 char *metrics_format(const struct api_status *st, const struct api_balloon_stats *stats);
 
+/*
+ * The exposition of what be reports now: its status, and its statistics while they are on (a backend without a
+ * balloon, -ENODEV from get_balloon, has none). Returns the malloc'd text, or NULL with the reason in err (a
+ * backend's failure, or out of memory).
+ */
+char *metrics_from_backend(const struct api_backend *be, char *err, size_t err_len);
+
 #endif

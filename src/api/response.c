@@ -64,6 +64,34 @@ char *response_targets(const struct api_targets *t)
 			      "headroom_mib", u64(t->headroom_mib), "threshold_mib", u64(t->threshold_mib)));
 }
 
+/* {"grab_lower": "api", ...}, or NULL (and no reference taken) when the backend did not say. */
+static json_t *sources(const struct api_status *st)
+{
+	static const char *const names[] = { "grab_lower", "grab_upper", "swap_target", "headroom", "threshold" };
+	json_t *o = st->target_sources[0] ? json_object() : NULL;
+
+	for (size_t i = 0; o && i < sizeof(names) / sizeof(names[0]); i++)
+		if (st->target_sources[i] && json_object_set_new(o, names[i], json_string(st->target_sources[i]))) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+/* Adds "sources" to a status object (which it frees on failure), as an addition beside the fixed fields. */
+static json_t *with_sources(json_t *root, const struct api_status *st)
+{
+	json_t *src = root && st->target_sources[0] ? sources(st) : NULL;
+
+	if (!root || !st->target_sources[0])
+		return root;
+	if (!src || json_object_set_new(root, "sources", src)) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
 char *response_status(const struct api_status *st)
 {
 	json_t *last = st->has_last_deflation
@@ -74,7 +102,7 @@ char *response_status(const struct api_status *st)
 	if (!last)
 		return NULL;
 	/* "o" steals the reference to last, also when json_pack fails. */
-	return dump(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:o,"
+	return dump(with_sources(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:o,"
 			      " s:s%, s:s%, s:s}",
 			      "grab_bytes", u64(st->grab_bytes), "swap_bytes", u64(st->swap_bytes),
 			      "app_usage_bytes", u64(st->app_usage_bytes), "free_bytes", u64(st->free_bytes),
@@ -87,7 +115,7 @@ char *response_status(const struct api_status *st)
 			      "worker_pid", (json_int_t)st->worker_pid, "worker_restarts", u64(st->worker_restarts),
 			      "registered_apps", u64(st->registered_apps), "last_deflation", last,
 			      "app_cgroup", st->app_cgroup, strnlen(st->app_cgroup, sizeof(st->app_cgroup)),
-			      "domain", st->domain, strnlen(st->domain, sizeof(st->domain)), "version", API_VERSION));
+			      "domain", st->domain, strnlen(st->domain, sizeof(st->domain)), "version", API_VERSION), st));
 }
 
 char *response_fault(const char *msg)

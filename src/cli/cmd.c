@@ -84,6 +84,24 @@ static int cmd_set(const struct cli_args *a)
 	return rc;
 }
 
+/* A refused statistics request: when the reason is that they are off (interval 0), say how to turn them on. */
+static void hint_stats_off(const struct cli_args *a)
+{
+	struct http_response resp;
+	char err[256];
+	json_t *obj;
+
+	if (client_call(a->sock, "GET", "/balloon", NULL, CLIENT_TIMEOUT_MS, &resp, err, sizeof(err)))
+		return;
+	obj = client_object(&resp, err, sizeof(err));
+	if (json_is_integer(json_object_get(obj, "stats_polling_interval_s")) &&
+	    !json_integer_value(json_object_get(obj, "stats_polling_interval_s")))
+		fputs("usbdctl: statistics are off: turn them on with `usbdctl set stats-interval=SECONDS` (or start usbd "
+		      "with balloon.stats_polling_interval_s in its config file)\n", stderr);
+	json_decref(obj);
+	http_response_free(&resp);
+}
+
 static int cmd_stats(const struct cli_args *a)
 {
 	int rc;
@@ -96,6 +114,8 @@ static int cmd_stats(const struct cli_args *a)
 			printf("--- %s\n", stamp);
 		}
 		rc = show(a, "/balloon/statistics", format_stats);
+		if (rc == CLI_REFUSED)
+			hint_stats_off(a);
 		if (rc || !a->watch_s)
 			return rc;
 		/* Flush each sample so that a pipe (| grep, | jq) sees it now, and stop if nobody reads any more. */

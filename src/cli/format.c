@@ -168,6 +168,27 @@ void format_rows(FILE *out, const json_t *obj, const struct fmt_row *rows, size_
 			format_value(json_object_get(obj, rows[i].key), rows[i].kind, value, sizeof(value)));
 }
 
-void format_status(FILE *out, const json_t *status) { format_rows(out, status, ROWS(status_rows)); }
+/* Like format_rows; a target's row also says where its value came from, when the daemon says ("sources"). */
+void format_status(FILE *out, const json_t *status)
+{
+	const json_t *sources = json_object_get(status, "sources");
+	char value[128], key[32];
+
+	for (size_t i = 0; i < sizeof(status_rows) / sizeof(status_rows[0]); i++) {
+		const struct fmt_row *r = &status_rows[i];
+		size_t kl = strlen(r->key);
+		const char *from = NULL;
+
+		if (sources && kl > 6 && !strcmp(r->key + kl - 6, "_bytes")) {
+			snprintf(key, sizeof(key), "%.*s", (int)(kl - 6), r->key);
+			from = json_string_value(json_object_get(sources, key));
+		}
+		fprintf(out, "%-*s %s", LABEL_WIDTH, r->label, format_value(json_object_get(status, r->key), r->kind, value,
+									 sizeof(value)));
+		if (from)
+			fprintf(out, " (from %s)", from);
+		fputc('\n', out);
+	}
+}
 void format_stats(FILE *out, const json_t *stats) { format_rows(out, stats, ROWS(stats_rows)); }
 void format_balloon(FILE *out, const json_t *balloon) { format_rows(out, balloon, ROWS(balloon_rows)); }

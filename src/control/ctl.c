@@ -2,6 +2,8 @@
 
 #include "control/state.h"
 #include "control/ctl_api.h"
+#include "control/ctl_metrics.h"
+#include "control/ctl_targets.h"
 #include "control/supervise.h"
 
 #include <errno.h>
@@ -25,30 +27,18 @@
 
 #define CONTROLLER_OOM_SCORE_ADJ (-900)
 
-/* The targets from the command line go through the same rules as the API's (policy/targets.h). */
+/* The targets from every layer (ctl_targets.h) go through the same rules as the API's (policy/targets.h). */
 static int apply_options(struct ctl *c, char *err, size_t errlen)
 {
 	const struct options *o = &c->opt;
-	const struct size_opt *given[TARGET_COUNT] = {
-		[TARGET_GRAB_LOWER] = &o->grab_lower, [TARGET_GRAB_UPPER] = &o->grab_upper,
-		[TARGET_SWAP_TARGET] = &o->swap_target, [TARGET_HEADROOM] = &o->headroom,
-		[TARGET_THRESHOLD] = &o->threshold,
-	};
-	struct targets defaults, change = { { 0 } };
-	unsigned mask = 0;
 	const char *msg;
 	char a[16], b[16];
 	int r;
 
 	policy_defaults(&c->params, c->dom.total);
 	c->params.deflate_on_oom = o->deflate_on_oom;
-	targets_defaults(&defaults, c->dom.total);
-	for (int f = 0; f < TARGET_COUNT; f++)
-		if (given[f]->set) {
-			change.v[f] = given[f]->bytes;
-			mask |= TARGET_BIT(f);
-		}
-	if ((r = targets_update(&defaults, &change, mask, c->dom.total, &c->tg, err, errlen)))
+	c->stats_interval_s = o->stats_interval_s;
+	if ((r = ctl_targets_init(c, err, errlen)))
 		return r;
 	ctl_set_targets(c, &c->tg);
 	c->due.decide = false; /* nothing to decide before the loop runs */
@@ -201,6 +191,7 @@ int ctl_init(struct ctl *c, const struct options *o)
 	memset(c, 0, sizeof(*c));
 	c->epfd = c->sigfd = c->timerfd = c->wk.h.fd = c->wk.h.pidfd = -1;
 	c->wk.grow_seq = c->wk.shrink_seq = -1;
+	c->state.dirfd = -1;
 	c->opt = *o;
 	if ((r = domain_open(&c->dom, o->domain, o->app, NULL, 0, err, sizeof(err))) ||
 	    (r = apply_options(c, err, sizeof(err))) || (r = spot_options(c, err, sizeof(err)))) {
@@ -216,7 +207,7 @@ int ctl_init(struct ctl *c, const struct options *o)
 	/* Only after the start-up checks (a second usbd on this socket stops there) does the harvester lock its journal
 	 * and repair a step a crash interrupted: another usbd's step in flight is not ours to undo. Its step thread
 	 * starts last, once there is a balloon to harvest beside. */
-	if ((r = ctl_api_open(c)) || (r = open_harvester(c)))
+	if ((r = ctl_api_open(c)) || (r = ctl_metrics_open(c)) || (r = open_harvester(c)))
 		return r;
 	/* From here on usbd changes the system; ctl_shutdown() undoes each step. */
 	if ((r = domain_create_worker_cgroup(&c->dom, err, sizeof(err)))) {
@@ -255,6 +246,8 @@ void ctl_shutdown(struct ctl *c)
 	if (c->epfd >= 0)
 		notify_teardown(&c->notify, c->epfd);
 	domain_remove_worker_cgroup(&c->dom);
+	ctl_targets_close(c);
+	ctl_metrics_close(c);
 	if (c->timerfd >= 0)
 		close(c->timerfd);
 	if (c->sigfd >= 0)

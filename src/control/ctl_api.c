@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
+#include "control/ctl_targets.h"
 #include "control/state.h"
 #include "sys/sd_notify.h"
 #include "apps/registry.h"
@@ -21,7 +22,8 @@ static struct api_balloon_stats stats_cache;
 static uint64_t stats_next_ms;
 /*
  * Whether the balloon exists for the Firecracker API (docs/API.md): once configured by --grab-lower or
- * --grab-upper, a PUT /balloon, or a PATCH /usbd/targets of a grab bound. Until then the balloon endpoints answer
+ * --grab-upper, the config file, a grab bound kept in the state file, a PUT /balloon, or a PATCH /usbd/targets of a
+ * grab bound. Until then the balloon endpoints answer
  * as Firecracker does for a microVM without a balloon device.
  */
 static bool balloon_exists;
@@ -97,8 +99,10 @@ static int set_bounds(struct ctl *c, uint64_t bytes, char *err, size_t len)
 	int r = targets_update(&c->tg, &t, TARGET_BIT(TARGET_GRAB_LOWER) | TARGET_BIT(TARGET_GRAB_UPPER), c->dom.total,
 			       &t, err, len);
 
-	if (!r)
+	if (!r) {
 		ctl_set_targets(c, &t);
+		ctl_targets_set_at_run_time(c, TARGET_BIT(TARGET_GRAB_LOWER) | TARGET_BIT(TARGET_GRAB_UPPER));
+	}
 	return r;
 }
 
@@ -190,6 +194,7 @@ static int patch_targets(void *ctx, const struct api_targets *t, unsigned mask, 
 	ctl_set_targets(c, &next);
 	if (mask & (API_TARGET_GRAB_LOWER | API_TARGET_GRAB_UPPER))
 		balloon_exists = true;
+	ctl_targets_set_at_run_time(c, mask);
 	log_info("targets changed: lower %llu MiB, upper %llu MiB, headroom %llu MiB, swap target %llu MiB, "
 		 "threshold %llu MiB", (unsigned long long)to_mib(next.v[TARGET_GRAB_LOWER]),
 		 (unsigned long long)to_mib(next.v[TARGET_GRAB_UPPER]), (unsigned long long)to_mib(next.v[TARGET_HEADROOM]),
@@ -241,6 +246,16 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 		s->deflations[api_reason((enum policy_reason)r)] += c->deflations[r];
 	snprintf(s->app_cgroup, sizeof(s->app_cgroup), "%.255s", c->dom.app.name);
 	snprintf(s->domain, sizeof(s->domain), "%.255s", c->dom.host ? "" : c->dom.dom.name);
+	for (int f = 0; f < TARGET_COUNT; f++)
+		s->target_sources[f] = target_source_name(c->tg_src[f]);
+	if (strcmp(c->wk.spot.listen, "off")) {
+		s->has_spot = true;
+		s->spot_used_bytes = c->wk.stats.store_used;
+		s->spot_keys = c->wk.stats.store_keys;
+		s->spot_evictions = c->wk.stats.store_evictions;
+		s->spot_deflation_losses = c->wk.stats.store_deflation_losses;
+		s->spot_clients = c->wk.stats.clients;
+	}
 	return 0;
 }
 
@@ -273,20 +288,29 @@ static int open_server(struct ctl *c, const struct api_config *cfg, const struct
 	return r;
 }
 
+static const struct api_backend be_template = {
+	.get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
+	.get_stats = get_stats, .set_stats_interval = set_stats_interval, .get_targets = get_targets,
+	.patch_targets = patch_targets, .get_status = get_status,
+};
+
+void ctl_api_backend(struct ctl *c, struct api_backend *be)
+{
+	*be = be_template;
+	be->ctx = c;
+}
+
 int ctl_api_open(struct ctl *c)
 {
-	static const struct api_backend be_template = {
-		.get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
-		.get_stats = get_stats, .set_stats_interval = set_stats_interval, .get_targets = get_targets,
-		.patch_targets = patch_targets, .get_status = get_status,
-	};
-	struct api_backend be = be_template;
+	struct api_backend be;
 	struct api_config cfg = { .sock_path = c->opt.api_sock };
 	struct api_config vcfg = { .vsock_port = c->opt.api_vsock_port, .vsock_peer_cid = c->opt.api_vsock_peer_cid };
 	int r = 0;
 
-	be.ctx = c;
-	balloon_exists = c->opt.grab_lower.set || c->opt.grab_upper.set;
+	ctl_api_backend(c, &be);
+	/* Configured by a flag, the config file (its balloon amount or a grab bound) or a value kept from the API. */
+	balloon_exists = c->tg_src[TARGET_GRAB_LOWER] != TARGET_SRC_DEFAULT ||
+			 c->tg_src[TARGET_GRAB_UPPER] != TARGET_SRC_DEFAULT;
 	if (strcmp(c->opt.api_sock, "off")) {
 		if ((r = open_server(c, &cfg, &be, &c->api)))
 			log_err("cannot open the API socket %s: %s", c->opt.api_sock, open_error(r));

@@ -5,6 +5,10 @@
 #include <stdint.h>
 
 struct ctl;
+struct api_backend;
+
+/* The API's backend on c, for another server of the same state (the metrics endpoint, ctl_metrics.h). */
+void ctl_api_backend(struct ctl *c, struct api_backend *be);
 
 /* Opens the API socket (unless --api-sock off). Called before usbd changes anything on the system, so that a
  * taken socket path refuses the start with nothing to undo. Returns 0 or -errno (logged). */

@@ -18,6 +18,8 @@
 #include "common/size.h"
 #include "apps/registry.h"
 #include "control/ctl_api.h"
+#include "control/ctl_metrics.h"
+#include "control/ctl_targets.h"
 #include "control/state.h"
 #include "control/status.h"
 #include "control/supervise.h"
@@ -176,6 +178,7 @@ static void end_tick(struct ctl *c, uint64_t now)
 		harvest_tick(c->harvest, &in);
 	}
 	ctl_api_tick(c, now);
+	ctl_metrics_run(c); /* times out slow scrapers even when no input arrives */
 	ctl_status_systemd(c, now);
 	if (c->opt.status_interval_s && now >= c->next_status_ms) {
 		ctl_status_line(c);
@@ -199,6 +202,10 @@ void ctl_end_turn(struct ctl *c)
 		c->due.decide = false;
 		decide(c);
 	}
+	if (c->due.save_targets) {
+		c->due.save_targets = false;
+		ctl_targets_save(c);
+	}
 	if (tick)
 		end_tick(c, now);
 }
@@ -216,6 +223,7 @@ void ctl_turn(struct ctl *c, const struct epoll_event *ev, int n)
 		case TAG_WORKER_SOCK: if (c->wk.up) ctl_worker_on_message(c); break;
 		case TAG_WORKER_EXIT: if (c->wk.up) ctl_worker_on_exit(c); break;
 		case TAG_API: ctl_api_run(c); break;
+		case TAG_METRICS: ctl_metrics_run(c); break;
 		case TAG_REGISTRY: if (c->reg) registry_run(c->reg); break;
 		default: break;
 		}

@@ -12,7 +12,7 @@ enum {
 	OPT_DOMAIN = 256, OPT_API_SOCK, OPT_GRAB_LOWER, OPT_GRAB_UPPER, OPT_SWAP_TARGET, OPT_HEADROOM,
 	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM, OPT_TICK,
 	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_APPS_SOCK, OPT_HARVEST_JOURNAL, OPT_API_VSOCK,
-	OPT_API_VSOCK_PEER,
+	OPT_API_VSOCK_PEER, OPT_CONFIG_FILE, OPT_STATE_FILE, OPT_METRICS_LISTEN,
 };
 
 static const struct option long_opts[] = {
@@ -35,6 +35,9 @@ static const struct option long_opts[] = {
 	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
 	{ "worker-cooldown-ms", required_argument, NULL, OPT_WORKER_COOLDOWN },
 	{ "no-events", no_argument, NULL, OPT_NO_EVENTS },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -69,6 +72,9 @@ const char *options_usage(void)
 	       "  --tick-ms N              control loop period (default 100)\n"
 	       "  --status-interval N      seconds between status lines on stderr, 0 = none (default 5)\n"
 	       "  --worker-cooldown-ms N   wait before restarting a dead worker (default 5000)\n"
+	       "  --config-file PATH       read options from this JSON file first; flags override it (usbd.json(5))\n"
+	       "  --state-file PATH|off    targets set at run time, restored at start (default " USBD_DEFAULT_STATE_FILE ")\n"
+	       "  --metrics-listen ADDR:PORT|off  serve GET /metrics over TCP for Prometheus (default off)\n"
 	       "  --no-events              wake only on the timer, like a polling balloon (for comparisons)\n"
 	       "  -v, --verbose  -q, --quiet  -h, --help  -V, --version\n";
 }
@@ -102,7 +108,7 @@ static int parse_size_opt(const char *name, const char *arg, struct size_opt *o,
 	return r ? -EINVAL : 0;
 }
 
-static void set_defaults(struct options *o)
+void options_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->api_sock = USBD_DEFAULT_API_SOCK;
@@ -115,13 +121,23 @@ static void set_defaults(struct options *o)
 	o->tick_ms = 100;
 	o->status_interval_s = 5;
 	o->worker_cooldown_ms = 5000;
+	o->state_file = USBD_DEFAULT_STATE_FILE;
+	o->metrics_listen = "off";
 }
 
 int options_parse(int argc, char *const argv[], struct options *o, char *err, size_t errlen)
 {
+	int r;
+
+	options_defaults(o);
+	r = options_parse_onto(argc, argv, o, err, errlen);
+	return r || o->help || o->version ? r : options_check(o, err, errlen);
+}
+
+int options_parse_onto(int argc, char *const argv[], struct options *o, char *err, size_t errlen)
+{
 	int c, r = 0;
 
-	set_defaults(o);
 	optind = 0; /* full re-initialisation, so tests can parse several times */
 	opterr = 0;
 	while (r == 0 && (c = getopt_long(argc, argv, ":vqhV", long_opts, NULL)) != -1) {
@@ -141,6 +157,9 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err, si
 			break;
 		case OPT_APPS_SOCK: o->apps_sock = optarg; break;
 		case OPT_HARVEST_JOURNAL: o->harvest_journal = optarg; break;
+		case OPT_CONFIG_FILE: o->config_file = optarg; break;
+		case OPT_STATE_FILE: o->state_file = optarg; break;
+		case OPT_METRICS_LISTEN: o->metrics_listen = optarg; break;
 		case OPT_SPOT_LISTEN: o->spot_listen = optarg; break;
 		case OPT_SPOT_PASSWORD_FILE: o->spot_password_file = optarg; break;
 		case OPT_GRAB_LOWER: r = parse_size_opt("grab-lower", optarg, &o->grab_lower, err, errlen); break;
@@ -186,16 +205,20 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err, si
 			break;
 		}
 	}
-	if (r || o->help || o->version)
+	if (r || o->help || o->version || optind >= argc)
 		return r;
-	if (optind >= argc) {
-		snprintf(err, errlen, "missing APP_CGROUP (the producer's application cgroup)");
-		return -EINVAL;
-	}
 	if (optind + 1 < argc) {
 		snprintf(err, errlen, "unexpected argument '%s' after APP_CGROUP", argv[optind + 1]);
 		return -EINVAL;
 	}
 	o->app = argv[optind];
 	return 0;
+}
+
+int options_check(const struct options *o, char *err, size_t errlen)
+{
+	if (o->app)
+		return 0;
+	snprintf(err, errlen, "missing APP_CGROUP (the producer's application cgroup)");
+	return -EINVAL;
 }

@@ -11,11 +11,13 @@
 
 #include "balloon/worker.h"
 #include "harvest/harvest.h"
+#include "policy/targets.h"
 
 #define USBD_DEFAULT_API_SOCK "/run/usbd/usbd.sock"
 #define USBD_DEFAULT_SPOT_LISTEN "127.0.0.1:6390"
 #define USBD_DEFAULT_APPS_SOCK "/run/usbd/apps.sock"
 #define USBD_DEFAULT_HARVEST_JOURNAL HARVEST_JOURNAL_DEFAULT
+#define USBD_DEFAULT_STATE_FILE "/var/lib/usbd/targets.json"
 
 struct size_opt {
 	bool set;
@@ -41,10 +43,29 @@ struct options {
 	uint32_t worker_cooldown_ms;  /* wait before restarting a dead worker */
 	int verbosity;                /* 0 info, 1 debug, -1 warnings only */
 	bool help, version;
+	const char *config_file;      /* --config-file (control/config.h); NULL: none */
+	const char *state_file;       /* targets set at run time, kept across restarts (control/targets_file.h); "off" */
+	const char *metrics_listen;   /* "ADDR:PORT": GET /metrics over TCP for Prometheus; "off" */
+	uint16_t stats_interval_s;    /* statistics interval at start (the config file's); 0 = off */
+	/* The config file's targets by enum target_field; the flags' (grab_lower...) and the state file's override. */
+	struct size_opt config_targets[TARGET_COUNT];
 };
 
+/* The defaults, before a config file or the command line. */
+void options_defaults(struct options *o);
+
 /*
- * Parses argv (argv[0] is the program name). Returns 0, or -EINVAL with a message in err naming the
+ * Parses argv over *o as it stands (the defaults, or the defaults and a config file's values): what the command line
+ * gives replaces it. APP_CGROUP may be left out (a config file may name it): options_check() then says so. Returns 0
+ * or -EINVAL with a message in err.
+ */
+int options_parse_onto(int argc, char *const argv[], struct options *o, char *err, size_t errlen);
+
+/* Once the command line and the config file are in: -EINVAL with a message when APP_CGROUP is still missing. */
+int options_check(const struct options *o, char *err, size_t errlen);
+
+/*
+ * options_defaults, options_parse_onto and options_check: parses argv (argv[0] is the program name). Returns 0, or -EINVAL with a message in err naming the
  * offending option and value. Never exits and never prints.
  */
 int options_parse(int argc, char *const argv[], struct options *o, char *err, size_t errlen);

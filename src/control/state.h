@@ -16,17 +16,19 @@
 #include "sys/domain.h"
 #include "control/notify.h"
 #include "control/options.h"
+#include "control/targets_file.h"
 #include "policy/balloon.h"
 #include "policy/targets.h"
 #include "spot/spot.h"
 
 struct api_server;
+struct metrics_server;
 struct registry;
 struct harvester;
 
 /* epoll tags (data.u32) */
 enum {
-	TAG_TIMER = 1, TAG_SIGNAL, TAG_WORKER_SOCK, TAG_WORKER_EXIT, TAG_API, TAG_REGISTRY,
+	TAG_TIMER = 1, TAG_SIGNAL, TAG_WORKER_SOCK, TAG_WORKER_EXIT, TAG_API, TAG_REGISTRY, TAG_METRICS,
 	TAG_NOTIFY = 100,          /* + notify index */
 };
 
@@ -41,6 +43,7 @@ struct ctl_due {
 	enum policy_pressure pressure; /* strongest pressure event since the last decision */
 	bool oom;                     /* an OOM event since the last decision */
 	bool reclaimed;               /* the kernel dropped balloon pages (reclaimable mode) */
+	bool save_targets;            /* targets were set at run time: write the state file (ctl_targets.h) */
 };
 
 /* The balloon worker as the controller sees it; supervise.c owns it. */
@@ -62,6 +65,10 @@ struct ctl {
 	struct options opt;
 	struct domain dom;
 	struct targets tg;            /* the one owner of the targets (policy/targets.h); params follow it */
+	enum target_source tg_src[TARGET_COUNT]; /* where each target's value came from (ctl_targets.h) */
+	struct targets saved;         /* the targets set at run time, as the state file keeps them */
+	unsigned saved_mask;          /* which of them were */
+	struct state_file state;      /* dirfd -1: --state-file off */
 	struct policy_params params;  /* the decision's tunables */
 	struct policy_history hist;   /* policy_decide()'s own */
 	uint16_t stats_interval_s;
@@ -87,6 +94,7 @@ struct ctl {
 	volatile bool stop;
 	int exit_err;              /* -errno when the loop stopped on its own (the app cgroup vanished), else 0 */
 	struct api_server *api;
+	struct metrics_server *metrics; /* --metrics-listen; NULL when off */
 	struct registry *reg;      /* libusbd apps; NULL with --apps-sock off */
 	struct harvester *harvest; /* swap target */
 };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sys/cgroup.h"
+#include "sys/private_dir.h"
 
 #define MAGIC "usbd-harvest-journal 1"
 
@@ -20,20 +21,6 @@ static const char *const knob_names[] = { [HARVEST_KNOB_LIMIT] = "limit", [HARVE
 const char *harvest_knob_name(enum harvest_knob k)
 {
 	return k <= HARVEST_KNOB_HIGH ? knob_names[k] : "unknown";
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static int format(const struct harvest_journal *j, char *buf, size_t len)
@@ -76,17 +63,14 @@ static int split_path(struct harvest_journal_file *f, const char *path)
 /* Opens f->dir (made 0700 if missing) and checks it: whoever else may write in it could plant links or journals. */
 static int open_dir(struct harvest_journal_file *f)
 {
-	struct stat st;
+	struct stat st = { 0 };
+	int fd = private_dir_open(f->dir, 0700, &st);
 
-	if (mkdir(f->dir, 0700) && errno != EEXIST)
-		return -errno;
-	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (f->dirfd < 0 || fstat(f->dirfd, &st))
-		return -errno;
 	f->dir_uid = st.st_uid;
 	f->dir_mode = st.st_mode & 07777;
-	if ((st.st_uid && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return -EPERM;
+	if (fd < 0)
+		return fd;
+	f->dirfd = fd;
 	return 0;
 }
 
@@ -120,24 +104,6 @@ void harvest_journal_release(struct harvest_journal_file *f)
 	f->dirfd = f->lockfd = -1;
 }
 
-/* Creates f->tmp holding buf, durably. O_EXCL | O_NOFOLLOW: only a new file of ours is ever written. */
-static int write_tmp(const struct harvest_journal_file *f, const char *buf, size_t len)
-{
-	int fd, err;
-
-	if (unlinkat(f->dirfd, f->tmp, 0) && errno != ENOENT)
-		return -errno;
-	fd = openat(f->dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, buf, len);
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	return err;
-}
-
 int harvest_journal_write(const struct harvest_journal_file *f, const struct harvest_journal *j)
 {
 	char buf[HARVEST_JOURNAL_MAX];
@@ -145,13 +111,8 @@ int harvest_journal_write(const struct harvest_journal_file *f, const struct har
 
 	if (n < 0)
 		return n;
-	err = write_tmp(f, buf, (size_t)n);
-	if (!err && renameat(f->dirfd, f->tmp, f->dirfd, f->name))
-		err = -errno;
-	if (err) {
-		unlinkat(f->dirfd, f->tmp, 0);
+	if ((err = private_dir_replace(f->dirfd, f->name, f->tmp, buf, (size_t)n)))
 		return err;
-	}
 	/* Until the directory is synced the rename may not survive a crash: without that, no journal at all. */
 	if (fsync(f->dirfd)) {
 		err = -errno;
@@ -212,24 +173,10 @@ int harvest_journal_read(const struct harvest_journal_file *f, struct harvest_jo
 {
 	char buf[HARVEST_JOURNAL_MAX + 1];
 	struct harvest_journal tmp;
-	ssize_t n;
-	int fd, err;
+	int n = private_dir_read(f->dirfd, f->name, buf, sizeof(buf)), err;
 
-	/* O_NONBLOCK: a FIFO planted there reads as empty (malformed) instead of hanging the start. */
-	fd = openat(f->dirfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, sizeof(buf));
-	while (n < 0 && errno == EINTR);
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	if (err)
-		return err;
-	/* One read: the file is written whole by rename; a longer or NUL-bearing one is not ours. */
-	if ((size_t)n >= sizeof(buf) || memchr(buf, '\0', (size_t)n))
-		return -EINVAL;
-	buf[n] = '\0';
+	if (n < 0)
+		return n == -EFBIG ? -EINVAL : n;
 	if ((err = parse(buf, &tmp)))
 		return err;
 	*j = tmp;

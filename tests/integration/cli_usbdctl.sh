@@ -111,6 +111,7 @@ echo "ok: set amount, balloon"
 msg=$(curl -s --unix-socket "$sock" http://localhost/balloon/statistics | jq -er .fault_message)
 ctl 1 stats
 err_has "$msg"
+err_has 'turn them on with `usbdctl set stats-interval=SECONDS`'
 ctl 2 set stats-interval=1 headroom=1G
 ctl 2 set stats-interval=70000
 [[ $(get /balloon | jq .stats_polling_interval_s) == 0 ]] || fail "a refused stats-interval changed the interval"

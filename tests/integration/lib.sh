@@ -75,8 +75,10 @@ trap 'exit 130' INT TERM
 
 # start_usbd ARGS...: starts usbd in the background, logging to $T_DIR/usbd.log; sets USBD_PID. Its harvest journal
 # is the test's own (ARGS may name another): usbd locks it, so a shared default would refuse a second test's usbd.
+# So is its state file: targets one test sets at run time must not reach the next test's usbd.
 start_usbd() {
-  "$USBD" --status-interval 1 --apps-sock "$T_DIR/apps.sock" --harvest-journal "$T_DIR/harvest.journal" "$@" \
+  "$USBD" --status-interval 1 --apps-sock "$T_DIR/apps.sock" --harvest-journal "$T_DIR/harvest.journal" \
+    --state-file "$T_DIR/targets.json" "$@" \
     >"$T_DIR/usbd.log" 2>&1 &
   USBD_PID=$!
   T_PIDS+=("$USBD_PID")
