@@ -231,6 +231,8 @@ static int apply(const json_t *root, struct options *o, char *err, size_t errlen
 		}
 		if ((r = apply_section(&sections[i], v, o, err, errlen)))
 			return r;
+		if (!strcmp(name, "balloon"))
+			o->balloon_section = true;
 	}
 	return check_overlaps(root, err, errlen);
 }

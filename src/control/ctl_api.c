@@ -309,7 +309,7 @@ int ctl_api_open(struct ctl *c)
 
 	ctl_api_backend(c, &be);
 	/* Configured by a flag, the config file (its balloon amount or a grab bound) or a value kept from the API. */
-	balloon_exists = c->tg_src[TARGET_GRAB_LOWER] != TARGET_SRC_DEFAULT ||
+	balloon_exists = c->opt.balloon_section || c->tg_src[TARGET_GRAB_LOWER] != TARGET_SRC_DEFAULT ||
 			 c->tg_src[TARGET_GRAB_UPPER] != TARGET_SRC_DEFAULT;
 	if (strcmp(c->opt.api_sock, "off")) {
 		if ((r = open_server(c, &cfg, &be, &c->api)))

@@ -47,6 +47,7 @@ struct options {
 	const char *state_file;       /* targets set at run time, kept across restarts (control/targets_file.h); "off" */
 	const char *metrics_listen;   /* "ADDR:PORT": GET /metrics over TCP for Prometheus; "off" */
 	uint16_t stats_interval_s;    /* statistics interval at start (the config file's); 0 = off */
+	bool balloon_section;         /* the config file has Firecracker's "balloon" object: the device is configured */
 	/* The config file's targets by enum target_field; the flags' (grab_lower...) and the state file's override. */
 	struct size_opt config_targets[TARGET_COUNT];
 };

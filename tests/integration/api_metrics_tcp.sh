@@ -10,13 +10,15 @@ DASH=$(cd "$(dirname "$0")/../.." && pwd)/packaging/grafana-usbd.json
 mkcg "$T_NAME" $((1 << 30))
 mkcg "$T_NAME/app"
 sock=$T_DIR/usbd.sock
-# Ports from the test's pid, so that concurrent runs of other tests rarely meet; a taken one fails the start loudly.
-mport=$((20000 + $$ % 20000)) sport=$((40000 + $$ % 20000))
+mport=$(free_port) sport=$(free_port)
 start_usbd --domain "$T_NAME" "$T_NAME/app" --api-sock "$sock" --spot-listen "127.0.0.1:$sport" \
   --metrics-listen "127.0.0.1:$mport"
 wait_for 10 "the API socket" test -S "$sock"
 url=http://127.0.0.1:$mport
-"$USBDCTL" --sock "$sock" set stats-interval=1 >/dev/null || fail "usbdctl set stats-interval=1"
+# Statistics are switched on as Firecracker does, by the balloon's PUT.
+code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT http://localhost/balloon \
+  -d '{"amount_mib": 64, "deflate_on_oom": true, "stats_polling_interval_s": 1}')
+[[ $code == 204 ]] || fail "PUT /balloon with statistics: HTTP $code"
 wait_for 10 "the spot metrics" bash -c "curl -sf $url/metrics | grep -q '^usbd_spot_keys '"
 
 curl -sf "$url/metrics" >"$T_DIR/metrics" || fail "GET /metrics over TCP failed"
@@ -38,7 +40,7 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [[ $(code -X PATCH -d '{"grab_lower_mib": 1}' "$url/usbd/targets") == 404 ]] || fail "PATCH /usbd/targets over TCP"
 [[ $(code -X POST -d x "$url/metrics") == 405 ]] || fail "POST /metrics over TCP: $(code -X POST -d x "$url/metrics")"
 [[ $(code -I "$url/metrics") == 200 ]] || fail "HEAD /metrics"
-[[ $(curl -sf --unix-socket "$sock" http://localhost/usbd/targets | jq .grab_lower_mib) == 0 ]] || fail "the TCP endpoint changed a target"
+[[ $(curl -sf --unix-socket "$sock" http://localhost/usbd/targets | jq .grab_lower_mib) == 64 ]] || fail "the TCP endpoint changed a target"
 # A client that says nothing is closed after the timeout, and scrapes go on meanwhile.
 exec 7<>"/dev/tcp/127.0.0.1/$mport"
 curl -sf "$url/metrics" >/dev/null || fail "a silent client blocked the scrape"

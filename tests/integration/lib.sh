@@ -117,3 +117,6 @@ wait_for() {
 }
 
 mib() { echo $(( $1 / 1048576 )); }
+
+# free_port: a TCP port on 127.0.0.1 that nobody listens on now (the kernel's pick, so concurrent tests differ).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -11,7 +11,7 @@ flood=$(dirname "$0")/../helpers/spot_flood.py
 
 mkcg "$T_NAME" $((1 << 30))
 mkcg "$T_NAME/app"
-port=$((20000 + ($$ + 5000) % 10000))
+port=$(free_port)
 start_usbd --domain "$T_NAME" "$T_NAME/app" --grab-lower 256M --spot-listen "127.0.0.1:$port" --api-sock off
 info() { redis-cli -p "$port" INFO 2>/dev/null | tr -d '\r' | awk -F: -v k="$1" '$1 == k {print $2}'; }
 ready() { [[ $(info spot_capacity) -ge $((256 << 20)) ]] 2>/dev/null; }
