@@ -95,6 +95,48 @@ static void parse_should_split_inline_requests_on_whitespace(void **state)
 	resp_free(&p);
 }
 
+/* Inline requests are split as Redis's sdssplitargs splits them: quotes group, escapes decode. */
+static void parse_should_honour_quotes_and_escapes_in_inline_requests(void **state)
+{
+	static const struct {
+		const char *line;
+		size_t argc;
+		const char *args[3];
+		size_t lens[3];
+	} cases[] = {
+		{ "SET greeting \"hello\"\r\n", 3, { "SET", "greeting", "hello" }, { 3, 8, 5 } },
+		{ "SET msg \"hello world\"\n", 3, { "SET", "msg", "hello world" }, { 3, 3, 11 } },
+		{ "SET k \"\\x00\\xff\\t\"\r\n", 3, { "SET", "k", "\0\xff\t" }, { 3, 1, 3 } },
+		{ "SET k 'it\\'s \"x\"'\r\n", 3, { "SET", "k", "it's \"x\"" }, { 3, 1, 8 } },
+		{ "SET k \"a\\nb\\\\c\\q\"\r\n", 3, { "SET", "k", "a\nb\\cq" }, { 3, 1, 6 } },
+		{ "SET k\t\"\"\r\n", 3, { "SET", "k", "" }, { 3, 1, 0 } },
+		{ "SET a\"b c\"\r\n", 2, { "SET", "ab c" }, { 3, 4 } },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct resp_parser p;
+		const char *err = NULL;
+
+		resp_init(&p, &lim);
+		assert_int_equal(parse_text(&p, cases[i].line, &err), RESP_DONE);
+		assert_int_equal(p.argc, cases[i].argc);
+		for (size_t a = 0; a < cases[i].argc; a++) {
+			assert_int_equal(p.argv[a].len, cases[i].lens[a]);
+			assert_memory_equal(resp_arg_ptr(&p, a), cases[i].args[a], cases[i].lens[a]);
+		}
+		resp_free(&p);
+	}
+}
+
+static void parse_should_refuse_unbalanced_quotes_in_inline_requests(void **state)
+{
+	static const char *lines[] = { "SET k \"abc\r\n", "SET k 'abc\n", "SET k \"a\"b\r\n", "SET k 'a'b\n",
+				       "SET k \"\\\"\r\n", "SET a\"b c\"d\r\n" };
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		assert_error(&lim, lines[i], "ERR Protocol error: unbalanced quotes in request");
+}
+
 static void parse_should_skip_blank_lines_and_empty_multibulks(void **state)
 {
 	struct resp_parser p;
@@ -438,6 +480,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_should_need_more_until_a_split_multibulk_is_whole),
 		cmocka_unit_test(parse_should_split_inline_requests_on_whitespace),
+		cmocka_unit_test(parse_should_honour_quotes_and_escapes_in_inline_requests),
+		cmocka_unit_test(parse_should_refuse_unbalanced_quotes_in_inline_requests),
 		cmocka_unit_test(parse_should_skip_blank_lines_and_empty_multibulks),
 		cmocka_unit_test(parse_should_return_pipelined_requests_in_order),
 		cmocka_unit_test(parse_should_keep_binary_arguments_intact),
