@@ -1,8 +1,8 @@
 /*
  * commands: the Redis commands spot memory answers, each a handler that reads the store and appends a RESP2
  * reply. Pure of I/O: the server hands over a parsed request and writes out what was appended.
- * Commands: PING ECHO GET SET(EX PX NX XX KEEPTTL) DEL EXISTS MGET MSET INCR DECR INCRBY DECRBY EXPIRE PEXPIRE
- * PERSIST TTL PTTL DBSIZE FLUSHALL FLUSHDB INFO SELECT AUTH QUIT HELLO COMMAND CONFIG CLIENT.
+ * The commands, their arities and key positions are the table in commands.c (COMMAND LIST shows it); docs/SPOT.md
+ * says what each does and where it differs from Redis 7.0.
  */
 #ifndef USBD_SPOT_COMMANDS_H
 #define USBD_SPOT_COMMANDS_H
@@ -13,6 +13,7 @@
 
 #include "spot/budget.h"
 #include "spot/reply.h"
+#include "spot/resp.h"
 #include "spot/store.h"
 
 struct cmd_arg {
@@ -25,9 +26,17 @@ struct cmd_client;
 /* A connection may fail this many AUTHs (or HELLO AUTHs); the last one is answered, then it is closed. */
 #define CMD_AUTH_MAX_FAILURES 3
 
+/* Room for the counters of every command in the table (INFO commandstats). */
+#define CMD_TABLE_MAX 96
+
+struct cmd_stat {
+	uint64_t calls, failed, rejected;
+};
+
 /* Server-wide state the commands read (INFO, AUTH, HELLO). */
 struct cmd_env {
 	struct store *store;
+	int64_t wall_offset_ms; /* Unix time minus the monotonic clock, in ms: for EXPIREAT, EXPIRETIME, TIME */
 	const char *password;   /* "" when none */
 	int port;
 	uint64_t start_ms;
@@ -40,6 +49,7 @@ struct cmd_env {
 	bool (*auth_allowed)(void *ctx, const struct cmd_client *cl, uint64_t now);
 	void (*auth_result)(void *ctx, const struct cmd_client *cl, bool ok, uint64_t now);
 	void *auth_ctx;
+	struct cmd_stat stats[CMD_TABLE_MAX]; /* per command of the table, in its order */
 };
 
 /* One connection's state. */
@@ -50,6 +60,9 @@ struct cmd_client {
 	uint32_t auth_failures;
 	char name[64];
 };
+
+/* The key positions of a command (resp_keyspec_fn, for prefetching): true and *ks set when it has keys. */
+bool cmd_key_spec(const char *name, size_t n, struct resp_keyspec *ks);
 
 /* Runs one request (argc >= 1) and appends its reply to out. `now` is clock_ms(). */
 void cmd_exec(struct cmd_env *env, struct cmd_client *cl, struct rbuf *out, size_t argc, const struct cmd_arg *argv,

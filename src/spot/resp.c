@@ -396,22 +396,25 @@ static bool peek_header(const char *buf, size_t *i, size_t end, char c, long lon
 	return true;
 }
 
-static bool span_is(const char *p, size_t n, const char *word)
-{
-	return strlen(word) == n && strncasecmp(p, word, n) == 0;
-}
-
 /* At most this many argument headers are read per resp_peek_keys call, so that a long request arriving in pieces
  * is not scanned again and again from its start. */
 #define PEEK_MAX_ARGS 1024
 
-size_t resp_peek_keys(const struct resp_parser *p, struct resp_span *keys, size_t max)
+/* Whether argument a of a request of argc arguments is a key under ks. */
+static bool is_key_arg(const struct resp_keyspec *ks, long long a, long long argc)
+{
+	long long last = ks->last < 0 ? argc + ks->last : ks->last;
+
+	return ks->first > 0 && a >= ks->first && a <= last && (a - ks->first) % ks->step == 0;
+}
+
+size_t resp_peek_keys(const struct resp_parser *p, resp_keyspec_fn spec, struct resp_span *keys, size_t max)
 {
 	size_t i = p->pos, end = p->len, got = 0, budget = PEEK_MAX_ARGS;
 
 	while (got < max && i < end) {
+		struct resp_keyspec ks = { 0, 0, 1 };
 		long long argc, len;
-		int kind = 0; /* 1: the second argument is a key (GET, SET); 2: every argument after the first (MGET) */
 
 		if (!peek_header(p->buf, &i, end, '*', &argc) || argc < 1 || (uint64_t)argc > p->lim->max_argc)
 			return got;
@@ -421,10 +424,9 @@ size_t resp_peek_keys(const struct resp_parser *p, struct resp_span *keys, size_
 			if (!peek_header(p->buf, &i, end, '$', &len) || len < 0 || (uint64_t)len > p->lim->max_bulk ||
 			    end - i < (size_t)len + 2)
 				return got;
-			if (a == 0)
-				kind = span_is(p->buf + i, (size_t)len, "get") || span_is(p->buf + i, (size_t)len, "set") ? 1 :
-				       span_is(p->buf + i, (size_t)len, "mget") ? 2 : 0;
-			else if (((kind == 1 && a == 1) || kind == 2) && got < max)
+			if (a == 0 && (!spec(p->buf + i, (size_t)len, &ks) || ks.step < 1))
+				ks.first = 0;
+			else if (a > 0 && is_key_arg(&ks, a, argc))
 				keys[got++] = (struct resp_span){ p->buf + i, (size_t)len };
 			i += (size_t)len + 2;
 		}

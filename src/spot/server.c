@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -315,7 +316,7 @@ static size_t prefetch_client(struct server *srv, struct client *c, size_t max)
 
 	if (max > STORE_PREFETCH_MAX)
 		max = STORE_PREFETCH_MAX;
-	n = resp_peek_keys(&c->p, span, max);
+	n = resp_peek_keys(&c->p, cmd_key_spec, span, max);
 	for (size_t i = 0; i < n; i++)
 		keys[i] = (struct store_key){ span[i].p, span[i].n };
 	store_prefetch(srv->env.store, keys, n);
@@ -651,6 +652,16 @@ static uint64_t fit_clients(uint64_t max_clients)
 	return room;
 }
 
+/* Unix time minus the monotonic clock, in ms, taken once: expiry times given as Unix times (EXPIREAT) become
+ * monotonic ones, so that a step of the wall clock does not move the expiry of keys already set. */
+static int64_t wall_offset_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)clock_ms();
+}
+
 void server_set_capacity(struct server *srv, uint64_t capacity) { budget_set_capacity(&srv->budget, capacity); }
 
 int server_new(const struct spot_config *cfg, struct store *store, struct server **out)
@@ -700,6 +711,7 @@ int server_new(const struct spot_config *cfg, struct store *store, struct server
 		.password = srv->password,
 		.port = port_of(&l),
 		.start_ms = clock_ms(),
+		.wall_offset_ms = wall_offset_ms(),
 		.max_clients = srv->max_clients,
 		.budget = &srv->budget,
 		.auth_allowed = auth_allowed,

@@ -40,6 +40,7 @@ struct store_stats {
 	uint64_t used;          /* bytes of item slots in use */
 	uint64_t keys;          /* live keys (keys whose expiry passed count until they are reaped) */
 	uint64_t expires;       /* live keys with an expiry */
+	uint64_t expire_avg;    /* their mean expiry time (ms, to the second; 0: none), for INFO's avg_ttl */
 	uint64_t evictions;     /* keys evicted to make room */
 	uint64_t losses;        /* keys lost because their chunk was taken back (deflation) */
 	uint64_t expired;       /* keys removed because their time ran out */
@@ -109,6 +110,17 @@ int store_del(struct store *s, const void *key, size_t klen, uint64_t now);
 int store_expire(struct store *s, const void *key, size_t klen, uint64_t expire_at, uint64_t now);
 /* The key's absolute expiry in *expire_at (0: none). 0 or -ENOENT. */
 int store_expiry(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *expire_at);
+/* A key met by a walk: points into a chunk, valid until the next call that changes the store. */
+typedef void (*store_key_fn)(void *arg, const char *key, size_t klen);
+/*
+ * Walks up to `buckets` (at least one) index buckets from `cursor` (0: the start), calling fn for each live,
+ * unexpired key; returns the next cursor, 0 when the walk is complete. Changes nothing, so two walks from the same
+ * cursor meet the same keys. Redis's SCAN guarantee: a key present for the whole walk is met at least once.
+ */
+uint64_t store_scan(const struct store *s, uint64_t cursor, size_t buckets, uint64_t now, store_key_fn fn,
+		    void *arg);
+/* Calls fn for one live key picked at random (seeded by rnd_seed): 0, or -ENOENT when there is none. */
+int store_random_key(const struct store *s, uint64_t now, uint64_t rnd_seed, store_key_fn fn, void *arg);
 /* Removes every key; chunks stay held. */
 void store_flush(struct store *s);
 /* Background work: reaps up to `budget` index buckets' stale and expired entries, resuming where the last

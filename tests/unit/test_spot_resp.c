@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "spot/commands.h"
 #include "spot/resp.h"
 
 static const struct resp_limits lim = {
@@ -424,8 +425,8 @@ static void assert_span(const struct resp_span *k, const char *want)
 	assert_memory_equal(k->p, want, k->n);
 }
 
-/* resp_peek_keys: the keys of whole GET, SET and MGET requests, in order, skipping other commands; it stops at an
- * incomplete or inline request and at max, and changes nothing in the parser. */
+/* resp_peek_keys: the keys of whole requests where the command table says they are, in order, skipping commands
+ * without keys; it stops at an incomplete or inline request and at max, and changes nothing in the parser. */
 static void peek_should_find_keys_of_whole_requests_and_change_nothing(void **state)
 {
 	static const char text[] = "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"
@@ -440,38 +441,49 @@ static void peek_should_find_keys_of_whole_requests_and_change_nothing(void **st
 
 	(void)state;
 	resp_init(&p, &lim);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 0);
 	assert_int_equal(resp_feed(&p, text, strlen(text)), 0);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 5);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 5);
 	assert_span(&k[0], "k1");
 	assert_span(&k[1], "k2");
 	assert_span(&k[2], "k3");
 	assert_span(&k[3], "");
 	assert_span(&k[4], "k4");
-	assert_int_equal(resp_peek_keys(&p, k, 2), 2);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 2), 2);
 	assert_span(&k[1], "k2");
 	/* Nothing moved: the requests parse as before. */
 	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
 	assert_arg(&p, 1, "k1");
 	resp_consume(&p);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 4);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 4);
 	assert_span(&k[0], "k2");
 	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
 	assert_arg(&p, 2, "v\r\n\r\n");
 	resp_free(&p);
 
+	/* MSET's keys are every other argument; RENAME's both. */
+	resp_init(&p, &lim);
+	assert_int_equal(feed_str(&p, "*5\r\n$4\r\nmset\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+				      "*3\r\n$6\r\nRENAME\r\n$1\r\nc\r\n$1\r\nd\r\n"), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 4);
+	assert_span(&k[0], "a");
+	assert_span(&k[1], "b");
+	assert_span(&k[2], "c");
+	assert_span(&k[3], "d");
+	resp_free(&p);
+
 	/* An inline request, a bad header or a garbled length stops the scan. */
 	resp_init(&p, &lim);
 	assert_int_equal(feed_str(&p, "GET k1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n"), 0);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 0);
 	resp_free(&p);
 	resp_init(&p, &lim);
 	assert_int_equal(feed_str(&p, "*2\r\n$3\r\nGET\r\n$-2\r\nk2\r\n"), 0);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 0);
 	resp_free(&p);
 	resp_init(&p, &lim);
 	assert_int_equal(feed_str(&p, "*2\r\n$3\r\nGET\r\n$99999999999999999999\r\nk\r\n"), 0);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 0);
 	resp_free(&p);
 }
 
