@@ -155,7 +155,9 @@ void cmd_scan(struct call *c)
 	char num[24], *end;
 	uint64_t next;
 
-	if (c->argv[1].n == 0 || c->argv[1].n >= sizeof(num) || c->argv[1].p[0] == '-' || c->argv[1].p[0] == ' ') {
+	/* Redis's parseScanCursorOrReply: what strtoul reads whole, without leading space ("" is 0, "-1" wraps). */
+	if (c->argv[1].n >= sizeof(num) || (c->argv[1].n && (c->argv[1].p[0] == ' ' ||
+	    (c->argv[1].p[0] >= '\t' && c->argv[1].p[0] <= '\r')))) {
 		rbuf_error(c->out, "ERR invalid cursor");
 		return;
 	}
