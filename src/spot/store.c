@@ -1064,6 +1064,8 @@ uint64_t store_scan(const struct store *s, uint64_t cursor, size_t buckets, uint
 {
 	uint64_t mask = s->nbuckets - 1;
 
+	if (buckets == 0)
+		buckets = 1;
 	/* Redis's reverse-binary cursor: the high bits of the bucket index count up, so that a table that doubled
 	 * between two calls neither skips nor (for keys that stayed) repeats the buckets already walked. */
 	do {
