@@ -20,6 +20,7 @@
 #define ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."
 #define ERR_NOAUTH "NOAUTH Authentication required."
 #define ERR_WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
+#define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 struct command;
 
@@ -72,6 +73,15 @@ void unknown_sub(struct call *c, const char *cmd);
 void invalid_expire(struct call *c);
 /* Replies to a failed store write with Redis's words. */
 void store_error(struct call *c, int err);
+/* Looks a key's value up, wanting one of type `type` (enum store_type): 1 found, 0 missing, -1 of another type (then
+ * WRONGTYPE is the reply). */
+int lookup_typed(struct call *c, const struct cmd_arg *key, int type, struct store_val *v);
+/* Redis's cursor text (parseScanCursorOrReply): true and *cursor set, or false and the error replied. */
+bool parse_cursor(struct call *c, const struct cmd_arg *a, uint64_t *cursor);
+/* Redis's string2ld and ld2string (human form) for the float increments; format_ld returns the length or -1. */
+#define LD_MAX_CHARS (5 * 1024)
+bool parse_ld(const char *p, size_t n, long double *v);
+int format_ld(char *buf, size_t cap, long double v);
 /* Redis's glob (stringmatchlen): * ? [a-z] [^x] and \ escapes, binary safe; nocase folds ASCII case. */
 bool glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
 
@@ -105,6 +115,12 @@ HANDLER(cmd_renamenx); HANDLER(cmd_randomkey); HANDLER(cmd_keys); HANDLER(cmd_sc
 HANDLER(cmd_flushall); HANDLER(cmd_expire); HANDLER(cmd_pexpire); HANDLER(cmd_expireat); HANDLER(cmd_pexpireat);
 HANDLER(cmd_expiretime); HANDLER(cmd_pexpiretime); HANDLER(cmd_persist); HANDLER(cmd_ttl); HANDLER(cmd_pttl);
 HANDLER(cmd_object);
+/* cmd_hash.c */
+HANDLER(cmd_hset); HANDLER(cmd_hmset); HANDLER(cmd_hsetnx); HANDLER(cmd_hget); HANDLER(cmd_hmget); HANDLER(cmd_hgetall); HANDLER(cmd_hkeys);
+HANDLER(cmd_hvals); HANDLER(cmd_hlen); HANDLER(cmd_hexists); HANDLER(cmd_hstrlen); HANDLER(cmd_hdel);
+HANDLER(cmd_hincrby); HANDLER(cmd_hincrbyfloat); HANDLER(cmd_hscan);
+/* The OBJECT ENCODING of a hash value (cmd_hash.c). */
+const char *hash_encoding(const struct store_val *v);
 /* cmd_server.c */
 HANDLER(cmd_ping); HANDLER(cmd_echo); HANDLER(cmd_select); HANDLER(cmd_auth); HANDLER(cmd_quit); HANDLER(cmd_hello);
 HANDLER(cmd_client); HANDLER(cmd_config); HANDLER(cmd_info); HANDLER(cmd_time);

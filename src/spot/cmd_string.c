@@ -91,15 +91,20 @@ static bool expire_arg(struct call *c, const struct cmd_arg *a, int flag, int64_
 
 static int ttl_flag(int flags) { return flags & OPT_TTL; }
 
-void cmd_get(struct call *c)
+/* GET's reply; false when the key holds another type (WRONGTYPE replied). */
+static bool get_reply(struct call *c)
 {
 	struct store_val v;
+	int r = lookup_typed(c, &c->argv[1], STORE_STRING, &v);
 
-	if (store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &v) == 0)
+	if (r > 0)
 		rbuf_bulk(c->out, v.p, v.n);
-	else
+	else if (r == 0)
 		rbuf_nil(c->out);
+	return r >= 0;
 }
+
+void cmd_get(struct call *c) { get_reply(c); }
 
 /*
  * The write of SET and its kin: stores the value (expiry at, 0: none; flags of the store), then replies `ok` (NULL:
@@ -136,8 +141,8 @@ void cmd_set(struct call *c)
 
 	if (!parse_str_opts(c, 3, true, &o) || (o.expire && !expire_arg(c, o.expire, ttl_flag(o.flags), &unix_ms)))
 		return;
-	if (o.flags & OPT_GET)
-		cmd_get(c);
+	if ((o.flags & OPT_GET) && !get_reply(c))
+		return;
 	sf = (o.flags & OPT_NX ? STORE_SET_NX : 0) | (o.flags & OPT_XX ? STORE_SET_XX : 0) |
 	     (o.flags & OPT_KEEPTTL ? STORE_SET_KEEPTTL : 0);
 	set_generic(c, &c->argv[2], o.expire ? store_time(c, unix_ms) : 0, sf, o.flags & OPT_GET, mark, NULL, NULL);
@@ -164,16 +169,18 @@ void cmd_getset(struct call *c)
 {
 	size_t mark = reply_mark(c->out);
 
-	cmd_get(c);
-	set_generic(c, &c->argv[2], 0, 0, true, mark, NULL, NULL);
+	if (get_reply(c))
+		set_generic(c, &c->argv[2], 0, 0, true, mark, NULL, NULL);
 }
 
 void cmd_getdel(struct call *c)
 {
 	struct store_val v;
+	int r = lookup_typed(c, &c->argv[1], STORE_STRING, &v);
 
-	if (store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &v) < 0) {
-		rbuf_nil(c->out);
+	if (r <= 0) {
+		if (r == 0)
+			rbuf_nil(c->out);
 		return;
 	}
 	rbuf_bulk(c->out, v.p, v.n);
@@ -188,10 +195,14 @@ void cmd_getex(struct call *c)
 	struct store_val v;
 	int64_t unix_ms = 0;
 
+	int r;
+
 	if (!parse_str_opts(c, 2, false, &o))
 		return;
-	if (store_get(s, c->argv[1].p, c->argv[1].n, c->now, &v) < 0) {
-		rbuf_nil(c->out);
+	r = lookup_typed(c, &c->argv[1], STORE_STRING, &v);
+	if (r <= 0) {
+		if (r == 0)
+			rbuf_nil(c->out);
 		return;
 	}
 	if (o.expire && !expire_arg(c, o.expire, ttl_flag(o.flags), &unix_ms))
@@ -209,7 +220,8 @@ void cmd_mget(struct call *c)
 	for (size_t i = 1; i < c->argc; i++) {
 		struct store_val v;
 
-		if (store_get(c->env->store, c->argv[i].p, c->argv[i].n, c->now, &v) == 0)
+		/* A key of another type reads as missing, as in Redis. */
+		if (store_get(c->env->store, c->argv[i].p, c->argv[i].n, c->now, &v) == 0 && v.type == STORE_STRING)
 			rbuf_bulk(c->out, v.p, v.n);
 		else
 			rbuf_nil(c->out);
@@ -269,9 +281,11 @@ static void incr_by(struct call *c, long long by)
 	struct store_val v;
 	long long cur = 0;
 	char num[32];
-	int n;
+	int n, r = lookup_typed(c, &c->argv[1], STORE_STRING, &v);
 
-	if (store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &v) == 0 && !resp_parse_ll(v.p, v.n, &cur)) {
+	if (r < 0)
+		return;
+	if (r > 0 && !resp_parse_ll(v.p, v.n, &cur)) {
 		rbuf_error(c->out, ERR_INT);
 		return;
 	}
@@ -311,8 +325,7 @@ void cmd_decrby(struct call *c)
 }
 
 /* Redis's string2ld: the whole text is a number strtold reads, no leading space, no NaN, no overflow. */
-#define LD_MAX_CHARS (5 * 1024)
-static bool parse_ld(const char *p, size_t n, long double *v)
+bool parse_ld(const char *p, size_t n, long double *v)
 {
 	char buf[LD_MAX_CHARS];
 	char *end;
@@ -330,7 +343,7 @@ static bool parse_ld(const char *p, size_t n, long double *v)
 }
 
 /* Redis's ld2string in human mode: "%.17Lf" without trailing zeros or point, and "-0" as "0". */
-static int format_ld(char *buf, size_t cap, long double v)
+int format_ld(char *buf, size_t cap, long double v)
 {
 	int n = snprintf(buf, cap, "%.17Lf", v);
 
@@ -354,10 +367,11 @@ void cmd_incrbyfloat(struct call *c)
 	struct store_val v;
 	long double cur = 0, by;
 	char num[LD_MAX_CHARS];
-	int n;
+	int n, r = lookup_typed(c, &c->argv[1], STORE_STRING, &v);
 
-	if ((store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &v) == 0 && !parse_ld(v.p, v.n, &cur)) ||
-	    !parse_ld(c->argv[2].p, c->argv[2].n, &by)) {
+	if (r < 0)
+		return;
+	if ((r > 0 && !parse_ld(v.p, v.n, &cur)) || !parse_ld(c->argv[2].p, c->argv[2].n, &by)) {
 		rbuf_error(c->out, ERR_FLOAT);
 		return;
 	}
@@ -403,17 +417,17 @@ static void write_range(struct call *c, const struct store_val *old, size_t at, 
 
 void cmd_append(struct call *c)
 {
-	struct store_val old = { "", 0 };
+	struct store_val old = { "", 0, STORE_STRING };
 
-	store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &old);
-	write_range(c, &old, old.n, c->argv[2].p, c->argv[2].n);
+	if (lookup_typed(c, &c->argv[1], STORE_STRING, &old) >= 0)
+		write_range(c, &old, old.n, c->argv[2].p, c->argv[2].n);
 }
 
 void cmd_setrange(struct call *c)
 {
-	struct store_val old = { "", 0 };
+	struct store_val old = { "", 0, STORE_STRING };
 	long long off;
-	bool found;
+	int found;
 
 	if (!arg_ll(&c->argv[2], &off)) {
 		rbuf_error(c->out, ERR_INT);
@@ -423,7 +437,9 @@ void cmd_setrange(struct call *c)
 		rbuf_error(c->out, "ERR offset is out of range");
 		return;
 	}
-	found = store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &old) == 0;
+	found = lookup_typed(c, &c->argv[1], STORE_STRING, &old);
+	if (found < 0)
+		return;
 	if (c->argv[3].n == 0) {
 		/* Nothing to write: the length as it is, and no key created. */
 		rbuf_int(c->out, found ? (long long)old.n : 0);
@@ -439,8 +455,10 @@ void cmd_setrange(struct call *c)
 void cmd_strlen(struct call *c)
 {
 	struct store_val v;
+	int r = lookup_typed(c, &c->argv[1], STORE_STRING, &v);
 
-	rbuf_int(c->out, store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &v) == 0 ? (long long)v.n : 0);
+	if (r >= 0)
+		rbuf_int(c->out, r ? (long long)v.n : 0);
 }
 
 /* GETRANGE key start end: Redis's clamping of negative and out-of-range ends. */
@@ -448,13 +466,16 @@ void cmd_getrange(struct call *c)
 {
 	struct store_val v;
 	long long start, end, len;
+	int r;
 
 	if (!arg_ll(&c->argv[2], &start) || !arg_ll(&c->argv[3], &end)) {
 		rbuf_error(c->out, ERR_INT);
 		return;
 	}
-	if (store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &v) < 0 ||
-	    (start < 0 && end < 0 && start > end)) {
+	r = lookup_typed(c, &c->argv[1], STORE_STRING, &v);
+	if (r < 0)
+		return;
+	if (r == 0 || (start < 0 && end < 0 && start > end)) {
 		rbuf_bulk(c->out, "", 0);
 		return;
 	}

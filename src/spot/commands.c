@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "spot/cmd_int.h"
 
@@ -51,6 +52,21 @@ const struct command cmd_table[] = {
 	{ "ttl", 2, 0, 1, 1, 1, cmd_ttl },
 	{ "pttl", 2, 0, 1, 1, 1, cmd_pttl },
 	{ "object", -2, 0, 2, 2, 1, cmd_object },
+	{ "hset", -4, 0, 1, 1, 1, cmd_hset },
+	{ "hmset", -4, 0, 1, 1, 1, cmd_hmset },
+	{ "hsetnx", 4, 0, 1, 1, 1, cmd_hsetnx },
+	{ "hget", 3, 0, 1, 1, 1, cmd_hget },
+	{ "hmget", -3, 0, 1, 1, 1, cmd_hmget },
+	{ "hgetall", 2, 0, 1, 1, 1, cmd_hgetall },
+	{ "hkeys", 2, 0, 1, 1, 1, cmd_hkeys },
+	{ "hvals", 2, 0, 1, 1, 1, cmd_hvals },
+	{ "hlen", 2, 0, 1, 1, 1, cmd_hlen },
+	{ "hexists", 3, 0, 1, 1, 1, cmd_hexists },
+	{ "hstrlen", 3, 0, 1, 1, 1, cmd_hstrlen },
+	{ "hdel", -3, 0, 1, 1, 1, cmd_hdel },
+	{ "hincrby", 4, 0, 1, 1, 1, cmd_hincrby },
+	{ "hincrbyfloat", 4, 0, 1, 1, 1, cmd_hincrbyfloat },
+	{ "hscan", -3, 0, 1, 1, 1, cmd_hscan },
 	{ "ping", -1, 0, 0, 0, 0, cmd_ping },
 	{ "echo", 2, 0, 0, 0, 0, cmd_echo },
 	{ "select", 2, 0, 0, 0, 0, cmd_select },
@@ -149,6 +165,36 @@ void run_sub(struct call *c, const char *cmd, const struct subcommand *subs, siz
 		return;
 	}
 	unknown_sub(c, cmd);
+}
+
+int lookup_typed(struct call *c, const struct cmd_arg *key, int type, struct store_val *v)
+{
+	if (store_get(c->env->store, key->p, key->n, c->now, v) < 0)
+		return 0;
+	if (v->type == type)
+		return 1;
+	rbuf_error(c->out, ERR_WRONGTYPE);
+	return -1;
+}
+
+bool parse_cursor(struct call *c, const struct cmd_arg *a, uint64_t *cursor)
+{
+	char num[24], *end;
+
+	/* What strtoul reads whole, without leading space: "" is 0 and "-1" wraps, as in Redis. */
+	if (a->n >= sizeof(num) || (a->n && (a->p[0] == ' ' || (a->p[0] >= '\t' && a->p[0] <= '\r')))) {
+		rbuf_error(c->out, "ERR invalid cursor");
+		return false;
+	}
+	memcpy(num, a->p, a->n);
+	num[a->n] = '\0';
+	errno = 0;
+	*cursor = strtoull(num, &end, 10);
+	if (*end || errno) {
+		rbuf_error(c->out, "ERR invalid cursor");
+		return false;
+	}
+	return true;
 }
 
 void invalid_expire(struct call *c)

@@ -26,6 +26,7 @@ struct item_hdr {
 	uint32_t next_free;     /* ^ HDR_MARK: free slot list, when entry == NONE */
 };
 _Static_assert(sizeof(struct item_hdr) == STORE_ITEM_HDR, "item header size");
+_Static_assert(STORE_MAX_KEY < (1u << 24), "a key length fits the entry's klen");
 
 struct entry {
 	uint64_t hash;
@@ -35,7 +36,8 @@ struct entry {
 	uint32_t chunk;         /* chunk table slot; NONE when the entry is free */
 	uint32_t slot;
 	uint32_t next;          /* hash chain, or free list */
-	uint32_t klen;
+	uint32_t klen : 24;     /* at most STORE_MAX_KEY */
+	uint32_t type : 8;      /* enum store_type */
 	uint64_t check;         /* reclaimable mode: value_check() of the value, verified on every read */
 };
 
@@ -890,6 +892,7 @@ int store_get(struct store *s, const void *key, size_t klen, uint64_t now, struc
 	e = &s->ent[idx];
 	e->lru = now;
 	s->ch[e->chunk].touched = now;
+	v->type = e->type;
 	if (s->reclaimable)
 		return read_verified(s, e, v);
 	h = item_at(s, &s->ch[e->chunk], e->slot);
@@ -942,6 +945,7 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 		e = &s->ent[idx];
 		write_item(s, e->chunk, e->slot, idx, key, klen, val, vlen);
 		e->check = check;
+		e->type = flags & STORE_SET_HASH ? STORE_HASH : STORE_STRING;
 		set_expiry(s, e, expire_at);
 		e->lru = now;
 		s->ch[e->chunk].touched = now;
@@ -984,6 +988,7 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 	e->gen = s->ch[ci].gen;
 	e->lru = now;
 	e->check = check;
+	e->type = flags & STORE_SET_HASH ? STORE_HASH : STORE_STRING;
 	set_expiry(s, e, expire_at);
 	s->ch[ci].touched = now;
 	hdr_set_entry(h, idx);
@@ -1047,7 +1052,7 @@ static void walk_bucket(const struct store *s, uint32_t b, uint64_t now, store_k
 		const char *key = entry_key(s, idx, now);
 
 		if (key)
-			fn(arg, key, s->ent[idx].klen);
+			fn(arg, key, s->ent[idx].klen, s->ent[idx].type);
 	}
 }
 
@@ -1090,7 +1095,7 @@ int store_random_key(const struct store *s, uint64_t now, uint64_t rnd_seed, sto
 		idx = (uint32_t)(r % s->ent_cap);
 		key = entry_key(s, idx, now);
 		if (key) {
-			fn(arg, key, s->ent[idx].klen);
+			fn(arg, key, s->ent[idx].klen, s->ent[idx].type);
 			return 0;
 		}
 	}
@@ -1102,7 +1107,7 @@ int store_random_key(const struct store *s, uint64_t now, uint64_t rnd_seed, sto
 			const char *key = entry_key(s, idx, now);
 
 			if (key) {
-				fn(arg, key, s->ent[idx].klen);
+				fn(arg, key, s->ent[idx].klen, s->ent[idx].type);
 				return 0;
 			}
 		}

@@ -55,13 +55,18 @@ enum store_set_flags {
 	STORE_SET_NX = 1,       /* only if the key does not exist */
 	STORE_SET_XX = 2,       /* only if the key exists */
 	STORE_SET_KEEPTTL = 4,  /* keep the existing expiry (ignores expire_at) */
+	STORE_SET_HASH = 8,     /* the value is a hash (its encoding is the caller's), not a string */
 };
+
+/* What a value is. A hash is one item like a string: a deflation takes it whole or not at all. */
+enum store_type { STORE_STRING = 0, STORE_HASH = 1 };
 
 /* A value read from the store: points into a chunk (reclaimable mode: into the store's own copy), valid until the
  * next call to the store. */
 struct store_val {
 	const char *p;
 	size_t n;
+	int type;               /* enum store_type */
 };
 
 /* max_keys bounds the index (0: STORE_DEFAULT_MAX_KEYS); chunk_size is what chunks must measure (0: 2 MiB).
@@ -111,7 +116,7 @@ int store_expire(struct store *s, const void *key, size_t klen, uint64_t expire_
 /* The key's absolute expiry in *expire_at (0: none). 0 or -ENOENT. */
 int store_expiry(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *expire_at);
 /* A key met by a walk: points into a chunk, valid until the next call that changes the store. */
-typedef void (*store_key_fn)(void *arg, const char *key, size_t klen);
+typedef void (*store_key_fn)(void *arg, const char *key, size_t klen, int type);
 /*
  * Walks up to `buckets` (at least one) index buckets from `cursor` (0: the start), calling fn for each live,
  * unexpired key; returns the next cursor, 0 when the walk is complete. Changes nothing, so two walks from the same

@@ -327,6 +327,89 @@ object foo s
 object encoding
 object encoding s extra
 flushall
+hset h f1 v1 f2 v2
+hset h f2 x f3 v3 f3 y f4 z f4 w
+hgetall h
+hset h f1
+hset h
+hmset h a 1 b 2
+hmset h a
+hget h f1
+hget h nofield
+hget nokey f
+hmget h f1 nofield f3
+hmget nokey a b
+hkeys h
+hvals h
+hlen h
+hlen nokey
+hexists h f1
+hexists h nofield
+hstrlen h f1
+hstrlen h nofield
+hsetnx h f1 new
+hsetnx h f9 new
+hget h f9
+hdel h f1 nofield f2 f1
+hdel h nofield
+hdel nokey f
+hgetall h
+hincrby h n 5
+hincrby h n -10
+hincrby h n x
+hincrby h f9 1
+hset h big 9223372036854775807
+hincrby h big 1
+hincrbyfloat h fl 1.5
+hincrbyfloat h fl 0.25
+hincrbyfloat h f9 1
+hincrbyfloat h fl x
+~hscan h 0
+~hscan h 0 match f*
+~hscan h 0 count 100
+hscan h 0 count 0
+hscan h x
+hscan h 0 foo
+hscan nokey 0
+type h
+object encoding h
+hset long f 01234567890123456789012345678901234567890123456789012345678901234567890123456789
+object encoding long
+hdel h a b n f9 f3 f4 big fl
+exists h
+hgetall h
+set s v
+hset s f v
+hget s f
+hgetall s
+hlen s
+get h
+set h2 v
+hset h3 a 1
+get h3
+getset h3 x
+getdel h3
+getex h3
+incr h3
+append h3 x
+strlen h3
+getrange h3 0 1
+setrange h3 0 x
+incrbyfloat h3 1
+set h3 v get
+mget h3 s
+type h3
+type s
+~scan 0 count 100000 type hash
+~scan 0 count 100000 type string
+~keys *
+expire h3 100
+ttl h3
+rename h3 h4
+hget h4 a
+ttl h4
+set h4 plain
+get h4
 dbsize
 select 0
 select x

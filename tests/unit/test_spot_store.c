@@ -505,12 +505,13 @@ static void churn_should_never_return_stale_or_foreign_values(void **state)
 }
 
 /* Marks each key met by a walk ("key:N") in a seen-count array. */
-static void count_key(void *arg, const char *key, size_t klen)
+static void count_key(void *arg, const char *key, size_t klen, int type)
 {
 	unsigned *seen = arg;
 	char buf[32];
 	int i;
 
+	assert_int_equal(type, STORE_STRING);
 	assert_true(klen < sizeof(buf));
 	memcpy(buf, key, klen);
 	buf[klen] = '\0';
@@ -563,8 +564,9 @@ static void scan_should_meet_every_key_across_an_index_growth(void **state)
 	store_done(s);
 }
 
-static void pick_key(void *arg, const char *key, size_t klen)
+static void pick_key(void *arg, const char *key, size_t klen, int type)
 {
+	(void)type;
 	memcpy(arg, key, klen);
 	((char *)arg)[klen] = '\0';
 }
