@@ -290,6 +290,33 @@ else
 		|| fail "protected mode: $(cat "$TMP/prot.log")"
 fi
 
+# --- a hash survives a deflation whole or vanishes whole (it is one item, in one chunk) ---
+start hashes --chunks 4
+pad=$(head -c 1000 /dev/zero | tr '\0' x)
+for i in $(seq 1 600); do
+	printf 'HSET h:%d' "$i"
+	for f in $(seq 1 10); do printf ' f%d %d-%d-%s' "$f" "$i" "$f" "$pad"; done
+	printf '\n'
+done | redis-cli -p "$PORT" >"$TMP/hset.out"
+[[ $(grep -c "^10$" "$TMP/hset.out") -ge 500 ]] && ok "hashes written" || fail "hset: $(sort "$TMP/hset.out" | uniq -c)"
+kill -USR1 "$SPID"
+for i in $(seq 1 100); do
+	[[ $(redis-cli -p "$PORT" info stats | tr -d '\r' | sed -n 's/^deflation_losses://p') -gt 0 ]] && break
+	sleep 0.1
+done
+for i in $(seq 1 600); do printf 'HGETALL h:%d\nECHO @%d\n' "$i" "$i"; done | redis-cli -p "$PORT" |
+	awk -v pad="$pad" '
+		BEGIN { h = 1 }   # the hash whose fields are being read: the "@N" mark comes after them
+		/^@[0-9]+$/ { if (n == 0) gone++; else if (n == 20 && bad == 0) whole++; else partial++
+			n = 0; bad = 0; h = substr($0, 2) + 1; next }
+		/^$/ { next }   # an empty array (a missing hash) prints as an empty line
+		{ n++; if (n % 2 == 1) f = substr($0, 2); else if ($0 != h "-" f "-" pad) bad++ }
+		END { printf "%d %d %d\n", whole, gone, partial }' | sed 's/^$/0 0 0/' >"$TMP/hcheck"
+read -r whole gone partial <"$TMP/hcheck"
+if ((partial == 0 && whole > 0 && gone > 0)); then ok "after a deflation: $whole hashes whole, $gone gone, none partial"
+else fail "hash deflation: $whole whole, $gone gone, $partial partial or wrong"; fi
+kill "$SPID"; wait "$SPID" 2>/dev/null
+
 # --- churn: verified writes and reads while chunks are taken and added back ---
 start churn --chunks 32
 "$CHURN" "$PORT" a 60000 2000 1 >"$TMP/churn-a" 2>&1 & CA=$!
