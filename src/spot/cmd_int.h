@@ -37,6 +37,8 @@ struct call {
 
 enum cmd_flags {
 	CMD_NOAUTH = 1,         /* allowed before AUTH */
+	CMD_WRITE = 2,          /* changes its keys: touches them for WATCH */
+	CMD_NOQUEUE = 4,        /* runs at once inside MULTI (MULTI, EXEC, DISCARD, WATCH, QUIT) */
 };
 
 /* A row of the command table. Key positions as in Redis's COMMAND INFO: first, last (negative: from the end, -1 the
@@ -126,6 +128,18 @@ HANDLER(cmd_ping); HANDLER(cmd_echo); HANDLER(cmd_select); HANDLER(cmd_auth); HA
 HANDLER(cmd_client); HANDLER(cmd_config); HANDLER(cmd_info); HANDLER(cmd_time);
 /* commands.c */
 HANDLER(cmd_command);
+/* cmd_multi.c */
+HANDLER(cmd_multi); HANDLER(cmd_exec_tx); HANDLER(cmd_discard); HANDLER(cmd_watch); HANDLER(cmd_unwatch);
+/* Inside MULTI: queues the request and replies QUEUED (or refuses it, aborting the transaction). */
+void multi_queue(struct call *c);
+/* Marks the watchers of argv's keys (the command's key positions) dirty, after a write command. */
+void watch_touch_keys(struct call *c);
+/* Marks the watchers of every key that exists now dirty (FLUSHALL, before it flushes). */
+void watch_touch_existing(struct call *c);
+/* The table row of a command name (any case), or NULL. */
+const struct command *cmd_find(const char *p, size_t n);
+/* Runs one checked request (known, arity right, authenticated): the handler, and the counters. */
+void cmd_run(struct call *c);
 #undef HANDLER
 
 #endif

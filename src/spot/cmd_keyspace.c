@@ -219,6 +219,8 @@ void cmd_flushall(struct call *c)
 		rbuf_error(c->out, ERR_SYNTAX);
 		return;
 	}
+	if (c->env->watchers)
+		watch_touch_existing(c);
 	store_flush(c->env->store);
 	rbuf_status(c->out, "OK");
 }

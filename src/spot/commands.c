@@ -9,52 +9,52 @@
 /* name, arity, flags, first key, last key, key step, handler: Redis 7.0's values. */
 const struct command cmd_table[] = {
 	{ "get", 2, 0, 1, 1, 1, cmd_get },
-	{ "set", -3, 0, 1, 1, 1, cmd_set },
-	{ "setnx", 3, 0, 1, 1, 1, cmd_setnx },
-	{ "setex", 4, 0, 1, 1, 1, cmd_setex },
-	{ "psetex", 4, 0, 1, 1, 1, cmd_psetex },
-	{ "getset", 3, 0, 1, 1, 1, cmd_getset },
-	{ "getdel", 2, 0, 1, 1, 1, cmd_getdel },
-	{ "getex", -2, 0, 1, 1, 1, cmd_getex },
+	{ "set", -3, CMD_WRITE, 1, 1, 1, cmd_set },
+	{ "setnx", 3, CMD_WRITE, 1, 1, 1, cmd_setnx },
+	{ "setex", 4, CMD_WRITE, 1, 1, 1, cmd_setex },
+	{ "psetex", 4, CMD_WRITE, 1, 1, 1, cmd_psetex },
+	{ "getset", 3, CMD_WRITE, 1, 1, 1, cmd_getset },
+	{ "getdel", 2, CMD_WRITE, 1, 1, 1, cmd_getdel },
+	{ "getex", -2, CMD_WRITE, 1, 1, 1, cmd_getex },
 	{ "mget", -2, 0, 1, -1, 1, cmd_mget },
-	{ "mset", -3, 0, 1, -1, 2, cmd_mset },
-	{ "msetnx", -3, 0, 1, -1, 2, cmd_msetnx },
-	{ "incr", 2, 0, 1, 1, 1, cmd_incr },
-	{ "decr", 2, 0, 1, 1, 1, cmd_decr },
-	{ "incrby", 3, 0, 1, 1, 1, cmd_incrby },
-	{ "decrby", 3, 0, 1, 1, 1, cmd_decrby },
-	{ "incrbyfloat", 3, 0, 1, 1, 1, cmd_incrbyfloat },
-	{ "append", 3, 0, 1, 1, 1, cmd_append },
+	{ "mset", -3, CMD_WRITE, 1, -1, 2, cmd_mset },
+	{ "msetnx", -3, CMD_WRITE, 1, -1, 2, cmd_msetnx },
+	{ "incr", 2, CMD_WRITE, 1, 1, 1, cmd_incr },
+	{ "decr", 2, CMD_WRITE, 1, 1, 1, cmd_decr },
+	{ "incrby", 3, CMD_WRITE, 1, 1, 1, cmd_incrby },
+	{ "decrby", 3, CMD_WRITE, 1, 1, 1, cmd_decrby },
+	{ "incrbyfloat", 3, CMD_WRITE, 1, 1, 1, cmd_incrbyfloat },
+	{ "append", 3, CMD_WRITE, 1, 1, 1, cmd_append },
 	{ "strlen", 2, 0, 1, 1, 1, cmd_strlen },
 	{ "getrange", 4, 0, 1, 1, 1, cmd_getrange },
 	{ "substr", 4, 0, 1, 1, 1, cmd_getrange },
-	{ "setrange", 4, 0, 1, 1, 1, cmd_setrange },
-	{ "del", -2, 0, 1, -1, 1, cmd_del },
-	{ "unlink", -2, 0, 1, -1, 1, cmd_del },
+	{ "setrange", 4, CMD_WRITE, 1, 1, 1, cmd_setrange },
+	{ "del", -2, CMD_WRITE, 1, -1, 1, cmd_del },
+	{ "unlink", -2, CMD_WRITE, 1, -1, 1, cmd_del },
 	{ "exists", -2, 0, 1, -1, 1, cmd_exists },
 	{ "touch", -2, 0, 1, -1, 1, cmd_touch },
 	{ "type", 2, 0, 1, 1, 1, cmd_type },
-	{ "rename", 3, 0, 1, 2, 1, cmd_rename },
-	{ "renamenx", 3, 0, 1, 2, 1, cmd_renamenx },
+	{ "rename", 3, CMD_WRITE, 1, 2, 1, cmd_rename },
+	{ "renamenx", 3, CMD_WRITE, 1, 2, 1, cmd_renamenx },
 	{ "randomkey", 1, 0, 0, 0, 0, cmd_randomkey },
 	{ "keys", 2, 0, 0, 0, 0, cmd_keys },
 	{ "scan", -2, 0, 0, 0, 0, cmd_scan },
 	{ "dbsize", 1, 0, 0, 0, 0, cmd_dbsize },
 	{ "flushall", -1, 0, 0, 0, 0, cmd_flushall },
 	{ "flushdb", -1, 0, 0, 0, 0, cmd_flushall },
-	{ "expire", -3, 0, 1, 1, 1, cmd_expire },
-	{ "pexpire", -3, 0, 1, 1, 1, cmd_pexpire },
-	{ "expireat", -3, 0, 1, 1, 1, cmd_expireat },
-	{ "pexpireat", -3, 0, 1, 1, 1, cmd_pexpireat },
+	{ "expire", -3, CMD_WRITE, 1, 1, 1, cmd_expire },
+	{ "pexpire", -3, CMD_WRITE, 1, 1, 1, cmd_pexpire },
+	{ "expireat", -3, CMD_WRITE, 1, 1, 1, cmd_expireat },
+	{ "pexpireat", -3, CMD_WRITE, 1, 1, 1, cmd_pexpireat },
 	{ "expiretime", 2, 0, 1, 1, 1, cmd_expiretime },
 	{ "pexpiretime", 2, 0, 1, 1, 1, cmd_pexpiretime },
-	{ "persist", 2, 0, 1, 1, 1, cmd_persist },
+	{ "persist", 2, CMD_WRITE, 1, 1, 1, cmd_persist },
 	{ "ttl", 2, 0, 1, 1, 1, cmd_ttl },
 	{ "pttl", 2, 0, 1, 1, 1, cmd_pttl },
 	{ "object", -2, 0, 2, 2, 1, cmd_object },
-	{ "hset", -4, 0, 1, 1, 1, cmd_hset },
-	{ "hmset", -4, 0, 1, 1, 1, cmd_hmset },
-	{ "hsetnx", 4, 0, 1, 1, 1, cmd_hsetnx },
+	{ "hset", -4, CMD_WRITE, 1, 1, 1, cmd_hset },
+	{ "hmset", -4, CMD_WRITE, 1, 1, 1, cmd_hmset },
+	{ "hsetnx", 4, CMD_WRITE, 1, 1, 1, cmd_hsetnx },
 	{ "hget", 3, 0, 1, 1, 1, cmd_hget },
 	{ "hmget", -3, 0, 1, 1, 1, cmd_hmget },
 	{ "hgetall", 2, 0, 1, 1, 1, cmd_hgetall },
@@ -63,21 +63,26 @@ const struct command cmd_table[] = {
 	{ "hlen", 2, 0, 1, 1, 1, cmd_hlen },
 	{ "hexists", 3, 0, 1, 1, 1, cmd_hexists },
 	{ "hstrlen", 3, 0, 1, 1, 1, cmd_hstrlen },
-	{ "hdel", -3, 0, 1, 1, 1, cmd_hdel },
-	{ "hincrby", 4, 0, 1, 1, 1, cmd_hincrby },
-	{ "hincrbyfloat", 4, 0, 1, 1, 1, cmd_hincrbyfloat },
+	{ "hdel", -3, CMD_WRITE, 1, 1, 1, cmd_hdel },
+	{ "hincrby", 4, CMD_WRITE, 1, 1, 1, cmd_hincrby },
+	{ "hincrbyfloat", 4, CMD_WRITE, 1, 1, 1, cmd_hincrbyfloat },
 	{ "hscan", -3, 0, 1, 1, 1, cmd_hscan },
 	{ "ping", -1, 0, 0, 0, 0, cmd_ping },
 	{ "echo", 2, 0, 0, 0, 0, cmd_echo },
 	{ "select", 2, 0, 0, 0, 0, cmd_select },
 	{ "auth", -2, CMD_NOAUTH, 0, 0, 0, cmd_auth },
-	{ "quit", -1, CMD_NOAUTH, 0, 0, 0, cmd_quit },
+	{ "quit", -1, CMD_NOAUTH | CMD_NOQUEUE, 0, 0, 0, cmd_quit },
 	{ "hello", -1, CMD_NOAUTH, 0, 0, 0, cmd_hello },
 	{ "client", -2, 0, 0, 0, 0, cmd_client },
 	{ "config", -2, 0, 0, 0, 0, cmd_config },
 	{ "info", -1, 0, 0, 0, 0, cmd_info },
 	{ "time", 1, 0, 0, 0, 0, cmd_time },
 	{ "command", -1, 0, 0, 0, 0, cmd_command },
+	{ "multi", 1, CMD_NOQUEUE, 0, 0, 0, cmd_multi },
+	{ "exec", 1, CMD_NOQUEUE, 0, 0, 0, cmd_exec_tx },
+	{ "discard", 1, CMD_NOQUEUE, 0, 0, 0, cmd_discard },
+	{ "watch", -2, CMD_NOQUEUE, 1, -1, 1, cmd_watch },
+	{ "unwatch", 1, 0, 0, 0, 0, cmd_unwatch },
 };
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);
 _Static_assert(sizeof(cmd_table) / sizeof(cmd_table[0]) <= CMD_TABLE_MAX, "CMD_TABLE_MAX too small");
@@ -113,7 +118,7 @@ static void build_lookup(void)
 	lookup_built = true;
 }
 
-static const struct command *find(const char *p, size_t n)
+const struct command *cmd_find(const char *p, size_t n)
 {
 	uint32_t h;
 
@@ -132,7 +137,7 @@ static const struct command *find(const char *p, size_t n)
 
 bool cmd_key_spec(const char *name, size_t n, struct resp_keyspec *ks)
 {
-	const struct command *cmd = find(name, n);
+	const struct command *cmd = cmd_find(name, n);
 
 	if (!cmd || !cmd->first)
 		return false;
@@ -329,7 +334,7 @@ void cmd_command(struct call *c)
 		/* Name, arity, flags (none told), first key, last key, step: the start of Redis's reply. */
 		rbuf_array(c->out, (long long)c->argc - 2);
 		for (size_t i = 2; i < c->argc; i++) {
-			const struct command *cmd = find(c->argv[i].p, c->argv[i].n);
+			const struct command *cmd = cmd_find(c->argv[i].p, c->argv[i].n);
 
 			if (!cmd) {
 				rbuf_nil(c->out);
@@ -365,35 +370,48 @@ static void unknown_command(struct call *c)
 		   c->argv[0].p, args);
 }
 
-/* Redis's order: an unknown command, then a wrong arity, then a missing AUTH. */
+void cmd_run(struct call *c)
+{
+	struct cmd_stat *st = &c->env->stats[c->cmd - cmd_table];
+	size_t mark = reply_mark(c->out);
+	bool failed;
+
+	c->cmd->fn(c);
+	st->calls++;
+	failed = rbuf_pending(c->out) > mark && c->out->data[c->out->sent + mark] == '-';
+	st->failed += failed;
+	if ((c->cmd->flags & CMD_WRITE) && !failed && c->env->watchers)
+		watch_touch_keys(c);
+}
+
+/* Redis's order: an unknown command, then a wrong arity, then a missing AUTH; inside MULTI the first two abort the
+ * transaction, and what passes them is queued. */
 void cmd_exec(struct cmd_env *env, struct cmd_client *cl, struct rbuf *out, size_t argc, const struct cmd_arg *argv,
 	      uint64_t now)
 {
 	struct call c = { .env = env, .cl = cl, .out = out, .argc = argc, .argv = argv, .now = now };
-	const struct command *cmd = find(argv[0].p, argv[0].n);
-	struct cmd_stat *st;
-	size_t mark;
+	const struct command *cmd = cmd_find(argv[0].p, argv[0].n);
 
 	env->commands++;
 	if (!cmd) {
+		cl->multi_abort |= cl->in_multi;
 		unknown_command(&c);
 		return;
 	}
-	st = &env->stats[cmd - cmd_table];
 	c.cmd = cmd;
 	if ((cmd->arity > 0 && argc != (size_t)cmd->arity) || (cmd->arity < 0 && argc < (size_t)-cmd->arity)) {
-		st->rejected++;
+		env->stats[cmd - cmd_table].rejected++;
+		cl->multi_abort |= cl->in_multi;
 		wrong_args(&c, cmd->name);
 		return;
 	}
 	if (!cl->authed && env->password[0] && !(cmd->flags & CMD_NOAUTH)) {
-		st->rejected++;
+		env->stats[cmd - cmd_table].rejected++;
 		rbuf_error(out, ERR_NOAUTH);
 		return;
 	}
-	mark = reply_mark(out);
-	cmd->fn(&c);
-	st->calls++;
-	if (rbuf_pending(out) > mark && out->data[out->sent + mark] == '-')
-		st->failed++;
+	if (cl->in_multi && !(cmd->flags & CMD_NOQUEUE))
+		multi_queue(&c);
+	else
+		cmd_run(&c);
 }

@@ -43,13 +43,21 @@ struct cmd_env {
 	uint64_t clients, max_clients;
 	uint64_t connections, rejected, commands;
 	uint64_t auth_failures;
-	const struct spot_budget *budget; /* the clients' memory (INFO); NULL: not shown */
+	struct spot_budget *budget; /* the clients' memory (INFO; MULTI queues are charged to it); NULL: unlimited */
 	/* Password throttling (NULL: none): asked before a password is compared (false: refused without comparing),
 	 * and told the outcome of each comparison. Called from AUTH and HELLO AUTH only. */
 	bool (*auth_allowed)(void *ctx, const struct cmd_client *cl, uint64_t now);
 	void (*auth_result)(void *ctx, const struct cmd_client *cl, bool ok, uint64_t now);
 	void *auth_ctx;
 	struct cmd_stat stats[CMD_TABLE_MAX]; /* per command of the table, in its order */
+	struct cmd_client *watchers; /* clients with WATCHed keys */
+};
+
+/* A WATCHed key: a copy of its name, and whether it existed then. */
+struct cmd_watch {
+	char *key;
+	size_t n;
+	bool existed;
 };
 
 /* One connection's state. */
@@ -59,7 +67,21 @@ struct cmd_client {
 	bool quit;              /* reply, then close (QUIT, or too many failed AUTHs) */
 	uint32_t auth_failures;
 	char name[64];
+	/* MULTI: the queued requests, each "<u32 argc>" then "<u32 length><bytes>" per argument, charged to the
+	 * budget. */
+	bool in_multi, multi_abort;
+	char *queue;
+	size_t queue_len, queue_cap;
+	uint32_t queued;
+	/* WATCH: the keys, and whether a write touched one (then EXEC fails). */
+	struct cmd_watch *watch;
+	size_t nwatch;
+	bool watch_dirty;
+	struct cmd_client *next_watcher, **pprev_watcher;
 };
+
+/* Frees what a connection's MULTI and WATCH hold; call when it closes. */
+void cmd_client_free(struct cmd_env *env, struct cmd_client *cl);
 
 /* The key positions of a command (resp_keyspec_fn, for prefetching): true and *ks set when it has keys. */
 bool cmd_key_spec(const char *name, size_t n, struct resp_keyspec *ks);

@@ -104,6 +104,7 @@ static void client_close(struct server *srv, struct client *c)
 
 static void client_free(struct server *srv, struct client *c)
 {
+	cmd_client_free(&srv->env, &c->st);
 	resp_free(&c->p);
 	rbuf_free(&c->out);
 	budget_release(&srv->budget, sizeof(*c));

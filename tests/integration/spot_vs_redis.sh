@@ -410,6 +410,74 @@ hget h4 a
 ttl h4
 set h4 plain
 get h4
+flushall
+exec
+discard
+multi
+multi
+watch k
+set k v
+incr k
+get k
+hset h a 1
+exec
+get k
+multi
+set k
+nosuchcommand
+set a b
+exec
+get a
+multi
+set a 1
+discard
+get a
+set w 1
+watch w
+set w 2
+multi
+set x 1
+exec
+get x
+watch w
+multi
+set x 1
+exec
+get x
+watch w
+unwatch
+set w 3
+multi
+set x 2
+exec
+watch w nokey
+flushall
+multi
+ping
+exec
+set w 1
+watch w
+flushall
+multi
+ping
+exec
+set a 1
+watch a
+multi
+del a
+exec
+watch a b c
+multi
+set a 1
+mset b 2 c 3
+exec
+watch c
+multi
+exec
+multi
+watch x
+exec
+flushall
 dbsize
 select 0
 select x
