@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,11 +202,217 @@ static void client_getname(struct call *c)
 static void client_setinfo(struct call *c) { rbuf_status(c->out, "OK"); }
 static void client_id(struct call *c) { rbuf_int(c->out, (long long)c->cl->id); }
 
+/* A growing text for CLIENT LIST (one line per client; not a hot path). */
+struct text {
+	char *p;
+	size_t n, cap;
+	bool failed;
+};
+
+/* Appends CLIENT LIST's line for cl: Redis's fields, those spot memory has. */
+static void client_line(struct call *c, const struct cmd_client *cl, struct text *t)
+{
+	char sock[160], line[512];
+	int n;
+
+	if (c->env->client_socket)
+		c->env->client_socket(c->env->client_ctx, cl, sock, sizeof(sock));
+	else
+		snprintf(sock, sizeof(sock), "addr=? laddr=? fd=-1");
+	n = snprintf(line, sizeof(line),
+		     "id=%" PRIu64 " %s name=%s age=%" PRIu64 " idle=%" PRIu64 " flags=%s db=0 sub=0 psub=0 ssub=0 "
+		     "multi=%ld watch=%zu cmd=%s user=default redir=-1 resp=2\n",
+		     cl->id, sock, cl->name, (c->now - cl->created_ms) / 1000, (c->now - cl->last_ms) / 1000,
+		     cl->in_multi ? "x" : "N", cl->in_multi ? (long)cl->queued : -1L, cl->nwatch,
+		     cl->last_cmd ? cl->last_cmd : "NULL");
+	if (n < 0 || t->failed)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (t->n + (size_t)n > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		char *np = realloc(t->p, cap > t->n + (size_t)n ? cap : t->n + (size_t)n);
+
+		if (!np) {
+			t->failed = true;
+			return;
+		}
+		t->p = np;
+		t->cap = cap > t->n + (size_t)n ? cap : t->n + (size_t)n;
+	}
+	memcpy(t->p + t->n, line, (size_t)n);
+	t->n += (size_t)n;
+}
+
+static void reply_text(struct call *c, struct text *t)
+{
+	if (t->failed)
+		rbuf_error(c->out, "%s", ERR_OOM);
+	else
+		rbuf_bulk(c->out, t->p ? t->p : "", t->n);
+	free(t->p);
+}
+
+static void client_info(struct call *c)
+{
+	struct text t = { NULL, 0, 0, false };
+
+	client_line(c, c->cl, &t);
+	reply_text(c, &t);
+}
+
+/* The clients in turn: the server's, or only the caller when the server offers no list. */
+static struct cmd_client *next_client(struct call *c, struct cmd_client *prev)
+{
+	if (c->env->client_next)
+		return c->env->client_next(c->env->client_ctx, prev);
+	return prev ? NULL : c->cl;
+}
+
+/* CLIENT LIST [TYPE normal] [ID id ...] */
+static void client_list(struct call *c)
+{
+	struct text t = { NULL, 0, 0, false };
+	size_t ids = 0;
+
+	if (c->argc > 2) {
+		long long id;
+
+		if (arg_is(&c->argv[2], "TYPE") && c->argc == 4) {
+			if (!arg_is(&c->argv[3], "normal")) {
+				rbuf_error(c->out, "ERR Unknown client type '%.*s'", clip(c->argv[3].n, 64), c->argv[3].p);
+				return;
+			}
+		} else if (arg_is(&c->argv[2], "ID") && c->argc > 3) {
+			for (size_t i = 3; i < c->argc; i++)
+				if (!arg_ll(&c->argv[i], &id) || id <= 0) {
+					rbuf_error(c->out, "ERR Invalid client ID");
+					return;
+				}
+			ids = 3;
+		} else {
+			rbuf_error(c->out, ERR_SYNTAX);
+			return;
+		}
+	}
+	for (struct cmd_client *cl = next_client(c, NULL); cl; cl = next_client(c, cl)) {
+		bool want = !ids;
+
+		for (size_t i = ids; ids && i < c->argc && !want; i++) {
+			long long id;
+
+			want = arg_ll(&c->argv[i], &id) && (uint64_t)id == cl->id;
+		}
+		if (want)
+			client_line(c, cl, &t);
+	}
+	reply_text(c, &t);
+}
+
+/* The filters of CLIENT KILL's new form. */
+struct kill_filter {
+	long long id;                   /* 0: any */
+	const struct cmd_arg *addr, *laddr;
+	bool skipme;
+};
+
+static bool kill_matches(struct call *c, const struct cmd_client *cl, const struct kill_filter *f)
+{
+	char sock[160], want[80];
+
+	if ((f->id && (uint64_t)f->id != cl->id) || (f->skipme && cl == c->cl))
+		return false;
+	if (!f->addr && !f->laddr)
+		return true;
+	if (!c->env->client_socket)
+		return false;
+	c->env->client_socket(c->env->client_ctx, cl, sock, sizeof(sock));
+	if (f->addr) {
+		snprintf(want, sizeof(want), "addr=%.*s ", clip(f->addr->n, 64), f->addr->p);
+		if (strncmp(sock, want, strlen(want)) != 0)
+			return false;
+	}
+	if (f->laddr) {
+		snprintf(want, sizeof(want), " laddr=%.*s ", clip(f->laddr->n, 64), f->laddr->p);
+		if (!strstr(sock, want))
+			return false;
+	}
+	return true;
+}
+
+/* Closes the clients the filter matches (others at once, the caller after its reply); returns how many. */
+static long long kill_clients(struct call *c, const struct kill_filter *f)
+{
+	long long n = 0;
+	struct cmd_client *cl = next_client(c, NULL);
+
+	while (cl) {
+		struct cmd_client *next = next_client(c, cl);
+
+		if (kill_matches(c, cl, f)) {
+			if (c->env->client_kill)
+				c->env->client_kill(c->env->client_ctx, cl);
+			else
+				cl->quit = true;
+			n++;
+		}
+		cl = next;
+	}
+	return n;
+}
+
+/* CLIENT KILL ip:port (+OK, or "No such client"), or CLIENT KILL [ID id] [ADDR ip:port] [LADDR ip:port]
+ * [USER default] [SKIPME yes|no] (the number closed). */
+static void client_kill(struct call *c)
+{
+	struct kill_filter f = { 0, NULL, NULL, true };
+
+	if (c->argc == 3) {
+		f.addr = &c->argv[2];
+		f.skipme = false;
+		if (kill_clients(c, &f))
+			rbuf_status(c->out, "OK");
+		else
+			rbuf_error(c->out, "ERR No such client");
+		return;
+	}
+	for (size_t i = 2; i < c->argc; i += 2) {
+		const struct cmd_arg *a = &c->argv[i], *v = &c->argv[i + 1];
+
+		if (i + 1 == c->argc) {
+			rbuf_error(c->out, ERR_SYNTAX);
+			return;
+		} else if (arg_is(a, "ID")) {
+			if (!arg_ll(v, &f.id) || f.id <= 0) {
+				rbuf_error(c->out, "ERR client-id should be greater than 0");
+				return;
+			}
+		} else if (arg_is(a, "ADDR")) {
+			f.addr = v;
+		} else if (arg_is(a, "LADDR")) {
+			f.laddr = v;
+		} else if (arg_is(a, "USER")) {
+			if (!arg_is(v, "default")) {
+				rbuf_error(c->out, "ERR No such user '%.*s'", clip(v->n, 64), v->p);
+				return;
+			}
+		} else if (arg_is(a, "SKIPME") && (arg_is(v, "yes") || arg_is(v, "no"))) {
+			f.skipme = arg_is(v, "yes");
+		} else {
+			rbuf_error(c->out, ERR_SYNTAX);
+			return;
+		}
+	}
+	rbuf_int(c->out, kill_clients(c, &f));
+}
+
 void cmd_client(struct call *c)
 {
 	static const struct subcommand subs[] = {
 		{ "setname", 3, client_setname }, { "getname", 2, client_getname },
 		{ "setinfo", 4, client_setinfo }, { "id", 2, client_id },
+		{ "info", 2, client_info }, { "list", -2, client_list },
+		{ "kill", -3, client_kill },
 	};
 
 	run_sub(c, "CLIENT", subs, sizeof(subs) / sizeof(subs[0]));

@@ -393,12 +393,14 @@ void cmd_exec(struct cmd_env *env, struct cmd_client *cl, struct rbuf *out, size
 	const struct command *cmd = cmd_find(argv[0].p, argv[0].n);
 
 	env->commands++;
+	cl->last_ms = now;
 	if (!cmd) {
 		cl->multi_abort |= cl->in_multi;
 		unknown_command(&c);
 		return;
 	}
 	c.cmd = cmd;
+	cl->last_cmd = cmd->name;
 	if ((cmd->arity > 0 && argc != (size_t)cmd->arity) || (cmd->arity < 0 && argc < (size_t)-cmd->arity)) {
 		env->stats[cmd - cmd_table].rejected++;
 		cl->multi_abort |= cl->in_multi;

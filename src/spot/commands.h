@@ -51,6 +51,12 @@ struct cmd_env {
 	void *auth_ctx;
 	struct cmd_stat stats[CMD_TABLE_MAX]; /* per command of the table, in its order */
 	struct cmd_client *watchers; /* clients with WATCHed keys */
+	/* The server's connections, for CLIENT LIST and KILL (NULL: only the caller's own is known): the one after prev
+	 * (NULL: the first), a description of its socket ("addr=.. laddr=.. fd=..") in buf, and closing one. */
+	struct cmd_client *(*client_next)(void *ctx, struct cmd_client *prev);
+	void (*client_socket)(void *ctx, const struct cmd_client *cl, char *buf, size_t cap);
+	void (*client_kill)(void *ctx, struct cmd_client *cl);
+	void *client_ctx;
 };
 
 /* A WATCHed key: a copy of its name, and whether it existed then. */
@@ -67,6 +73,8 @@ struct cmd_client {
 	bool quit;              /* reply, then close (QUIT, or too many failed AUTHs) */
 	uint32_t auth_failures;
 	char name[64];
+	uint64_t created_ms, last_ms;   /* for CLIENT LIST's age and idle */
+	const char *last_cmd;           /* the last command's name (CLIENT LIST's cmd), NULL before one */
 	/* MULTI: the queued requests, each "<u32 argc>" then "<u32 length><bytes>" per argument, charged to the
 	 * budget. */
 	bool in_multi, multi_abort;

@@ -129,7 +129,7 @@ expect "NOPROTO unsupported protocol version" hello 3
 got=$(redis-cli -p "$PORT" hello 2 | head -6 | tr '\n' ' ')
 [[ $got == "server redis version 7.0.0 proto 2 " ]] && ok "hello 2" || fail "hello 2: $got"
 expect "" command docs
-expect 70 command count
+expect 75 command count
 expect save config get save
 expect $'appendonly\nno' config get appendonly
 got=$(printf 'client setname me\nclient getname\n' | redis-cli -p "$PORT")
@@ -191,6 +191,22 @@ expect OK set e2 v EX 3000
 got=$(redis-cli -p "$PORT" info keyspace | tr -d '\r' | sed -n 's/.*avg_ttl=//p')
 ((got > 1000000 && got <= 2000000)) && ok "avg_ttl $got" || fail "avg_ttl: '$got', want about 2000000"
 expect 2 del e1 e2
+# CLIENT LIST, INFO and KILL: a second connection is listed with its name, killed by id, and closed.
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'CLIENT SETNAME victim\r\nCLIENT ID\r\n' >&3
+IFS= read -r -t 10 l <&3; IFS= read -r -t 10 vid <&3
+vid=${vid#:}; vid=${vid%$'\r'}
+got=$(redis-cli -p "$PORT" client list)
+[[ $got == *"id=$vid addr=127.0.0.1:"*" name=victim "*"cmd=client"* && $(wc -l <<<"$got") -eq 2 ]] \
+	&& ok "client list shows both connections" || fail "client list: $got"
+got=$(redis-cli -p "$PORT" client info)
+[[ $got == "id="*" laddr=127.0.0.1:$PORT "*"flags=N db=0"* ]] && ok "client info" || fail "client info: $got"
+expect 1 client kill id "$vid"
+got=$(timeout 10 cat <&3 | tr -d '\r')
+exec 3<&-
+[[ -z $got ]] && ok "killed client closed" || fail "killed client got '$got'"
+got=$(redis-cli -p "$PORT" client list | wc -l)
+[[ $got -eq 1 ]] && ok "killed client gone from the list" || fail "client list after kill: $got lines"
 expect OK flushall
 expect 0 dbsize
 expect OK quit

@@ -496,6 +496,20 @@ client setname me
 client getname
 client getname x
 client nope
+client kill 1.2.3.4:5
+client kill id 99999
+client kill id x
+client kill id 0
+client kill foo bar
+client kill id 1 skipme maybe
+client kill user nobody
+client list id x
+client list type foo
+client list id 999
+client list foo
+client kill
+client kill addr 1.2.3.4:5 laddr x
+client info x
 client
 hello x
 object
