@@ -49,6 +49,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	void *out[1];
 
+	cmd_client_free(&f->env, &f->cl);
 	store_chunks_take(f->store, 1, out);
 	store_free(f->store);
 	rbuf_free(&f->out);
