@@ -1,9 +1,10 @@
 /*
  * MULTI, EXEC, DISCARD, WATCH, UNWATCH (Redis's multi.c). Queued requests are copied into one buffer per client,
- * charged to the clients' budget. A watched key is marked when a write command names it and does not fail (the
+ * charged to the clients' budget. A watched key is marked when a write command that changed the store names it (the
  * command table's key positions say which arguments are keys), when FLUSHALL removes it, or when it existed at
- * WATCH and is gone at EXEC (expired, evicted, lost to a deflation). Unlike Redis, a write that changed nothing
- * (SET NX refused, DEL of a missing key) marks it too: EXEC then fails where Redis's would not, never the reverse.
+ * WATCH and is gone at EXEC (expired, evicted, lost to a deflation). Unlike Redis, a command over several keys that
+ * changed only some (DEL a b, with b missing) marks all of them: EXEC then fails where Redis's would not, never the
+ * reverse.
  */
 #include <errno.h>
 #include <stdlib.h>

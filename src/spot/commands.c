@@ -374,13 +374,13 @@ void cmd_run(struct call *c)
 {
 	struct cmd_stat *st = &c->env->stats[c->cmd - cmd_table];
 	size_t mark = reply_mark(c->out);
-	bool failed;
+	uint64_t writes = store_writes(c->env->store);
 
 	c->cmd->fn(c);
 	st->calls++;
-	failed = rbuf_pending(c->out) > mark && c->out->data[c->out->sent + mark] == '-';
-	st->failed += failed;
-	if ((c->cmd->flags & CMD_WRITE) && !failed && c->env->watchers)
+	st->failed += rbuf_pending(c->out) > mark && c->out->data[c->out->sent + mark] == '-';
+	/* A write command that changed something touches its keys for WATCH. */
+	if ((c->cmd->flags & CMD_WRITE) && c->env->watchers && store_writes(c->env->store) != writes)
 		watch_touch_keys(c);
 }
 

@@ -95,6 +95,7 @@ struct store {
 
 	uint64_t capacity, used_bytes, keys, expires, evictions, losses, expired, dropped, refreed;
 	uint64_t exp_sum;       /* sum over live keys with an expiry of expire_at / 1000 */
+	uint64_t writes;        /* successful sets, deletes, expiry changes and flushes (store_writes) */
 };
 
 static uint64_t rnd(struct store *s)
@@ -949,6 +950,7 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 		set_expiry(s, e, expire_at);
 		e->lru = now;
 		s->ch[e->chunk].touched = now;
+		s->writes++;
 		return 0;
 	}
 	if (idx == NONE && (err = reserve_entry(s)) < 0)
@@ -993,6 +995,7 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 	s->ch[ci].touched = now;
 	hdr_set_entry(h, idx);
 	s->keys++;
+	s->writes++;
 	return 0;
 }
 
@@ -1003,6 +1006,7 @@ int store_del(struct store *s, const void *key, size_t klen, uint64_t now)
 	if (idx == NONE)
 		return -ENOENT;
 	remove_key(s, idx);
+	s->writes++;
 	return 0;
 }
 
@@ -1016,6 +1020,7 @@ int store_expire(struct store *s, const void *key, size_t klen, uint64_t expire_
 		remove_key(s, idx);
 	else
 		set_expiry(s, &s->ent[idx], expire_at);
+	s->writes++;
 	return 0;
 }
 
@@ -1129,6 +1134,7 @@ void store_flush(struct store *s)
 		if (s->ch[ci].state == CH_CLASS)
 			chunk_to_free_pool(s, ci);
 	s->keys = s->expires = s->used_bytes = s->exp_sum = 0;
+	s->writes++;
 }
 
 size_t store_sweep(struct store *s, uint64_t now, size_t budget)
@@ -1186,6 +1192,8 @@ uint64_t store_refree(struct store *s, store_refree_fn fn, void *arg)
 	s->refreed += bytes;
 	return bytes;
 }
+
+uint64_t store_writes(const struct store *s) { return s->writes; }
 
 void store_get_stats(const struct store *s, struct store_stats *out)
 {

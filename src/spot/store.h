@@ -140,5 +140,8 @@ typedef int (*store_refree_fn)(void *base, size_t len, void *arg);
 uint64_t store_refree(struct store *s, store_refree_fn fn, void *arg);
 
 void store_get_stats(const struct store *s, struct store_stats *out);
+/* A count that moves on every successful set, delete, expiry change and flush (not on evictions, expiries or
+ * deflation losses): whether a command changed anything. */
+uint64_t store_writes(const struct store *s);
 
 #endif

@@ -474,6 +474,26 @@ exec
 watch c
 multi
 exec
+set n 1
+watch n nokey
+set n 2 nx
+del nokey
+expire nokey 10
+setnx n 3
+multi
+get n
+exec
+watch n
+getex n
+get n
+multi
+ping
+exec
+watch n
+set n 5 xx
+multi
+ping
+exec
 multi
 watch x
 exec
