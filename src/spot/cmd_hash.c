@@ -132,15 +132,67 @@ static struct hash_buf new_buf(struct call *c)
 	return (struct hash_buf){ NULL, 0, 0, store_max_value(c->env->store, c->argv[1].n), 0 };
 }
 
-/* The value the arguments from `from` on (field value pairs) give a field last, or NULL. */
-static const struct cmd_arg *last_value(struct call *c, size_t from, const struct cmd_arg *field)
-{
-	const struct cmd_arg *v = NULL;
+/*
+ * A sorted view of many fields (the arguments of HSET, HDEL, HMGET, or a hash's own fields), so that matching m
+ * fields against a hash of n costs O((n + m) log m) instead of O(n·m): a request of a million fields must not stall
+ * the worker. Entries with equal bytes sit together, in their order of appearance; each group's first entry knows
+ * where the group's last one came from.
+ */
+struct fidx {
+	const char *p;
+	size_t n;
+	uint32_t pos;           /* index in the source list */
+	uint32_t last;          /* at a group's first entry: pos of its last entry */
+	bool seen;              /* at a group's first entry: met in the hash (HSET) */
+};
 
-	for (size_t i = from; i + 1 < c->argc; i += 2)
-		if (same(&c->argv[i], field))
-			v = &c->argv[i + 1];
-	return v;
+static int fidx_cmp(const void *a, const void *b)
+{
+	const struct fidx *x = a, *y = b;
+	int d = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+
+	if (d)
+		return d;
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Sorts count fields (src[0], src[stride], ...); NULL when out of memory (the error is then replied). */
+static struct fidx *fidx_build(struct call *c, const struct cmd_arg *src, size_t count, size_t stride)
+{
+	struct fidx *ix = malloc((count ? count : 1) * sizeof(*ix));
+
+	if (!ix) {
+		store_error(c, -ENOMEM);
+		return NULL;
+	}
+	for (size_t i = 0; i < count; i++)
+		ix[i] = (struct fidx){ src[i * stride].p, src[i * stride].n, (uint32_t)i, (uint32_t)i, false };
+	qsort(ix, count, sizeof(*ix), fidx_cmp);
+	for (size_t i = 0, g = 0; i < count; i++) {
+		if (i && (ix[i].n != ix[g].n || memcmp(ix[i].p, ix[g].p, ix[i].n) != 0))
+			g = i;
+		ix[g].last = ix[i].pos;
+	}
+	return ix;
+}
+
+/* The first entry of the group of a field, or NULL. */
+static struct fidx *fidx_find(struct fidx *ix, size_t count, const struct cmd_arg *f)
+{
+	struct fidx key = { f->p, f->n, 0, 0, false };
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fidx_cmp(&ix[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < count && ix[lo].n == f->n && memcmp(ix[lo].p, f->p, f->n) == 0 ? &ix[lo] : NULL;
 }
 
 /*
@@ -153,29 +205,33 @@ static long long hset_generic(struct call *c)
 	struct hash_it h, it;
 	struct hash_buf b = new_buf(c);
 	struct cmd_arg f, v;
+	const struct cmd_arg *pairs = &c->argv[2];
+	size_t m = (c->argc - 2) / 2;
 	long long added = 0;
+	struct fidx *ix;
 
 	if (c->argc % 2 != 0) {
 		wrong_args(c, c->cmd->name);
 		return -1;
 	}
-	if (load(c, &h) < 0)
+	if (load(c, &h) < 0 || !(ix = fidx_build(c, pairs, m, 2)))
 		return -1;
 	for (it = h; hash_next(&it, &f, &v);) {
-		const struct cmd_arg *nv = last_value(c, 2, &f);
+		struct fidx *g = fidx_find(ix, m, &f);
 
-		put_pair(&b, &f, nv ? nv : &v);
+		if (g)
+			g->seen = true;
+		put_pair(&b, &f, g ? &pairs[2 * g->last + 1] : &v);
 	}
-	for (size_t i = 2; i < c->argc; i += 2) {
-		bool first = last_value(c, 2, &c->argv[i]) && !hash_find(h, &c->argv[i], &v);
+	for (size_t i = 0; i < m; i++) {
+		struct fidx *g = fidx_find(ix, m, &pairs[2 * i]);
 
-		for (size_t j = 2; first && j < i; j += 2)
-			first = !same(&c->argv[j], &c->argv[i]);
-		if (first) {
-			put_pair(&b, &c->argv[i], last_value(c, 2, &c->argv[i]));
+		if (g->pos == i && !g->seen) {
+			put_pair(&b, &pairs[2 * i], &pairs[2 * g->last + 1]);
 			added++;
 		}
 	}
+	free(ix);
 	return store_hash(c, &b) ? added : -1;
 }
 
@@ -225,20 +281,42 @@ void cmd_hget(struct call *c)
 		rbuf_nil(c->out);
 }
 
+/* HMGET: the hash's fields are indexed (a field may come twice in a hash only if it was stored so, never here),
+ * so that many fields asked cost O((n + m) log n). */
 void cmd_hmget(struct call *c)
 {
-	struct hash_it h;
-	struct cmd_arg v;
+	struct hash_it h, it;
+	struct cmd_arg *fields, f, v;
+	struct fidx *ix = NULL;
+	size_t n = 0;
 
 	if (load(c, &h) < 0)
 		return;
-	rbuf_array(c->out, (long long)c->argc - 2);
-	for (size_t i = 2; i < c->argc; i++) {
-		if (hash_find(h, &c->argv[i], &v))
-			rbuf_bulk(c->out, v.p, v.n);
-		else
-			rbuf_nil(c->out);
+	for (it = h; hash_next(&it, &f, &v);)
+		n++;
+	/* Fields and values alternate, as HSET's arguments do. */
+	fields = malloc((n ? 2 * n : 1) * sizeof(*fields));
+	if (fields) {
+		n = 0;
+		for (it = h; hash_next(&it, &fields[2 * n], &fields[2 * n + 1]);)
+			n++;
+		ix = fidx_build(c, fields, n, 2);
+	} else {
+		store_error(c, -ENOMEM);
 	}
+	if (ix) {
+		rbuf_array(c->out, (long long)c->argc - 2);
+		for (size_t i = 2; i < c->argc; i++) {
+			struct fidx *g = fidx_find(ix, n, &c->argv[i]);
+
+			if (g)
+				rbuf_bulk(c->out, fields[2 * g->pos + 1].p, fields[2 * g->pos + 1].n);
+			else
+				rbuf_nil(c->out);
+		}
+	}
+	free(ix);
+	free(fields);
 }
 
 static long long hash_len(struct hash_it h)
@@ -314,24 +392,22 @@ void cmd_hdel(struct call *c)
 	struct hash_it h, it;
 	struct hash_buf b = new_buf(c);
 	struct cmd_arg f, v;
+	size_t m = c->argc - 2;
 	long long removed = 0;
+	struct fidx *ix;
 	int r = load(c, &h);
 
-	if (r <= 0) {
-		if (r == 0)
-			rbuf_int(c->out, 0);
+	if (r == 0)
+		rbuf_int(c->out, 0);
+	if (r <= 0 || !(ix = fidx_build(c, &c->argv[2], m, 1)))
 		return;
-	}
 	for (it = h; hash_next(&it, &f, &v);) {
-		bool gone = false;
-
-		for (size_t i = 2; i < c->argc && !gone; i++)
-			gone = same(&f, &c->argv[i]);
-		if (gone)
+		if (fidx_find(ix, m, &f))
 			removed++;
 		else
 			put_pair(&b, &f, &v);
 	}
+	free(ix);
 	if (!removed) {
 		free(b.p);
 		rbuf_int(c->out, 0);
