@@ -41,7 +41,21 @@ static void unwatch(struct cmd_env *env, struct cmd_client *cl)
 		cl->next_watcher = NULL;
 		cl->pprev_watcher = NULL;
 	}
+	if (!env->watchers)
+		memset(env->watch_filter, 0, sizeof(env->watch_filter));
 }
+
+/* The watch filter's bit for a key. */
+static unsigned filter_bit(const char *key, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)key[i]) * 0x100000001b3u;
+	return (unsigned)(h >> 54); /* 0..1023 */
+}
+
+static bool filter_has(const struct cmd_env *env, unsigned bit) { return env->watch_filter[bit / 64] >> (bit % 64) & 1; }
 
 void cmd_client_free(struct cmd_env *env, struct cmd_client *cl)
 {
@@ -193,6 +207,7 @@ void cmd_watch(struct call *c)
 	struct cmd_client *cl = c->cl;
 	struct cmd_watch *nw;
 	size_t bytes = 0;
+	unsigned bit;
 
 	if (cl->in_multi) {
 		rbuf_error(c->out, "ERR WATCH inside MULTI is not allowed");
@@ -221,6 +236,8 @@ void cmd_watch(struct call *c)
 		}
 		memcpy(w->key, c->argv[i].p, c->argv[i].n);
 		w->n = c->argv[i].n;
+		bit = filter_bit(w->key, w->n);
+		c->env->watch_filter[bit / 64] |= 1ull << (bit % 64);
 		w->existed = key_exists(c, w->key, w->n);
 		cl->nwatch++;
 	}
@@ -240,9 +257,11 @@ void cmd_unwatch(struct call *c)
 	rbuf_status(c->out, "OK");
 }
 
-/* Marks every watcher of (key, n) whose condition holds. */
+/* Marks every watcher of (key, n) (NULL: any key) whose condition holds. */
 static void touch(struct call *c, const char *key, size_t n, bool only_existing)
 {
+	if (key && !filter_has(c->env, filter_bit(key, n)))
+		return;
 	for (struct cmd_client *w = c->env->watchers; w; w = w->next_watcher)
 		for (size_t i = 0; i < w->nwatch && !w->watch_dirty; i++)
 			if ((!key || (w->watch[i].n == n && memcmp(w->watch[i].key, key, n) == 0)) &&

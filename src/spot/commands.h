@@ -51,6 +51,8 @@ struct cmd_env {
 	void *auth_ctx;
 	struct cmd_stat stats[CMD_TABLE_MAX]; /* per command of the table, in its order */
 	struct cmd_client *watchers; /* clients with WATCHed keys */
+	uint64_t watch_filter[16]; /* a bit per watched key's hash (cleared when nobody watches): most writes skip the
+				    * walk over the watchers */
 	/* The server's connections, for CLIENT LIST and KILL (NULL: only the caller's own is known): the one after prev
 	 * (NULL: the first), a description of its socket ("addr=.. laddr=.. fd=..") in buf, and closing one. */
 	struct cmd_client *(*client_next)(void *ctx, struct cmd_client *prev);

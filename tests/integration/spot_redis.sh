@@ -191,6 +191,27 @@ expect OK set e2 v EX 3000
 got=$(redis-cli -p "$PORT" info keyspace | tr -d '\r' | sed -n 's/.*avg_ttl=//p')
 ((got > 1000000 && got <= 2000000)) && ok "avg_ttl $got" || fail "avg_ttl: '$got', want about 2000000"
 expect 2 del e1 e2
+# WATCH across connections: another client's write aborts the EXEC (nil), a write to another key does not.
+watch_exec() {   # KEY CMD...: WATCH KEY on one connection, runs CMD through redis-cli meanwhile, then MULTI/EXEC
+	local key=$1 got
+	shift
+	exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'WATCH %s\r\n' "$key" >&3
+	IFS= read -r -t 10 got <&3
+	redis-cli -p "$PORT" "$@" >/dev/null
+	printf 'MULTI\r\nPING\r\nEXEC\r\nQUIT\r\n' >&3
+	timeout 10 cat <&3 | tr -d '\r' | tr '\n' ' '
+	exec 3<&-
+}
+expect OK set wk 1
+got=$(watch_exec wk set wk 2)
+[[ $got == "+OK +QUEUED *-1 +OK " ]] && ok "another client's write aborts EXEC" || fail "watch, other write: '$got'"
+got=$(watch_exec wk set other 2)
+[[ $got == "+OK +QUEUED *1 +PONG +OK " ]] && ok "a write to another key does not" || fail "watch, unrelated: '$got'"
+got=$(watch_exec wk set wk 3 nx)
+[[ $got == "+OK +QUEUED *1 +PONG +OK " ]] && ok "a refused SET NX does not" || fail "watch, refused NX: '$got'"
+expect 2 del wk other
+
 # CLIENT LIST, INFO and KILL: a second connection is listed with its name, killed by id, and closed.
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
 printf 'CLIENT SETNAME victim\r\nCLIENT ID\r\n' >&3
