@@ -165,13 +165,103 @@ static int push_arg(struct resp_parser *p, size_t off, size_t len, size_t hint)
 	return 0;
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+/* isspace() in the C locale: what sdssplitargs skips between arguments. */
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The byte at i of a line that ends at lend, where the end reads as NUL, as in the C string Redis splits. */
+static char at(const char *buf, size_t i, size_t lend) { return i < lend ? buf[i] : '\0'; }
+
+/* Decodes one quoted stretch starting after its opening quote at *i, writing the bytes at *w (never past *i: a
+ * decoded byte is never longer than its source). Moves *i past the closing quote. False when the quotes do not
+ * balance or the closing quote is glued to more text, as sdssplitargs refuses them. */
+static bool unquote(char *buf, size_t *i, size_t lend, size_t *w, char q)
+{
+	for (;;) {
+		char c = at(buf, *i, lend);
+
+		if (c == '\0')
+			return false;
+		if (c == q) {
+			char next = at(buf, *i + 1, lend);
+
+			(*i)++;
+			return next == '\0' || is_space(next);
+		}
+		if (q == '"' && c == '\\' && at(buf, *i + 1, lend) == 'x' && hex_val(at(buf, *i + 2, lend)) >= 0 &&
+		    hex_val(at(buf, *i + 3, lend)) >= 0) {
+			c = (char)(hex_val(buf[*i + 2]) * 16 + hex_val(buf[*i + 3]));
+			*i += 3;
+		} else if (q == '"' && c == '\\' && at(buf, *i + 1, lend)) {
+			c = buf[++*i];
+			c = c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c == 'b' ? '\b' : c == 'a' ? '\a' : c;
+		} else if (q == '\'' && c == '\\' && at(buf, *i + 1, lend) == '\'') {
+			c = buf[++*i];
+		}
+		buf[(*w)++] = c;
+		(*i)++;
+	}
+}
+
+/*
+ * Splits an inline request line as Redis's sdssplitargs does: arguments apart by spaces, "double quotes" with
+ * \n \r \t \b \a \xHH and \<any> escapes, 'single quotes' with \' only, a NUL byte ends the line. Each argument is
+ * decoded in place in the buffer. Returns RESP_DONE, RESP_SKIP (a blank line) or RESP_ERROR.
+ */
+static int split_inline(struct resp_parser *p, size_t lend, const char **err)
+{
+	char *buf = p->buf;
+	size_t i = p->pos;
+
+	p->argc = 0;
+	for (;;) {
+		size_t tok, w;
+		bool done = false;
+
+		while (i < lend && is_space(buf[i]))
+			i++;
+		if (at(buf, i, lend) == '\0')
+			return p->argc ? RESP_DONE : RESP_SKIP;
+		tok = w = i;
+		while (!done) {
+			char c = at(buf, i, lend);
+
+			if (c == '"' || c == '\'') {
+				i++;
+				if (!unquote(buf, &i, lend, &w, c)) {
+					*err = "ERR Protocol error: unbalanced quotes in request";
+					return RESP_ERROR;
+				}
+				done = at(buf, i, lend) == '\0' || is_space(buf[i]);
+			} else if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0') {
+				done = true;
+			} else {
+				buf[w++] = c;
+				i++;
+			}
+		}
+		if (push_arg(p, tok, w - tok, 16) < 0) {
+			*err = RESP_ERR_OOM;
+			return RESP_ERROR;
+		}
+	}
+}
 
 static int parse_inline(struct resp_parser *p, const char **err)
 {
 	const char *start = p->buf + p->pos;
 	const char *nl = memchr(start, '\n', p->len - p->pos);
-	size_t end, i;
+	size_t end;
 
 	if (!nl) {
 		if (p->len - p->pos > p->lim->max_inline) {
@@ -181,24 +271,9 @@ static int parse_inline(struct resp_parser *p, const char **err)
 		return RESP_MORE;
 	}
 	end = (size_t)(nl - p->buf);
-	p->argc = 0;
-	for (i = p->pos; i < end;) {
-		size_t tok;
-
-		while (i < end && is_space(p->buf[i]))
-			i++;
-		if (i == end)
-			break;
-		tok = i;
-		while (i < end && !is_space(p->buf[i]))
-			i++;
-		if (push_arg(p, tok, i - tok, 16) < 0) {
-			*err = RESP_ERR_OOM;
-			return RESP_ERROR;
-		}
-	}
 	p->scan = end + 1;
-	return p->argc ? RESP_DONE : RESP_SKIP;
+	/* A CR before the LF is part of the line end, as Redis strips it. */
+	return split_inline(p, end > p->pos && p->buf[end - 1] == '\r' ? end - 1 : end, err);
 }
 
 /* Reads a "*N" or "$L" header line at p->scan: 1 and *v set, 0 when incomplete, -1 on a bad or long line. */
@@ -321,22 +396,25 @@ static bool peek_header(const char *buf, size_t *i, size_t end, char c, long lon
 	return true;
 }
 
-static bool span_is(const char *p, size_t n, const char *word)
-{
-	return strlen(word) == n && strncasecmp(p, word, n) == 0;
-}
-
 /* At most this many argument headers are read per resp_peek_keys call, so that a long request arriving in pieces
  * is not scanned again and again from its start. */
 #define PEEK_MAX_ARGS 1024
 
-size_t resp_peek_keys(const struct resp_parser *p, struct resp_span *keys, size_t max)
+/* Whether argument a of a request of argc arguments is a key under ks. */
+static bool is_key_arg(const struct resp_keyspec *ks, long long a, long long argc)
+{
+	long long last = ks->last < 0 ? argc + ks->last : ks->last;
+
+	return ks->first > 0 && a >= ks->first && a <= last && (a - ks->first) % ks->step == 0;
+}
+
+size_t resp_peek_keys(const struct resp_parser *p, resp_keyspec_fn spec, struct resp_span *keys, size_t max)
 {
 	size_t i = p->pos, end = p->len, got = 0, budget = PEEK_MAX_ARGS;
 
 	while (got < max && i < end) {
+		struct resp_keyspec ks = { 0, 0, 1 };
 		long long argc, len;
-		int kind = 0; /* 1: the second argument is a key (GET, SET); 2: every argument after the first (MGET) */
 
 		if (!peek_header(p->buf, &i, end, '*', &argc) || argc < 1 || (uint64_t)argc > p->lim->max_argc)
 			return got;
@@ -346,10 +424,9 @@ size_t resp_peek_keys(const struct resp_parser *p, struct resp_span *keys, size_
 			if (!peek_header(p->buf, &i, end, '$', &len) || len < 0 || (uint64_t)len > p->lim->max_bulk ||
 			    end - i < (size_t)len + 2)
 				return got;
-			if (a == 0)
-				kind = span_is(p->buf + i, (size_t)len, "get") || span_is(p->buf + i, (size_t)len, "set") ? 1 :
-				       span_is(p->buf + i, (size_t)len, "mget") ? 2 : 0;
-			else if (((kind == 1 && a == 1) || kind == 2) && got < max)
+			if (a == 0 && (!spec(p->buf + i, (size_t)len, &ks) || ks.step < 1))
+				ks.first = 0;
+			else if (a > 0 && is_key_arg(&ks, a, argc))
 				keys[got++] = (struct resp_span){ p->buf + i, (size_t)len };
 			i += (size_t)len + 2;
 		}

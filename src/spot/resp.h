@@ -85,13 +85,20 @@ struct resp_span {
 	size_t n;
 };
 
+/* Where a command's keys are: arguments first to last (negative: counted from the end, -1 the last) by step. */
+struct resp_keyspec {
+	int first, last, step;
+};
+/* Says whether the command named (name, n) has keys, and where. */
+typedef bool (*resp_keyspec_fn)(const char *name, size_t n, struct resp_keyspec *ks);
+
 /*
- * Finds the keys of the complete multibulk GET, SET and MGET requests buffered from the current request on, without
- * parsing them (nothing changes): a hint for prefetching. Stores at most max keys (pointing into the buffer, valid
- * until the next resp_feed or resp_consume) and returns how many. Stops at the first request it cannot read whole
- * and cheaply (inline, incomplete, malformed): resp_parse judges those.
+ * Finds the keys of the complete multibulk requests buffered from the current request on, without parsing them
+ * (nothing changes): a hint for prefetching; spec says where each command's keys are. Stores at most max keys
+ * (pointing into the buffer, valid until the next resp_feed or resp_consume) and returns how many. Stops at the
+ * first request it cannot read whole and cheaply (inline, incomplete, malformed): resp_parse judges those.
  */
-size_t resp_peek_keys(const struct resp_parser *p, struct resp_span *keys, size_t max);
+size_t resp_peek_keys(const struct resp_parser *p, resp_keyspec_fn spec, struct resp_span *keys, size_t max);
 
 /* Redis's string2ll: an optional '-', then digits without leading zeros, nothing else; true if it fits. */
 bool resp_parse_ll(const char *s, size_t n, long long *v);

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -39,6 +40,7 @@
 
 struct client {
 	int fd;                 /* -1 once closed; freed at the end of server_run */
+	char peer[64], local[64]; /* "ip:port" of both ends, for CLIENT LIST */
 	struct guard_addr src;  /* the peer's address, for the AUTH guard */
 	bool closing;           /* a protocol error was answered: flush, then close */
 	uint32_t events;        /* what epoll watches for it */
@@ -103,6 +105,7 @@ static void client_close(struct server *srv, struct client *c)
 
 static void client_free(struct server *srv, struct client *c)
 {
+	cmd_client_free(&srv->env, &c->st);
 	resp_free(&c->p);
 	rbuf_free(&c->out);
 	budget_release(&srv->budget, sizeof(*c));
@@ -315,7 +318,7 @@ static size_t prefetch_client(struct server *srv, struct client *c, size_t max)
 
 	if (max > STORE_PREFETCH_MAX)
 		max = STORE_PREFETCH_MAX;
-	n = resp_peek_keys(&c->p, span, max);
+	n = resp_peek_keys(&c->p, cmd_key_spec, span, max);
 	for (size_t i = 0; i < n; i++)
 		keys[i] = (struct store_key){ span[i].p, span[i].n };
 	store_prefetch(srv->env.store, keys, n);
@@ -403,6 +406,32 @@ static void resume_accepting(struct server *srv)
 		srv->accept_paused = false;
 }
 
+/* "ip:port" of an address (IPv6 in brackets), or "?". */
+static void format_addr(const struct sockaddr_storage *sa, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	bool v6 = sa->ss_family == AF_INET6;
+	const void *a = v6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr :
+			     (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	int port = ntohs(v6 ? ((const struct sockaddr_in6 *)sa)->sin6_port : ((const struct sockaddr_in *)sa)->sin_port);
+
+	if (!inet_ntop(sa->ss_family, a, ip, sizeof(ip)))
+		snprintf(ip, sizeof(ip), "?");
+	snprintf(buf, cap, v6 ? "[%s]:%d" : "%s:%d", ip, port);
+}
+
+static void describe_ends(struct client *c, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+
+	format_addr(peer, c->peer, sizeof(c->peer));
+	if (getsockname(c->fd, (struct sockaddr *)&local, &len) == 0)
+		format_addr(&local, c->local, sizeof(c->local));
+	else
+		snprintf(c->local, sizeof(c->local), "?");
+}
+
 /* Takes a connection on as a client, its struct charged to the budget. */
 static void add_client(struct server *srv, int fd, const struct sockaddr_storage *peer)
 {
@@ -424,7 +453,9 @@ static void add_client(struct server *srv, int fd, const struct sockaddr_storage
 	c->fd = fd;
 	c->events = EPOLLIN;
 	guard_addr_from(&c->src, (const struct sockaddr *)peer);
+	describe_ends(c, peer);
 	c->st.id = ++srv->next_id;
+	c->st.created_ms = c->st.last_ms = clock_ms();
 	c->st.authed = !srv->password[0];
 	resp_init(&c->p, c->st.authed ? &srv->lim_auth : &srv->lim_noauth);
 	c->p.budget = &srv->budget;
@@ -534,6 +565,33 @@ static void auth_result(void *ctx, const struct cmd_client *cl, bool ok, uint64_
 	}
 	log_auth(srv, c, guard_failed(&srv->guard, &c->src, now) ? "wrong password; its address is now backed off" :
 		 "wrong password", now);
+}
+
+static struct cmd_client *next_client(void *ctx, struct cmd_client *prev)
+{
+	struct server *srv = ctx;
+	struct client *c = prev ? client_of(prev)->next : srv->clients;
+
+	return c ? &c->st : NULL;
+}
+
+static void client_socket(void *ctx, const struct cmd_client *cl, char *buf, size_t cap)
+{
+	const struct client *c = client_of(cl);
+
+	(void)ctx;
+	snprintf(buf, cap, "addr=%s laddr=%s fd=%d", c->peer, c->local, c->fd);
+}
+
+/* CLIENT KILL: another client is closed at once; the caller itself after its reply. */
+static void kill_client(void *ctx, struct cmd_client *cl)
+{
+	struct client *c = client_of(cl);
+
+	if (c->closing || cl->quit)
+		return;
+	cl->quit = true;
+	set_out_interest(ctx, c, true);
 }
 
 static bool is_client(const struct epoll_event *ev)
@@ -651,6 +709,16 @@ static uint64_t fit_clients(uint64_t max_clients)
 	return room;
 }
 
+/* Unix time minus the monotonic clock, in ms, taken once: expiry times given as Unix times (EXPIREAT) become
+ * monotonic ones, so that a step of the wall clock does not move the expiry of keys already set. */
+static int64_t wall_offset_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)clock_ms();
+}
+
 void server_set_capacity(struct server *srv, uint64_t capacity) { budget_set_capacity(&srv->budget, capacity); }
 
 int server_new(const struct spot_config *cfg, struct store *store, struct server **out)
@@ -700,11 +768,16 @@ int server_new(const struct spot_config *cfg, struct store *store, struct server
 		.password = srv->password,
 		.port = port_of(&l),
 		.start_ms = clock_ms(),
+		.wall_offset_ms = wall_offset_ms(),
 		.max_clients = srv->max_clients,
 		.budget = &srv->budget,
 		.auth_allowed = auth_allowed,
 		.auth_result = auth_result,
 		.auth_ctx = srv,
+		.client_next = next_client,
+		.client_socket = client_socket,
+		.client_kill = kill_client,
+		.client_ctx = srv,
 	};
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	err = srv->epfd < 0 ? -errno : start_timer(srv);

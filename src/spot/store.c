@@ -26,6 +26,7 @@ struct item_hdr {
 	uint32_t next_free;     /* ^ HDR_MARK: free slot list, when entry == NONE */
 };
 _Static_assert(sizeof(struct item_hdr) == STORE_ITEM_HDR, "item header size");
+_Static_assert(STORE_MAX_KEY < (1u << 24), "a key length fits the entry's klen");
 
 struct entry {
 	uint64_t hash;
@@ -35,7 +36,8 @@ struct entry {
 	uint32_t chunk;         /* chunk table slot; NONE when the entry is free */
 	uint32_t slot;
 	uint32_t next;          /* hash chain, or free list */
-	uint32_t klen;
+	uint32_t klen : 24;     /* at most STORE_MAX_KEY */
+	uint32_t type : 8;      /* enum store_type */
 	uint64_t check;         /* reclaimable mode: value_check() of the value, verified on every read */
 };
 
@@ -48,6 +50,7 @@ struct chunk {
 	uint64_t touched;       /* last access to any of its items, ms */
 	uint64_t used_bytes;
 	uint32_t used, nexp;    /* items, and items with an expiry */
+	uint64_t exp_sum;       /* sum of its items' expiry times in seconds (avg_ttl); wraps consistently */
 	uint32_t nslots, bump, free_head;
 	uint32_t list_pos;      /* position in the list its state keeps it in */
 	uint32_t avail_pos;     /* position in its class's list of chunks with a free slot, or NONE */
@@ -91,6 +94,8 @@ struct store {
 	size_t scratch_cap;
 
 	uint64_t capacity, used_bytes, keys, expires, evictions, losses, expired, dropped, refreed;
+	uint64_t exp_sum;       /* sum over live keys with an expiry of expire_at / 1000 */
+	uint64_t writes;        /* successful sets, deletes, expiry changes and flushes (store_writes) */
 };
 
 static uint64_t rnd(struct store *s)
@@ -363,8 +368,10 @@ static void drop_items(struct store *s, struct chunk *c, uint64_t *lost)
 	*lost += c->used;
 	s->keys -= c->used;
 	s->expires -= c->nexp;
+	s->exp_sum -= c->exp_sum;
 	s->used_bytes -= c->used_bytes;
 	c->used = c->nexp = 0;
+	c->exp_sum = 0;
 	c->used_bytes = 0;
 }
 
@@ -400,15 +407,28 @@ static void free_slot(struct store *s, uint32_t ci, uint32_t slot)
 		c->avail_pos = vec_push(&s->cls[c->cls].avail, ci);
 }
 
+/* Sets a live entry's expiry, keeping the counts and sums of its chunk and of the store. */
+static void set_expiry(struct store *s, struct entry *e, uint64_t expire_at)
+{
+	struct chunk *c = &s->ch[e->chunk];
+
+	if (!e->expire_at != !expire_at) {
+		int d = expire_at ? 1 : -1;
+
+		s->expires += (uint64_t)(int64_t)d;
+		c->nexp += (uint32_t)d;
+	}
+	s->exp_sum += expire_at / 1000 - e->expire_at / 1000;
+	c->exp_sum += expire_at / 1000 - e->expire_at / 1000;
+	e->expire_at = expire_at;
+}
+
 /* Removes a live key: its slot and its entry. */
 static void remove_key(struct store *s, uint32_t idx)
 {
 	struct entry *e = &s->ent[idx];
 
-	if (e->expire_at) {
-		s->expires--;
-		s->ch[e->chunk].nexp--;
-	}
+	set_expiry(s, e, 0);
 	free_slot(s, e->chunk, e->slot);
 	s->keys--;
 	unlink_entry(s, idx);
@@ -428,6 +448,7 @@ static int assign_chunk(struct store *s, uint32_t ci, int cls)
 	c->bump = 0;
 	c->free_head = NONE;
 	c->used = c->nexp = 0;
+	c->exp_sum = 0;
 	c->used_bytes = 0;
 	c->list_pos = vec_push(&k->chunks, ci);
 	c->avail_pos = vec_push(&k->avail, ci);
@@ -707,17 +728,6 @@ void store_prefetch(const struct store *s, const struct store_key *keys, size_t 
 	}
 }
 
-static void set_expiry(struct store *s, struct entry *e, uint64_t expire_at)
-{
-	if (!e->expire_at != !expire_at) {
-		int d = expire_at ? 1 : -1;
-
-		s->expires += (uint64_t)(int64_t)d;
-		s->ch[e->chunk].nexp += (uint32_t)d;
-	}
-	e->expire_at = expire_at;
-}
-
 /* --- public --- */
 
 int store_chunk_add(struct store *s, void *base, size_t size)
@@ -883,6 +893,7 @@ int store_get(struct store *s, const void *key, size_t klen, uint64_t now, struc
 	e = &s->ent[idx];
 	e->lru = now;
 	s->ch[e->chunk].touched = now;
+	v->type = e->type;
 	if (s->reclaimable)
 		return read_verified(s, e, v);
 	h = item_at(s, &s->ch[e->chunk], e->slot);
@@ -935,9 +946,11 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 		e = &s->ent[idx];
 		write_item(s, e->chunk, e->slot, idx, key, klen, val, vlen);
 		e->check = check;
+		e->type = flags & STORE_SET_HASH ? STORE_HASH : STORE_STRING;
 		set_expiry(s, e, expire_at);
 		e->lru = now;
 		s->ch[e->chunk].touched = now;
+		s->writes++;
 		return 0;
 	}
 	if (idx == NONE && (err = reserve_entry(s)) < 0)
@@ -977,10 +990,12 @@ int store_set(struct store *s, const void *key, size_t klen, const void *val, si
 	e->gen = s->ch[ci].gen;
 	e->lru = now;
 	e->check = check;
+	e->type = flags & STORE_SET_HASH ? STORE_HASH : STORE_STRING;
 	set_expiry(s, e, expire_at);
 	s->ch[ci].touched = now;
 	hdr_set_entry(h, idx);
 	s->keys++;
+	s->writes++;
 	return 0;
 }
 
@@ -991,6 +1006,7 @@ int store_del(struct store *s, const void *key, size_t klen, uint64_t now)
 	if (idx == NONE)
 		return -ENOENT;
 	remove_key(s, idx);
+	s->writes++;
 	return 0;
 }
 
@@ -1004,6 +1020,7 @@ int store_expire(struct store *s, const void *key, size_t klen, uint64_t expire_
 		remove_key(s, idx);
 	else
 		set_expiry(s, &s->ent[idx], expire_at);
+	s->writes++;
 	return 0;
 }
 
@@ -1015,6 +1032,92 @@ int store_expiry(struct store *s, const void *key, size_t klen, uint64_t now, ui
 		return -ENOENT;
 	*expire_at = s->ent[idx].expire_at;
 	return 0;
+}
+
+/* The key of a live, unexpired entry, checked against its item (a dropped page, in reclaimable mode, must not show
+ * as a key); NULL otherwise. Reads only: a walk changes nothing. */
+static const char *entry_key(const struct store *s, uint32_t idx, uint64_t now)
+{
+	const struct entry *e = &s->ent[idx];
+	const struct item_hdr *h;
+
+	if (e->chunk == NONE || !entry_live(s, e) || (e->expire_at && e->expire_at <= now))
+		return NULL;
+	h = item_at(s, &s->ch[e->chunk], e->slot);
+	if (hdr_entry(h) != idx || h->klen != e->klen ||
+	    (s->reclaimable && hash_key(s, h + 1, e->klen) != e->hash))
+		return NULL;
+	return (const char *)(h + 1);
+}
+
+/* Calls fn for the live keys of one bucket. */
+static void walk_bucket(const struct store *s, uint32_t b, uint64_t now, store_key_fn fn, void *arg)
+{
+	for (uint32_t idx = s->bucket[b]; idx != NONE; idx = s->ent[idx].next) {
+		const char *key = entry_key(s, idx, now);
+
+		if (key)
+			fn(arg, key, s->ent[idx].klen, s->ent[idx].type);
+	}
+}
+
+static uint64_t rev64(uint64_t v)
+{
+	v = ((v >> 1) & 0x5555555555555555u) | ((v & 0x5555555555555555u) << 1);
+	v = ((v >> 2) & 0x3333333333333333u) | ((v & 0x3333333333333333u) << 2);
+	v = ((v >> 4) & 0x0f0f0f0f0f0f0f0fu) | ((v & 0x0f0f0f0f0f0f0f0fu) << 4);
+	return __builtin_bswap64(v);
+}
+
+uint64_t store_scan(const struct store *s, uint64_t cursor, size_t buckets, uint64_t now, store_key_fn fn,
+		    void *arg)
+{
+	uint64_t mask = s->nbuckets - 1;
+
+	if (buckets == 0)
+		buckets = 1;
+	/* Redis's reverse-binary cursor: the high bits of the bucket index count up, so that a table that doubled
+	 * between two calls neither skips nor (for keys that stayed) repeats the buckets already walked. */
+	do {
+		walk_bucket(s, (uint32_t)(cursor & mask), now, fn, arg);
+		cursor |= ~mask;
+		cursor = rev64(rev64(cursor) + 1);
+	} while (cursor && --buckets);
+	return cursor;
+}
+
+int store_random_key(const struct store *s, uint64_t now, uint64_t rnd_seed, store_key_fn fn, void *arg)
+{
+	uint64_t r = rnd_seed | 1;
+
+	for (int i = 0; i < 64 && s->ent_cap; i++) {
+		const char *key;
+		uint32_t idx;
+
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		idx = (uint32_t)(r % s->ent_cap);
+		key = entry_key(s, idx, now);
+		if (key) {
+			fn(arg, key, s->ent[idx].klen, s->ent[idx].type);
+			return 0;
+		}
+	}
+	/* A sparse index: walk the buckets from a random one to the first key. */
+	for (uint32_t i = 0; i < s->nbuckets; i++) {
+		uint32_t b = (uint32_t)((r + i) & (s->nbuckets - 1));
+
+		for (uint32_t idx = s->bucket[b]; idx != NONE; idx = s->ent[idx].next) {
+			const char *key = entry_key(s, idx, now);
+
+			if (key) {
+				fn(arg, key, s->ent[idx].klen, s->ent[idx].type);
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
 }
 
 void store_flush(struct store *s)
@@ -1030,7 +1133,8 @@ void store_flush(struct store *s)
 	for (uint32_t ci = 0; ci < s->nch; ci++)
 		if (s->ch[ci].state == CH_CLASS)
 			chunk_to_free_pool(s, ci);
-	s->keys = s->expires = s->used_bytes = 0;
+	s->keys = s->expires = s->used_bytes = s->exp_sum = 0;
+	s->writes++;
 }
 
 size_t store_sweep(struct store *s, uint64_t now, size_t budget)
@@ -1089,6 +1193,8 @@ uint64_t store_refree(struct store *s, store_refree_fn fn, void *arg)
 	return bytes;
 }
 
+uint64_t store_writes(const struct store *s) { return s->writes; }
+
 void store_get_stats(const struct store *s, struct store_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -1096,6 +1202,7 @@ void store_get_stats(const struct store *s, struct store_stats *out)
 	out->used = s->used_bytes;
 	out->keys = s->keys;
 	out->expires = s->expires;
+	out->expire_avg = s->expires ? s->exp_sum / s->expires * 1000 : 0;
 	out->evictions = s->evictions;
 	out->losses = s->losses;
 	out->expired = s->expired;

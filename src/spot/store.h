@@ -40,6 +40,7 @@ struct store_stats {
 	uint64_t used;          /* bytes of item slots in use */
 	uint64_t keys;          /* live keys (keys whose expiry passed count until they are reaped) */
 	uint64_t expires;       /* live keys with an expiry */
+	uint64_t expire_avg;    /* their mean expiry time (ms, to the second; 0: none), for INFO's avg_ttl */
 	uint64_t evictions;     /* keys evicted to make room */
 	uint64_t losses;        /* keys lost because their chunk was taken back (deflation) */
 	uint64_t expired;       /* keys removed because their time ran out */
@@ -54,13 +55,18 @@ enum store_set_flags {
 	STORE_SET_NX = 1,       /* only if the key does not exist */
 	STORE_SET_XX = 2,       /* only if the key exists */
 	STORE_SET_KEEPTTL = 4,  /* keep the existing expiry (ignores expire_at) */
+	STORE_SET_HASH = 8,     /* the value is a hash (its encoding is the caller's), not a string */
 };
+
+/* What a value is. A hash is one item like a string: a deflation takes it whole or not at all. */
+enum store_type { STORE_STRING = 0, STORE_HASH = 1 };
 
 /* A value read from the store: points into a chunk (reclaimable mode: into the store's own copy), valid until the
  * next call to the store. */
 struct store_val {
 	const char *p;
 	size_t n;
+	int type;               /* enum store_type */
 };
 
 /* max_keys bounds the index (0: STORE_DEFAULT_MAX_KEYS); chunk_size is what chunks must measure (0: 2 MiB).
@@ -109,6 +115,17 @@ int store_del(struct store *s, const void *key, size_t klen, uint64_t now);
 int store_expire(struct store *s, const void *key, size_t klen, uint64_t expire_at, uint64_t now);
 /* The key's absolute expiry in *expire_at (0: none). 0 or -ENOENT. */
 int store_expiry(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *expire_at);
+/* A key met by a walk: points into a chunk, valid until the next call that changes the store. */
+typedef void (*store_key_fn)(void *arg, const char *key, size_t klen, int type);
+/*
+ * Walks up to `buckets` (at least one) index buckets from `cursor` (0: the start), calling fn for each live,
+ * unexpired key; returns the next cursor, 0 when the walk is complete. Changes nothing, so two walks from the same
+ * cursor meet the same keys. Redis's SCAN guarantee: a key present for the whole walk is met at least once.
+ */
+uint64_t store_scan(const struct store *s, uint64_t cursor, size_t buckets, uint64_t now, store_key_fn fn,
+		    void *arg);
+/* Calls fn for one live key picked at random (seeded by rnd_seed): 0, or -ENOENT when there is none. */
+int store_random_key(const struct store *s, uint64_t now, uint64_t rnd_seed, store_key_fn fn, void *arg);
 /* Removes every key; chunks stay held. */
 void store_flush(struct store *s);
 /* Background work: reaps up to `budget` index buckets' stale and expired entries, resuming where the last
@@ -123,5 +140,8 @@ typedef int (*store_refree_fn)(void *base, size_t len, void *arg);
 uint64_t store_refree(struct store *s, store_refree_fn fn, void *arg);
 
 void store_get_stats(const struct store *s, struct store_stats *out);
+/* A count that moves on every successful set, delete, expiry change and flush (not on evictions, expiries or
+ * deflation losses): whether a command changed anything. */
+uint64_t store_writes(const struct store *s);
 
 #endif

@@ -66,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			out.overflow = false;
 		}
 	}
+	cmd_client_free(&env, &cl);
 	rbuf_free(&out);
 	resp_free(&p);
 	store_chunks_take(s, 2, bases);

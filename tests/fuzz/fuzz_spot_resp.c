@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spot/commands.h"
 #include "spot/resp.h"
 
 static const struct resp_limits lim = {
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The prefetch scan: every key it finds lies inside the buffered bytes. */
 		{
 			struct resp_span k[8];
-			size_t nk = resp_peek_keys(&p, k, 8);
+			size_t nk = resp_peek_keys(&p, cmd_key_spec, k, 8);
 
 			if (nk > 8)
 				abort();

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "spot/commands.h"
 #include "spot/resp.h"
 
 static const struct resp_limits lim = {
@@ -93,6 +94,48 @@ static void parse_should_split_inline_requests_on_whitespace(void **state)
 	assert_int_equal(p.argc, 1);
 	assert_arg(&p, 0, "PING");
 	resp_free(&p);
+}
+
+/* Inline requests are split as Redis's sdssplitargs splits them: quotes group, escapes decode. */
+static void parse_should_honour_quotes_and_escapes_in_inline_requests(void **state)
+{
+	static const struct {
+		const char *line;
+		size_t argc;
+		const char *args[3];
+		size_t lens[3];
+	} cases[] = {
+		{ "SET greeting \"hello\"\r\n", 3, { "SET", "greeting", "hello" }, { 3, 8, 5 } },
+		{ "SET msg \"hello world\"\n", 3, { "SET", "msg", "hello world" }, { 3, 3, 11 } },
+		{ "SET k \"\\x00\\xff\\t\"\r\n", 3, { "SET", "k", "\0\xff\t" }, { 3, 1, 3 } },
+		{ "SET k 'it\\'s \"x\"'\r\n", 3, { "SET", "k", "it's \"x\"" }, { 3, 1, 8 } },
+		{ "SET k \"a\\nb\\\\c\\q\"\r\n", 3, { "SET", "k", "a\nb\\cq" }, { 3, 1, 6 } },
+		{ "SET k\t\"\"\r\n", 3, { "SET", "k", "" }, { 3, 1, 0 } },
+		{ "SET a\"b c\"\r\n", 2, { "SET", "ab c" }, { 3, 4 } },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct resp_parser p;
+		const char *err = NULL;
+
+		resp_init(&p, &lim);
+		assert_int_equal(parse_text(&p, cases[i].line, &err), RESP_DONE);
+		assert_int_equal(p.argc, cases[i].argc);
+		for (size_t a = 0; a < cases[i].argc; a++) {
+			assert_int_equal(p.argv[a].len, cases[i].lens[a]);
+			assert_memory_equal(resp_arg_ptr(&p, a), cases[i].args[a], cases[i].lens[a]);
+		}
+		resp_free(&p);
+	}
+}
+
+static void parse_should_refuse_unbalanced_quotes_in_inline_requests(void **state)
+{
+	static const char *lines[] = { "SET k \"abc\r\n", "SET k 'abc\n", "SET k \"a\"b\r\n", "SET k 'a'b\n",
+				       "SET k \"\\\"\r\n", "SET a\"b c\"d\r\n" };
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		assert_error(&lim, lines[i], "ERR Protocol error: unbalanced quotes in request");
 }
 
 static void parse_should_skip_blank_lines_and_empty_multibulks(void **state)
@@ -382,8 +425,8 @@ static void assert_span(const struct resp_span *k, const char *want)
 	assert_memory_equal(k->p, want, k->n);
 }
 
-/* resp_peek_keys: the keys of whole GET, SET and MGET requests, in order, skipping other commands; it stops at an
- * incomplete or inline request and at max, and changes nothing in the parser. */
+/* resp_peek_keys: the keys of whole requests where the command table says they are, in order, skipping commands
+ * without keys; it stops at an incomplete or inline request and at max, and changes nothing in the parser. */
 static void peek_should_find_keys_of_whole_requests_and_change_nothing(void **state)
 {
 	static const char text[] = "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"
@@ -398,38 +441,49 @@ static void peek_should_find_keys_of_whole_requests_and_change_nothing(void **st
 
 	(void)state;
 	resp_init(&p, &lim);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 0);
 	assert_int_equal(resp_feed(&p, text, strlen(text)), 0);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 5);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 5);
 	assert_span(&k[0], "k1");
 	assert_span(&k[1], "k2");
 	assert_span(&k[2], "k3");
 	assert_span(&k[3], "");
 	assert_span(&k[4], "k4");
-	assert_int_equal(resp_peek_keys(&p, k, 2), 2);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 2), 2);
 	assert_span(&k[1], "k2");
 	/* Nothing moved: the requests parse as before. */
 	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
 	assert_arg(&p, 1, "k1");
 	resp_consume(&p);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 4);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 4);
 	assert_span(&k[0], "k2");
 	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
 	assert_arg(&p, 2, "v\r\n\r\n");
 	resp_free(&p);
 
+	/* MSET's keys are every other argument; RENAME's both. */
+	resp_init(&p, &lim);
+	assert_int_equal(feed_str(&p, "*5\r\n$4\r\nmset\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+				      "*3\r\n$6\r\nRENAME\r\n$1\r\nc\r\n$1\r\nd\r\n"), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 4);
+	assert_span(&k[0], "a");
+	assert_span(&k[1], "b");
+	assert_span(&k[2], "c");
+	assert_span(&k[3], "d");
+	resp_free(&p);
+
 	/* An inline request, a bad header or a garbled length stops the scan. */
 	resp_init(&p, &lim);
 	assert_int_equal(feed_str(&p, "GET k1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n"), 0);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 0);
 	resp_free(&p);
 	resp_init(&p, &lim);
 	assert_int_equal(feed_str(&p, "*2\r\n$3\r\nGET\r\n$-2\r\nk2\r\n"), 0);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 0);
 	resp_free(&p);
 	resp_init(&p, &lim);
 	assert_int_equal(feed_str(&p, "*2\r\n$3\r\nGET\r\n$99999999999999999999\r\nk\r\n"), 0);
-	assert_int_equal(resp_peek_keys(&p, k, 8), 0);
+	assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 8), 0);
 	resp_free(&p);
 }
 
@@ -438,6 +492,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_should_need_more_until_a_split_multibulk_is_whole),
 		cmocka_unit_test(parse_should_split_inline_requests_on_whitespace),
+		cmocka_unit_test(parse_should_honour_quotes_and_escapes_in_inline_requests),
+		cmocka_unit_test(parse_should_refuse_unbalanced_quotes_in_inline_requests),
 		cmocka_unit_test(parse_should_skip_blank_lines_and_empty_multibulks),
 		cmocka_unit_test(parse_should_return_pipelined_requests_in_order),
 		cmocka_unit_test(parse_should_keep_binary_arguments_intact),

@@ -504,6 +504,120 @@ static void churn_should_never_return_stale_or_foreign_values(void **state)
 	store_done(s);
 }
 
+/* Marks each key met by a walk ("key:N") in a seen-count array. */
+static void count_key(void *arg, const char *key, size_t klen, int type)
+{
+	unsigned *seen = arg;
+	char buf[32];
+	int i;
+
+	assert_int_equal(type, STORE_STRING);
+	assert_true(klen < sizeof(buf));
+	memcpy(buf, key, klen);
+	buf[klen] = '\0';
+	assert_int_equal(sscanf(buf, "key:%d", &i), 1);
+	seen[i]++;
+}
+
+/* SCAN's promise: every key present for the whole walk is met at least once, even when the index doubles between
+ * two steps; keys deleted or expired before the walk are not met; a walk changes nothing. */
+static void scan_should_meet_every_key_across_an_index_growth(void **state)
+{
+	enum { N = 3000, MORE = 6000 };
+	static unsigned seen[N + MORE];
+	struct store *s = store_with(4, 0);
+	struct store_stats before, after;
+	char k[32];
+	uint64_t cursor = 0;
+	int steps = 0;
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < N; i++) {
+		key_of(k, sizeof(k), i);
+		assert_int_equal(store_set(s, k, strlen(k), "v", 1, i % 3 == 0 ? 5000 : 0, 0, 1000), 0);
+	}
+	key_of(k, sizeof(k), 1);
+	assert_int_equal(store_del(s, k, strlen(k), 1000), 0);
+	do {
+		store_get_stats(s, &before);
+		cursor = store_scan(s, cursor, 16, 1000, count_key, seen);
+		store_get_stats(s, &after);
+		assert_int_equal(before.index_entries, after.index_entries);
+		/* Half-way, the index grows (more keys than buckets). */
+		if (++steps == 40)
+			for (int i = N; i < N + MORE; i++) {
+				key_of(k, sizeof(k), i);
+				assert_int_equal(store_set(s, k, strlen(k), "v", 1, 0, 0, 1000), 0);
+			}
+	} while (cursor);
+	for (int i = 0; i < N; i++)
+		if (i != 1)
+			assert_true(seen[i] >= 1);
+	assert_int_equal(seen[1], 0);
+
+	/* Past their expiry, keys are not met. */
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(store_scan(s, 0, SIZE_MAX, 6000, count_key, seen), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(seen[i], i % 3 == 0 || i == 1 ? 0 : 1);
+	store_done(s);
+}
+
+static void pick_key(void *arg, const char *key, size_t klen, int type)
+{
+	(void)type;
+	memcpy(arg, key, klen);
+	((char *)arg)[klen] = '\0';
+}
+
+static void random_key_should_pick_a_live_key_or_say_none(void **state)
+{
+	struct store *s = store_with(1, 0);
+	char got[32];
+
+	(void)state;
+	assert_int_equal(store_random_key(s, 1000, 7, pick_key, got), -ENOENT);
+	assert_int_equal(store_set(s, "gone", 4, "v", 1, 0, 0, 1000), 0);
+	assert_int_equal(store_set(s, "only", 4, "v", 1, 0, 0, 1000), 0);
+	assert_int_equal(store_set(s, "late", 4, "v", 1, 1500, 0, 1000), 0);
+	assert_int_equal(store_del(s, "gone", 4, 1000), 0);
+	for (uint64_t seed = 1; seed < 50; seed++) {
+		assert_int_equal(store_random_key(s, 2000, seed, pick_key, got), 0);
+		assert_string_equal(got, "only");
+	}
+	store_done(s);
+}
+
+/* avg_ttl comes from the mean expiry, kept as keys come, change expiry and go (and as chunks are lost). */
+static void stats_should_keep_the_mean_expiry(void **state)
+{
+	struct store *s = store_with(2, 0);
+	struct store_stats st;
+
+	(void)state;
+	assert_int_equal(store_set(s, "a", 1, "v", 1, 11000, 0, 1000), 0);
+	assert_int_equal(store_set(s, "b", 1, "v", 1, 31000, 0, 1000), 0);
+	assert_int_equal(store_set(s, "c", 1, "v", 1, 0, 0, 1000), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.expire_avg, 21000);
+	assert_int_equal(store_expire(s, "b", 1, 0, 1000), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.expire_avg, 11000);
+	assert_int_equal(store_set(s, "a", 1, "longer value", 12, 51000, 0, 1000), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.expire_avg, 51000);
+	assert_int_equal(store_del(s, "a", 1, 1000), 0);
+	store_get_stats(s, &st);
+	assert_int_equal(st.expire_avg, 0);
+	assert_int_equal(store_set(s, "d", 1, "v", 1, 9000, 0, 1000), 0);
+	take_and_unmap(s, 2);
+	store_get_stats(s, &st);
+	assert_int_equal(st.expires, 0);
+	assert_int_equal(st.expire_avg, 0);
+	store_done(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +638,9 @@ int main(void)
 		cmocka_unit_test(flush_should_remove_every_key_and_keep_the_chunks),
 		cmocka_unit_test(prefetch_should_change_nothing),
 		cmocka_unit_test(churn_should_never_return_stale_or_foreign_values),
+		cmocka_unit_test(scan_should_meet_every_key_across_an_index_growth),
+		cmocka_unit_test(random_key_should_pick_a_live_key_or_say_none),
+		cmocka_unit_test(stats_should_keep_the_mean_expiry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
