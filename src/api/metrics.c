@@ -148,12 +148,11 @@ char *metrics_format(const struct api_status *st, const struct api_balloon_stats
 	return text;
 }
 
-char *metrics_from_backend(const struct api_backend *be, char *err, size_t err_len)
+int metrics_from_backend(const struct api_backend *be, char **text, char *err, size_t err_len)
 {
 	struct api_status st = { 0 };
 	struct api_balloon b = { 0 };
 	struct api_balloon_stats s = { 0 };
-	char *text;
 	int rc;
 
 	err[0] = '\0';
@@ -165,12 +164,9 @@ char *metrics_from_backend(const struct api_backend *be, char *err, size_t err_l
 	}
 	if (!rc && b.stats_polling_interval_s)
 		rc = be->get_stats(be->ctx, &s, err, err_len);
-	if (rc) {
-		if (!err[0])
-			snprintf(err, err_len, "%s", strerror(-rc));
-		return NULL;
-	}
-	if (!(text = metrics_format(&st, b.stats_polling_interval_s ? &s : NULL)))
-		snprintf(err, err_len, "%s", strerror(ENOMEM));
-	return text;
+	if (!rc && !(*text = metrics_format(&st, b.stats_polling_interval_s ? &s : NULL)))
+		rc = -ENOMEM;
+	if (rc && !err[0])
+		snprintf(err, err_len, "%s", strerror(-rc));
+	return rc;
 }

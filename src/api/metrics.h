@@ -15,9 +15,9 @@ char *metrics_format(const struct api_status *st, const struct api_balloon_stats
 
 /*
  * The exposition of what be reports now: its status, and its statistics while they are on (a backend without a
- * balloon, -ENODEV from get_balloon, has none). Returns the malloc'd text, or NULL with the reason in err (a
- * backend's failure, or out of memory).
+ * balloon, -ENODEV from get_balloon, has none). Returns 0 with the malloc'd text in *text, or the backend's -errno
+ * (or -ENOMEM) with the reason in err. Both the control API's /metrics and the TCP endpoint serve this.
  */
-char *metrics_from_backend(const struct api_backend *be, char *err, size_t err_len);
+int metrics_from_backend(const struct api_backend *be, char **text, char *err, size_t err_len);
 
 #endif

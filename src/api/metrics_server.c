@@ -85,7 +85,7 @@ static int on_request(struct metrics_server *srv, struct mconn *c)
 			      "/metrics is read-only: GET or HEAD\n", true);
 	if (q->has_query || http_req_has_body(q))
 		return answer(c, 400, "Bad Request", "", "text/plain", "GET /metrics takes no query and no body\n", !head);
-	if (!(text = metrics_from_backend(&srv->be, err, sizeof(err)))) {
+	if (metrics_from_backend(&srv->be, &text, err, sizeof(err))) {
 		strcat(err, "\n");
 		return answer(c, 500, "Internal Server Error", "", "text/plain", err, !head);
 	}

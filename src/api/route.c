@@ -299,22 +299,10 @@ static int get_status(struct req *q)
 /* Statistics appear only while they are on; a balloon that does not exist has none. */
 static int get_metrics(struct req *q)
 {
-	char err[API_ERR_LEN] = "";
-	struct api_status st = { 0 };
-	struct api_balloon b = { 0 };
-	struct api_balloon_stats s = { 0 };
-	const struct api_backend *be = q->be;
-	int rc = be->get_status(be->ctx, &st, err, sizeof(err));
+	char err[API_ERR_LEN] = "", *text = NULL;
+	int rc = metrics_from_backend(q->be, &text, err, sizeof(err));
 
-	if (!rc && (rc = be->get_balloon(be->ctx, &b, err, sizeof(err))) == -ENODEV) {
-		b = (struct api_balloon){ 0 };
-		rc = 0;
-	}
-	if (!rc && b.stats_polling_interval_s)
-		rc = be->get_stats(be->ctx, &s, err, sizeof(err));
-	if (rc)
-		return backend_fault(q, rc, "", err);
-	return reply_body(q->r, ROUTE_METRICS, metrics_format(&st, b.stats_polling_interval_s ? &s : NULL));
+	return rc ? backend_fault(q, rc, "", err) : reply_body(q->r, ROUTE_METRICS, text);
 }
 
 /* parse_get_balloon and parse_get_hinting. */

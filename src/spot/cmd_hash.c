@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -478,16 +477,8 @@ void cmd_hincrbyfloat(struct call *c)
 		rbuf_error(c->out, "ERR hash value is not a float");
 		return;
 	}
-	cur += by;
-	if (isnan(cur) || isinf(cur)) {
-		rbuf_error(c->out, "ERR increment would produce NaN or Infinity");
+	if ((n = float_add(c, cur, by, num)) < 0)
 		return;
-	}
-	n = format_ld(num, sizeof(num), cur);
-	if (n < 0) {
-		rbuf_error(c->out, ERR_FLOAT);
-		return;
-	}
 	v = (struct cmd_arg){ num, (size_t)n };
 	if (hash_put(c, h, &c->argv[2], &v))
 		rbuf_bulk(c->out, num, (size_t)n);

@@ -84,6 +84,9 @@ bool parse_cursor(struct call *c, const struct cmd_arg *a, uint64_t *cursor);
 #define LD_MAX_CHARS (5 * 1024)
 bool parse_ld(const char *p, size_t n, long double *v);
 int format_ld(char *buf, size_t cap, long double v);
+/* INCRBYFLOAT's and HINCRBYFLOAT's sum: cur + by formatted into num (LD_MAX_CHARS), or -1 with the error replied
+ * (NaN or infinity, or a number too long to print). */
+int float_add(struct call *c, long double cur, long double by, char *num);
 /* Redis's glob (stringmatchlen): * ? [a-z] [^x] and \ escapes, binary safe; nocase folds ASCII case. */
 bool glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
 

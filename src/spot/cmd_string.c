@@ -362,6 +362,21 @@ int format_ld(char *buf, size_t cap, long double v)
 	return n;
 }
 
+int float_add(struct call *c, long double cur, long double by, char *num)
+{
+	int n;
+
+	cur += by;
+	if (isnan(cur) || isinf(cur)) {
+		rbuf_error(c->out, "ERR increment would produce NaN or Infinity");
+		return -1;
+	}
+	n = format_ld(num, LD_MAX_CHARS, cur);
+	if (n < 0)
+		rbuf_error(c->out, ERR_FLOAT);
+	return n;
+}
+
 void cmd_incrbyfloat(struct call *c)
 {
 	struct store_val v;
@@ -375,16 +390,8 @@ void cmd_incrbyfloat(struct call *c)
 		rbuf_error(c->out, ERR_FLOAT);
 		return;
 	}
-	cur += by;
-	if (isnan(cur) || isinf(cur)) {
-		rbuf_error(c->out, "ERR increment would produce NaN or Infinity");
+	if ((n = float_add(c, cur, by, num)) < 0)
 		return;
-	}
-	n = format_ld(num, sizeof(num), cur);
-	if (n < 0) {
-		rbuf_error(c->out, ERR_FLOAT);
-		return;
-	}
 	if (store_keep_ttl(c, num, (size_t)n))
 		rbuf_bulk(c->out, num, (size_t)n);
 }
