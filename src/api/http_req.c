@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/hex.h"
+
 #define HEAD_MIN_CAP 256
 #define BODY_MIN_CAP 1024
 
@@ -63,17 +65,6 @@ static bool equals_ci(const char *s, size_t n, const char *want)
 	return n == strlen(want) && !strncasecmp(s, want, n);
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Adds a digit to *v, saturating at UINT64_MAX. */
 static void accumulate(uint64_t *v, unsigned int base, unsigned int digit)
 {
@@ -92,8 +83,8 @@ static bool percent_decode(char *s)
 			*out++ = *s;
 			continue;
 		}
-		hi = hex_value(s[1]);
-		lo = hi < 0 ? -1 : hex_value(s[2]);
+		hi = hex_digit(s[1]);
+		lo = hi < 0 ? -1 : hex_digit(s[2]);
 		if (lo < 0 || (!hi && !lo))
 			return false;
 		*out++ = (char)(hi * 16 + lo);
@@ -369,10 +360,10 @@ static enum http_req_event chunk_size(struct http_req *r)
 	const char *p = r->chunk_line;
 	uint64_t size = 0;
 
-	if (hex_value(*p) < 0)
+	if (hex_digit(*p) < 0)
 		return fail(r, 400, "malformed chunk size");
-	for (; hex_value(*p) >= 0; p++)
-		accumulate(&size, 16, (unsigned int)hex_value(*p));
+	for (; hex_digit(*p) >= 0; p++)
+		accumulate(&size, 16, (unsigned int)hex_digit(*p));
 	while (is_ows(*p))
 		p++;
 	if (*p && *p != ';')

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/hex.h"
+
 #define ARGV_PRESIZE 1024
 /* Internal result: an empty request ("*0", a blank inline line) was skipped; parse on. */
 #define RESP_SKIP 2
@@ -168,17 +170,6 @@ static int push_arg(struct resp_parser *p, size_t off, size_t len, size_t hint)
 /* isspace() in the C locale: what sdssplitargs skips between arguments. */
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The byte at i of a line that ends at lend, where the end reads as NUL, as in the C string Redis splits. */
 static char at(const char *buf, size_t i, size_t lend) { return i < lend ? buf[i] : '\0'; }
 
@@ -198,9 +189,9 @@ static bool unquote(char *buf, size_t *i, size_t lend, size_t *w, char q)
 			(*i)++;
 			return next == '\0' || is_space(next);
 		}
-		if (q == '"' && c == '\\' && at(buf, *i + 1, lend) == 'x' && hex_val(at(buf, *i + 2, lend)) >= 0 &&
-		    hex_val(at(buf, *i + 3, lend)) >= 0) {
-			c = (char)(hex_val(buf[*i + 2]) * 16 + hex_val(buf[*i + 3]));
+		if (q == '"' && c == '\\' && at(buf, *i + 1, lend) == 'x' && hex_digit(at(buf, *i + 2, lend)) >= 0 &&
+		    hex_digit(at(buf, *i + 3, lend)) >= 0) {
+			c = (char)(hex_digit(buf[*i + 2]) * 16 + hex_digit(buf[*i + 3]));
 			*i += 3;
 		} else if (q == '"' && c == '\\' && at(buf, *i + 1, lend)) {
 			c = buf[++*i];
