@@ -1,6 +1,7 @@
 #include "control/ctl_targets.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +21,8 @@ static int load_state(struct ctl *c, char *err, size_t errlen)
 	return 0;
 }
 
-int ctl_targets_init(struct ctl *c, char *err, size_t errlen)
+/* The layers, weakest first: defaults, the config file, the state file (unless with_state is false), the flags. */
+static int layer(struct ctl *c, bool with_state, char *err, size_t errlen)
 {
 	const struct options *o = &c->opt;
 	const struct size_opt *flags[TARGET_COUNT] = {
@@ -30,11 +32,7 @@ int ctl_targets_init(struct ctl *c, char *err, size_t errlen)
 	};
 	struct targets defaults, change = { { 0 } };
 	unsigned mask = 0;
-	size_t n;
-	int r;
 
-	if ((r = load_state(c, err, errlen)))
-		return r;
 	targets_defaults(&defaults, c->dom.total);
 	for (int f = 0; f < TARGET_COUNT; f++) {
 		enum target_source src = TARGET_SRC_DEFAULT;
@@ -43,7 +41,7 @@ int ctl_targets_init(struct ctl *c, char *err, size_t errlen)
 			change.v[f] = o->config_targets[f].bytes;
 			src = TARGET_SRC_CONFIG;
 		}
-		if (c->saved_mask & TARGET_BIT(f)) {
+		if (with_state && (c->saved_mask & TARGET_BIT(f))) {
 			change.v[f] = c->saved.v[f];
 			src = TARGET_SRC_STATE;
 		}
@@ -55,11 +53,30 @@ int ctl_targets_init(struct ctl *c, char *err, size_t errlen)
 		if (src != TARGET_SRC_DEFAULT)
 			mask |= TARGET_BIT(f);
 	}
-	r = targets_update(&defaults, &change, mask, c->dom.total, &c->tg, err, errlen);
-	/* The state file may hold values a smaller domain no longer allows: say where they came from. */
-	if (r && c->saved_mask && (n = strlen(err)) < errlen)
-		snprintf(err + n, errlen - n, " (targets restored from %s, set at run time)", c->state.path);
-	return r;
+	return targets_update(&defaults, &change, mask, c->dom.total, &c->tg, err, errlen);
+}
+
+int ctl_targets_init(struct ctl *c, char *err, size_t errlen)
+{
+	char why[256];
+	int r;
+
+	if ((r = load_state(c, err, errlen)))
+		return r;
+	if (!c->saved_mask)
+		return layer(c, false, err, errlen);
+	if (!layer(c, true, why, sizeof(why)))
+		return 0;
+	/*
+	 * Values kept from an earlier run that no longer fit (a smaller domain, new flags): the operator's command line
+	 * and config file still hold, so start with them rather than refuse (a service would restart into the same
+	 * refusal for ever). The kept values are forgotten at the next change made at run time.
+	 */
+	if ((r = layer(c, false, err, errlen)))
+		return r;
+	log_warn("ignoring the targets kept in %s: %s", c->state.path, why);
+	c->saved_mask = 0;
+	return 0;
 }
 
 void ctl_targets_set_at_run_time(struct ctl *c, unsigned mask)

@@ -89,6 +89,19 @@ wait_for 10 "the API socket a third time" test -S "$sock"
 [[ $(get /usbd/targets | jq .grab_lower_mib) == 150 ]] || fail "flag over state: $(get /usbd/targets)"
 [[ $(get /usbd/status | jq -r .sources.grab_lower) == command-line ]] || fail "source of the flag's value"
 
+# Kept values that no longer fit with the command line (here an upper bound of 0 from a PATCH /balloon of an earlier
+# run, against --grab-lower 64M) are ignored with a warning: usbd starts on its flags, never refuses for ever.
+kill -TERM "$USBD_PID"
+wait "$USBD_PID" || true
+printf '{"grab_lower_bytes": 0, "grab_upper_bytes": 0}\n' > "$state"
+chmod 600 "$state"
+start_usbd --config-file "$cfg" --state-file "$state" --grab-lower 64M
+wait_for 10 "the API socket with a stale state file" test -S "$sock"
+[[ $(get /usbd/targets | jq -c '[.grab_lower_mib, .grab_upper_mib]') == '[64,1024]' ]] ||
+  fail "stale state file: $(get /usbd/targets)"
+grep -q "ignoring the targets kept in $state: grab_lower (64M) is larger than grab_upper (0)" "$T_DIR/usbd.log" ||
+  fail "no warning about the ignored state file: $(cat "$T_DIR/usbd.log")"
+
 # A symlink at the state file is not followed: the start is refused.
 kill -TERM "$USBD_PID"
 wait "$USBD_PID" || true
