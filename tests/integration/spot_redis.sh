@@ -3,6 +3,8 @@
 # and checks: a redis-cli round trip of every command and its errors, redis-benchmark without errors, malformed
 # protocol answered Redis-style and closed while another client keeps working, the client, output and password
 # limits, and a churn of writes and verified reads while chunks are taken and added back.
+# No cgroups: the same on v1 and v2 (it runs in the guest too).
+# backends: v1 v2
 set -u
 
 BUILD=${USBD_BUILD:?USBD_BUILD is not set}
