@@ -17,7 +17,7 @@ if [[ -f $CGV1/cgroup.event_control ]]; then
 elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
   CG=/sys/fs/cgroup CG_VER=2
 else
-  CG= CG_VER=0
+  CG='' CG_VER=0
 fi
 # In the guest (tests/vm/debian/run-cases): VMTEST_CGPREFIX is the delegated cgroup the tests may use (relative to
 # CG, with a trailing slash), VMTEST_SWAP the disk for swap. T_GUEST=1 there: a test under software emulation
@@ -59,7 +59,8 @@ require_root_v1() { require_root; require_v1 "${1:-this test speaks cgroup v1 fi
 # the memory controller is enabled for the parent's children first (the parent must hold no processes).
 mkcg() {
   if ((CG_VER == 2)); then
-    local parent=$CG/$(dirname "$1")
+    local parent
+    parent=$CG/$(dirname "$1")
     grep -qw memory "$parent/cgroup.subtree_control" || echo +memory > "$parent/cgroup.subtree_control"
   fi
   mkdir "$CG/$1"
