@@ -33,7 +33,8 @@ fail() {
   echo "FAIL: $*" >&2
   local f
   for f in "$T_DIR"/usbd*.log; do
-    [[ -f $f ]] && { echo "--- ${f##*/} (tail) ---" >&2; tail -n 40 "$f" >&2; }
+    # without the status lines (--status-interval 1), which would hide the rest
+    [[ -f $f ]] && { echo "--- ${f##*/} (tail, no status lines) ---" >&2; grep -v ': info: grab ' "$f" | tail -n 40 >&2; }
   done
   for f in "$T_DIR"/*.log; do  # the test's other programs: the last lines say where they were
     [[ -f $f && ${f##*/} != usbd*.log ]] && { echo "--- ${f##*/} (tail) ---" >&2; tail -n 8 "$f" >&2; }
