@@ -45,7 +45,7 @@ fail() {
 skip() { echo "SKIP: $*" >&2; if ((T_GUEST)); then exit 77; fi; exit 0; }
 pass() { echo "PASS: $*"; }
 
-# t_size HOST GUEST: HOST on this machine, GUEST in the guest (1.5 GiB of memory, software emulation).
+# t_size HOST GUEST: HOST on this machine, GUEST in the guest (2.5 GiB of memory, software emulation).
 t_size() { if ((T_GUEST)); then echo "$2"; else echo "$1"; fi; }
 
 require_root() {
@@ -70,14 +70,13 @@ mkcg() {
 }
 
 cg_get() { cat "$CG/$1/$2"; }
-# cg_file WHAT: the file of this hierarchy for limit, usage, procs or swap_setting (what keeps a cgroup out of swap:
+# cg_file WHAT: the file of this hierarchy for limit, usage or swap_setting (what keeps a cgroup out of swap:
 # v1 memory.swappiness 0, v2 memory.swap.max 0).
 cg_file() {
   case $CG_VER:$1 in
     1:limit) echo memory.limit_in_bytes ;;  2:limit) echo memory.max ;;
     1:usage) echo memory.usage_in_bytes ;;  2:usage) echo memory.current ;;
     1:swap_setting) echo memory.swappiness ;; 2:swap_setting) echo memory.swap.max ;;
-    *:procs) echo cgroup.procs ;;
     *) echo "cg_file: unknown $1" >&2; return 1 ;;
   esac
 }
@@ -88,9 +87,8 @@ cg_limit() { cat "$CG/$1/$(cg_file limit)"; }
 cg_usage() { cat "$CG/$1/$(cg_file usage)" 2>/dev/null || echo 0; }
 # cg_procs NAME: its processes, one a line (nothing when it does not exist).
 cg_procs() { cat "$CG/$1/cgroup.procs" 2>/dev/null || true; }
-# cg_stat NAME KEY: a value of memory.stat. cg_anon NAME: its anonymous memory, with descendants (v1 total_rss).
+# cg_stat NAME KEY: a value of memory.stat (the keys differ: v1 total_rss, total_swap; v2 anon, ...).
 cg_stat() { awk -v k="$2" '$1 == k { print $2 }' "$CG/$1/memory.stat"; }
-cg_anon() { if ((CG_VER == 1)); then cg_stat "$1" total_rss; else cg_stat "$1" anon; fi; }
 # cg_swap NAME: its swap in bytes, with descendants (v1 memory.stat total_swap, which needs memsw accounting;
 # v2 memory.swap.current).
 cg_swap() { if ((CG_VER == 1)); then cg_stat "$1" total_swap; else cat "$CG/$1/memory.swap.current"; fi; }
