@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Control API against the real daemon: the curl commands of Firecracker's ballooning documentation succeed with
 # the documented codes and bodies, and the balloon really moves to the new target.
+# backends: v1 v2
 source "$(dirname "$0")/lib.sh"
-require_root_v1
+require_root
 command -v curl >/dev/null || skip "needs curl"
 
 mkcg "$T_NAME" $((1 << 30))
@@ -10,8 +11,7 @@ mkcg "$T_NAME/app"
 sock=$T_DIR/usbd.sock
 start_usbd --domain "$T_NAME" "$T_NAME/app" --api-sock "$sock" --spot-listen off
 wait_for 10 "the API socket" test -S "$sock"
-balloon=$CGV1/$T_NAME/usbd-balloon
-grab() { cat "$balloon/memory.usage_in_bytes" 2>/dev/null || echo 0; }
+grab() { cg_usage "$T_NAME/usbd-balloon"; }
 near() { local g; g=$(grab); (( g >= $1 - (4 << 20) && g <= $1 + (4 << 20) )); }
 
 req() {  # req METHOD PATH [BODY] -> prints "CODE BODY"
@@ -58,7 +58,7 @@ expect 400 PATCH /usbd/targets '{"grab_lower_mib": 900, "grab_upper_mib": 100}'
 want='swap_target (2G) is larger than the domain (1G)'
 got=$(req PATCH /usbd/targets '{"swap_target_mib": 2048}')
 [[ $got == "400 "*"$want"* ]] || fail "PATCH swap_target_mib 2048: expected 400 '$want', got: $got"
-if cli=$("$USBD_BUILD/usbd" --domain "$T_NAME" --swap-target 2G --api-sock off --apps-sock off --spot-listen off \
+if cli=$("$USBD" --domain "$T_NAME" --swap-target 2G --api-sock off --apps-sock off --spot-listen off \
          "$T_NAME/app" 2>&1); then
   fail "usbd --swap-target 2G on a 1G domain started"
 fi
@@ -68,4 +68,4 @@ grep -Eq '"amount_mib": *384' <<<"$got" || fail "a refused request changed the b
 near $((384 << 20)) || fail "a refused request moved the balloon: $(mib "$(grab)") MiB"
 status=$(req GET /usbd/status)
 grep -Eq '"grab_bytes": *[0-9]+' <<<"$status" || fail "status: $status"
-pass "Firecracker's balloon commands work against usbd and move the balloon"
+pass "Firecracker's balloon commands work against usbd and move the balloon (cgroup v$CG_VER)"

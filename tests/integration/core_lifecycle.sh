@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Core: a worker killed with SIGKILL is noticed and restarted after the cool-down, and the balloon re-inflates;
 # SIGTERM frees everything, removes the cgroup usbd created, and exits 0.
+# backends: v1 v2
 source "$(dirname "$0")/lib.sh"
-require_root_v1
+require_root
 
+GRAB_MIB=$(t_size 256 128)
 mkcg "$T_NAME" $((1 << 30))
 mkcg "$T_NAME/app"
-start_usbd --domain "$T_NAME" "$T_NAME/app" --grab-lower 256M --api-sock off --spot-listen off \
+start_usbd --domain "$T_NAME" "$T_NAME/app" --grab-lower "${GRAB_MIB}M" --api-sock off --spot-listen off \
   --worker-cooldown-ms 1500
-balloon=$CGV1/$T_NAME/usbd-balloon
-grab() { cat "$balloon/memory.usage_in_bytes" 2>/dev/null || echo 0; }
-inflated() { (( $(grab) >= (256 << 20) )); }
-wait_for 30 "the balloon to reach 256 MiB" inflated
+balloon=$T_NAME/usbd-balloon
+grab() { cg_usage "$balloon"; }
+inflated() { (( $(grab) >= GRAB_MIB << 20 )); }
+wait_for 30 "the balloon to reach $GRAB_MIB MiB" inflated
 
-worker=$(cat "$balloon/cgroup.procs")
+worker=$(cg_procs "$balloon")
 [[ -n $worker ]] || fail "no worker process in $balloon"
 [[ $(cat "/proc/$worker/oom_score_adj") == 1000 ]] || fail "worker oom_score_adj is not 1000"
 ctl_adj=$(cat "/proc/$USBD_PID/oom_score_adj")
@@ -30,7 +32,7 @@ killed_at=$SECONDS
 kill -9 "$worker"
 released() { (( $(grab) < (64 << 20) )); }
 wait_for 10 "the killed worker's memory to return" released
-new_worker() { local p; p=$(cat "$balloon/cgroup.procs" 2>/dev/null); [[ -n $p && $p != "$worker" ]]; }
+new_worker() { local p; p=$(cg_procs "$balloon"); [[ -n $p && $p != "$worker" ]]; }
 wait_for 30 "a new worker after the cool-down" new_worker
 (( SECONDS - killed_at >= 1 )) || fail "the worker was restarted before its cool-down"
 grep -q "restarting in 1500 ms" "$T_DIR/usbd.log" || fail "usbd did not report the restart cool-down"
@@ -42,8 +44,8 @@ wait "$USBD_PID"
 status=$?
 set -e
 (( status == 0 )) || fail "usbd exited with $status after SIGTERM"
-[[ ! -d $balloon ]] || fail "usbd left its cgroup $balloon behind"
+[[ ! -d $CG/$balloon ]] || fail "usbd left its cgroup $balloon behind"
 kill -0 "$worker" 2>/dev/null && fail "the first worker is still alive"
-usage=$(cg_get "$T_NAME" memory.usage_in_bytes)
+usage=$(cg_usage "$T_NAME")
 (( usage < (64 << 20) )) || fail "domain usage still $(mib "$usage") MiB after exit"
-pass "worker restarted after its cool-down; SIGTERM freed everything and removed usbd's cgroup"
+pass "worker restarted after its cool-down; SIGTERM freed everything and removed usbd's cgroup (cgroup v$CG_VER)"

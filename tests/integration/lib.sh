@@ -1,13 +1,29 @@
 # Shared helpers for usbd's integration tests (sourced). Each test makes its own cgroups under a unique name
 # and removes them on any exit, stops every process it started and turns off swap it turned on.
+# The same script runs on cgroup v1 (this project's machines: the memory controller at /sys/fs/cgroup/memory) and
+# on cgroup v2 (the Debian guest of tests/vm, from a systemd unit with Delegate=yes): tests speak to cgroups only
+# through the cg_* helpers below, and name them from T_NAME, which lies in the cgroup the tests may use.
 set -euo pipefail
 
 BUILD=${USBD_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 USBD=$BUILD/usbd
 USBDCTL=$BUILD/usbdctl
 HELPERS=$BUILD/helpers
-CGV1=/sys/fs/cgroup/memory
-T_NAME=usbd-test-$$-$(basename "$0" .sh)
+CGV1=/sys/fs/cgroup/memory  # the v1-only tests' hierarchy (require_v1)
+# The memory hierarchy: CG its root, CG_VER 1 or 2 (0: none). Cgroup names (T_NAME, usbd's --domain and app
+# arguments) are relative to CG, as usbd resolves them.
+if [[ -f $CGV1/cgroup.event_control ]]; then
+  CG=$CGV1 CG_VER=1
+elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+  CG=/sys/fs/cgroup CG_VER=2
+else
+  CG='' CG_VER=0
+fi
+# In the guest (tests/vm/debian/run-cases): VMTEST_CGPREFIX is the delegated cgroup the tests may use (relative to
+# CG, with a trailing slash), VMTEST_SWAP the disk for swap. T_GUEST=1 there: a test under software emulation
+# shrinks its sizes (t_size), never its assertions.
+T_GUEST=${VMTEST_GUEST:-0}
+T_NAME=${VMTEST_CGPREFIX:-}usbd-test-$$-$(basename "$0" .sh)
 T_DIR=$(mktemp -d /tmp/usbd-test.XXXXXX)
 T_PIDS=()
 T_CGROUPS=()
@@ -17,35 +33,91 @@ fail() {
   echo "FAIL: $*" >&2
   local f
   for f in "$T_DIR"/usbd*.log; do
-    [[ -f $f ]] && { echo "--- ${f##*/} (tail) ---" >&2; tail -n 40 "$f" >&2; }
+    # without the status lines (--status-interval 1), which would hide the rest
+    [[ -f $f ]] && { echo "--- ${f##*/} (tail, no status lines) ---" >&2; grep -v ': info: grab ' "$f" | tail -n 40 >&2; }
   done
   for f in "$T_DIR"/*.log; do  # the test's other programs: the last lines say where they were
     [[ -f $f && ${f##*/} != usbd*.log ]] && { echo "--- ${f##*/} (tail) ---" >&2; tail -n 8 "$f" >&2; }
   done
   exit 1
 }
-skip() { echo "SKIP: $*" >&2; exit 0; }
+# skip: exit 0 for ctest on the host; 77 in the guest, whose runner reports it as a SKIP.
+skip() { echo "SKIP: $*" >&2; if ((T_GUEST)); then exit 77; fi; exit 0; }
 pass() { echo "PASS: $*"; }
 
-require_root_v1() {
+# t_size HOST GUEST: HOST on this machine, GUEST in the guest (2.5 GiB of memory, software emulation).
+t_size() { if ((T_GUEST)); then echo "$2"; else echo "$1"; fi; }
+
+require_root() {
   [[ $(id -u) -eq 0 ]] || skip "needs root"
-  [[ -f $CGV1/cgroup.event_control ]] || skip "needs the cgroup v1 memory controller at $CGV1"
+  ((CG_VER)) || skip "needs a memory controller (cgroup v1 at $CGV1 or cgroup v2)"
 }
+# require_v1 WHAT: for what only cgroup v1 has (usage-threshold eventfds, memsw, lowering limit_in_bytes).
+require_v1() { ((CG_VER == 1)) || skip "needs the cgroup v1 memory controller: ${1:-}"; }
+require_root_v1() { require_root; require_v1 "${1:-this test speaks cgroup v1 files}"; }
 
-# mkcg NAME [LIMIT_BYTES]: creates a v1 memory cgroup (removed at exit, children first).
+# mkcg NAME [LIMIT_BYTES]: creates a memory cgroup (removed at exit, children first) with that hard limit. On v2
+# the memory controller is enabled for the parent's children first (the parent must hold no processes).
 mkcg() {
-  mkdir "$CGV1/$1"
+  if ((CG_VER == 2)); then
+    local parent
+    parent=$CG/$(dirname "$1")
+    grep -qw memory "$parent/cgroup.subtree_control" || echo +memory > "$parent/cgroup.subtree_control"
+  fi
+  mkdir "$CG/$1"
   T_CGROUPS=("$1" "${T_CGROUPS[@]}")
-  [[ -z ${2:-} ]] || echo "$2" > "$CGV1/$1/memory.limit_in_bytes"
+  [[ -z ${2:-} ]] || cg_set_limit "$1" "$2"
 }
 
-cg_get() { cat "$CGV1/$1/$2"; }
+cg_get() { cat "$CG/$1/$2"; }
+# cg_file WHAT: the file of this hierarchy for limit, usage or swap_setting (what keeps a cgroup out of swap:
+# v1 memory.swappiness 0, v2 memory.swap.max 0).
+cg_file() {
+  case $CG_VER:$1 in
+    1:limit) echo memory.limit_in_bytes ;;  2:limit) echo memory.max ;;
+    1:usage) echo memory.usage_in_bytes ;;  2:usage) echo memory.current ;;
+    1:swap_setting) echo memory.swappiness ;; 2:swap_setting) echo memory.swap.max ;;
+    *) echo "cg_file: unknown $1" >&2; return 1 ;;
+  esac
+}
+cg_set_limit() { echo "$2" > "$CG/$1/$(cg_file limit)"; }
+# cg_limit NAME: the hard limit in bytes (v2 "max" as is).
+cg_limit() { cat "$CG/$1/$(cg_file limit)"; }
+# cg_usage NAME: memory usage in bytes, 0 when the cgroup does not exist (yet or any more).
+cg_usage() { cat "$CG/$1/$(cg_file usage)" 2>/dev/null || echo 0; }
+# cg_procs NAME: its processes, one a line (nothing when it does not exist).
+cg_procs() { cat "$CG/$1/cgroup.procs" 2>/dev/null || true; }
+# cg_stat NAME KEY: a value of memory.stat (the keys differ: v1 total_rss, total_swap; v2 anon, ...).
+cg_stat() { awk -v k="$2" '$1 == k { print $2 }' "$CG/$1/memory.stat"; }
+# cg_swap NAME: its swap in bytes, with descendants (v1 memory.stat total_swap, which needs memsw accounting;
+# v2 memory.swap.current).
+cg_swap() { if ((CG_VER == 1)); then cg_stat "$1" total_swap; else cat "$CG/$1/memory.swap.current"; fi; }
+# cg_oom_kills NAME: the OOM kills in the cgroup and its descendants so far (v1 memory.oom_control, v2 memory.events).
+cg_oom_kills() {
+  local f=memory.oom_control
+  ((CG_VER == 1)) || f=memory.events
+  awk '$1 == "oom_kill" { print $2 }' "$CG/$1/$f"
+}
+# cg_swap_setting NAME: what says whether the cgroup may swap (cg_file swap_setting); cg_kept_out_of_swap NAME.
+cg_swap_setting() { cat "$CG/$1/$(cg_file swap_setting)"; }
+cg_kept_out_of_swap() { [[ $(cg_swap_setting "$1") == 0 ]]; }
+# cg_forbid_swap NAME: the cgroup may not swap at all (v1: memsw limit = limit, skips without memsw accounting;
+# v2: memory.swap.max 0).
+cg_forbid_swap() {
+  if ((CG_VER == 1)); then
+    [[ -f $CG/$1/memory.memsw.limit_in_bytes ]] || skip "needs memsw accounting (swapaccount=1)"
+    cg_limit "$1" > "$CG/$1/memory.memsw.limit_in_bytes"
+  else
+    echo 0 > "$CG/$1/memory.swap.max"
+  fi
+}
 
 # Kills every process left in a cgroup (so it can be removed).
 cg_kill_all() {
-  local f=$CGV1/$1/cgroup.procs p
-  [[ -f $f ]] || return 0
-  for p in $(cat "$f"); do kill -9 "$p" 2>/dev/null || true; done
+  local p
+  [[ -d $CG/$1 ]] || return 0
+  if ((CG_VER == 2)); then echo 1 > "$CG/$1/cgroup.kill"; return 0; fi
+  for p in $(cg_procs "$1"); do kill -9 "$p" 2>/dev/null || true; done
 }
 
 cleanup() {
@@ -57,16 +129,16 @@ cleanup() {
     kill -9 "$p" 2>/dev/null || true
   done
   for c in "${T_CGROUPS[@]}"; do
-    [[ -d $CGV1/$c ]] || continue
+    [[ -d $CG/$c ]] || continue
     # children usbd may have made, deepest first
-    find "$CGV1/$c" -mindepth 1 -depth -type d 2>/dev/null | while read -r d; do
-      for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    find "$CG/$c" -mindepth 1 -depth -type d 2>/dev/null | while read -r d; do
+      cg_kill_all "${d#"$CG"/}"
       for i in $(seq 20); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
     done
     cg_kill_all "$c"
-    for i in $(seq 30); do [[ -d $CGV1/$c ]] || break; rmdir "$CGV1/$c" 2>/dev/null && break; sleep 0.1; done
+    for i in $(seq 30); do [[ -d $CG/$c ]] || break; rmdir "$CG/$c" 2>/dev/null && break; sleep 0.1; done
   done
-  for s in "${T_SWAPS[@]}"; do swapoff "$s" 2>/dev/null || true; rm -f "$s"; done
+  for s in "${T_SWAPS[@]}"; do swapoff "$s" 2>/dev/null || true; [[ $s == /dev/* ]] || rm -f "$s"; done
   rm -rf "$T_DIR"
   exit $rc
 }
@@ -87,23 +159,29 @@ start_usbd() {
 # run_in_cg CG CMD...: runs CMD inside cgroup CG (foreground); returns its status.
 run_in_cg() {
   local cg=$1; shift
-  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$cg" "$@"
+  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG/$cg" "$@"
 }
 
 # spawn_in_cg CG CMD...: starts CMD in the background inside CG; $! is CMD's own pid (bash execs it).
 spawn_in_cg() {
   local cg=$1; shift
-  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$cg" "$@" &
+  bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG/$cg" "$@" &
 }
 
-# make_swap MIB: a swap file of MIB MiB this test owns (off and removed at exit); skips if swapon refuses it.
+# make_swap MIB: swap of at least MIB MiB this test owns (turned off at exit): a swap file, or in the guest its swap
+# disk (VMTEST_SWAP); skips if swapon refuses it.
 make_swap() {
   local f=$T_DIR/swapfile
+  if [[ -n ${VMTEST_SWAP:-} ]]; then
+    f=$VMTEST_SWAP
+    (( $(blockdev --getsize64 "$f") >= $1 << 20 )) || fail "the guest's swap disk is smaller than $1 MiB"
+  else
+    fallocate -l "$1M" "$f" 2>/dev/null || dd if=/dev/zero of="$f" bs=1M count="$1" status=none
+    chmod 600 "$f"
+  fi
   T_SWAPS+=("$f")
-  fallocate -l "$1M" "$f" 2>/dev/null || dd if=/dev/zero of="$f" bs=1M count="$1" status=none
-  chmod 600 "$f"
   mkswap "$f" >/dev/null
-  swapon "$f" || skip "swapon refused a swap file here"
+  swapon "$f" || skip "swapon refused $f here"
 }
 
 # wait_for SECONDS DESCRIPTION CMD...: polls CMD every 0.1 s until it succeeds.

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# libusbd end to end (issue 6), as root on cgroup v1 with a swap file this test makes and removes.
-# Domain 1 GiB, threshold 128 MiB. The registered app maps 4x the threshold (512 MiB), writes it, scans the
+# libusbd end to end (issue 6), as root with swap this test makes and removes (cgroup v1, or v2 in the guest).
+# Domain 1 GiB, threshold 128 MiB (in the guest every size halved). The registered app maps 4x the threshold (512 MiB), writes it, scans the
 # first half. A non-registered hog (448 MiB) in the same app cgroup drives free memory under the threshold:
 #   1. the app gets SIGBALLOONs, pages its cold half out through libusbd, and reads every value back intact;
 #   2. under the same pressure, and more (a second hog pushes the domain ~60 MiB past its limit), the hogs end with VmSwap 0;
 #   3. before the pressure a page-out is refused and nothing is swapped; memory it does not own is refused;
 #   4. lib_pageout_thp.sh runs all of it with MADV_HUGEPAGE memory (--huge).
+# "Kept out of swap" is v1 memory.swappiness 0, v2 memory.swap.max 0.
+# KNOWN FAILURE on cgroup v2, a usbd bug (not in the guest's default run; `tests/vm/run.sh lib_pageout` shows it):
+# the first registration fails ("registry: swap scheme not applied: No such file or directory", the app gets EPERM).
+# usbd makes APP/usbd-registered inside the app cgroup, which holds the app's processes, so v2's no-internal-process
+# rule keeps the memory controller (memory.swap.max) out of it; and were it there, memory.swap.max 0 on APP and the
+# domain would still forbid it swap (v2 limits are hierarchical).
+# backends: v1; v2 fails (usbd bug above)
 source "$(dirname "$0")/lib.sh"
-require_root_v1
+require_root
 MODE=${1:-}
 HUGE_ARG=()
 [[ $MODE == --huge ]] && HUGE_ARG=(--huge)
@@ -16,11 +23,13 @@ DOM=$T_NAME
 APP=$DOM/app
 SOCK=$T_DIR/apps.sock
 STATUS=$T_DIR/app.status
-THRESHOLD=128M
+H=$(t_size 1 2)  # sizes are divided by H
+THRESHOLD=$((128 / H))M
 
-mkcg "$DOM" $((1 << 30))
+mkcg "$DOM" $((1024 / H << 20))
 mkcg "$APP"
-make_swap 1024
+make_swap $((1024 / H))
+dom_swap_before=$(cg_swap_setting "$DOM") app_swap_before=$(cg_swap_setting "$APP")
 
 # The daemon side: the real usbd, with an empty balloon so that only the apps' own memory is in play.
 start_usbd --domain "$DOM" --threshold $THRESHOLD --apps-sock "$SOCK" --api-sock off --spot-listen off "$APP"
@@ -31,25 +40,25 @@ vmswap_kb() { local v; v=$(awk '/^VmSwap:/ { print $2 }' "/proc/$1/status" 2>/de
 out_at_least() { (( $(stat_of out || echo 0) >= $1 )); }
 signals_at_least() { (( $(stat_of signals || echo 0) >= $1 )); }
 
-spawn_in_cg "$APP" "$HELPERS/lib_scan_app" --size 512M --apps-sock "$SOCK" --status "$STATUS" "${HUGE_ARG[@]}" \
+spawn_in_cg "$APP" "$HELPERS/lib_scan_app" --size $((512 / H))M --apps-sock "$SOCK" --status "$STATUS" "${HUGE_ARG[@]}" \
   >"$T_DIR/app.log" 2>&1
 APP_PID=$!
 T_PIDS+=("$APP_PID")
 wait_for 60 "the app to write its memory and start scanning" grep -q '^ready' "$T_DIR/app.log"
 grep -q '^above threshold: free memory is above the threshold' "$T_DIR/app.log" || fail "page-out above the threshold: $(cat "$T_DIR/app.log")"
-[[ $(cat "$CGV1/$APP/usbd-registered/cgroup.procs") == "$APP_PID" ]] || fail "the app is not in $APP/usbd-registered"
-[[ $(cg_get "$APP" memory.swappiness) == 0 && $(cg_get "$DOM" memory.swappiness) == 0 ]] || fail "the domain is not kept out of swap"
-[[ $(cg_get "$APP/usbd-registered" memory.swappiness) != 0 ]] || fail "the registered apps may not swap"
+[[ $(cg_procs "$APP/usbd-registered") == "$APP_PID" ]] || fail "the app is not in $APP/usbd-registered"
+cg_kept_out_of_swap "$APP" && cg_kept_out_of_swap "$DOM" || fail "the domain is not kept out of swap"
+! cg_kept_out_of_swap "$APP/usbd-registered" || fail "the registered apps may not swap"
 [[ $(vmswap_kb "$APP_PID") == 0 ]] || fail "the app was swapped before any pressure"
 if [[ $MODE == --huge ]]; then
   (( $(stat_of thp) > 0 )) || fail "no transparent huge pages backed the app's memory"
 fi
 pass "above the threshold: page-out refused, nothing swapped"
 
-spawn_in_cg "$APP" "$HELPERS/workload" hold 448M >"$T_DIR/hog1.log" 2>&1
+spawn_in_cg "$APP" "$HELPERS/workload" hold $((448 / H))M >"$T_DIR/hog1.log" 2>&1
 HOG1=$!
 T_PIDS+=("$HOG1")
-wait_for 120 "SIGBALLOON and a page-out of 32 MiB" out_at_least $((32 << 20))
+wait_for 120 "SIGBALLOON and a page-out of $((32 / H)) MiB" out_at_least $((32 / H << 20))
 pass "free under the threshold: SIGBALLOON ($(stat_of signals)), $(( $(stat_of honoured) >> 20 )) MiB paged out"
 
 # More pressure: the domain must reclaim; only the registered app may give memory to swap. The app holds
@@ -58,7 +67,7 @@ pass "free under the threshold: SIGBALLOON ($(stat_of signals)), $(( $(stat_of h
 # (~186 MiB), so reclaim never has to take the hot half and race the scan into an OOM (a 320 MiB hog2 left no
 # margin and was OOM-killed on a busy CI machine).
 SWAP_BEFORE=$(vmswap_kb "$APP_PID")
-spawn_in_cg "$APP" "$HELPERS/workload" hold 224M >"$T_DIR/hog2.log" 2>&1
+spawn_in_cg "$APP" "$HELPERS/workload" hold $((224 / H))M >"$T_DIR/hog2.log" 2>&1
 HOG2=$!
 T_PIDS+=("$HOG2")
 wait_for 120 "the second hog to hold its memory" grep -q . "$T_DIR/hog2.log"
@@ -89,6 +98,7 @@ pass "foreign and unaligned requests refused; every page read back holds the val
 # The daemon restores what it changed when it exits.
 kill "${T_PIDS[0]}"
 wait "${T_PIDS[0]}" || true
-[[ ! -d $CGV1/$APP/usbd-registered ]] || fail "$APP/usbd-registered was not removed"
-[[ $(cg_get "$APP" memory.swappiness) == 60 && $(cg_get "$DOM" memory.swappiness) == 60 ]] || fail "swappiness not restored"
-pass "registry closed: cgroup removed, swappiness restored"
+[[ ! -d $CG/$APP/usbd-registered ]] || fail "$APP/usbd-registered was not removed"
+[[ $(cg_swap_setting "$APP") == "$app_swap_before" && $(cg_swap_setting "$DOM") == "$dom_swap_before" ]] ||
+  fail "$(cg_file swap_setting) not restored: app $(cg_swap_setting "$APP"), domain $(cg_swap_setting "$DOM")"
+pass "registry closed: cgroup removed, $(cg_file swap_setting) restored (cgroup v$CG_VER)"

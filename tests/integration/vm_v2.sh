@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cgroup v2 and whole-host mode, for real, on a stock Debian 12 system (tests/vm): every case script under
-# tests/vm/cases runs in a Debian 12 guest (systemd as PID 1, Debian's own cgroup v2 setup, Debian's cloud
-# kernel) holding this build's usbd, from a unit with a delegated cgroup. A failing case fails this test and
-# prints the guest's console log. The image is built once (debootstrap, minutes) into /var/cache/usbd-vm and
+# tests/vm/cases, and every integration test marked "# backends: v1 v2" (the same scripts ctest runs on cgroup v1
+# here), runs in one boot of a Debian 12 guest (systemd as PID 1, Debian's own cgroup v2 setup, Debian's cloud
+# kernel) holding this build's usbd, from a unit with a delegated cgroup; one verdict per script. A failing case
+# fails this test and prints the guest's console log. The image is built once (debootstrap, minutes) into /var/cache/usbd-vm and
 # reused. Skips only where qemu or the image cannot be had at all (no network for the first build, not root).
 set -euo pipefail
 src=${USBD_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -13,7 +14,7 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 0
 fi
 rc=0
-"$src/tests/vm/run.sh" --guest debian --build "$build" --timeout 420 --case-timeout 90 || rc=$?
+"$src/tests/vm/run.sh" --guest debian --build "$build" --timeout 720 --case-timeout 240 || rc=$?
 if ((rc == 77)); then
   echo "SKIP: ********** qemu or the Debian guest's image cannot be had here (see above): cgroup v2, systemd" \
     "and whole-host mode are NOT tested **********" >&2

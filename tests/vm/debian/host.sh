@@ -13,18 +13,26 @@ dvm_prepare() {
 }
 
 # dvm_testdisk BUILD OUT CONF CASE...: writes an ext4 image (label usbd-tests, mounted read-only at /vmtests in
-# the guest) holding run-cases, runcases.sh, lib.sh, CONF as run.conf, the case scripts under cases/, and
+# the guest) holding run-cases, runcases.sh, lib.sh, CONF as run.conf, the case scripts under cases/ (a CASE under
+# tests/integration goes with the rest of that directory, its helpers, into integration/), scripts/demo.sh, and
 # BUILD's usbd, usbdctl and helpers/* under usbd/. The guest is Debian 12 like this host: the programs find their
 # shared libraries there (image.sh installs them).
 dvm_testdisk() {
   local build=$1 out=$2 conf=$3 stage f rc=0
   shift 3
   stage=$(mktemp -d /tmp/usbd-dvm-stage.XXXXXX)
-  mkdir -p "$stage"/{cases,usbd/helpers}
+  mkdir -p "$stage"/{cases,integration,scripts,usbd/helpers}
   install -m 0755 "$DVM_SRC/run-cases" "$stage/run-cases"
   install -m 0644 "$VM_SRC/guest/runcases.sh" "$VM_SRC/guest/lib.sh" "$stage/"
   install -m 0644 "$conf" "$stage/run.conf"
-  for f in "$@"; do install -m 0755 "$f" "$stage/cases/"; done
+  for f in "$@"; do
+    if [[ $f == */tests/integration/* ]]; then
+      [[ -e $stage/integration/lib.sh ]] || cp -p "$(dirname "$f")"/* "$stage/integration/"
+    else
+      install -m 0755 "$f" "$stage/cases/"
+    fi
+  done
+  install -m 0755 "$DVM_SRC/../../../scripts/demo.sh" "$stage/scripts/"
   install -m 0755 "$build/usbd" "$build/usbdctl" "$stage/usbd/"
   for f in "$build"/helpers/*; do
     [[ ! -f $f || ! -x $f ]] || install -m 0755 "$f" "$stage/usbd/helpers/"

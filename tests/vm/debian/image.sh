@@ -13,8 +13,9 @@ VM_CACHE=${USBD_VM_CACHE:-/var/cache/usbd-vm}
 SUITE=bookworm
 # What usbd and the guest cases need at run time, and Debian's cloud kernel: it ships vsock_loopback, virtio and
 # PSI enabled by default. dbus: systemd-logind (enabled by default in Debian) needs it, or the boot is degraded.
+# redis-tools (redis-cli, redis-benchmark) for the spot tests, gnuplot-nox for the demo's picture (usbdctl record).
 PACKAGES=(systemd-sysv udev dbus kmod linux-image-cloud-amd64 libjansson4 libncurses6 libncursesw6 curl jq
-          redis-tools procps util-linux iproute2)
+          redis-tools procps util-linux iproute2 gnuplot-nox)
 
 log() { echo "image.sh: $*" >&2; }
 
