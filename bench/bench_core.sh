@@ -5,10 +5,12 @@
 #   2. the app's 1.2 GiB burst wall time beside an inflated 1 GiB balloon vs with no balloon, alternating;
 #   3. the controller's CPU over 60 s idle and its RSS.
 # Usage: bench/bench_core.sh [ROUNDS]   (default 20)
+#   BENCH_BUILD=DIR  the build to measure (default build; another checkout's, to compare two versions)
+#   BENCH_ONLY=reaction  the reaction part alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-20}
-B=build
+B=${BENCH_BUILD:-build}
 CG=/sys/fs/cgroup/memory
 D=usbd-bench-$$
 OUT=$(mktemp -d /tmp/usbd-bench.XXXXXX)
@@ -37,6 +39,8 @@ start --no-events --tick-ms 1000
 in_app "$B/bench/bench_react" "$CG/$D" "$CG/$D/usbd-balloon" $headroom $((1 << 30)) "$ROUNDS" | tail -n 1 | tee "$OUT/poll"
 stop
 awk 'FNR==1 && NR==1 {e=$4; ep=$6} FNR==1 && NR==2 {p=$4; pp=$6} END {printf "events vs 1 s polling: median %.2f vs %.2f ms (%.3fx), p99 %.2f vs %.2f ms (%.3fx)\n", e, p, e/p, ep, pp, ep/pp}' "$OUT/ev" "$OUT/poll"
+
+[[ ${BENCH_ONLY:-} == reaction ]] && exit 0
 
 echo "== burst: the app touches 1.2 GiB as fast as it can (ms), 5 rounds each, alternating"
 for i in 1 2 3 4 5; do
