@@ -40,6 +40,7 @@ static const struct key usbd_keys[] = {
 	BOOL("deflate_on_oom", deflate_on_oom), BOOL("no_events", no_events),
 	U32("tick_ms", tick_ms, 10, 10000), U32("status_interval_s", status_interval_s, 0, 86400),
 	U32("worker_cooldown_ms", worker_cooldown_ms, 0, 3600000),
+	U32("api_vsock", api_vsock_port, 1, UINT32_MAX - 1), U32("api_vsock_peer", api_vsock_peer_cid, 1, UINT32_MAX - 1),
 	{ "verbosity", K_VERBOSITY, 0, -1, 1, 0 },
 };
 

@@ -21,7 +21,8 @@ static void config_should_read_both_sections(void **state)
 			   "\"stats_polling_interval_s\": 5, \"free_page_hinting\": false, \"free_page_reporting\": false},"
 			   " \"usbd\": {\"app\": \"prod/app\", \"domain\": \"prod\", \"headroom\": \"256M\", \"threshold\": 1024,"
 			   " \"balloon_mode\": \"reclaimable\", \"tick_ms\": 50, \"status_interval_s\": 0, \"verbosity\": -1,"
-			   " \"metrics_listen\": \"127.0.0.1:9753\", \"state_file\": \"off\", \"no_events\": true}}";
+			   " \"metrics_listen\": \"127.0.0.1:9753\", \"state_file\": \"off\", \"no_events\": true,"
+			   " \"api_vsock\": 5000, \"api_vsock_peer\": 3}}";
 
 	options_defaults(&o);
 	assert_int_equal(config_parse(text, strlen(text), &o, &hold, err, sizeof(err)), 0);
@@ -42,6 +43,8 @@ static void config_should_read_both_sections(void **state)
 	assert_string_equal(o.metrics_listen, "127.0.0.1:9753");
 	assert_string_equal(o.state_file, "off");
 	assert_true(o.no_events);
+	assert_int_equal(o.api_vsock_port, 5000);
+	assert_int_equal(o.api_vsock_peer_cid, 3);
 	config_release(&hold);
 }
 
@@ -55,6 +58,7 @@ static void config_should_refuse_with_the_key_named(void **state)
 		{ "{\"usbd\": {\"tickms\": 100}}", "config: unknown key 'usbd.tickms'" },
 		{ "{\"usbd\": []}", "config: usbd must be an object" },
 		{ "{\"usbd\": {\"tick_ms\": 5}}", "config: usbd.tick_ms must be a number from 10 to 10000" },
+		{ "{\"usbd\": {\"api_vsock\": 0}}", "config: usbd.api_vsock must be a number from 1 to 4294967294" },
 		{ "{\"usbd\": {\"tick_ms\": \"100\"}}", "config: usbd.tick_ms must be a number from 10 to 10000" },
 		{ "{\"usbd\": {\"tick_ms\": 100.0}}", "config: usbd.tick_ms must be a number from 10 to 10000" },
 		{ "{\"usbd\": {\"domain\": 7}}", "config: usbd.domain must be a non-empty string" },
