@@ -58,7 +58,7 @@ expect 400 PATCH /usbd/targets '{"grab_lower_mib": 900, "grab_upper_mib": 100}'
 want='swap_target (2G) is larger than the domain (1G)'
 got=$(req PATCH /usbd/targets '{"swap_target_mib": 2048}')
 [[ $got == "400 "*"$want"* ]] || fail "PATCH swap_target_mib 2048: expected 400 '$want', got: $got"
-if cli=$("$USBD" --domain "$T_NAME" --swap-target 2G --api-sock off --apps-sock off --spot-listen off \
+if cli=$("$USBD" "${USBD_PRIVATE[@]}" --domain "$T_NAME" --swap-target 2G --api-sock off --apps-sock off --spot-listen off \
          "$T_NAME/app" 2>&1); then
   fail "usbd --swap-target 2G on a 1G domain started"
 fi

@@ -25,7 +25,7 @@ wait_for 10 "the API socket" test -S "$T_DIR/usbd.sock"
 
 # A second usbd on the same port: refused before it changes anything.
 set +e
-timeout 10 "$USBD" --api-sock "$T_DIR/second.sock" --apps-sock off --spot-listen off --api-vsock "$port" \
+timeout 10 "$USBD" "${USBD_PRIVATE[@]}" --api-sock "$T_DIR/second.sock" --apps-sock off --spot-listen off --api-vsock "$port" \
   --domain "$T_NAME" "$T_NAME/app" >"$T_DIR/second.log" 2>&1
 status=$?
 set -e
@@ -56,7 +56,7 @@ echo "ok: a local vsock peer is not served (usbdctl exit $status)"
 # Bad values: usage errors, nothing started.
 for bad in 0 4294967295 x; do
   set +e
-  timeout 10 "$USBD" --api-sock off --spot-listen off --api-vsock "$bad" "$T_NAME/app" >"$T_DIR/bad.log" 2>&1
+  timeout 10 "$USBD" "${USBD_PRIVATE[@]}" --api-sock off --spot-listen off --api-vsock "$bad" "$T_NAME/app" >"$T_DIR/bad.log" 2>&1
   status=$?
   set -e
   (( status != 0 && status != 124 )) || fail "--api-vsock $bad exited with $status"

@@ -13,7 +13,7 @@ limit_before=$(cg_get "$T_NAME" memory.limit_in_bytes)
 expect_error() {  # expect_error PATTERN ARGS...
   local pattern=$1 status; shift
   set +e
-  timeout 10 "$USBD" --api-sock off --spot-listen off "$@" > "$T_DIR/out" 2>&1
+  timeout 10 "$USBD" "${USBD_PRIVATE[@]}" --api-sock off --spot-listen off "$@" > "$T_DIR/out" 2>&1
   status=$?
   set -e
   (( status != 0 && status != 124 )) || fail "usbd $* exited with $status; expected an error"

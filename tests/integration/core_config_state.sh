@@ -23,7 +23,7 @@ JSON
 # refused ARGS... : usbd must exit non-zero at start and leave no worker cgroup; its stderr is in $T_DIR/refused
 refused() {
   local rc=0
-  timeout 30 "$USBD" --harvest-journal "$T_DIR/harvest.journal" "$@" >"$T_DIR/refused" 2>&1 || rc=$?
+  timeout 30 "$USBD" "${USBD_PRIVATE[@]}" --harvest-journal "$T_DIR/harvest.journal" "$@" >"$T_DIR/refused" 2>&1 || rc=$?
   ((rc != 0 && rc != 124)) || fail "usbd $*: expected a refusal at start, exit $rc: $(cat "$T_DIR/refused")"
   [[ ! -d $CGV1/$T_NAME/usbd-balloon ]] || fail "usbd $*: made its worker cgroup before refusing"
   [[ ! -e $sock ]] || fail "usbd $*: left its API socket"

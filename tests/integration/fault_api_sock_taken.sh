@@ -17,7 +17,7 @@ api() { curl -sf --max-time 10 --unix-socket "$1" http://localhost/usbd/status >
 second_usbd_refuses() {
   local status
   set +e
-  timeout 30 "$USBD" --state-file off --domain "$T_NAME-2" "$T_NAME-2/app" --api-sock "$sock" --apps-sock off --spot-listen off \
+  timeout 30 "$USBD" "${USBD_PRIVATE[@]}" --state-file off --domain "$T_NAME-2" "$T_NAME-2/app" --api-sock "$sock" --apps-sock off --spot-listen off \
     > "$T_DIR/second.log" 2>&1
   status=$?
   set -e

@@ -14,7 +14,7 @@ other=$(id -u nobody 2>/dev/null) || skip "needs the user nobody"
 usbd_refuses() {
   local status
   set +e
-  timeout 60 "$USBD" --domain "$T_NAME" "$T_NAME/app" --harvest-journal "$2/journal" --api-sock off \
+  timeout 60 "$USBD" "${USBD_PRIVATE[@]}" --domain "$T_NAME" "$T_NAME/app" --harvest-journal "$2/journal" --api-sock off \
     --apps-sock off --spot-listen off > "$T_DIR/usbd.log" 2>&1
   status=$?
   set -e

@@ -46,7 +46,7 @@ echo "$journal"
 second_usbd_refuses() {
   local status
   set +e
-  timeout 60 "$USBD" --domain "$3" "$3/app" --swap-target 700M --harvest-journal "$J" --api-sock "$2" \
+  timeout 60 "$USBD" "${USBD_PRIVATE[@]}" --domain "$3" "$3/app" --swap-target 700M --harvest-journal "$J" --api-sock "$2" \
     --apps-sock off --spot-listen off > "$T_DIR/second.log" 2>&1
   status=$?
   set -e

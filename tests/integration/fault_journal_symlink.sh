@@ -19,7 +19,7 @@ printf 'usbd-harvest-journal 1\ncgroup %s/app\nknob limit\nprevious 67108864\n' 
 cp "$victim" "$T_DIR/victim.orig"
 ln -s "$victim" "$J"
 set +e
-timeout 60 "$USBD" --domain "$T_NAME" "$T_NAME/app" --harvest-journal "$J" --api-sock off --apps-sock off \
+timeout 60 "$USBD" "${USBD_PRIVATE[@]}" --domain "$T_NAME" "$T_NAME/app" --harvest-journal "$J" --api-sock off --apps-sock off \
   --spot-listen off > "$T_DIR/usbd-link.log" 2>&1
 status=$?
 set -e

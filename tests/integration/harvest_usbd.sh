@@ -47,8 +47,10 @@ else
   swap0=$(cg_swap "$T_NAME/app")
   mid_step() { (( $(cg_swap "$T_NAME/app") > swap0 + (8 << 20) )); }
 fi
+# A busy machine can finish the step between the check and the kill: freeze usbd (SIGSTOP stops the harvester
+# thread too), check again on the frozen state, and kill only a usbd caught mid-step.
 end=$((SECONDS + 120))
-until mid_step; do
+until mid_step && kill -STOP "$USBD_PID" && { mid_step || ! kill -CONT "$USBD_PID"; }; do
   ((SECONDS < end)) || fail "no harvest step started within 120 s"
   sleep 0.005
 done

@@ -25,6 +25,9 @@ fi
 T_GUEST=${VMTEST_GUEST:-0}
 T_NAME=${VMTEST_CGPREFIX:-}usbd-test-$$-$(basename "$0" .sh)
 T_DIR=$(mktemp -d /tmp/usbd-test.XXXXXX)
+# The options that keep a test's usbd off the machine's own files (/var/lib/usbd): every test that runs "$USBD" as
+# a daemon passes them first (later options win).
+USBD_PRIVATE=(--harvest-journal "$T_DIR/harvest.journal" --state-file "$T_DIR/targets.json")
 T_PIDS=()
 T_CGROUPS=()
 T_SWAPS=()
@@ -149,8 +152,7 @@ trap 'exit 130' INT TERM
 # is the test's own (ARGS may name another): usbd locks it, so a shared default would refuse a second test's usbd.
 # So is its state file: targets one test sets at run time must not reach the next test's usbd.
 start_usbd() {
-  "$USBD" --status-interval 1 --apps-sock "$T_DIR/apps.sock" --harvest-journal "$T_DIR/harvest.journal" \
-    --state-file "$T_DIR/targets.json" "$@" \
+  "$USBD" --status-interval 1 --apps-sock "$T_DIR/apps.sock" "${USBD_PRIVATE[@]}" "$@" \
     >"$T_DIR/usbd.log" 2>&1 &
   USBD_PID=$!
   T_PIDS+=("$USBD_PID")

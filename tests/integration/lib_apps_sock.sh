@@ -19,7 +19,7 @@ refuses() {
   local opt=$1 path=$2 status other=--api-sock
   [[ $opt == --api-sock ]] && other=--apps-sock
   set +e
-  timeout 30 "$USBD" --domain "$DOM" "$APP" --spot-listen off "$opt" "$path" "$other" off >"$T_DIR/refused.log" 2>&1
+  timeout 30 "$USBD" "${USBD_PRIVATE[@]}" --domain "$DOM" "$APP" --spot-listen off "$opt" "$path" "$other" off >"$T_DIR/refused.log" 2>&1
   status=$?
   set -e
   (( status != 0 && status != 124 )) || fail "$opt with $3: usbd exited with status $status"

@@ -13,7 +13,7 @@ pids=()
 for i in 1 2 3; do
   mkcg "$T_NAME-$i" $((512 << 20))
   mkcg "$T_NAME-$i/app"
-  "$USBD" --state-file off --domain "$T_NAME-$i" "$T_NAME-$i/app" --grab-lower 128M --spot-listen "127.0.0.1:$((base + i))" \
+  "$USBD" "${USBD_PRIVATE[@]}" --state-file off --domain "$T_NAME-$i" "$T_NAME-$i/app" --grab-lower 128M --spot-listen "127.0.0.1:$((base + i))" \
     --api-sock "$T_DIR/api$i.sock" --apps-sock off --harvest-journal "$T_DIR/journal$i" --status-interval 0 \
     2>"$T_DIR/usbd$i.log" &
   T_PIDS+=($!)
