@@ -24,7 +24,30 @@ fi
 # shrinks its sizes (t_size), never its assertions.
 T_GUEST=${VMTEST_GUEST:-0}
 T_NAME=${VMTEST_CGPREFIX:-}usbd-test-$$-$(basename "$0" .sh)
+# A test killed outright (ctest's timeout sends SIGKILL) cannot clean up: the next test sweeps what such a test
+# left, found by its owner's pid (in the cgroup's name, in T_DIR/owner) being gone: its processes, cgroups, swap
+# file and directory. Nothing else is touched.
+sweep_dead_tests() {
+  local d c pid
+  for d in /tmp/usbd-test.*/owner; do
+    [[ -f $d ]] && pid=$(<"$d") && [[ $pid =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null || continue
+    d=${d%/owner}
+    swapoff "$d/swapfile" 2>/dev/null || true
+    rm -rf "$d"
+  done
+  [[ -n $CG ]] || return 0
+  for c in "$CG/${VMTEST_CGPREFIX:-}"usbd-test-*; do
+    pid=${c##*/usbd-test-}; pid=${pid%%-*}
+    [[ -d $c && $pid =~ ^[0-9]+$ ]] && ! kill -0 "$pid" 2>/dev/null || continue
+    find "$c" -depth -type d 2>/dev/null | while read -r d; do
+      xargs -r kill -9 < "$d/cgroup.procs" 2>/dev/null || true
+      for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
+    done
+  done
+}
+sweep_dead_tests
 T_DIR=$(mktemp -d /tmp/usbd-test.XXXXXX)
+echo $$ > "$T_DIR/owner"
 # The options that keep a test's usbd off the machine's own files (/var/lib/usbd): every test that runs "$USBD" as
 # a daemon passes them first (later options win).
 USBD_PRIVATE=(--harvest-journal "$T_DIR/harvest.journal" --state-file "$T_DIR/targets.json")
