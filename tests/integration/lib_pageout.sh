@@ -6,7 +6,7 @@
 #   2. under the same pressure, and more (a second hog pushes the domain ~60 MiB past its limit), the hogs end with VmSwap 0;
 #   3. before the pressure a page-out is refused and nothing is swapped; memory it does not own is refused;
 #   4. lib_pageout_thp.sh runs all of it with MADV_HUGEPAGE memory (--huge), swapping to a zram device this test
-#      makes (the highest priority: the kernel tries only the first device for a huge page): the app's huge pages
+#      makes (at the top priority, so it is the device tried first for a huge page): the app's huge pages
 #      go out whole (thp_swpout rises by at least what the app paged out, thp_swpout_fallback does not rise), and
 #      usbd does not say the swap cannot take them. Without --huge (a swap file) usbd says once that it cannot.
 # "Kept out of swap" is v1 memory.swappiness 0, v2 memory.swap.max 0.
@@ -32,8 +32,8 @@ THRESHOLD=$((128 / H))M
 mkcg "$DOM" $((1024 / H << 20))
 mkcg "$APP"
 if [[ $MODE == --huge ]]; then
-  # Top priority: another test's swap file may be active, and a huge page goes whole only to the first device.
-  # While it exists, others' swap-outs land here first too (until it is full); it goes at exit.
+  # Top priority: another test's swap file may be active, and it cannot take a huge page whole. While this zram
+  # exists, others' swap-outs land here first too (until it is full); it goes at exit.
   make_zram_swap $((1024 / H)) 32000
 else
   make_swap $((1024 / H))
