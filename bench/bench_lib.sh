@@ -81,8 +81,9 @@ mkswap "$SWAP" >/dev/null
 swapon "$SWAP"
 SWAPON=1
 
+# Its own harvest journal and state file: usbd locks the journal, and the default one would refuse another usbd.
 "$BUILD/usbd" --domain "$DOM" --threshold ${THRESHOLD_MIB}M --apps-sock "$SOCK" --api-sock off --spot-listen off \
-  --tick-ms 20 --status-interval 0 "$APP" 2>"$DIR/usbd.log" &
+  --harvest-journal "$DIR/harvest.journal" --state-file "$DIR/targets.json" --tick-ms 20 --status-interval 0 "$APP" 2>"$DIR/usbd.log" &
 PIDS+=($!)
 for _ in $(seq 100); do [[ -S $SOCK ]] && break; sleep 0.1; done
 [[ -S $SOCK ]] || { cat "$DIR/usbd.log" >&2; exit 1; }
