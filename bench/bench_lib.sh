@@ -3,7 +3,8 @@
 # offline bound, on five workloads (issue 6, "Measure"). As root, cgroup v1; makes a cgroup and a swap file and
 # removes both at exit. Usage: bench/bench_lib.sh [BUILD_DIR]   (BENCH_LIB_QUICK=1: short workloads;
 # HOG_MIB, THRESHOLD_MIB, SIZE_MIB and RUN_TIMEOUT override the sizes below; WORKLOADS picks workloads, POLICIES
-# policies (lib kernel random fifo by default; lib-cold: the tracker's cold memory only, no in-use memory); lib, when listed, runs first in each workload, since the kernel run's limit comes from it;
+# policies (lib kernel random fifo by default; lib-cold: the tracker's cold memory only, no in-use memory; lib-late:
+# lib registered after the fill, see below); lib, when listed, runs first in each workload, since the kernel run's limit comes from it;
 # BENCH_LIB_KEEP=DIR keeps the traces, schedules and raw lines there)
 #
 # Domain 1 GiB; in its app cgroup a non-registered hog holds 512 MiB (never swapped: usbd keeps it out of swap),
@@ -25,6 +26,11 @@
 # memory an app answering SIGBALLOONs must give back). Belady starts from the best resident set
 # (deterministic; bench_lib_belady). A run saw pressure if it answered a SIGBALLOON (app policies) or its
 # domain's memory.failcnt rose (kernel); one that did not is rerun up to twice, then flagged.
+# lib-late registers after the fill, as the classic exercise does: until then its memory sits in the app cgroup,
+# which may not swap once any app registered, and the fill beside the hog does not fit the domain. So the domain's
+# limit is raised by the region's size for the run, and the app, once registered, writes the run's limit back
+# (bench_lib_policy --late-limit): the kernel reclaims the excess from it, as it does during lib's own fill. The
+# bounds (Belady, oracle) are computed on each lib run's own memory over time.
 # Swap-ins and swap-outs are pages (/proc/vmstat deltas over the workload phase, machine-wide: run it on a quiet
 # machine); Belady's bound is in pages too (misses x pages per block).
 set -euo pipefail
@@ -75,8 +81,9 @@ mkswap "$SWAP" >/dev/null
 swapon "$SWAP"
 SWAPON=1
 
+# Its own harvest journal and state file: usbd locks the journal, and the default one would refuse another usbd.
 "$BUILD/usbd" --domain "$DOM" --threshold ${THRESHOLD_MIB}M --apps-sock "$SOCK" --api-sock off --spot-listen off \
-  --tick-ms 20 --status-interval 0 "$APP" 2>"$DIR/usbd.log" &
+  --harvest-journal "$DIR/harvest.journal" --state-file "$DIR/targets.json" --tick-ms 20 --status-interval 0 "$APP" 2>"$DIR/usbd.log" &
 PIDS+=($!)
 for _ in $(seq 100); do [[ -S $SOCK ]] && break; sleep 0.1; done
 [[ -S $SOCK ]] || { cat "$DIR/usbd.log" >&2; exit 1; }
@@ -97,12 +104,17 @@ field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) 
 
 # One run: prints its line, or "policy P timeout".
 run() { # workload policy limit_bytes
-  local line
-  echo "$3" > "$CGV1/$DOM/memory.limit_in_bytes"
+  local line late=() fill=$3
+  [[ $2 == lib-late ]] && late=(--late-limit "$3") && fill=$(( $3 + (SIZE_MIB << 20) ))
+  echo "$fill" > "$CGV1/$DOM/memory.limit_in_bytes"
   # shellcheck disable=SC2086
   line=$(bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGV1/$APP" timeout $RUN_TIMEOUT \
     "$BENCH/bench_lib_policy" --policy $2 ${ARGS[$1]} --size $SIZE_MIB --apps-sock "$SOCK" \
-    --dom "$CGV1/$DOM" --trace "$DIR/trace.$1.$2") || line="policy $2 timeout"
+    --dom "$CGV1/$DOM" --trace "$DIR/trace.$1.$2" "${late[@]}" 2>>"$DIR/errors") || {
+    local rc=$?
+    line="policy $2 timeout"
+    ((rc == 124)) || line="policy $2 failed (rc $rc): $(tail -n 1 "$DIR/errors" 2>/dev/null)"
+  }
   echo $DOMAIN > "$CGV1/$DOM/memory.limit_in_bytes"
   echo "$line"
 }
@@ -130,7 +142,7 @@ for w in ${WORKLOADS:-hot cyclic skew phase thp}; do
     fi
     for try in 1 2 3; do
       line=$(run $w $p $limit)
-      [[ $line == *timeout ]] && break
+      [[ $line == *timeout || $line == *failed* ]] && break
       if ! pressured $p "$line"; then
         echo "$line no_pressure_try $try" >>"$DIR/raw"
         continue
@@ -145,6 +157,7 @@ for w in ${WORKLOADS:-hot cyclic skew phase thp}; do
     done
     echo "$line" >>"$DIR/raw"
     [[ $line == *timeout ]] && { printf '%-7s %-7s  timeout after %s s\n' $w $p $RUN_TIMEOUT; continue; }
+    [[ $line == *failed* ]] && { printf '%-7s %-7s  %s\n' $w $p "$line"; continue; }
     flag="yes (try $try)"
     pressured $p "$line" || flag="NO PRESSURE in 3 tries: not comparable"
     if [[ $p == lib ]]; then
@@ -161,18 +174,19 @@ for w in ${WORKLOADS:-hot cyclic skew phase thp}; do
   # Any finished run's trace will do: the accesses are the same (Belady's start state is its own best one).
   trace=$(ls "$DIR"/trace.$w.* 2>/dev/null | head -n 1)
   [[ -n $trace ]] || { printf '%-7s %-7s  no finished run to take a trace from\n' $w belady; continue; }
-  if [[ -n $lib_mean ]]; then
-    if [[ -s $DIR/trace.$w.lib.sched ]]; then
-      opt=$("$BENCH/bench_lib_belady" "$DIR/trace.$w.lib" --schedule "$DIR/trace.$w.lib.sched")
-      printf '%-7s %-7s %9s   (capacity: what the lib run held over time, sampled every 100 ms)\n' $w \
-        belady $(( $(field misses "$opt") * block_kib / 4 ))
-      if [[ -s $DIR/trace.$w.lib.weights ]]; then
-        opt=$("$BENCH/bench_lib_belady" "$DIR/trace.$w.lib" --schedule "$DIR/trace.$w.lib.sched" \
-          --weights "$DIR/trace.$w.lib.weights")
-        printf '%-7s %-7s %9s   (online oracle: knows each block'"'"'s probability, not the order; same capacity)\n' \
-          $w oracle $(( $(field misses "$opt") * block_kib / 4 ))
-      fi
+  for lp in lib lib-late; do
+    [[ -s $DIR/trace.$w.$lp.sched ]] || continue
+    opt=$("$BENCH/bench_lib_belady" "$DIR/trace.$w.$lp" --schedule "$DIR/trace.$w.$lp.sched")
+    printf '%-7s %-7s %9s   (capacity: what the %s run held over time, sampled every 100 ms)\n' $w \
+      belady $(( $(field misses "$opt") * block_kib / 4 )) $lp
+    if [[ -s $DIR/trace.$w.$lp.weights ]]; then
+      opt=$("$BENCH/bench_lib_belady" "$DIR/trace.$w.$lp" --schedule "$DIR/trace.$w.$lp.sched" \
+        --weights "$DIR/trace.$w.$lp.weights")
+      printf '%-7s %-7s %9s   (online oracle: knows each block'"'"'s probability, not the order; %s'"'"'s capacity)\n' \
+        $w oracle $(( $(field misses "$opt") * block_kib / 4 )) $lp
     fi
+  done
+  if [[ -n $lib_mean ]]; then
     for cap in "$lib_mean mean" "$lib_peak peak"; do
       set -- $cap
       opt=$("$BENCH/bench_lib_belady" "$trace" "$1")

@@ -4,6 +4,9 @@
  * answers each SIGBALLOON with one page-out policy:
  *   lib     the library's tracker and selector (usbd_balloon: cold memory first, then in-use memory behind
  *           the scan front)
+ *   lib-late  lib, registered after the fill (the classic exercise's order) instead of before the mmap; with
+ *           --late-limit BYTES the app then writes BYTES to DIR/memory.limit_in_bytes (bench_lib.sh raises the
+ *           domain's limit by the region for the fill, which cannot swap before the app registers)
  *   lib-cold  the tracker's cold memory only (usbd_tracker_select): the kernel takes the shortfall at the limit
  *   kernel  none: the app ignores SIGBALLOON and the kernel's own reclaim picks what goes to swap
  *   random  resident blocks picked at random
@@ -25,6 +28,7 @@
  * probability under the workload's generator to FILE.weights (bench_lib_belady --weights: the online oracle). Prints one line of "key value" pairs.
  *   bench_lib_policy --policy P --workload W --size MIB --apps-sock PATH [--huge] [--passes N]
  *                    [--accesses N] [--margin MIB] [--tick-ms N] [--trace FILE] [--warmup 0|1] [--dom DIR]
+ *                    [--late-limit BYTES]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -385,7 +389,38 @@ static uint64_t vmstat(const char *key)
 	return out;
 }
 
-static const char *const policies[] = { "lib", "kernel", "random", "fifo", "lib-cold" };
+static const char *const policies[] = { "lib", "kernel", "random", "fifo", "lib-cold", "lib-late" };
+
+static int connect_usbd(const char *sock, struct usbd **h)
+{
+	int err;
+
+	if ((err = usbd_open(sock, h)) || (err = usbd_register(*h))) {
+		fprintf(stderr, "usbd: %s\n", strerror(-err));
+		return -1;
+	}
+	usbd_set_callback(*h, on_balloon, NULL);
+	return usbd_start_thread(*h) ? -1 : 0;
+}
+
+/* Lowers the domain's limit back once the app is registered: the kernel must reclaim the excess, from the
+ * registered app's memory (nothing else may swap). Tries for 10 s; returns the tries it took, or -1. */
+static int lower_limit(uint64_t limit)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", b.dom);
+	for (int i = 1; i <= 100; i++) {
+		FILE *f = fopen(path, "w");
+		bool ok = f && fprintf(f, "%llu\n", (unsigned long long)limit) > 0;
+		if (f && fclose(f) != 0)
+			ok = false;
+		if (ok)
+			return i;
+		usleep(100 * 1000);
+	}
+	return -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -394,11 +429,14 @@ int main(int argc, char **argv)
 		{ "apps-sock", 1, NULL, 'a' }, { "huge", 0, NULL, 'H' }, { "passes", 1, NULL, 'n' },
 		{ "accesses", 1, NULL, 'x' }, { "margin", 1, NULL, 'm' }, { "tick-ms", 1, NULL, 'k' },
 		{ "trace", 1, NULL, 'T' }, { "warmup", 1, NULL, 'W' }, { "dom", 1, NULL, 'D' },
+		{ "late-limit", 1, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *wl = "hot", *sock = NULL, *trace = NULL;
 	uint64_t passes = 20, accesses = 0, t0, scan_ns, in0, out0, sig0, fail0, sum = 0;
-	bool warmup = true;
+	bool warmup = true, late = false;
+	uint64_t late_limit = 0;
+	int late_tries = 0;
 	size_t nwarm = 0;
 	pthread_t smp;
 	unsigned tick = 250;
@@ -417,11 +455,12 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			for (i = 0; i < 5 && strcmp(optarg, policies[i]); i++)
+			for (i = 0; i < 6 && strcmp(optarg, policies[i]); i++)
 				;
-			if (i == 5)
+			if (i == 6)
 				return 2;
-			b.policy = (enum policy)i;
+			late = i == 5;
+			b.policy = late ? P_LIB : (enum policy)i;
 			break;
 		case 'w': wl = optarg; break;
 		case 's': b.size = strtoull(optarg, NULL, 10) * MIB; break;
@@ -434,6 +473,7 @@ int main(int argc, char **argv)
 		case 'T': trace = optarg; break;
 		case 'W': warmup = strtoul(optarg, NULL, 10) != 0; break;
 		case 'D': b.dom = optarg; break;
+		case 'L': late_limit = strtoull(optarg, NULL, 10); break;
 		default: return 2;
 		}
 	}
@@ -442,11 +482,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "--size: a multiple of 2 MiB, at least 4 MiB\n");
 		return 2;
 	}
-	/* Registered before allocating: on v1 the charges must land in the registered-apps cgroup. */
-	if ((err = usbd_open(sock, &h)) || (err = usbd_register(h))) {
-		fprintf(stderr, "usbd: %s\n", strerror(-err));
-		return 1;
+	if (late_limit && (!late || !b.dom)) {
+		fprintf(stderr, "--late-limit: with --policy lib-late and --dom\n");
+		return 2;
 	}
+	/* Registered before allocating (on v1 the charges then land in the registered-apps cgroup), or, lib-late,
+	 * after the fill. */
+	if (!late && connect_usbd(sock, &h) < 0)
+		return 1;
 	tr = build_trace(wl, passes, accesses, &n);
 	res = calloc(b.size / b.block, sizeof(*res));
 	raw = mmap(NULL, b.size + HUGE_BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -457,10 +500,14 @@ int main(int argc, char **argv)
 	b.mem = (uint8_t *)round_up((uintptr_t)raw, HUGE_BLOCK);
 	if (madvise(b.mem, b.size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) < 0)
 		return 1;
-	usbd_set_callback(h, on_balloon, NULL);
-	if ((err = usbd_start_thread(h)))
-		return 1;
 	memset(b.mem, 1, b.size);
+	if (late && connect_usbd(sock, &h) < 0)
+		return 1;
+	if (late_limit && (late_tries = lower_limit(late_limit)) < 0) {
+		fprintf(stderr, "%s: cannot lower the limit to %llu: %s\n", b.dom, (unsigned long long)late_limit,
+			strerror(errno));
+		return 3;
+	}
 	if ((b.policy == P_LIB || b.policy == P_LIB_COLD) &&
 	    ((err = usbd_tracker_new(&b.t, NULL)) || (err = usbd_tracker_add(b.t, b.mem, b.size, huge ? USBD_TRACK_HUGE : 0)) ||
 	     (err = usbd_tracker_start(b.t, tick)))) {
@@ -508,8 +555,9 @@ int main(int argc, char **argv)
 		usbd_tracker_stats(b.t, &ts);
 	printf("policy %s workload %s%s size_mib %zu scan_ms %.0f pswpin %llu pswpout %llu majflt %ld signals %llu "
 	       "calls %llu honoured_mib %llu empty %llu faults %llu ticks %llu tick_ms %.1f mean_blocks %llu "
-	       "peak_blocks %llu mean_usage_mib %llu peak_usage_mib %llu failcnt %llu warmup %zu check %llu\n",
-	       policies[b.policy], wl, huge ? "-thp" : "", b.size >> 20, scan_ns / 1e6,
+	       "peak_blocks %llu mean_usage_mib %llu peak_usage_mib %llu failcnt %llu warmup %zu late_tries %d "
+	       "check %llu\n",
+	       late ? "lib-late" : policies[b.policy], wl, huge ? "-thp" : "", b.size >> 20, scan_ns / 1e6,
 	       (unsigned long long)(vmstat("pswpin") - in0), (unsigned long long)(vmstat("pswpout") - out0),
 	       r1.ru_majflt - r0.ru_majflt, (unsigned long long)(usbd_sigballoon_count() - sig0),
 	       (unsigned long long)atomic_load(&b.calls), (unsigned long long)(atomic_load(&b.honoured) >> 20),
@@ -517,7 +565,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)ts.ticks, ts.tick_ns / 1e6, (unsigned long long)(b.sum_blocks / b.samples),
 	       (unsigned long long)b.peak_blocks, (unsigned long long)((b.sum_usage / b.samples) >> 20),
 	       (unsigned long long)(b.peak_usage >> 20),
-	       (unsigned long long)(b.dom ? read_u64(b.dom, "memory.failcnt") - fail0 : 0), nwarm,
+	       (unsigned long long)(b.dom ? read_u64(b.dom, "memory.failcnt") - fail0 : 0), nwarm, late_tries,
 	       (unsigned long long)(sum & 0xff));
 	fflush(stdout);
 	usbd_tracker_free(b.t);

@@ -17,6 +17,7 @@
 
 #define MAX_MAPS_BYTES (16 * MIB)
 #define MAX_AREAS 65536
+#define MAPS_TRIES 5
 
 /* Advises every range; returns the bytes advised, or -errno when the kernel advised nothing. */
 static int64_t advise(const struct app *a, const struct umsg_range *rg, uint32_t n)
@@ -48,15 +49,19 @@ static int64_t advise(const struct app *a, const struct umsg_range *rg, uint32_t
 	return (int64_t)min_u64(done, total);
 }
 
-/* The app's mappings, parsed into areas: their count or -errno. */
+/* The app's mappings, parsed into areas: their count or -errno. /proc/PID/maps is read in pieces, and a library
+ * tracker changing protections meanwhile can make the pieces overlap (the parser's -EINVAL): read it again. */
 static int read_areas(pid_t pid, struct pageout_area *areas, size_t max)
 {
-	char *maps = NULL;
-	int n = pid_maps_read(pid, MAX_MAPS_BYTES, &maps);
+	int n = -EINVAL;
 
-	if (n == 0)
-		n = pageout_parse_maps(maps, areas, max);
-	free(maps);
+	for (int i = 0; i < MAPS_TRIES && n == -EINVAL; i++) {
+		char *maps = NULL;
+		n = pid_maps_read(pid, MAX_MAPS_BYTES, &maps);
+		if (n == 0)
+			n = pageout_parse_maps(maps, areas, max);
+		free(maps);
+	}
 	return n;
 }
 
@@ -74,7 +79,10 @@ void advise_serve(struct app *a, const struct umsg_pageout *m, uint64_t free_byt
 	lim.page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	n = read_areas(a->pid, areas, MAX_AREAS);
 	if (n < 0) {
-		app_reply(a, m->hdr.seq, n, USBD_REASON_FAILED, 0, free_bytes, threshold, "cannot read the maps");
+		/* -EIO, as every failure of the daemon's own; the message says which. */
+		snprintf(msg, sizeof(msg), "cannot read the maps: %s", strerror(-n));
+		log_warn("registry: pid %d page-out failed: %s", (int)a->pid, msg);
+		app_reply(a, m->hdr.seq, -EIO, USBD_REASON_FAILED, 0, free_bytes, threshold, msg);
 		return;
 	}
 	reason = pageout_judge(m->ranges, m->nranges, areas, (size_t)n, free_bytes, threshold, &lim, &bytes);
@@ -87,7 +95,7 @@ void advise_serve(struct app *a, const struct umsg_pageout *m, uint64_t free_byt
 	done = advise(a, m->ranges, m->nranges);
 	if (done < 0) {
 		snprintf(msg, sizeof(msg), "process_madvise: %s", strerror((int)-done));
-		app_reply(a, m->hdr.seq, (int)done, USBD_REASON_FAILED, 0, free_bytes, threshold, msg);
+		app_reply(a, m->hdr.seq, -EIO, USBD_REASON_FAILED, 0, free_bytes, threshold, msg);
 		return;
 	}
 	log_debug("registry: pid %d paged out %llu bytes", (int)a->pid, (unsigned long long)done);

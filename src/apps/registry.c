@@ -3,6 +3,8 @@
 #include "apps/registry.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "lib/proto.h"
 #include "sys/listen.h"
 #include "sys/procfs.h"
+#include "sys/swapdev.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -67,6 +70,21 @@ static int inside_domain(const struct registry *r, pid_t pid, char *from, size_t
 	return cg_within(&cur, &r->scheme.domain) ? 0 : -EXDEV;
 }
 
+/* Once per daemon, at the first registration: whether huge pages can go to swap whole (sys/swapdev.h). */
+static void thp_swap_check(void)
+{
+	static bool said;
+	char why[PATH_MAX + 64];
+
+	if (said)
+		return;
+	said = true;
+	if (swapdev_thp_whole(why, sizeof(why)) == 0)
+		log_warn("registry: swap cannot take huge pages whole (%s): the kernel splits each one it swaps out "
+			 "into 4 KiB pages; a non-rotational swap device such as zram takes them whole (docs/LIBUSBD.md)",
+			 why);
+}
+
 static int do_register(struct registry *r, struct app *a, int sig)
 {
 	char from[PATH_MAX];
@@ -99,6 +117,7 @@ static int do_register(struct registry *r, struct app *a, int sig)
 	a->sig = sig;
 	r->nreg++;
 	log_info("registry: pid %d registered (from %s, signal %d)", (int)a->pid, a->from[0] ? a->from : "/", sig);
+	thp_swap_check();
 	return 0;
 }
 

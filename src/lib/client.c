@@ -97,7 +97,8 @@ static int request(struct usbd *h, union umsg_any *m, struct umsg_reply *reply)
 	seq = ++h->seq;
 	m->hdr.seq = seq;
 	if (send(h->fd, m, m->hdr.len, MSG_NOSIGNAL) != (ssize_t)m->hdr.len) {
-		err = errno ? -errno : -EIO;
+		/* The same codes as recv below: the daemon is gone, or did not take the request in time. */
+		err = errno == EPIPE || errno == ENOTCONN ? -ECONNRESET : errno == EAGAIN ? -ETIMEDOUT : -errno;
 		goto out;
 	}
 	for (;;) {

@@ -25,8 +25,14 @@
 #include "lib/usbd.h"
 
 #define MAX_REGIONS 16
-/* Armed and unarmed blocks alternate, and every run is a VMA: stay well under vm.max_map_count (65530). */
-#define MAX_BLOCKS (UINT64_C(1) << 15)
+/* Armed and unarmed blocks alternate, and every run is a VMA: stay well under vm.max_map_count (65530). One
+ * region has at most REGION_MAX_BLOCKS; every region slot still free keeps MIN_REGION_BLOCKS in reserve, so the
+ * table never exceeds REGION_MAX_BLOCKS + 15 x MIN_REGION_BLOCKS (33 008 blocks, under 100 bytes of state each)
+ * and a 16th region can still be added after one that took the most. A region larger than its share gets
+ * coarser blocks (the block size doubled until it fits): any size can be tracked. */
+#define REGION_MAX_BLOCKS (UINT64_C(1) << 15)
+#define MIN_REGION_BLOCKS 16u
+#define MAX_BLOCKS (REGION_MAX_BLOCKS + (MAX_REGIONS - 1) * MIN_REGION_BLOCKS)
 #define HUGE_BLOCK (2 * MIB)
 #define DEFAULT_BLOCK (64 * KIB)
 #define DEFAULT_INTERVAL_MS 500
@@ -37,6 +43,9 @@
  * SIGBALLOON that is all the history there is. */
 #define MIN_IDLE_MS 1000u
 #define CAL_BYTES (4 * MIB) /* smaller scratch buffers measured too cheap and too noisy on the PVM guest */
+/* Blocks larger than this are calibrated on blocks of this size and the cost scaled by the ratio (the re-touch
+ * of every page dominates and grows with the block; the signal's fixed part makes that an overestimate). */
+#define CAL_MAX_BLOCK (2 * MIB)
 #define CAL_FALLBACK_NS 200000u /* if the calibration cannot run: the worst seen on the PVM guest */
 #define ST_TOUCHED 1u
 #define ST_OUT 2u
@@ -238,7 +247,7 @@ static int cmp_u64(const void *a, const void *b)
  * armed and read through (every cache line: the worst case, every page re-touched) against the same read
  * unarmed; the largest of CAL_ROUNDS (noise on a shared machine only ever made it read low or high by chance, and
  * low would overspend). Includes the signal, the handler and the hypervisor's re-touch cost. */
-static uint64_t calibrate(struct usbd_tracker *t, size_t block, bool huge)
+static uint64_t calibrate_block(struct usbd_tracker *t, size_t block, bool huge)
 {
 	size_t len = block * 4 > CAL_BYTES ? block * 4 : CAL_BYTES, n = len / block;
 	uint8_t *raw = mmap(NULL, len + block, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
@@ -269,6 +278,31 @@ static uint64_t calibrate(struct usbd_tracker *t, size_t block, bool huge)
 	return c[CAL_ROUNDS - 1] > 1000 ? c[CAL_ROUNDS - 1] : 1000;
 }
 
+static uint64_t calibrate(struct usbd_tracker *t, size_t block, bool huge)
+{
+	if (block <= CAL_MAX_BLOCK)
+		return calibrate_block(t, block, huge);
+	return calibrate_block(t, CAL_MAX_BLOCK, huge) * (block / CAL_MAX_BLOCK);
+}
+
+static size_t blocks_of(uintptr_t start, uintptr_t end, size_t block)
+{
+	return (round_up(end, block) - round_down(start, block)) / block;
+}
+
+/* The block size for a region: the tracker's (or 2 MiB for huge regions), doubled until the region's blocks fit
+ * in what the table has left for it. */
+static size_t region_block(const struct usbd_tracker *t, unsigned n, uintptr_t start, uintptr_t end, size_t block)
+{
+	uint64_t left = MAX_BLOCKS - t->nblocks - (uint64_t)(MAX_REGIONS - 1 - n) * MIN_REGION_BLOCKS;
+
+	if (left > REGION_MAX_BLOCKS)
+		left = REGION_MAX_BLOCKS;
+	while (blocks_of(start, end, block) > left && block <= SIZE_MAX / 4)
+		block *= 2;
+	return block;
+}
+
 static void region_free(struct region *r)
 {
 	free(r->hist);
@@ -292,24 +326,28 @@ int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned fl
 
 	if (len == 0 || start % page || len % page || start + len < start || (flags & ~USBD_TRACK_HUGE))
 		return -EINVAL;
+	/* msync(MS_ASYNC) changes nothing and fails with ENOMEM only where a page is not mapped. */
+	if (msync(addr, len, MS_ASYNC) < 0 && errno == ENOMEM)
+		return -EFAULT;
 	pthread_mutex_lock(&t->lock);
 	n = atomic_load(&t->nreg);
-	r = &t->reg[n];
 	if (n == MAX_REGIONS) {
 		err = -ENOSPC;
 		goto out;
 	}
+	r = &t->reg[n];
 	r->start = start;
 	r->end = start + len;
 	r->huge = flags & USBD_TRACK_HUGE;
-	r->block = r->huge ? HUGE_BLOCK : t->block_bytes;
+	for (i = 0; i < n; i++)
+		if (start < t->reg[i].end && t->reg[i].start < r->end) {
+			memset(r, 0, sizeof(*r));
+			err = -EEXIST;
+			goto out;
+		}
+	r->block = region_block(t, n, r->start, r->end, r->huge ? HUGE_BLOCK : t->block_bytes);
 	r->base = round_down(start, r->block);
-	r->nblocks = (round_up(r->end, r->block) - r->base) / r->block;
-	if (t->nblocks + r->nblocks > MAX_BLOCKS) {
-		memset(r, 0, sizeof(*r));
-		err = -E2BIG;
-		goto out;
-	}
+	r->nblocks = blocks_of(r->start, r->end, r->block);
 	r->hist = calloc(r->nblocks, sizeof(*r->hist));
 	r->armed_ms = calloc(r->nblocks, sizeof(*r->armed_ms));
 	r->seen_ms = calloc(r->nblocks, sizeof(*r->seen_ms));
@@ -334,7 +372,9 @@ int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned fl
 	/* Published before protecting: a fault must find its region. */
 	atomic_store_explicit(&t->nreg, n + 1, memory_order_release);
 	if (mprotect(addr, len, PROT_NONE) < 0) {
+		/* Out of memory or of mappings (vm.max_map_count): give back what was protected before the failure. */
 		err = -errno;
+		mprotect(addr, len, RW);
 		atomic_store(&t->nreg, n);
 		goto fail;
 	}
@@ -383,8 +423,12 @@ static int rearm(struct usbd_tracker *t, const struct cand *c, size_t n, uint32_
 		}
 		block_span(r, c[i].blk, &s, &len);
 		block_span(r, c[j - 1].blk, &e, &len);
-		if (mprotect((void *)s, e + len - s, PROT_NONE) < 0)
+		if (mprotect((void *)s, e + len - s, PROT_NONE) < 0) {
 			err = -errno;
+			/* Still open: touched again, so a later tick tries again. */
+			for (size_t k = i; k < j; k++)
+				atomic_fetch_or(&r->st[c[k].blk], ST_TOUCHED);
+		}
 	}
 	t->rearmed += n;
 	return err;

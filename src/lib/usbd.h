@@ -16,7 +16,13 @@
  *	usbd_start_thread(h);
  *
  * Return contract: functions returning int return 0 (or a non-negative value where stated) on success and
- * -errno on failure. Thread-safety: one handle and one tracker per process; all calls are thread-safe.
+ * -errno on failure; each function lists every code it returns, and each code has one meaning there. Talking to
+ * the daemon (usbd_register, usbd_unregister, usbd_pageout, usbd_balloon) can also fail with
+ *   -ECONNRESET  the daemon closed the connection (it exited, or dropped this app after a malformed message);
+ *   -ETIMEDOUT   no reply within 10 s;
+ *   -EPROTO      a reply that is not a well-formed usbd reply;
+ *   -ENOBUFS, -ENOMEM  the kernel lacked memory for the message.
+ * Thread-safety: one handle and one tracker per process; all calls are thread-safe.
  */
 #ifndef USBD_H
 #define USBD_H
@@ -47,7 +53,8 @@ enum usbd_reason {
 	USBD_REASON_TOO_LARGE = 5,        /* a request larger than the daemon's per-request limit */
 	USBD_REASON_NOT_REGISTERED = 6,   /* register first */
 	USBD_REASON_BAD_REQUEST = 7,      /* a malformed or unknown message, a wrong protocol version */
-	USBD_REASON_FAILED = 8,           /* the kernel refused process_madvise (status carries its errno) */
+	USBD_REASON_FAILED = 8,           /* the daemon failed: process_madvise, or reading the caller's maps
+	                                     (status -EIO; the message says which, with the errno) */
 	USBD_REASON_REFUSED = 9,          /* registration refused (not in the domain, too many apps, ...) */
 };
 
@@ -68,11 +75,14 @@ struct usbd_pageout_result {
 struct usbd;
 
 /* Connects to the daemon (sock_path NULL: USBD_APPS_SOCK_DEFAULT) and installs the SIGBALLOON handler.
- * -EBUSY when the process already has a handle; -ENOENT/-ECONNREFUSED when no daemon listens. */
+ * -ENAMETOOLONG the path does not fit a Unix socket address; -EBUSY the process already has a handle;
+ * -ENOENT no socket at that path; -ECONNREFUSED a socket nobody listens on; -EACCES no permission for it;
+ * -EMFILE/-ENFILE out of file descriptors; -ENOMEM out of memory. */
 int usbd_open(const char *sock_path, struct usbd **out);
 /* Registers the calling process: the daemon moves it into its registered-apps cgroup, where its memory may be
  * swapped, and signals it while free memory is low. -EPERM when the daemon refuses
- * (it logs why: not inside the domain, too many apps).
+ * (it logs why: not inside the domain, too many apps); -EINVAL the daemon does not speak this protocol version
+ * (it then closes the connection); or a daemon error above. usbd_unregister returns 0, -EINVAL or those.
  * Register before allocating the memory you will page out: on cgroup v1 charges made earlier may stay behind. */
 int usbd_register(struct usbd *h);
 int usbd_unregister(struct usbd *h);
@@ -92,13 +102,22 @@ void usbd_set_callback(struct usbd *h, usbd_callback cb, void *arg);
 int usbd_event_fd(const struct usbd *h);
 /* Consumes pending SIGBALLOONs and runs the callback once if any were pending. Returns 1 if it ran, else 0. */
 int usbd_dispatch(struct usbd *h);
+/* -EALREADY the thread runs already; -EAGAIN the system cannot create a thread now. */
 int usbd_start_thread(struct usbd *h);
 
 /*
  * Asks the daemon to page out ranges of the caller's own memory (MADV_PAGEOUT). Honoured only while the
- * domain's free memory is below the threshold. Returns 0 (res->bytes advised), or a refusal: -EAGAIN above the
- * threshold, -EFAULT not owned, -EINVAL unaligned / too many / too large, -EPERM not registered, -EIO the kernel
- * failed; or a socket error. res (may be NULL) is filled whenever the daemon answered.
+ * domain's free memory is below the threshold. Returns 0 (res->bytes advised), or
+ *   -EAGAIN  free memory is not below the threshold (nothing done; the next SIGBALLOON says when to ask);
+ *   -EFAULT  a range is not inside the caller's own private mappings;
+ *   -EINVAL  an invalid request: n is 0, a range is empty or unaligned, more ranges or bytes than the daemon
+ *            takes in one request (64 ranges per message, which the library splits; 1 GiB), or a message the
+ *            daemon did not understand;
+ *   -EPERM   not registered;
+ *   -EIO     the daemon failed to carry it out: process_madvise failed, or it could not read the caller's
+ *            /proc/PID/maps consistently (res->message says which, with the errno);
+ * or a daemon error above. res (may be NULL) is filled whenever the daemon answered; a list longer than one
+ * message stops at the first refusal, and res->bytes counts what the earlier messages advised.
  */
 int usbd_pageout(struct usbd *h, const struct usbd_range *r, size_t n, struct usbd_pageout_result *res);
 
@@ -116,7 +135,8 @@ int usbd_pageout(struct usbd *h, const struct usbd_range *r, size_t n, struct us
 #define USBD_TRACK_HUGE 1u      /* a MADV_HUGEPAGE region: 2 MiB blocks, so huge pages are paged out whole */
 
 struct usbd_tracker_config {
-	size_t block_bytes;         /* tracking granularity of ordinary regions (0: 64 KiB; a power of two) */
+	size_t block_bytes;         /* tracking granularity of ordinary regions (0: 64 KiB; a power of two, at least
+	                               a page), the finest: see usbd_tracker_add for larger regions */
 	unsigned budget_permille;   /* share of wall time the tracker may cost, in 1/1000 (0: 20, i.e. 2%);
 	                               >= 1000: no budget, every tick re-arms every touched block */
 };
@@ -134,13 +154,28 @@ struct usbd_tracker_stats {
 
 struct usbd_tracker;
 
+/* -EINVAL block_bytes is not a power of two of at least a page; -EBUSY another tracker exists in the process;
+ * -ENOMEM out of memory. */
 int usbd_tracker_new(struct usbd_tracker **out, const struct usbd_tracker_config *cfg);
-/* Tracks [addr, addr+len) (page-aligned). -EBUSY when another tracker exists, -ENOSPC past 16 regions. */
+/*
+ * Tracks [addr, addr+len) (page-aligned; any size). The blocks are block_bytes (or 2 MiB with USBD_TRACK_HUGE),
+ * doubled as often as needed to keep the region within its share of the tracker's table: at most 32 768 blocks
+ * per region, minus those earlier regions use, 16 blocks kept for every region slot still free. So 2 GiB alone
+ * has 64 KiB blocks, 4 GiB 128 KiB, 64 GiB 2 MiB; usbd_tracker_stats() reports the blocks. The tracker's memory
+ * (under 100 bytes a block, ~3 MB at most) and a tick's cost (a pass over the blocks) stay bounded; a fault on
+ * a larger block costs more (more pages re-touched), and the budget pays for it as calibrated.
+ * -EINVAL addr or len not page-aligned, len 0, the range wraps, or unknown flags; -EFAULT a part of the range is
+ * not mapped; -EEXIST it overlaps a region tracked already; -ENOSPC 16 regions are tracked already; -ENOMEM out
+ * of memory, or of mappings (vm.max_map_count) to protect it. A refused range is left as it was.
+ */
 int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned flags);
 /* One tick: charges the faults since the last tick to the budget, then re-arms touched blocks, the longest-touched
- * first, as far as the budget allows (all of them with no budget), folding each one's touch into its history. */
+ * first, as far as the budget allows (all of them with no budget), folding each one's touch into its history.
+ * -ENOMEM the kernel could not protect a block again (out of memory or of mappings; or tracked memory was
+ * unmapped, which it must not be): that block stays open until a later tick. */
 int usbd_tracker_tick(struct usbd_tracker *t);
-/* Ticks on a library thread every interval_ms (0: 500). */
+/* Ticks on a library thread every interval_ms (0: 500). -EALREADY it runs already; -EAGAIN the system cannot
+ * create a thread now. */
 int usbd_tracker_start(struct usbd_tracker *t, unsigned interval_ms);
 /*
  * Picks `bytes` of the coldest memory (rounded up to whole blocks; less if not that much is cold): blocks still
@@ -171,7 +206,7 @@ void usbd_tracker_free(struct usbd_tracker *t);
 
 /* The few-lines answer to a SIGBALLOON: pick `bytes` (cold memory first; when that is not enough, memory in use,
  * as USBD_PICK_HOT), page it out, mark it. Returns what usbd_pageout() returns, or -ENOENT
- * when nothing is left that is not already paged out. */
+ * when nothing is left that is not already paged out (nothing is sent). */
 int usbd_balloon(struct usbd *h, struct usbd_tracker *t, uint64_t bytes, struct usbd_pageout_result *res);
 
 #ifdef __cplusplus

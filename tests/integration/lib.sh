@@ -54,6 +54,7 @@ USBD_PRIVATE=(--harvest-journal "$T_DIR/harvest.journal" --state-file "$T_DIR/ta
 T_PIDS=()
 T_CGROUPS=()
 T_SWAPS=()
+T_ZRAMS=()
 
 fail() {
   echo "FAIL: $*" >&2
@@ -147,7 +148,7 @@ cg_kill_all() {
 }
 
 cleanup() {
-  local rc=$? p c i
+  local rc=$? p c i z
   set +e
   for p in "${T_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${T_PIDS[@]}"; do
@@ -165,6 +166,9 @@ cleanup() {
     for i in $(seq 30); do [[ -d $CG/$c ]] || break; rmdir "$CG/$c" 2>/dev/null && break; sleep 0.1; done
   done
   for s in "${T_SWAPS[@]}"; do swapoff "$s" 2>/dev/null || true; [[ $s == /dev/* ]] || rm -f "$s"; done
+  for z in "${T_ZRAMS[@]}"; do
+    for i in $(seq 30); do echo "$z" > /sys/class/zram-control/hot_remove 2>/dev/null && break; sleep 0.1; done
+  done
   rm -rf "$T_DIR"
   exit $rc
 }
@@ -207,6 +211,20 @@ make_swap() {
   T_SWAPS+=("$f")
   mkswap "$f" >/dev/null
   swapon "$f" || skip "swapon refused $f here"
+}
+
+# make_zram_swap MIB PRIORITY: a zram swap device of MIB MiB this test makes (hot_add), swaps on with PRIORITY and
+# removes at exit (swapoff, hot_remove); never another one. Sets ZRAM_DEV. Skips without zram-control.
+make_zram_swap() {
+  local id
+  [[ -w /sys/class/zram-control/hot_add ]] || skip "no zram here (/sys/class/zram-control/hot_add)"
+  id=$(cat /sys/class/zram-control/hot_add) || skip "zram hot_add refused"
+  T_ZRAMS+=("$id")
+  echo "$1M" > "/sys/block/zram$id/disksize"
+  mkswap "/dev/zram$id" >/dev/null
+  T_SWAPS+=("/dev/zram$id")
+  swapon -p "$2" "/dev/zram$id" || skip "swapon refused /dev/zram$id here"
+  ZRAM_DEV=/dev/zram$id
 }
 
 # wait_for SECONDS DESCRIPTION CMD...: polls CMD every 0.1 s until it succeeds.

@@ -313,6 +313,102 @@ static void tracker_should_use_whole_2mib_blocks_for_huge_regions(void **state)
 	munmap(raw, len + (2u << 20));
 }
 
+/* MAP_NORESERVE address space: nothing is committed, and the tracker only protects it. */
+static unsigned char *map_huge_space(size_t len, unsigned char **raw)
+{
+	*raw = mmap(NULL, len + (2u << 20), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(*raw != MAP_FAILED);
+	return (unsigned char *)(((uintptr_t)*raw + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
+}
+
+/* Tracks len with the defaults; its blocks must number `blocks`, and a touched block goes open as a whole. */
+static void track_with_defaults(size_t len, uint64_t blocks)
+{
+	struct usbd_tracker *t;
+	struct usbd_tracker_stats st;
+	struct usbd_range r[4];
+	unsigned char *raw, *p = map_huge_space(len, &raw);
+	size_t block = len / blocks;
+
+	assert_int_equal(usbd_tracker_new(&t, NULL), 0);
+	assert_int_equal(usbd_tracker_add(t, p, len, 0), 0);
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.blocks, blocks);
+	assert_int_equal(st.tracked_bytes, len);
+	p[len / 2 + 4096] = 7; /* faults once, opens the whole block */
+	p[len / 2 + block - 1] = 8;
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.faults, 1);
+	assert_int_equal(st.armed_blocks, blocks - 1);
+	/* The coldest request comes in whole blocks of the scaled size. */
+	assert_int_equal(usbd_tracker_select(t, 4096, r, 4), 1);
+	assert_int_equal(r[0].len, block);
+	usbd_tracker_free(t);
+	assert_int_equal(p[len / 2 + 4096], 7);
+	munmap(raw, len + (2u << 20));
+}
+
+static void tracker_should_track_4gib_with_the_defaults_in_128kib_blocks(void **state)
+{
+	track_with_defaults((size_t)4 << 30, 32768);
+}
+
+static void tracker_should_track_64gib_with_the_defaults_in_2mib_blocks(void **state)
+{
+	track_with_defaults((size_t)64 << 30, 32768);
+}
+
+/* A first region that takes the largest share still leaves every later region slot its reserve. */
+static void tracker_should_add_15_regions_after_one_that_took_the_most(void **state)
+{
+	struct usbd_tracker *t;
+	struct usbd_tracker_stats st;
+	size_t big = (size_t)4 << 30;
+	unsigned char *raw, *p = map_huge_space(big + 16 * (1u << 20), &raw);
+
+	assert_int_equal(usbd_tracker_new(&t, NULL), 0);
+	assert_int_equal(usbd_tracker_add(t, p, big, 0), 0);
+	for (unsigned i = 0; i < 15; i++)
+		assert_int_equal(usbd_tracker_add(t, p + big + (size_t)i * (1u << 20), 1u << 20, 0), 0);
+	usbd_tracker_stats(t, &st);
+	/* 1 MiB is 16 blocks of 64 KiB: the reserve keeps the default size for each. */
+	assert_int_equal(st.blocks, 32768 + 15 * 16);
+	assert_int_equal(usbd_tracker_add(t, p + big + (size_t)15 * (1u << 20), 1u << 20, 0), -ENOSPC);
+	usbd_tracker_free(t);
+	munmap(raw, big + 16 * (1u << 20) + (2u << 20));
+}
+
+/* Every code usbd_tracker_new and usbd_tracker_add return, each for its one cause; a refused region is left as
+ * it was (readable, writable, untracked). */
+static void tracker_add_should_return_one_code_per_cause(void **state)
+{
+	struct usbd_tracker *t, *u;
+	struct usbd_tracker_stats st;
+	unsigned char *p = map();
+
+	assert_int_equal(usbd_tracker_new(&t, NULL), 0);
+	assert_int_equal(usbd_tracker_new(&u, NULL), -EBUSY);
+	assert_int_equal(usbd_tracker_add(t, p + 1, BLK, 0), -EINVAL);
+	assert_int_equal(usbd_tracker_add(t, p, 0, 0), -EINVAL);
+	assert_int_equal(usbd_tracker_add(t, p, BLK, 0x80), -EINVAL);
+	assert_int_equal(usbd_tracker_add(t, (void *)(uintptr_t)-4096, 8192, 0), -EINVAL); /* wraps */
+	/* a hole in the middle: nothing protected, not even the part before it */
+	assert_int_equal(munmap(p + 8 * BLK, BLK), 0);
+	assert_int_equal(usbd_tracker_add(t, p, NBLK * BLK, 0), -EFAULT);
+	p[0] = 9;
+	p[9 * BLK] = 9;
+	assert_int_equal(usbd_tracker_add(t, p, 4 * BLK, 0), 0);
+	assert_int_equal(usbd_tracker_add(t, p + 2 * BLK, 4 * BLK, 0), -EEXIST);
+	assert_int_equal(usbd_tracker_add(t, p, BLK, 0), -EEXIST);
+	assert_int_equal(usbd_tracker_add(t, p + 4 * BLK, 4 * BLK, 0), 0); /* adjacent is fine */
+	usbd_tracker_stats(t, &st);
+	assert_int_equal(st.blocks, 8);
+	assert_int_equal(st.faults, 0);
+	usbd_tracker_free(t);
+	assert_int_equal(usbd_tracker_new(&u, &(struct usbd_tracker_config){ .block_bytes = 3 * 4096 }), -EINVAL);
+	assert_int_equal(usbd_tracker_new(&u, &(struct usbd_tracker_config){ .block_bytes = 2048 }), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +421,10 @@ int main(void)
 		cmocka_unit_test(tracker_should_turn_to_mru_when_lru_victims_come_back_sooner),
 		cmocka_unit_test(tracker_should_refuse_a_second_tracker_and_bad_regions),
 		cmocka_unit_test(tracker_should_use_whole_2mib_blocks_for_huge_regions),
+		cmocka_unit_test(tracker_should_track_4gib_with_the_defaults_in_128kib_blocks),
+		cmocka_unit_test(tracker_should_track_64gib_with_the_defaults_in_2mib_blocks),
+		cmocka_unit_test(tracker_should_add_15_regions_after_one_that_took_the_most),
+		cmocka_unit_test(tracker_add_should_return_one_code_per_cause),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
