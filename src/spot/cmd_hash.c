@@ -116,9 +116,9 @@ static bool store_hash(struct call *c, struct hash_buf *b)
 	int err = b->err;
 
 	if (err == 0 && b->n == 0)
-		store_del(c->env->store, c->argv[1].p, c->argv[1].n, c->now);
+		store_del(call_store(c), c->argv[1].p, c->argv[1].n, c->now);
 	else if (err == 0)
-		err = store_set(c->env->store, c->argv[1].p, c->argv[1].n, b->p, b->n, 0,
+		err = store_set(call_store(c), c->argv[1].p, c->argv[1].n, b->p, b->n, 0,
 				STORE_SET_HASH | STORE_SET_KEEPTTL, c->now);
 	free(b->p);
 	if (err < 0)
@@ -128,7 +128,7 @@ static bool store_hash(struct call *c, struct hash_buf *b)
 
 static struct hash_buf new_buf(struct call *c)
 {
-	return (struct hash_buf){ NULL, 0, 0, store_max_value(c->env->store, c->argv[1].n), 0 };
+	return (struct hash_buf){ NULL, 0, 0, store_max_value(call_store(c), c->argv[1].n), 0 };
 }
 
 /*

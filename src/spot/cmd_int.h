@@ -51,6 +51,9 @@ struct command {
 	void (*fn)(struct call *c);
 };
 
+/* The keyspace the request runs in: its user's. */
+static inline struct store *call_store(const struct call *c) { return c->cl->store ? c->cl->store : c->env->store; }
+
 static inline bool arg_is(const struct cmd_arg *a, const char *s)
 {
 	return a->n == strlen(s) && strncasecmp(a->p, s, a->n) == 0;
