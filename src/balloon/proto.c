@@ -34,10 +34,16 @@ bool wmsg_setup_valid(const struct wmsg_setup *s)
 {
 	const struct wmsg_tenant *t = &s->tenant;
 
+	if (t->nusers > WMSG_USERS_MAX)
+		return false;
+	for (uint32_t i = 0; i < WMSG_USERS_MAX; i++)
+		if (!terminated(t->users[i].name, sizeof(t->users[i].name)) ||
+		    !terminated(t->users[i].password, sizeof(t->users[i].password)))
+			return false;
 	return s->mode <= 1 && s->oom_score_adj >= -1000 && s->oom_score_adj <= 1000 && s->log_level <= 3 &&
 	       (s->flags & ~WSETUP_TENANT) == 0 && terminated(s->cgroup, sizeof(s->cgroup)) &&
 	       (s->cgroup[0] == '\0' || s->cgroup[0] == '/') && terminated(t->listen, sizeof(t->listen)) &&
-	       terminated(t->password, sizeof(t->password)) && t->reserved == 0;
+	       terminated(t->password, sizeof(t->password));
 }
 
 int wmsg_decode(const void *buf, size_t n, struct wmsg *out)

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 2: WMSG_SETUP, the worker is exec'd rather than forked. */
-#define WPROTO_VERSION 2
+/* 2: WMSG_SETUP, the worker is exec'd rather than forked. 3: the spot store's tenants in WMSG_SETUP. */
+#define WPROTO_VERSION 3
 
 enum wmsg_type {
 	WMSG_GROW = 1,   /* controller -> worker: grow by `bytes` (multiple of 2 MiB); reply WMSG_DONE */
@@ -55,12 +55,20 @@ struct wmsg_stats {
  * The tenant's settings: in usbd the spot store's (src/spot/spot.h, struct spot_config, minus `reclaimable`, which
  * follows the balloon's mode). Strings end with a NUL inside their arrays.
  */
+#define WMSG_USERS_MAX 16u     /* = SPOT_MAX_TENANTS */
+struct wmsg_user {
+	char name[64];          /* ends with a NUL; "" past nusers */
+	char password[128];
+	uint64_t quota;         /* bytes; 0: none */
+};
+
 struct wmsg_tenant {
 	char listen[64];
 	char password[128];     /* the secret travels only here, on the socket: never argv or the environment */
 	uint32_t max_clients;
-	uint32_t reserved;      /* 0 */
+	uint32_t nusers;        /* the spot store's tenants (users besides default): 0..WMSG_USERS_MAX */
 	uint64_t max_keys, max_query, max_output;
+	struct wmsg_user users[WMSG_USERS_MAX];
 };
 
 #define WSETUP_TENANT 1u        /* flags: the worker creates its tenant from `tenant` */

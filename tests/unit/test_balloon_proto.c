@@ -131,10 +131,12 @@ static void break_setup(struct wmsg_setup *s, int how)
 	case 6: snprintf(s->cgroup, sizeof(s->cgroup), "relative/path"); break;
 	case 7: memset(s->tenant.listen, 'a', sizeof(s->tenant.listen)); break;
 	case 8: memset(s->tenant.password, 'a', sizeof(s->tenant.password)); break;
-	case 9: s->tenant.reserved = 1; break;
+	case 9: s->tenant.nusers = WMSG_USERS_MAX + 1; break;
+	case 10: memset(s->tenant.users[3].name, 'a', sizeof(s->tenant.users[3].name)); break;
+	case 11: memset(s->tenant.users[0].password, 'a', sizeof(s->tenant.users[0].password)); break;
 	}
 }
-#define SETUP_BREAKS 10
+#define SETUP_BREAKS 12
 
 static void setup_should_be_refused_by_encode_and_decode_when_out_of_range(void **state)
 {
