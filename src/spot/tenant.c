@@ -107,6 +107,27 @@ static void t_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictio
 	*clients = server_clients(sp->srv);
 }
 
+static void t_user_op(void *ctx, const struct wmsg_user_op *op)
+{
+	struct spot *sp = ctx;
+	struct spot_tenant_spec spec = { .quota = op->user.quota };
+	int err;
+
+	memcpy(spec.name, op->user.name, sizeof(spec.name));
+	memcpy(spec.password, op->user.password, sizeof(spec.password));
+	if (op->verb == WUSER_SET)
+		err = users_set(&sp->users, &spec);
+	else
+		err = server_del_user(sp->srv, spec.name, strlen(spec.name));
+	explicit_bzero(&spec, sizeof(spec));
+	if (err < 0)
+		log_warn("spot: cannot %s tenant '%s': %s", op->verb == WUSER_SET ? "set" : "remove", op->user.name,
+			 strerror(-err));
+	else
+		log_info("spot: tenant '%s' %s (quota %llu bytes)", op->user.name,
+			 op->verb == WUSER_SET ? "set" : "removed", (unsigned long long)op->user.quota);
+}
+
 static void t_destroy(void *ctx)
 {
 	struct spot *sp = ctx;
@@ -151,6 +172,7 @@ struct worker_tenant *spot_tenant_new(const void *arg)
 		.chunk_added = t_chunk_added,
 		.chunks_take = t_chunks_take,
 		.stats = t_stats,
+		.user_op = t_user_op,
 		.destroy = t_destroy,
 	};
 	log_info("spot: serving on %s (%u tenants)", cfg->listen, cfg->ntenants);

@@ -88,6 +88,23 @@ int users_add(struct spot_users *us, const struct spot_tenant_spec *t)
 	return 0;
 }
 
+int users_set(struct spot_users *us, const struct spot_tenant_spec *t)
+{
+	char why[128];
+	int idx = users_find(us, t->name, strlen(t->name));
+	struct spot_user *u;
+
+	if (idx < 0)
+		return users_add(us, t);
+	if (spot_tenant_check(t, why, sizeof(why)) < 0 || idx == 0)
+		return -EINVAL;
+	u = &us->u[idx];
+	memcpy(u->password, t->password, sizeof(u->password));
+	u->quota = t->quota;
+	store_set_limit(u->store, t->quota);
+	return 0;
+}
+
 static int pool_push(struct spot_users *us, void *base)
 {
 	if (us->npool == us->pool_cap) {

@@ -51,6 +51,9 @@ void users_fini(struct spot_users *us);
 
 /* Adds a tenant: 0, -EEXIST (the name is taken), -ENOSPC (SPOT_MAX_TENANTS reached), -EINVAL, -ENOMEM. */
 int users_add(struct spot_users *us, const struct spot_tenant_spec *t);
+/* Adds a tenant, or changes the password and quota of the one of that name (its keys stay; a smaller quota refuses
+ * writes until it holds less). 0 or users_add's errors. */
+int users_set(struct spot_users *us, const struct spot_tenant_spec *t);
 /* Removes a tenant: its keys are gone, its chunks go to the pool. 0 or -ENOENT (also for "default"). Its clients
  * must be logged out first (their store pointers die here). */
 int users_del(struct spot_users *us, const char *name, size_t n);
