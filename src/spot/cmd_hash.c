@@ -12,10 +12,6 @@
 
 #include "spot/cmd_int.h"
 
-/* Redis keeps a hash as a listpack up to these sizes (hash-max-listpack-entries / -value), for OBJECT ENCODING. */
-#define LISTPACK_MAX_ENTRIES 128
-#define LISTPACK_MAX_VALUE 64
-
 struct hash_it {
 	const char *p, *end;
 };
@@ -522,14 +518,16 @@ void cmd_hscan(struct call *c)
 	reply_fields(c, h, true, true, pattern);
 }
 
-const char *hash_encoding(const struct store_val *v)
+const char *hash_encoding(const struct cmd_env *e, const struct store_val *v)
 {
+	uint64_t max_entries = e->hash_limits_set ? e->hash_max_entries : LISTPACK_MAX_ENTRIES;
+	uint64_t max_value = e->hash_limits_set ? e->hash_max_value : LISTPACK_MAX_VALUE;
 	struct hash_it h = { v->p, v->p + v->n };
 	struct cmd_arg f, val;
 	long long n = 0;
 
 	while (hash_next(&h, &f, &val))
-		if (++n > LISTPACK_MAX_ENTRIES || f.n > LISTPACK_MAX_VALUE || val.n > LISTPACK_MAX_VALUE)
+		if ((uint64_t)++n > max_entries || f.n > max_value || val.n > max_value)
 			return "hashtable";
 	return "listpack";
 }

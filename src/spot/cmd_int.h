@@ -128,10 +128,15 @@ HANDLER(cmd_hset); HANDLER(cmd_hmset); HANDLER(cmd_hsetnx); HANDLER(cmd_hget); H
 HANDLER(cmd_hvals); HANDLER(cmd_hlen); HANDLER(cmd_hexists); HANDLER(cmd_hstrlen); HANDLER(cmd_hdel);
 HANDLER(cmd_hincrby); HANDLER(cmd_hincrbyfloat); HANDLER(cmd_hscan);
 /* The OBJECT ENCODING of a hash value (cmd_hash.c). */
-const char *hash_encoding(const struct store_val *v);
+const char *hash_encoding(const struct cmd_env *e, const struct store_val *v);
+/* Redis's defaults of hash-max-listpack-entries and -value. */
+#define LISTPACK_MAX_ENTRIES 128
+#define LISTPACK_MAX_VALUE 64
 /* cmd_server.c */
 HANDLER(cmd_ping); HANDLER(cmd_echo); HANDLER(cmd_select); HANDLER(cmd_auth); HANDLER(cmd_quit); HANDLER(cmd_hello);
-HANDLER(cmd_client); HANDLER(cmd_config); HANDLER(cmd_info); HANDLER(cmd_time);
+HANDLER(cmd_client); HANDLER(cmd_info); HANDLER(cmd_time);
+/* cmd_config.c */
+HANDLER(cmd_config); HANDLER(cmd_memory);
 /* commands.c */
 HANDLER(cmd_command);
 /* cmd_multi.c */

@@ -352,7 +352,7 @@ static void object_encoding(struct call *c)
 	if (store_get(call_store(c), c->argv[2].p, c->argv[2].n, c->now, &v) < 0)
 		rbuf_nil(c->out);
 	else if (v.type == STORE_HASH)
-		rbuf_bulk_str(c->out, hash_encoding(&v));
+		rbuf_bulk_str(c->out, hash_encoding(c->env, &v));
 	else if (resp_parse_ll(v.p, v.n, &n))
 		rbuf_bulk_str(c->out, "int");
 	else

@@ -455,53 +455,6 @@ void cmd_client(struct call *c)
 	run_sub(c, "CLIENT", subs, sizeof(subs) / sizeof(subs[0]));
 }
 
-/* CONFIG GET answers the few parameters clients ask about (redis-benchmark asks for save and appendonly). */
-void cmd_config(struct call *c)
-{
-	struct store_stats st;
-	char maxmem[32], pattern[129];
-	const char *params[][2] = {
-		{ "save", "" }, { "appendonly", "no" }, { "databases", "1" }, { "maxmemory", maxmem },
-		{ "maxmemory-policy", "allkeys-lru" },
-	};
-	size_t n = sizeof(params) / sizeof(params[0]);
-	bool match[sizeof(params) / sizeof(params[0])] = { false };
-	long long count = 0;
-
-	if (arg_is(&c->argv[1], "RESETSTAT") && c->argc == 2) {
-		memset(c->env->stats, 0, sizeof(c->env->stats));
-		rbuf_status(c->out, "OK");
-		return;
-	}
-	if (!arg_is(&c->argv[1], "GET")) {
-		unknown_sub(c, "CONFIG");
-		return;
-	}
-	if (c->argc < 3) {
-		wrong_args(c, "config|get");
-		return;
-	}
-	store_get_stats(call_store(c), &st);
-	snprintf(maxmem, sizeof(maxmem), "%" PRIu64, st.capacity);
-	for (size_t i = 2; i < c->argc; i++) {
-		size_t len = c->argv[i].n < sizeof(pattern) - 1 ? c->argv[i].n : sizeof(pattern) - 1;
-
-		memcpy(pattern, c->argv[i].p, len);
-		pattern[len] = '\0';
-		for (size_t j = 0; j < n; j++)
-			match[j] |= fnmatch(pattern, params[j][0], FNM_CASEFOLD) == 0;
-	}
-	for (size_t j = 0; j < n; j++)
-		count += match[j];
-	rbuf_array(c->out, count * 2);
-	for (size_t j = 0; j < n; j++) {
-		if (!match[j])
-			continue;
-		rbuf_bulk_str(c->out, params[j][0]);
-		rbuf_bulk_str(c->out, params[j][1]);
-	}
-}
-
 void cmd_time(struct call *c)
 {
 	struct timespec ts;

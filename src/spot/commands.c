@@ -75,6 +75,7 @@ const struct command cmd_table[] = {
 	{ "hello", -1, CMD_NOAUTH, 0, 0, 0, cmd_hello },
 	{ "client", -2, 0, 0, 0, 0, cmd_client },
 	{ "config", -2, 0, 0, 0, 0, cmd_config },
+	{ "memory", -2, 0, 0, 0, 0, cmd_memory },
 	{ "info", -1, 0, 0, 0, 0, cmd_info },
 	{ "time", 1, 0, 0, 0, 0, cmd_time },
 	{ "command", -1, 0, 0, 0, 0, cmd_command },

@@ -52,6 +52,9 @@ struct cmd_env {
 	void (*auth_result)(void *ctx, const struct cmd_client *cl, bool ok, uint64_t now);
 	void *auth_ctx;
 	struct cmd_stat stats[CMD_TABLE_MAX]; /* per command of the table, in its order */
+	/* CONFIG SET hash-max-listpack-entries / -value (OBJECT ENCODING of a hash); unset: Redis's 128 and 64. */
+	bool hash_limits_set;
+	uint64_t hash_max_entries, hash_max_value;
 	struct cmd_client *watchers; /* clients with WATCHed keys */
 	uint64_t watch_filter[16]; /* a bit per watched key's hash (cleared when nobody watches): most writes skip the
 				    * walk over the watchers */

@@ -1050,6 +1050,16 @@ int store_expiry(struct store *s, const void *key, size_t klen, uint64_t now, ui
 	return 0;
 }
 
+int store_usage(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *bytes)
+{
+	uint32_t idx = lookup(s, key, klen, hash_key(s, key, klen), now);
+
+	if (idx == NONE)
+		return -ENOENT;
+	*bytes = (uint64_t)s->cls[s->ch[s->ent[idx].chunk].cls].slot_size + sizeof(struct entry);
+	return 0;
+}
+
 /* The key of a live, unexpired entry, checked against its item (a dropped page, in reclaimable mode, must not show
  * as a key); NULL otherwise. Reads only: a walk changes nothing. */
 static const char *entry_key(const struct store *s, uint32_t idx, uint64_t now)

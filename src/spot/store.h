@@ -127,6 +127,8 @@ uint64_t store_scan(const struct store *s, uint64_t cursor, size_t buckets, uint
 		    void *arg);
 /* Calls fn for one live key picked at random (seeded by rnd_seed): 0, or -ENOENT when there is none. */
 int store_random_key(const struct store *s, uint64_t now, uint64_t rnd_seed, store_key_fn fn, void *arg);
+/* The bytes a key takes: its item slot and its index entry (MEMORY USAGE). 0 or -ENOENT. */
+int store_usage(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *bytes);
 /* Removes every key; chunks stay held. */
 void store_flush(struct store *s);
 /* Background work: reaps up to `budget` index buckets' stale and expired entries, resuming where the last

@@ -103,6 +103,9 @@ got=$(as bob secret-b scan 0 count 100000 | tail -n +2 | sort | tr '\n' ' ')
 got=$(for i in $(seq 1 20); do as bob secret-b randomkey; done | sort -u | tr '\n' ' ')
 [[ $got == "k " ]] && ok "bob: RANDOMKEY only bob's" || fail "bob: RANDOMKEY returned '$got'"
 expect_as bob secret-b 0 del a:1
+expect_as bob secret-b "" memory usage a:1
+got=$(as alice secret-a memory usage a:1)
+((got > 0)) 2>/dev/null && ok "alice: MEMORY USAGE a:1 -> $got" || fail "alice: MEMORY USAGE a:1: '$got'"
 expect_as bob secret-b OK flushdb
 expect_as bob secret-b 0 dbsize
 expect_as alice secret-a 4 dbsize
@@ -139,6 +142,8 @@ used=$(info_field alice secret-a used_memory)
 	fail "quota: $okn OK, $oom OOM, used $used"
 [[ $(info_field alice secret-a maxmemory) == $((4 * MIB)) ]] && ok "alice's INFO maxmemory is her quota" ||
 	fail "alice's maxmemory: $(info_field alice secret-a maxmemory)"
+expect_as alice secret-a "$(printf 'maxmemory\n%s' $((4 * MIB)))" config get maxmemory
+expect_as alice secret-a "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - spot memory's size follows the balloon (a tenant's quota is set through usbd's API)" config set maxmemory 100
 [[ $(info_field alice secret-a spot_quota_refused) -ge $oom ]] && ok "INFO counts the refused writes" ||
 	fail "spot_quota_refused: $(info_field alice secret-a spot_quota_refused)"
 expect_as bob secret-b OK set after-alice-oom 1
