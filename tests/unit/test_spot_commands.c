@@ -199,7 +199,7 @@ static void admin_commands_should_satisfy_redis_tools(void **state)
 
 	run(f, "command", "*0\r\n");
 	run(f, "command docs", "*0\r\n");
-	run(f, "command count", ":75\r\n");
+	run(f, "command count", ":76\r\n");
 	run(f, "command bogus", "-ERR unknown subcommand 'bogus'. Try COMMAND HELP.\r\n");
 	run(f, "config get save", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
 	run(f, "config get appendonly", "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
