@@ -1,6 +1,6 @@
 /*
- * CONFIG GET / SET / RESETSTAT and MEMORY USAGE. The parameters are the few that clients and Redis's own tests ask
- * about; SET changes what has a meaning here (the hash encoding thresholds) and accepts, without effect, the values
+ * CONFIG GET / SET / RESETSTAT, MEMORY USAGE and FUNCTION FLUSH. The parameters are the few that clients and
+ * Redis's own tests ask about; SET changes what has a meaning here (the hash encoding thresholds) and accepts, without effect, the values
  * that are spot memory's already (save "", appendonly no, maxmemory-policy allkeys-lru, maxmemory 0: no limit
  * beyond the capacity or the tenant's quota). Everything else is refused with Redis's words.
  */
@@ -270,4 +270,26 @@ void cmd_memory(struct call *c)
 	static const struct subcommand subs[] = { { "usage", -3, memory_usage } };
 
 	run_sub(c, "MEMORY", subs, sizeof(subs) / sizeof(subs[0]));
+}
+
+/* FUNCTION FLUSH [ASYNC|SYNC]: there are no functions (no scripting), so there is nothing to flush; Redis's test
+ * harness calls it before every test file. */
+static void function_flush(struct call *c)
+{
+	if (c->argc == 3 && !arg_is(&c->argv[2], "ASYNC") && !arg_is(&c->argv[2], "SYNC")) {
+		rbuf_error(c->out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+		return;
+	}
+	if (c->argc > 3) {
+		rbuf_error(c->out, "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.");
+		return;
+	}
+	rbuf_status(c->out, "OK");
+}
+
+void cmd_function(struct call *c)
+{
+	static const struct subcommand subs[] = { { "flush", -2, function_flush } };
+
+	run_sub(c, "FUNCTION", subs, sizeof(subs) / sizeof(subs[0]));
 }

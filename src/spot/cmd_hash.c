@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -465,6 +466,10 @@ void cmd_hincrbyfloat(struct call *c)
 
 	if (!parse_ld(c->argv[3].p, c->argv[3].n, &by)) {
 		rbuf_error(c->out, ERR_FLOAT);
+		return;
+	}
+	if (isinf(by)) {
+		rbuf_error(c->out, "ERR value is NaN or Infinity");
 		return;
 	}
 	if (load(c, &h) < 0)

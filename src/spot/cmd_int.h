@@ -136,7 +136,7 @@ const char *hash_encoding(const struct cmd_env *e, const struct store_val *v);
 HANDLER(cmd_ping); HANDLER(cmd_echo); HANDLER(cmd_select); HANDLER(cmd_auth); HANDLER(cmd_quit); HANDLER(cmd_hello);
 HANDLER(cmd_client); HANDLER(cmd_info); HANDLER(cmd_time);
 /* cmd_config.c */
-HANDLER(cmd_config); HANDLER(cmd_memory);
+HANDLER(cmd_config); HANDLER(cmd_memory); HANDLER(cmd_function);
 /* commands.c */
 HANDLER(cmd_command);
 /* cmd_multi.c */

@@ -325,6 +325,13 @@ void cmd_decrby(struct call *c)
 }
 
 /* Redis's string2ld: the whole text is a number strtold reads, no leading space, no NaN, no overflow. */
+/* APPEND or SETRANGE past the largest value: Redis's checkStringLength words, with spot memory's limit. */
+static void too_long(struct call *c)
+{
+	rbuf_error(c->out, "ERR string exceeds maximum allowed size (spot memory holds at most %zu bytes of key and value)",
+		   store_max_value(call_store(c), 0));
+}
+
 bool parse_ld(const char *p, size_t n, long double *v)
 {
 	char buf[LD_MAX_CHARS];
@@ -336,7 +343,8 @@ bool parse_ld(const char *p, size_t n, long double *v)
 	buf[n] = '\0';
 	errno = 0;
 	*v = strtold(buf, &end);
-	if (*end != '\0' || isnan(*v) || errno == EINVAL ||
+	/* All of it: a NUL inside ends strtold early, as it ends Redis's string2ld (which then refuses). */
+	if (end != buf + n || isnan(*v) || errno == EINVAL ||
 	    (errno == ERANGE && (*v == HUGE_VALL || *v == -HUGE_VALL || *v == 0)))
 		return false;
 	return true;
@@ -407,7 +415,7 @@ static void write_range(struct call *c, const struct store_val *old, size_t at, 
 	char *buf;
 
 	if (len > store_max_value(call_store(c), c->argv[1].n)) {
-		store_error(c, -E2BIG);
+		too_long(c);
 		return;
 	}
 	buf = calloc(1, len ? len : 1);
@@ -453,7 +461,7 @@ void cmd_setrange(struct call *c)
 		return;
 	}
 	if ((unsigned long long)off > store_max_value(call_store(c), c->argv[1].n)) {
-		store_error(c, -E2BIG);
+		too_long(c);
 		return;
 	}
 	write_range(c, &old, (size_t)off, c->argv[3].p, c->argv[3].n);

@@ -76,6 +76,7 @@ const struct command cmd_table[] = {
 	{ "client", -2, 0, 0, 0, 0, cmd_client },
 	{ "config", -2, 0, 0, 0, 0, cmd_config },
 	{ "memory", -2, 0, 0, 0, 0, cmd_memory },
+	{ "function", -2, 0, 0, 0, 0, cmd_function },
 	{ "info", -1, 0, 0, 0, 0, cmd_info },
 	{ "time", 1, 0, 0, 0, 0, cmd_time },
 	{ "command", -1, 0, 0, 0, 0, cmd_command },

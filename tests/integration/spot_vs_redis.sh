@@ -561,6 +561,17 @@ memory usage cfgh samples x
 memory
 memory foo
 config resetstat x
+function flush
+function flush async
+function flush x
+function flush sync a
+function foo
+set nulf "1\x002"
+incrbyfloat nulf 1
+hset nulh f "1\x002"
+hincrbyfloat nulh f 1
+hincrbyfloat nulh g +inf
+hincrbyfloat nulh g -inf
 EOF
 
 # replies PORT: runs every line on one connection, each followed by "ECHO @@<line number>", and splits the output
