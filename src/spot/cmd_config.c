@@ -1,8 +1,8 @@
 /*
  * CONFIG GET / SET / RESETSTAT, MEMORY USAGE and FUNCTION FLUSH. The parameters are the few that clients and
- * Redis's own tests ask about; SET changes what has a meaning here (the hash encoding thresholds) and accepts, without effect, the values
- * that are spot memory's already (save "", appendonly no, maxmemory-policy allkeys-lru, maxmemory 0: no limit
- * beyond the capacity or the tenant's quota). Everything else is refused with Redis's words.
+ * Redis's own tests ask about; SET changes what has a meaning here (the hash encoding thresholds) and accepts,
+ * without effect, the values that are spot memory's already (save "", appendonly no, maxmemory-policy allkeys-lru,
+ * maxmemory 0: no limit beyond the capacity or the tenant's quota). Everything else is refused with Redis's words.
  */
 #include <fnmatch.h>
 #include <limits.h>

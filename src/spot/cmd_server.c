@@ -557,7 +557,8 @@ void cmd_info(struct call *c)
 		      (long)getpid(), e->port, call_unix_ms(c) * 1000, (c->now - e->start_ms) / 1000,
 		      (c->now - e->start_ms) / 86400000);
 	if (section(c, &in, "clients", "Clients", true))
-		field(&in, "connected_clients:%" PRIu64 "\r\nmaxclients:%" PRIu64 "\r\n", e->clients, e->max_clients);
+		field(&in, "connected_clients:%" PRIu64 "\r\nmaxclients:%" PRIu64 "\r\n", u ? u->clients : e->clients,
+		      e->max_clients);
 	if (section(c, &in, "memory", "Memory", true)) {
 		field(&in,
 		      "used_memory:%" PRIu64 "\r\nmaxmemory:%" PRIu64 "\r\nmaxmemory_policy:allkeys-lru\r\n"

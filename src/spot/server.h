@@ -15,8 +15,8 @@
 
 struct server;
 
-/* Listens as cfg says (or not at all for "off") and serves the users' stores (`users` not owned). Returns 0 and *out, or
- * -EINVAL (bad address), -EPERM (non-loopback without a password), -errno of socket/bind/listen. Logs why. */
+/* Listens as cfg says (or not at all for "off") and serves the users' stores (`users` not owned). Returns 0 and
+ * *out, or -EINVAL (bad address), -EPERM (non-loopback without a password), -errno of socket/bind/listen. Logs why. */
 int server_new(const struct spot_config *cfg, struct spot_users *users, struct server **out);
 /* Removes a tenant: its connections are closed first. 0 or -ENOENT (also for "default"). */
 int server_del_user(struct server *srv, const char *name, size_t n);

@@ -125,6 +125,8 @@ got=$(as bob secret-b client list)
 	fail "bob's CLIENT LIST: '$got'"
 got=$(as alice secret-a client list)
 [[ $got == *alicecon* ]] && ok "alice's CLIENT LIST shows her connection" || fail "alice's CLIENT LIST: '$got'"
+got=$(as bob secret-b info clients | tr -d '\r' | sed -n 's/^connected_clients://p')
+[[ $got == 1 ]] && ok "bob's INFO counts only bob's connections" || fail "bob's connected_clients: $got"
 expect_as bob secret-b 0 client kill user bob skipme yes
 expect_as bob secret-b "ERR No such user 'alice'" client kill user alice
 wait "$held"

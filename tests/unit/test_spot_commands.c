@@ -230,6 +230,11 @@ static void admin_commands_should_satisfy_redis_tools(void **state)
 				    "nothing\r\n");
 	run(f, "config set hash-max-listpack-entries 1", "+OK\r\n");
 	run(f, "config get hash-max-listpack-entries", "*2\r\n$25\r\nhash-max-listpack-entries\r\n$1\r\n1\r\n");
+	/* All or nothing: a bad pair after a good one changes nothing. */
+	run(f, "config set hash-max-listpack-entries 7 save x",
+	    "-ERR CONFIG SET failed (possibly related to argument 'save') - spot memory persists nothing\r\n");
+	run(f, "config get hash-max-ziplist-entries", "*2\r\n$24\r\nhash-max-ziplist-entries\r\n$1\r\n1\r\n");
+	run(f, "memory usage nokey", "$-1\r\n");
 	run(f, "client setinfo lib-name x", "+OK\r\n");
 	run(f, "client id", ":7\r\n");
 	run(f, "select 0", "+OK\r\n");
