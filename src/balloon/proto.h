@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 2: WMSG_SETUP, the worker is exec'd rather than forked. 3: the spot store's tenants in WMSG_SETUP. */
+/* 2: WMSG_SETUP, the worker is exec'd rather than forked. 3: the spot store's tenants (in WMSG_SETUP, and WMSG_USER). */
 #define WPROTO_VERSION 3
 
 enum wmsg_type {
