@@ -120,6 +120,16 @@ struct api_status {
 	uint64_t spot_clients;			/* connected now */
 };
 
+/* A spot memory tenant (GET /usbd/spot/tenants, PUT and DELETE /usbd/spot/tenants/NAME). */
+#define API_TENANT_NAME_LEN 64		/* with the NUL */
+#define API_TENANT_PASSWORD_LEN 128	/* with the NUL */
+#define API_TENANTS_MAX 16
+struct api_tenant {
+	char name[API_TENANT_NAME_LEN];
+	char password[API_TENANT_PASSWORD_LEN];	/* PUT only; never listed */
+	uint64_t quota_mib;			/* 0: none */
+};
+
 /*
  * Callbacks into the controller; ctx is passed first to each. Every callback returns 0, or a negative errno and
  * writes a human-readable reason (NUL-terminated, at most err_len bytes) to err, which the client receives as
@@ -151,6 +161,15 @@ struct api_backend {
 	/* PATCH /usbd/targets: only the fields in mask (enum api_target_field bits, never 0) are meant. */
 	int (*patch_targets)(void *ctx, const struct api_targets *t, unsigned int mask, char *err, size_t err_len);
 	int (*get_status)(void *ctx, struct api_status *out, char *err, size_t err_len);
+	/*
+	 * Spot tenants; optional (NULL: the endpoints answer that there are none here). list fills up to
+	 * API_TENANTS_MAX (passwords left empty) and sets *n; put adds a tenant or changes one's password and quota
+	 * (-EINVAL with a reason for a bad name or password, -ENOSPC when there are API_TENANTS_MAX); del removes one
+	 * (-ENOENT: no such tenant, with a reason).
+	 */
+	int (*list_tenants)(void *ctx, struct api_tenant *out, size_t *n, char *err, size_t err_len);
+	int (*put_tenant)(void *ctx, const struct api_tenant *t, char *err, size_t err_len);
+	int (*del_tenant)(void *ctx, const char *name, char *err, size_t err_len);
 };
 
 struct api_config {

@@ -22,7 +22,7 @@
 /* Decoded strings longer than this are cut when echoed. */
 #define ECHO_MAX 64
 
-enum kind { KIND_U16, KIND_U32, KIND_MIB, KIND_BOOL };
+enum kind { KIND_U16, KIND_U32, KIND_MIB, KIND_BOOL, KIND_SECRET };
 
 /* One field of a request struct: where it goes in the output struct and which bit marks it present. */
 struct field {
@@ -50,7 +50,7 @@ struct reader {
 
 static const char *const kind_expecting[] = {
 	[KIND_U16] = "u16", [KIND_U32] = "u32", [KIND_MIB] = "u64 of at most 17592186044415 (MiB)",
-	[KIND_BOOL] = "a boolean",
+	[KIND_BOOL] = "a boolean", [KIND_SECRET] = "a string",
 };
 static_assert(API_MIB_MAX == UINT64_C(17592186044415), "KIND_MIB's expectation names API_MIB_MAX");
 static const uint64_t kind_max[] = { [KIND_U16] = UINT16_MAX, [KIND_U32] = UINT32_MAX, [KIND_MIB] = API_MIB_MAX };
@@ -471,6 +471,25 @@ static int parse_value(struct reader *r, const struct field *f, char *dst)
 		*(bool *)(dst + f->offset) = c == 't';
 		return 0;
 	}
+	if (f->kind == KIND_SECRET) {
+		char *out = dst + f->offset;
+		size_t n;
+
+		if (c != '"')
+			return invalid_type(r, kind_expecting[f->kind]);
+		r->i++;
+		rc = parse_string(r, out, API_TENANT_PASSWORD_LEN, &n);
+		if (!rc && (n == 0 || n >= API_TENANT_PASSWORD_LEN))
+			rc = fail_here(r, "invalid length %zu, expected a string of 1 to %d bytes", n,
+				       API_TENANT_PASSWORD_LEN - 1);
+		if (rc) {
+			/* Never the secret in a message, nor left behind. */
+			explicit_bzero(out, API_TENANT_PASSWORD_LEN);
+			return rc;
+		}
+		out[n] = '\0';
+		return 0;
+	}
 	if (c != '-' && !is_digit(c))
 		return invalid_type(r, kind_expecting[f->kind]);
 	from = r->i;
@@ -761,4 +780,23 @@ int request_parse_targets_patch(const char *body, size_t len, struct api_targets
 	*out = t;
 	*mask = present;
 	return 0;
+}
+
+int request_parse_tenant_put(const char *body, size_t len, struct api_tenant *out, char *err, size_t err_len)
+{
+	static const struct field fields[] = {
+		{ "password", KIND_SECRET, true, offsetof(struct api_tenant, password), 1u << 0 },
+		{ "quota_mib", KIND_MIB, false, offsetof(struct api_tenant, quota_mib), 1u << 1 },
+	};
+	static const struct spec sp = { "struct UsbdSpotTenant", fields, N_OF(fields), true };
+	struct api_tenant t = { 0 };
+	unsigned int present;
+	int rc = parse_struct(body, len, &sp, &t, &present, err, err_len);
+
+	if (!rc) {
+		memcpy(out->password, t.password, sizeof(out->password));
+		out->quota_mib = t.quota_mib;
+	}
+	explicit_bzero(&t, sizeof(t));
+	return rc;
 }

@@ -36,6 +36,9 @@ int request_parse_hinting_start(const char *body, size_t len, bool *ack_on_stop,
  * PATCH /usbd/targets: a non-empty subset of api_targets' fields, each 0..API_MIB_MAX. Sets the fields present in
  * *out and their bits (enum api_target_field) in *mask; fields absent are left as they were.
  */
+/* PUT /usbd/spot/tenants/NAME: {"password": "1-127 bytes", "quota_mib": N (optional)}; fills out's password and
+ * quota_mib (not its name). Unknown fields are refused; the password never appears in err. */
+int request_parse_tenant_put(const char *body, size_t len, struct api_tenant *out, char *err, size_t err_len);
 int request_parse_targets_patch(const char *body, size_t len, struct api_targets *out, unsigned int *mask,
 				char *err, size_t err_len);
 

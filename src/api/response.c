@@ -122,3 +122,16 @@ char *response_fault(const char *msg)
 {
 	return dump(json_pack("{s:s}", "fault_message", msg));
 }
+
+char *response_tenants(const struct api_tenant *t, size_t n)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list && i < n; i++)
+		if (json_array_append_new(list, json_pack("{s:s, s:I}", "name", t[i].name, "quota_mib",
+							  u64(t[i].quota_mib)))) {
+			json_decref(list);
+			list = NULL;
+		}
+	return list ? dump(json_pack("{s:o}", "tenants", list)) : NULL;
+}

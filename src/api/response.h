@@ -12,6 +12,8 @@ char *response_balloon(const struct api_balloon *b);
 char *response_stats(const struct api_balloon_stats *s);
 char *response_targets(const struct api_targets *t);
 char *response_status(const struct api_status *st);
+/* {"tenants": [{"name": ..., "quota_mib": ...}, ...]}: names and quotas, never passwords. */
+char *response_tenants(const struct api_tenant *t, size_t n);
 /* {"fault_message": msg}. Strings in the structs and msg must be UTF-8 (text_printable output is). */
 char *response_fault(const char *msg);
 

@@ -305,6 +305,53 @@ static int get_metrics(struct req *q)
 	return rc ? backend_fault(q, rc, "", err) : reply_body(q->r, ROUTE_METRICS, text);
 }
 
+/* /usbd/spot/tenants[/NAME]: the tenants of spot memory. */
+static int tenants(struct req *q)
+{
+	char err[API_ERR_LEN] = "", name[API_TENANT_NAME_LEN];
+	struct api_tenant list[API_TENANTS_MAX], t = { 0 };
+	size_t n = 0;
+	int rc;
+
+	if (!q->be->list_tenants || !q->be->put_tenant || !q->be->del_tenant)
+		return fault(q, "spot memory has no tenants here");
+	if (!strcmp(q->method, "GET")) {
+		if (q->p.n > 3)
+			return invalid_path(q);
+		rc = q->be->list_tenants(q->be->ctx, list, &n, err, sizeof(err));
+		return rc ? backend_fault(q, rc, "", err) : reply_body(q->r, ROUTE_JSON, response_tenants(list, n));
+	}
+	if (q->p.n != 4)
+		return invalid_path(q);
+	if (q->p.len[3] >= sizeof(name))
+		return fault(q, "a tenant name is at most 63 bytes");
+	memcpy(name, q->p.tok[3], q->p.len[3]);
+	name[q->p.len[3]] = '\0';
+	if (!strcmp(q->method, "DELETE")) {
+		if (q->len)
+			return fault(q, "Empty Delete request.");
+		rc = q->be->del_tenant(q->be->ctx, name, err, sizeof(err));
+		return rc ? backend_fault(q, rc, "", err) : reply_empty(q->r);
+	}
+	if (!q->len)
+		return fault(q, "Empty PUT request.");
+	rc = request_parse_tenant_put(q->body, q->len, &t, err, sizeof(err));
+	if (!rc) {
+		memcpy(t.name, name, sizeof(t.name));
+		rc = q->be->put_tenant(q->be->ctx, &t, err, sizeof(err));
+		rc = rc ? backend_fault(q, rc, "", err) : reply_empty(q->r);
+	} else {
+		rc = fault(q, err);
+	}
+	explicit_bzero(&t, sizeof(t));
+	return rc;
+}
+
+static bool is_tenants(const struct req *q)
+{
+	return tok_is(&q->p, 0, "usbd") && tok_is(&q->p, 1, "spot") && tok_is(&q->p, 2, "tenants");
+}
+
 /* parse_get_balloon and parse_get_hinting. */
 static int route_get_balloon(struct req *q)
 {
@@ -337,6 +384,8 @@ static int route_get(struct req *q)
 		return get_targets(q);
 	if (tok_is(&q->p, 0, "usbd") && tok_is(&q->p, 1, "status"))
 		return get_status(q);
+	if (is_tenants(q))
+		return tenants(q);
 	if (tok_is(&q->p, 0, "metrics"))
 		return get_metrics(q);
 	return invalid_path(q);
@@ -346,6 +395,8 @@ static int route_put(struct req *q)
 {
 	if (tok_is(&q->p, 0, "balloon") && q->len)
 		return put_balloon(q);
+	if (is_tenants(q))
+		return tenants(q);
 	return q->len ? invalid_path(q) : fault(q, "Empty PUT request.");
 }
 
@@ -358,9 +409,11 @@ static int route_patch(struct req *q)
 	return q->len ? invalid_path(q) : fault(q, "Empty PATCH request.");
 }
 
-/* usbd serves no DELETE; Firecracker's text for a DELETE with a body is kept. */
+/* usbd's one DELETE is a tenant's; Firecracker's text for a DELETE with a body is kept. */
 static int route_delete(struct req *q)
 {
+	if (is_tenants(q))
+		return tenants(q);
 	return q->len ? fault(q, "Empty Delete request.") : invalid_path(q);
 }
 

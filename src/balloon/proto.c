@@ -16,6 +16,8 @@ int wmsg_payload_len(uint16_t type)
 		return sizeof(struct wmsg_stats);
 	case WMSG_SETUP:
 		return sizeof(struct wmsg_setup);
+	case WMSG_USER:
+		return sizeof(struct wmsg_user_op);
 	case WMSG_STATS_REQ:
 	case WMSG_HELLO:
 		return 0;
@@ -29,15 +31,28 @@ static bool terminated(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
+bool wmsg_user_op_valid(const struct wmsg_user_op *op)
+{
+	return (op->verb == WUSER_SET || op->verb == WUSER_DEL) && op->reserved == 0 &&
+	       terminated(op->user.name, sizeof(op->user.name)) &&
+	       terminated(op->user.password, sizeof(op->user.password));
+}
+
 /* The settings a worker acts on before anything else: each in range, each string ending inside its array. */
 bool wmsg_setup_valid(const struct wmsg_setup *s)
 {
 	const struct wmsg_tenant *t = &s->tenant;
 
+	if (t->nusers > WMSG_USERS_MAX)
+		return false;
+	for (uint32_t i = 0; i < WMSG_USERS_MAX; i++)
+		if (!terminated(t->users[i].name, sizeof(t->users[i].name)) ||
+		    !terminated(t->users[i].password, sizeof(t->users[i].password)))
+			return false;
 	return s->mode <= 1 && s->oom_score_adj >= -1000 && s->oom_score_adj <= 1000 && s->log_level <= 3 &&
 	       (s->flags & ~WSETUP_TENANT) == 0 && terminated(s->cgroup, sizeof(s->cgroup)) &&
 	       (s->cgroup[0] == '\0' || s->cgroup[0] == '/') && terminated(t->listen, sizeof(t->listen)) &&
-	       terminated(t->password, sizeof(t->password)) && t->reserved == 0;
+	       terminated(t->password, sizeof(t->password));
 }
 
 int wmsg_decode(const void *buf, size_t n, struct wmsg *out)
@@ -56,7 +71,8 @@ int wmsg_decode(const void *buf, size_t n, struct wmsg *out)
 	memset(out, 0, sizeof(*out));
 	out->hdr = hdr;
 	memcpy(&out->u, (const char *)buf + sizeof(hdr), plen);
-	if (hdr.type == WMSG_SETUP && !wmsg_setup_valid(&out->u.setup)) {
+	if ((hdr.type == WMSG_SETUP && !wmsg_setup_valid(&out->u.setup)) ||
+	    (hdr.type == WMSG_USER && !wmsg_user_op_valid(&out->u.user_op))) {
 		explicit_bzero(out, sizeof(*out));
 		return -EPROTO;
 	}
@@ -70,7 +86,7 @@ int wmsg_encode(void *buf, size_t len, uint16_t type, uint64_t seq, const void *
 
 	if (plen < 0 || len < sizeof(hdr) + (size_t)plen || (plen > 0 && !payload))
 		return -EINVAL;
-	if (type == WMSG_SETUP && !wmsg_setup_valid(payload))
+	if ((type == WMSG_SETUP && !wmsg_setup_valid(payload)) || (type == WMSG_USER && !wmsg_user_op_valid(payload)))
 		return -EINVAL;
 	hdr.len = plen;
 	memcpy(buf, &hdr, sizeof(hdr));
@@ -90,8 +106,8 @@ int wmsg_send(int fd, uint16_t type, uint64_t seq, const void *payload)
 	do {
 		sent = send(fd, &msg, n, MSG_NOSIGNAL);
 	} while (sent < 0 && errno == EINTR);
-	/* A WMSG_SETUP carries the tenant's password: leave no copy of it on the stack. */
-	if (type == WMSG_SETUP)
+	/* A WMSG_SETUP or WMSG_USER carries passwords: leave no copy of them on the stack. */
+	if (type == WMSG_SETUP || type == WMSG_USER)
 		explicit_bzero(&msg, sizeof(msg));
 	if (sent < 0)
 		return -errno;

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 2: WMSG_SETUP, the worker is exec'd rather than forked. */
-#define WPROTO_VERSION 2
+/* 2: WMSG_SETUP, the worker is exec'd rather than forked. 3: the spot store's tenants (in WMSG_SETUP, and WMSG_USER). */
+#define WPROTO_VERSION 3
 
 enum wmsg_type {
 	WMSG_GROW = 1,   /* controller -> worker: grow by `bytes` (multiple of 2 MiB); reply WMSG_DONE */
@@ -24,6 +24,7 @@ enum wmsg_type {
 	WMSG_STATS,      /* worker -> controller: counters */
 	WMSG_HELLO,      /* worker -> controller: ready, once, after start-up */
 	WMSG_SETUP,      /* controller -> worker: its settings, once, first, before the worker does anything */
+	WMSG_USER,       /* controller -> worker: add, change or remove a spot tenant (struct wmsg_user_op); no reply */
 	WMSG_TYPE_MAX
 };
 
@@ -55,12 +56,30 @@ struct wmsg_stats {
  * The tenant's settings: in usbd the spot store's (src/spot/spot.h, struct spot_config, minus `reclaimable`, which
  * follows the balloon's mode). Strings end with a NUL inside their arrays.
  */
+#define WMSG_USERS_MAX 16u     /* = SPOT_MAX_TENANTS */
+struct wmsg_user {
+	char name[64];          /* ends with a NUL; "" past nusers */
+	char password[128];
+	uint64_t quota;         /* bytes; 0: none */
+};
+
 struct wmsg_tenant {
 	char listen[64];
 	char password[128];     /* the secret travels only here, on the socket: never argv or the environment */
 	uint32_t max_clients;
-	uint32_t reserved;      /* 0 */
+	uint32_t nusers;        /* the spot store's tenants (users besides default): 0..WMSG_USERS_MAX */
 	uint64_t max_keys, max_query, max_output;
+	struct wmsg_user users[WMSG_USERS_MAX];
+};
+
+enum wmsg_user_verb { WUSER_SET = 1, WUSER_DEL = 2 };
+
+/* WMSG_USER: WUSER_SET adds the tenant or changes its password and quota; WUSER_DEL removes it (its connections
+ * are closed, its keys gone). Decode refuses another verb or a string without its NUL. */
+struct wmsg_user_op {
+	uint32_t verb;          /* enum wmsg_user_verb */
+	uint32_t reserved;      /* 0 */
+	struct wmsg_user user;  /* the password travels only here and in WMSG_SETUP */
 };
 
 #define WSETUP_TENANT 1u        /* flags: the worker creates its tenant from `tenant` */
@@ -82,11 +101,14 @@ struct wmsg {
 		struct wmsg_done done;
 		struct wmsg_stats stats;
 		struct wmsg_setup setup;
+		struct wmsg_user_op user_op;
 	} u;
 };
 
 /* Payload size for a type, or -1 for an unknown type. */
 int wmsg_payload_len(uint16_t type);
+/* True when a WMSG_USER is well-formed (see struct wmsg_user_op). */
+bool wmsg_user_op_valid(const struct wmsg_user_op *op);
 /* True when every field of a WMSG_SETUP is in range (see struct wmsg_setup). */
 bool wmsg_setup_valid(const struct wmsg_setup *s);
 /* Validates a received datagram (and a WMSG_SETUP's fields) and copies it into *out. */

@@ -10,6 +10,8 @@
  * The worker's tenant: what uses the grabbed chunks (the spot store, src/spot). Without one, chunks are
  * simply held. The tenant runs inside the worker process, single-threaded, from the worker's epoll loop.
  */
+struct wmsg_user_op;
+
 struct worker_tenant {
 	void *ctx;
 	/* An epoll fd of the tenant's own (its sockets); the worker polls it and calls run() when readable. */
@@ -24,6 +26,8 @@ struct worker_tenant {
 	/* Fills the store_* and clients fields of a stats message. */
 	void (*stats)(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictions, uint64_t *losses,
 		      uint64_t *clients);
+	/* A WMSG_USER from the controller (NULL: ignored): a tenant user to add, change or remove. */
+	void (*user_op)(void *ctx, const struct wmsg_user_op *op);
 	void (*destroy)(void *ctx);
 };
 

@@ -122,6 +122,15 @@ int64_t worker_request(struct worker_handle *w, uint16_t type, uint64_t bytes)
 	return (int64_t)seq;
 }
 
+int worker_send_user(struct worker_handle *w, const struct wmsg_user_op *op)
+{
+	int err = wmsg_send(w->fd, WMSG_USER, w->next_seq, op);
+
+	if (err == 0)
+		w->next_seq++;
+	return err;
+}
+
 int worker_receive(struct worker_handle *w, struct wmsg *out)
 {
 	return wmsg_recv(w->fd, out);

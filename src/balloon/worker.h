@@ -72,6 +72,8 @@ int worker_start(const struct worker_config *cfg, struct worker_handle *w);
 /* Sends a request (WMSG_GROW, WMSG_SHRINK with bytes; WMSG_STATS_REQ with 0). Returns the seq or -errno:
  * -EINVAL for another type or a grow that is not a multiple of 2 MiB, -EAGAIN when the socket is full. */
 int64_t worker_request(struct worker_handle *w, uint16_t type, uint64_t bytes);
+/* Sends a WMSG_USER (no reply): 0, -EINVAL (malformed op), -EAGAIN (socket full) or -errno. */
+int worker_send_user(struct worker_handle *w, const struct wmsg_user_op *op);
 /* Receives one message if any: 0, -EAGAIN when none, -ECONNRESET when the worker is gone, -EPROTO for a
  * malformed datagram (dropped). */
 int worker_receive(struct worker_handle *w, struct wmsg *out);

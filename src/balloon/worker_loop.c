@@ -144,6 +144,11 @@ static int control(struct worker *wk)
 		return resize(wk, &msg);
 	case WMSG_STATS_REQ:
 		return stats(wk, &msg);
+	case WMSG_USER:
+		if (wk->tenant && wk->tenant->user_op)
+			wk->tenant->user_op(wk->tenant->ctx, &msg.u.user_op);
+		explicit_bzero(&msg, sizeof(msg));
+		return LOOP_ON;
 	default:
 		log_err("unexpected message type %u from the controller dropped", msg.hdr.type);
 		return LOOP_ON;

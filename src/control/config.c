@@ -32,7 +32,8 @@ struct key {
 static const struct key usbd_keys[] = {
 	STR("app", app), STR("domain", domain), STR("api_sock", api_sock), STR("apps_sock", apps_sock),
 	STR("harvest_journal", harvest_journal), STR("spot_listen", spot_listen),
-	STR("spot_password_file", spot_password_file), STR("state_file", state_file),
+	STR("spot_password_file", spot_password_file),
+	STR("spot_tenants_file", spot_tenants_file), STR("state_file", state_file),
 	STR("metrics_listen", metrics_listen),
 	SIZE("grab_lower", TARGET_GRAB_LOWER), SIZE("grab_upper", TARGET_GRAB_UPPER),
 	SIZE("swap_target", TARGET_SWAP_TARGET), SIZE("headroom", TARGET_HEADROOM), SIZE("threshold", TARGET_THRESHOLD),

@@ -54,6 +54,37 @@ static int apply_options(struct ctl *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reads --spot-tenants-file into the spot settings; it holds passwords, so it is read here, by the controller, and
+ * reaches the worker only in its WMSG_SETUP. */
+static int read_tenants(struct ctl *c, char *err, size_t errlen)
+{
+	static char text[64 * 1024];
+	char why[192];
+	ssize_t n;
+	int fd, r;
+
+	if ((fd = open(c->opt.spot_tenants_file, O_RDONLY | O_CLOEXEC)) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "--spot-tenants-file: %s: %s", c->opt.spot_tenants_file, strerror(errno));
+		return r;
+	}
+	n = read(fd, text, sizeof(text));
+	r = n < 0 ? -errno : 0;
+	close(fd);
+	if (r == 0 && (size_t)n == sizeof(text)) {
+		snprintf(why, sizeof(why), "longer than %zu bytes", sizeof(text) - 1);
+		r = -EINVAL;
+	} else if (r == 0) {
+		r = spot_config_parse_tenants(text, (size_t)n, &c->wk.spot, why, sizeof(why));
+	} else {
+		snprintf(why, sizeof(why), "%s", strerror(-r));
+	}
+	explicit_bzero(text, sizeof(text));
+	if (r < 0)
+		snprintf(err, errlen, "--spot-tenants-file: %s: %s", c->opt.spot_tenants_file, why);
+	return r;
+}
+
 /* Checks --spot-listen and reads the password file, so that the worker (which binds the address) cannot fail on
  * them after start-up, over and over across restarts. */
 static int spot_options(struct ctl *c, char *err, size_t errlen)
@@ -88,6 +119,8 @@ static int spot_options(struct ctl *c, char *err, size_t errlen)
 		memcpy(c->wk.spot.password, pw, (size_t)n);
 		c->wk.spot.password[n] = '\0';
 	}
+	if (c->opt.spot_tenants_file && (r = read_tenants(c, err, errlen)) < 0)
+		return r;
 	if (l.off)
 		return 0;
 	if (!l.loopback && !c->wk.spot.password[0]) {

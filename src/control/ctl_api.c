@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "control/ctl_targets.h"
+#include "control/ctl_tenants.h"
 #include "control/state.h"
 #include "sys/sd_notify.h"
 #include "apps/registry.h"
@@ -292,6 +293,7 @@ static const struct api_backend be_template = {
 	.get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
 	.get_stats = get_stats, .set_stats_interval = set_stats_interval, .get_targets = get_targets,
 	.patch_targets = patch_targets, .get_status = get_status,
+	.list_tenants = ctl_tenants_list, .put_tenant = ctl_tenants_put, .del_tenant = ctl_tenants_del,
 };
 
 void ctl_api_backend(struct ctl *c, struct api_backend *be)

@@ -10,7 +10,8 @@
 
 enum {
 	OPT_DOMAIN = 256, OPT_API_SOCK, OPT_GRAB_LOWER, OPT_GRAB_UPPER, OPT_SWAP_TARGET, OPT_HEADROOM,
-	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM, OPT_TICK,
+	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_SPOT_TENANTS_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM,
+	OPT_TICK,
 	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_APPS_SOCK, OPT_HARVEST_JOURNAL, OPT_API_VSOCK,
 	OPT_API_VSOCK_PEER, OPT_CONFIG_FILE, OPT_STATE_FILE, OPT_METRICS_LISTEN,
 };
@@ -29,6 +30,7 @@ static const struct option long_opts[] = {
 	{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 	{ "spot-listen", required_argument, NULL, OPT_SPOT_LISTEN },
 	{ "spot-password-file", required_argument, NULL, OPT_SPOT_PASSWORD_FILE },
+	{ "spot-tenants-file", required_argument, NULL, OPT_SPOT_TENANTS_FILE },
 	{ "balloon-mode", required_argument, NULL, OPT_MODE },
 	{ "no-deflate-on-oom", no_argument, NULL, OPT_NO_DEFLATE_ON_OOM },
 	{ "tick-ms", required_argument, NULL, OPT_TICK },
@@ -67,6 +69,7 @@ const char *options_usage(void)
 	       "  --harvest-journal PATH   journal of an in-flight swap step (default " USBD_DEFAULT_HARVEST_JOURNAL ")\n"
 	       "  --spot-listen ADDR:PORT|off  spot-memory Redis endpoint (default " USBD_DEFAULT_SPOT_LISTEN ")\n"
 	       "  --spot-password-file FILE    require AUTH with the password in FILE\n"
+	       "  --spot-tenants-file FILE     spot-memory tenants: NAME PASSWORD [QUOTA] per line\n"
 	       "  --balloon-mode pinned|reclaimable  locked chunks (default) or chunks the kernel may reclaim\n"
 	       "  --no-deflate-on-oom      pin the balloon: pressure does not deflate it\n"
 	       "  --tick-ms N              control loop period (default 100)\n"
@@ -162,6 +165,7 @@ int options_parse_onto(int argc, char *const argv[], struct options *o, char *er
 		case OPT_METRICS_LISTEN: o->metrics_listen = optarg; break;
 		case OPT_SPOT_LISTEN: o->spot_listen = optarg; break;
 		case OPT_SPOT_PASSWORD_FILE: o->spot_password_file = optarg; break;
+		case OPT_SPOT_TENANTS_FILE: o->spot_tenants_file = optarg; break;
 		case OPT_GRAB_LOWER: r = parse_size_opt("grab-lower", optarg, &o->grab_lower, err, errlen); break;
 		case OPT_GRAB_UPPER: r = parse_size_opt("grab-upper", optarg, &o->grab_upper, err, errlen); break;
 		case OPT_SWAP_TARGET: r = parse_size_opt("swap-target", optarg, &o->swap_target, err, errlen); break;

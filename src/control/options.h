@@ -34,6 +34,7 @@ struct options {
 	const char *harvest_journal;  /* where an in-flight harvest step is journalled */
 	const char *spot_listen;      /* "ADDR:PORT" or "off" */
 	const char *spot_password_file;
+	const char *spot_tenants_file; /* NAME PASSWORD [QUOTA] per line: spot memory's tenants */
 	struct size_opt grab_lower, grab_upper, swap_target, headroom, threshold;
 	enum balloon_mode mode;
 	bool deflate_on_oom;

@@ -7,6 +7,9 @@ _Static_assert(sizeof(((struct spot_config *)0)->listen) == sizeof(((struct wmsg
 	       "the listen address fits the setup");
 _Static_assert(sizeof(((struct spot_config *)0)->password) == sizeof(((struct wmsg_tenant *)0)->password),
 	       "the password fits the setup");
+_Static_assert(SPOT_MAX_TENANTS == WMSG_USERS_MAX && SPOT_NAME_MAX == sizeof(((struct wmsg_user *)0)->name) &&
+		       SPOT_PASSWORD_MAX == sizeof(((struct wmsg_user *)0)->password),
+	       "the tenants fit the setup");
 
 void worker_role_spot_settings(const struct spot_config *spot, struct worker_config *cfg)
 {
@@ -19,6 +22,12 @@ void worker_role_spot_settings(const struct spot_config *spot, struct worker_con
 	t->max_keys = spot->max_keys;
 	t->max_query = spot->max_query;
 	t->max_output = spot->max_output;
+	t->nusers = spot->ntenants;
+	for (uint32_t i = 0; i < spot->ntenants; i++) {
+		memcpy(t->users[i].name, spot->tenants[i].name, sizeof(t->users[i].name));
+		memcpy(t->users[i].password, spot->tenants[i].password, sizeof(t->users[i].password));
+		t->users[i].quota = spot->tenants[i].quota;
+	}
 	cfg->with_tenant = true;
 }
 
@@ -36,6 +45,12 @@ static struct worker_tenant *spot_from_setup(const void *arg)
 	cfg.max_keys = s->tenant.max_keys;
 	cfg.max_query = s->tenant.max_query;
 	cfg.max_output = s->tenant.max_output;
+	cfg.ntenants = s->tenant.nusers;
+	for (uint32_t i = 0; i < cfg.ntenants; i++) {
+		memcpy(cfg.tenants[i].name, s->tenant.users[i].name, sizeof(cfg.tenants[i].name));
+		memcpy(cfg.tenants[i].password, s->tenant.users[i].password, sizeof(cfg.tenants[i].password));
+		cfg.tenants[i].quota = s->tenant.users[i].quota;
+	}
 	cfg.reclaimable = s->mode == BALLOON_RECLAIMABLE;
 	t = spot_tenant_new(&cfg);
 	/* The server kept its own copy of the password. */

@@ -7,14 +7,11 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "spot/cmd_int.h"
-
-/* Redis keeps a hash as a listpack up to these sizes (hash-max-listpack-entries / -value), for OBJECT ENCODING. */
-#define LISTPACK_MAX_ENTRIES 128
-#define LISTPACK_MAX_VALUE 64
 
 struct hash_it {
 	const char *p, *end;
@@ -116,9 +113,9 @@ static bool store_hash(struct call *c, struct hash_buf *b)
 	int err = b->err;
 
 	if (err == 0 && b->n == 0)
-		store_del(c->env->store, c->argv[1].p, c->argv[1].n, c->now);
+		store_del(call_store(c), c->argv[1].p, c->argv[1].n, c->now);
 	else if (err == 0)
-		err = store_set(c->env->store, c->argv[1].p, c->argv[1].n, b->p, b->n, 0,
+		err = store_set(call_store(c), c->argv[1].p, c->argv[1].n, b->p, b->n, 0,
 				STORE_SET_HASH | STORE_SET_KEEPTTL, c->now);
 	free(b->p);
 	if (err < 0)
@@ -128,7 +125,7 @@ static bool store_hash(struct call *c, struct hash_buf *b)
 
 static struct hash_buf new_buf(struct call *c)
 {
-	return (struct hash_buf){ NULL, 0, 0, store_max_value(c->env->store, c->argv[1].n), 0 };
+	return (struct hash_buf){ NULL, 0, 0, store_max_value(call_store(c), c->argv[1].n), 0 };
 }
 
 /*
@@ -471,6 +468,10 @@ void cmd_hincrbyfloat(struct call *c)
 		rbuf_error(c->out, ERR_FLOAT);
 		return;
 	}
+	if (isinf(by)) {
+		rbuf_error(c->out, "ERR value is NaN or Infinity");
+		return;
+	}
 	if (load(c, &h) < 0)
 		return;
 	if (hash_find(h, &c->argv[2], &v) && !parse_ld(v.p, v.n, &cur)) {
@@ -522,14 +523,16 @@ void cmd_hscan(struct call *c)
 	reply_fields(c, h, true, true, pattern);
 }
 
-const char *hash_encoding(const struct store_val *v)
+const char *hash_encoding(const struct cmd_env *e, const struct store_val *v)
 {
+	uint64_t max_entries = e->hash_limits_set ? e->hash_max_entries : LISTPACK_MAX_ENTRIES;
+	uint64_t max_value = e->hash_limits_set ? e->hash_max_value : LISTPACK_MAX_VALUE;
 	struct hash_it h = { v->p, v->p + v->n };
 	struct cmd_arg f, val;
 	long long n = 0;
 
 	while (hash_next(&h, &f, &val))
-		if (++n > LISTPACK_MAX_ENTRIES || f.n > LISTPACK_MAX_VALUE || val.n > LISTPACK_MAX_VALUE)
+		if ((uint64_t)++n > max_entries || f.n > max_value || val.n > max_value)
 			return "hashtable";
 	return "listpack";
 }

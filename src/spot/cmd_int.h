@@ -51,6 +51,9 @@ struct command {
 	void (*fn)(struct call *c);
 };
 
+/* The keyspace the request runs in: its user's. */
+static inline struct store *call_store(const struct call *c) { return c->cl->store ? c->cl->store : c->env->store; }
+
 static inline bool arg_is(const struct cmd_arg *a, const char *s)
 {
 	return a->n == strlen(s) && strncasecmp(a->p, s, a->n) == 0;
@@ -125,10 +128,15 @@ HANDLER(cmd_hset); HANDLER(cmd_hmset); HANDLER(cmd_hsetnx); HANDLER(cmd_hget); H
 HANDLER(cmd_hvals); HANDLER(cmd_hlen); HANDLER(cmd_hexists); HANDLER(cmd_hstrlen); HANDLER(cmd_hdel);
 HANDLER(cmd_hincrby); HANDLER(cmd_hincrbyfloat); HANDLER(cmd_hscan);
 /* The OBJECT ENCODING of a hash value (cmd_hash.c). */
-const char *hash_encoding(const struct store_val *v);
+const char *hash_encoding(const struct cmd_env *e, const struct store_val *v);
+/* Redis's defaults of hash-max-listpack-entries and -value. */
+#define LISTPACK_MAX_ENTRIES 128
+#define LISTPACK_MAX_VALUE 64
 /* cmd_server.c */
 HANDLER(cmd_ping); HANDLER(cmd_echo); HANDLER(cmd_select); HANDLER(cmd_auth); HANDLER(cmd_quit); HANDLER(cmd_hello);
-HANDLER(cmd_client); HANDLER(cmd_config); HANDLER(cmd_info); HANDLER(cmd_time);
+HANDLER(cmd_client); HANDLER(cmd_info); HANDLER(cmd_time);
+/* cmd_config.c */
+HANDLER(cmd_config); HANDLER(cmd_memory); HANDLER(cmd_function);
 /* commands.c */
 HANDLER(cmd_command);
 /* cmd_multi.c */

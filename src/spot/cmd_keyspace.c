@@ -11,7 +11,7 @@ void cmd_del(struct call *c)
 	long long n = 0;
 
 	for (size_t i = 1; i < c->argc; i++)
-		n += store_del(c->env->store, c->argv[i].p, c->argv[i].n, c->now) == 0;
+		n += store_del(call_store(c), c->argv[i].p, c->argv[i].n, c->now) == 0;
 	rbuf_int(c->out, n);
 }
 
@@ -19,7 +19,7 @@ static bool exists(struct call *c, const struct cmd_arg *key)
 {
 	uint64_t at;
 
-	return store_expiry(c->env->store, key->p, key->n, c->now, &at) == 0;
+	return store_expiry(call_store(c), key->p, key->n, c->now, &at) == 0;
 }
 
 void cmd_exists(struct call *c)
@@ -39,7 +39,7 @@ void cmd_touch(struct call *c)
 	for (size_t i = 1; i < c->argc; i++) {
 		struct store_val v;
 
-		n += store_get(c->env->store, c->argv[i].p, c->argv[i].n, c->now, &v) == 0;
+		n += store_get(call_store(c), c->argv[i].p, c->argv[i].n, c->now, &v) == 0;
 	}
 	rbuf_int(c->out, n);
 }
@@ -50,7 +50,7 @@ void cmd_type(struct call *c)
 {
 	struct store_val v;
 
-	if (store_get(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &v) < 0)
+	if (store_get(call_store(c), c->argv[1].p, c->argv[1].n, c->now, &v) < 0)
 		rbuf_status(c->out, "none");
 	else
 		rbuf_status(c->out, type_name(v.type));
@@ -60,7 +60,7 @@ void cmd_type(struct call *c)
  * write may reuse the chunk memory it lives in. */
 static void rename_generic(struct call *c, bool nx)
 {
-	struct store *s = c->env->store;
+	struct store *s = call_store(c);
 	const struct cmd_arg *src = &c->argv[1], *dst = &c->argv[2];
 	struct store_val v;
 	uint64_t at;
@@ -112,7 +112,7 @@ static void reply_key(void *arg, const char *key, size_t klen, int type)
 
 void cmd_randomkey(struct call *c)
 {
-	if (store_random_key(c->env->store, c->now, c->now * 0x9e3779b97f4a7c15u ^ c->env->commands, reply_key,
+	if (store_random_key(call_store(c), c->now, c->now * 0x9e3779b97f4a7c15u ^ c->env->commands, reply_key,
 			     c->out) < 0)
 		rbuf_nil(c->out);
 }
@@ -143,12 +143,12 @@ static void walk_key(void *arg, const char *key, size_t klen, int type)
 static uint64_t reply_walk(struct call *c, uint64_t cursor, size_t buckets, const struct cmd_arg *pattern, int type)
 {
 	struct key_walk w = { pattern, type, NULL, 0 };
-	uint64_t next = store_scan(c->env->store, cursor, buckets, c->now, walk_key, &w);
+	uint64_t next = store_scan(call_store(c), cursor, buckets, c->now, walk_key, &w);
 
 	rbuf_array(c->out, w.n);
 	if (w.n) {
 		w.out = c->out;
-		store_scan(c->env->store, cursor, buckets, c->now, walk_key, &w);
+		store_scan(call_store(c), cursor, buckets, c->now, walk_key, &w);
 	}
 	return next;
 }
@@ -199,7 +199,7 @@ void cmd_scan(struct call *c)
 	rbuf_array(c->out, 2);
 	/* The cursor comes first in the reply but is known only after a walk: one walk learns it (walks change
 	 * nothing), then reply_walk counts and replies. */
-	next = store_scan(c->env->store, cursor, (size_t)count, c->now, walk_key, &(struct key_walk){ NULL, -1, NULL, 0 });
+	next = store_scan(call_store(c), cursor, (size_t)count, c->now, walk_key, &(struct key_walk){ NULL, -1, NULL, 0 });
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)next);
 	rbuf_bulk_str(c->out, num);
 	reply_walk(c, cursor, (size_t)count, pattern, type);
@@ -209,7 +209,7 @@ void cmd_dbsize(struct call *c)
 {
 	struct store_stats st;
 
-	store_get_stats(c->env->store, &st);
+	store_get_stats(call_store(c), &st);
 	rbuf_int(c->out, (long long)st.keys);
 }
 
@@ -221,7 +221,7 @@ void cmd_flushall(struct call *c)
 	}
 	if (c->env->watchers)
 		watch_touch_existing(c);
-	store_flush(c->env->store);
+	store_flush(call_store(c));
 	rbuf_status(c->out, "OK");
 }
 
@@ -264,7 +264,7 @@ static bool parse_expire_opts(struct call *c, int *flags)
  */
 static void expire_generic(struct call *c, bool relative, long long unit_ms)
 {
-	struct store *s = c->env->store;
+	struct store *s = call_store(c);
 	int64_t base = relative ? call_unix_ms(c) : 0, cur;
 	uint64_t at;
 	long long when;
@@ -311,11 +311,11 @@ void cmd_persist(struct call *c)
 {
 	uint64_t cur;
 
-	if (store_expiry(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &cur) < 0 || !cur) {
+	if (store_expiry(call_store(c), c->argv[1].p, c->argv[1].n, c->now, &cur) < 0 || !cur) {
 		rbuf_int(c->out, 0);
 		return;
 	}
-	rbuf_int(c->out, store_expire(c->env->store, c->argv[1].p, c->argv[1].n, 0, c->now) == 0);
+	rbuf_int(c->out, store_expire(call_store(c), c->argv[1].p, c->argv[1].n, 0, c->now) == 0);
 }
 
 /* TTL, PTTL (remaining) and EXPIRETIME, PEXPIRETIME (absolute Unix time); seconds are rounded, as in Redis. */
@@ -324,7 +324,7 @@ static void ttl_generic(struct call *c, bool ms, bool absolute)
 	uint64_t at;
 	long long t;
 
-	if (store_expiry(c->env->store, c->argv[1].p, c->argv[1].n, c->now, &at) < 0) {
+	if (store_expiry(call_store(c), c->argv[1].p, c->argv[1].n, c->now, &at) < 0) {
 		rbuf_int(c->out, -2);
 		return;
 	}
@@ -349,10 +349,10 @@ static void object_encoding(struct call *c)
 	struct store_val v;
 	long long n;
 
-	if (store_get(c->env->store, c->argv[2].p, c->argv[2].n, c->now, &v) < 0)
+	if (store_get(call_store(c), c->argv[2].p, c->argv[2].n, c->now, &v) < 0)
 		rbuf_nil(c->out);
 	else if (v.type == STORE_HASH)
-		rbuf_bulk_str(c->out, hash_encoding(&v));
+		rbuf_bulk_str(c->out, hash_encoding(c->env, &v));
 	else if (resp_parse_ll(v.p, v.n, &n))
 		rbuf_bulk_str(c->out, "int");
 	else

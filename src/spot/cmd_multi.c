@@ -133,7 +133,7 @@ static bool key_exists(struct call *c, const char *key, size_t n)
 {
 	uint64_t at;
 
-	return store_expiry(c->env->store, key, n, c->now, &at) == 0;
+	return store_expiry(call_store(c), key, n, c->now, &at) == 0;
 }
 
 /* Whether EXEC must fail: a watched key was touched, or existed at WATCH and is gone now. */
@@ -263,7 +263,7 @@ static void touch(struct call *c, const char *key, size_t n, bool only_existing)
 	if (key && !filter_has(c->env, filter_bit(key, n)))
 		return;
 	for (struct cmd_client *w = c->env->watchers; w; w = w->next_watcher)
-		for (size_t i = 0; i < w->nwatch && !w->watch_dirty; i++)
+		for (size_t i = 0; w->store == c->cl->store && i < w->nwatch && !w->watch_dirty; i++)
 			if ((!key || (w->watch[i].n == n && memcmp(w->watch[i].key, key, n) == 0)) &&
 			    (!only_existing || key_exists(c, w->watch[i].key, w->watch[i].n)))
 				w->watch_dirty = true;

@@ -36,24 +36,49 @@ void cmd_select(struct call *c)
 }
 
 /*
- * The one user is "default" (a missing user means it). Without a password configured it takes any password, as
- * Redis's nopass default user does. The comparison reads every byte whatever the first difference, so the time
- * taken does not reveal a prefix.
+ * The user a password logs in as: its index in env->users (0: default), or -1. Without users (env->users NULL) the
+ * one user is "default" with env->password. A missing user means default. The default user without a password takes
+ * any password, as Redis's nopass default user does. The comparison reads every byte whatever the first difference,
+ * and an unknown user costs a comparison too, so the time taken reveals neither a prefix nor which names exist.
  */
-static bool check_password(struct call *c, const struct cmd_arg *user, const struct cmd_arg *pass)
+static int check_password(struct call *c, const struct cmd_arg *user, const struct cmd_arg *pass)
 {
+	const struct spot_users *us = c->env->users;
 	const char *pw = c->env->password;
 	unsigned char diff = 0;
+	int idx;
 
+	if (us) {
+		idx = user ? users_find(us, user->p, user->n) : 0;
+		if (idx < 0) {
+			(void)users_password_ok(us, 0, pass->p, pass->n);
+			return -1;
+		}
+		return users_password_ok(us, idx, pass->p, pass->n) ? idx : -1;
+	}
 	if (user && !arg_is(user, "default"))
-		return false;
+		return -1;
 	if (!pw[0])
-		return true;
+		return 0;
 	if (pass->n != strlen(pw))
-		return false;
+		return -1;
 	for (size_t i = 0; i < pass->n; i++)
 		diff |= (unsigned char)(pass->p[i] ^ pw[i]);
-	return diff == 0;
+	return diff == 0 ? 0 : -1;
+}
+
+/* The connection is now user idx's: its keyspace from the next request on. */
+static void log_in(struct call *c, int idx)
+{
+	struct spot_users *us = c->env->users;
+
+	c->cl->authed = true;
+	if (!us)
+		return;
+	us->u[c->cl->user].clients--;
+	us->u[idx].clients++;
+	c->cl->user = idx;
+	c->cl->store = us->u[idx].store;
 }
 
 /*
@@ -65,18 +90,22 @@ static bool try_password(struct call *c, const struct cmd_arg *user, const struc
 {
 	struct cmd_env *e = c->env;
 	bool ok = false;
+	int idx = -1;
 
 	if (e->auth_allowed && !e->auth_allowed(e->auth_ctx, c->cl, c->now)) {
 		rbuf_error(c->out, "ERR too many failed AUTH attempts from this address; try again later");
 	} else {
-		ok = check_password(c, user, pass);
+		idx = check_password(c, user, pass);
+		ok = idx >= 0;
 		if (e->auth_result)
 			e->auth_result(e->auth_ctx, c->cl, ok, c->now);
 		if (!ok)
 			rbuf_error(c->out, ERR_WRONGPASS);
 	}
-	if (ok)
+	if (ok) {
+		log_in(c, idx);
 		return true;
+	}
 	e->auth_failures++;
 	if (++c->cl->auth_failures >= CMD_AUTH_MAX_FAILURES)
 		c->cl->quit = true;
@@ -94,10 +123,8 @@ void cmd_auth(struct call *c)
 			   "Are you sure your configuration is correct?");
 		return;
 	}
-	if (try_password(c, c->argc == 3 ? &c->argv[1] : NULL, &c->argv[c->argc - 1])) {
-		c->cl->authed = true;
+	if (try_password(c, c->argc == 3 ? &c->argv[1] : NULL, &c->argv[c->argc - 1]))
 		rbuf_status(c->out, "OK");
-	}
 }
 
 void cmd_quit(struct call *c)
@@ -157,7 +184,6 @@ void cmd_hello(struct call *c)
 	if (pass) {
 		if (!try_password(c, user, pass))
 			return;
-		c->cl->authed = true;
 	}
 	if (!c->cl->authed) {
 		rbuf_error(c->out, "NOAUTH HELLO must be called with the client already authenticated, otherwise "
@@ -202,6 +228,12 @@ static void client_getname(struct call *c)
 static void client_setinfo(struct call *c) { rbuf_status(c->out, "OK"); }
 static void client_id(struct call *c) { rbuf_int(c->out, (long long)c->cl->id); }
 
+/* The name of the caller's user. */
+static const char *user_name(const struct call *c)
+{
+	return c->env->users ? c->env->users->u[c->cl->user].name : "default";
+}
+
 /* A growing text for CLIENT LIST (one line per client; not a hot path). */
 struct text {
 	char *p;
@@ -221,10 +253,10 @@ static void client_line(struct call *c, const struct cmd_client *cl, struct text
 		snprintf(sock, sizeof(sock), "addr=? laddr=? fd=-1");
 	n = snprintf(line, sizeof(line),
 		     "id=%" PRIu64 " %s name=%s age=%" PRIu64 " idle=%" PRIu64 " flags=%s db=0 sub=0 psub=0 ssub=0 "
-		     "multi=%ld watch=%zu cmd=%s user=default redir=-1 resp=2\n",
+		     "multi=%ld watch=%zu cmd=%s user=%s redir=-1 resp=2\n",
 		     cl->id, sock, cl->name, (c->now - cl->created_ms) / 1000, (c->now - cl->last_ms) / 1000,
 		     cl->in_multi ? "x" : "N", cl->in_multi ? (long)cl->queued : -1L, cl->nwatch,
-		     cl->last_cmd ? cl->last_cmd : "NULL");
+		     cl->last_cmd ? cl->last_cmd : "NULL", user_name(c));
 	if (n < 0 || t->failed)
 		return;
 	if ((size_t)n >= sizeof(line))
@@ -261,13 +293,18 @@ static void client_info(struct call *c)
 	reply_text(c, &t);
 }
 
-/* The clients in turn: the server's, or only the caller when the server offers no list. */
+/* The clients in turn: the server's logged in as the caller's user (a tenant neither sees nor kills another's), or
+ * only the caller when the server offers no list. */
 static struct cmd_client *next_client(struct call *c, struct cmd_client *prev)
 {
-	if (c->env->client_next)
-		return c->env->client_next(c->env->client_ctx, prev);
-	return prev ? NULL : c->cl;
+	if (!c->env->client_next)
+		return prev ? NULL : c->cl;
+	do
+		prev = c->env->client_next(c->env->client_ctx, prev);
+	while (prev && prev->user != c->cl->user);
+	return prev;
 }
+
 
 /* CLIENT LIST [TYPE normal] [ID id ...] */
 static void client_list(struct call *c)
@@ -392,7 +429,7 @@ static void client_kill(struct call *c)
 		} else if (arg_is(a, "LADDR")) {
 			f.laddr = v;
 		} else if (arg_is(a, "USER")) {
-			if (!arg_is(v, "default")) {
+			if (!arg_is(v, user_name(c))) {
 				rbuf_error(c->out, "ERR No such user '%.*s'", clip(v->n, 64), v->p);
 				return;
 			}
@@ -416,53 +453,6 @@ void cmd_client(struct call *c)
 	};
 
 	run_sub(c, "CLIENT", subs, sizeof(subs) / sizeof(subs[0]));
-}
-
-/* CONFIG GET answers the few parameters clients ask about (redis-benchmark asks for save and appendonly). */
-void cmd_config(struct call *c)
-{
-	struct store_stats st;
-	char maxmem[32], pattern[129];
-	const char *params[][2] = {
-		{ "save", "" }, { "appendonly", "no" }, { "databases", "1" }, { "maxmemory", maxmem },
-		{ "maxmemory-policy", "allkeys-lru" },
-	};
-	size_t n = sizeof(params) / sizeof(params[0]);
-	bool match[sizeof(params) / sizeof(params[0])] = { false };
-	long long count = 0;
-
-	if (arg_is(&c->argv[1], "RESETSTAT") && c->argc == 2) {
-		memset(c->env->stats, 0, sizeof(c->env->stats));
-		rbuf_status(c->out, "OK");
-		return;
-	}
-	if (!arg_is(&c->argv[1], "GET")) {
-		unknown_sub(c, "CONFIG");
-		return;
-	}
-	if (c->argc < 3) {
-		wrong_args(c, "config|get");
-		return;
-	}
-	store_get_stats(c->env->store, &st);
-	snprintf(maxmem, sizeof(maxmem), "%" PRIu64, st.capacity);
-	for (size_t i = 2; i < c->argc; i++) {
-		size_t len = c->argv[i].n < sizeof(pattern) - 1 ? c->argv[i].n : sizeof(pattern) - 1;
-
-		memcpy(pattern, c->argv[i].p, len);
-		pattern[len] = '\0';
-		for (size_t j = 0; j < n; j++)
-			match[j] |= fnmatch(pattern, params[j][0], FNM_CASEFOLD) == 0;
-	}
-	for (size_t j = 0; j < n; j++)
-		count += match[j];
-	rbuf_array(c->out, count * 2);
-	for (size_t j = 0; j < n; j++) {
-		if (!match[j])
-			continue;
-		rbuf_bulk_str(c->out, params[j][0]);
-		rbuf_bulk_str(c->out, params[j][1]);
-	}
 }
 
 void cmd_time(struct call *c)
@@ -547,12 +537,19 @@ static void info_commandstats(struct call *c, struct info *in)
 void cmd_info(struct call *c)
 {
 	struct cmd_env *e = c->env;
-	struct store_stats st;
+	const struct spot_user *u = e->users ? &e->users->u[c->cl->user] : NULL;
+	struct store_stats st, all;
+	uint64_t maxmem;
 	struct info in;
 
 	in.len = 0;
 	in.any = false;
-	store_get_stats(e->store, &st);
+	/* A tenant sees its own keyspace and memory; maxmemory is its quota when it has one. */
+	store_get_stats(call_store(c), &st);
+	all = st;
+	if (e->users)
+		users_totals(e->users, &all);
+	maxmem = u && u->quota ? u->quota : all.capacity;
 	if (section(c, &in, "server", "Server", true))
 		field(&in, "redis_version:7.0.0\r\nredis_mode:standalone\r\nusbd_spot:1\r\nos:Linux\r\narch_bits:64\r\n"
 		      "multiplexing_api:epoll\r\nprocess_id:%ld\r\ntcp_port:%d\r\nserver_time_usec:%" PRId64 "\r\n"
@@ -560,15 +557,20 @@ void cmd_info(struct call *c)
 		      (long)getpid(), e->port, call_unix_ms(c) * 1000, (c->now - e->start_ms) / 1000,
 		      (c->now - e->start_ms) / 86400000);
 	if (section(c, &in, "clients", "Clients", true))
-		field(&in, "connected_clients:%" PRIu64 "\r\nmaxclients:%" PRIu64 "\r\n", e->clients, e->max_clients);
+		field(&in, "connected_clients:%" PRIu64 "\r\nmaxclients:%" PRIu64 "\r\n", u ? u->clients : e->clients,
+		      e->max_clients);
 	if (section(c, &in, "memory", "Memory", true)) {
 		field(&in,
 		      "used_memory:%" PRIu64 "\r\nmaxmemory:%" PRIu64 "\r\nmaxmemory_policy:allkeys-lru\r\n"
 		      "mem_allocator:libc\r\nspot_capacity:%" PRIu64 "\r\nspot_used:%" PRIu64 "\r\nspot_chunks:%" PRIu64
 		      "\r\nspot_chunks_free:%" PRIu64 "\r\nspot_index_entries:%" PRIu64 "\r\n"
 		      "spot_index_bytes:%" PRIu64 "\r\n",
-		      st.used, st.capacity, st.capacity, st.used, st.chunks, st.chunks_free, st.index_entries,
+		      st.used, maxmem, st.capacity, st.used, st.chunks, st.chunks_free, st.index_entries,
 		      st.index_bytes);
+		if (u)
+			field(&in, "spot_user:%s\r\nspot_quota:%" PRIu64 "\r\nspot_quota_refused:%" PRIu64
+			      "\r\nspot_user_commands:%" PRIu64 "\r\nspot_tenants:%" PRIu32 "\r\n", u->name, u->quota,
+			      st.refused, u->commands, e->users->ntenants);
 		if (e->budget)
 			field(&in, "spot_clients_memory:%zu\r\nspot_clients_budget:%zu\r\nspot_clients_refused:%" PRIu64
 			      "\r\n", e->budget->used, e->budget->limit, e->budget->refused);

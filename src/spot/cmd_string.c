@@ -114,7 +114,7 @@ void cmd_get(struct call *c) { get_reply(c); }
 static void set_generic(struct call *c, const struct cmd_arg *val, uint64_t at, int store_flags, bool get,
 			size_t mark, const char *ok, const char *no)
 {
-	int err = store_set(c->env->store, c->argv[1].p, c->argv[1].n, val->p, val->n, at, store_flags, c->now);
+	int err = store_set(call_store(c), c->argv[1].p, c->argv[1].n, val->p, val->n, at, store_flags, c->now);
 
 	if (err < 0 && err != -EEXIST && err != -ENOENT) {
 		reply_rewind(c->out, mark);
@@ -184,13 +184,13 @@ void cmd_getdel(struct call *c)
 		return;
 	}
 	rbuf_bulk(c->out, v.p, v.n);
-	store_del(c->env->store, c->argv[1].p, c->argv[1].n, c->now);
+	store_del(call_store(c), c->argv[1].p, c->argv[1].n, c->now);
 }
 
 /* GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]: the expiry is checked only once the key is found. */
 void cmd_getex(struct call *c)
 {
-	struct store *s = c->env->store;
+	struct store *s = call_store(c);
 	struct str_opts o;
 	struct store_val v;
 	int64_t unix_ms = 0;
@@ -221,7 +221,7 @@ void cmd_mget(struct call *c)
 		struct store_val v;
 
 		/* A key of another type reads as missing, as in Redis. */
-		if (store_get(c->env->store, c->argv[i].p, c->argv[i].n, c->now, &v) == 0 && v.type == STORE_STRING)
+		if (store_get(call_store(c), c->argv[i].p, c->argv[i].n, c->now, &v) == 0 && v.type == STORE_STRING)
 			rbuf_bulk(c->out, v.p, v.n);
 		else
 			rbuf_nil(c->out);
@@ -232,7 +232,7 @@ void cmd_mget(struct call *c)
  * write; MSETNX writes nothing when any key exists. */
 static void mset_generic(struct call *c, bool nx)
 {
-	struct store *s = c->env->store;
+	struct store *s = call_store(c);
 	uint64_t at;
 
 	if (c->argc % 2 == 0) {
@@ -269,7 +269,7 @@ void cmd_msetnx(struct call *c) { mset_generic(c, true); }
 /* Stores a new value under argv[1], keeping its expiry; false and the error replied when it cannot. */
 static bool store_keep_ttl(struct call *c, const char *p, size_t n)
 {
-	int err = store_set(c->env->store, c->argv[1].p, c->argv[1].n, p, n, 0, STORE_SET_KEEPTTL, c->now);
+	int err = store_set(call_store(c), c->argv[1].p, c->argv[1].n, p, n, 0, STORE_SET_KEEPTTL, c->now);
 
 	if (err < 0)
 		store_error(c, err);
@@ -325,6 +325,13 @@ void cmd_decrby(struct call *c)
 }
 
 /* Redis's string2ld: the whole text is a number strtold reads, no leading space, no NaN, no overflow. */
+/* APPEND or SETRANGE past the largest value: Redis's checkStringLength words, with spot memory's limit. */
+static void too_long(struct call *c)
+{
+	rbuf_error(c->out, "ERR string exceeds maximum allowed size (spot memory holds at most %zu bytes of key and value)",
+		   store_max_value(call_store(c), 0));
+}
+
 bool parse_ld(const char *p, size_t n, long double *v)
 {
 	char buf[LD_MAX_CHARS];
@@ -336,7 +343,8 @@ bool parse_ld(const char *p, size_t n, long double *v)
 	buf[n] = '\0';
 	errno = 0;
 	*v = strtold(buf, &end);
-	if (*end != '\0' || isnan(*v) || errno == EINVAL ||
+	/* All of it: a NUL inside ends strtold early, as it ends Redis's string2ld (which then refuses). */
+	if (end != buf + n || isnan(*v) || errno == EINVAL ||
 	    (errno == ERANGE && (*v == HUGE_VALL || *v == -HUGE_VALL || *v == 0)))
 		return false;
 	return true;
@@ -406,8 +414,8 @@ static void write_range(struct call *c, const struct store_val *old, size_t at, 
 	size_t len = at + n > old->n ? at + n : old->n;
 	char *buf;
 
-	if (len > store_max_value(c->env->store, c->argv[1].n)) {
-		store_error(c, -E2BIG);
+	if (len > store_max_value(call_store(c), c->argv[1].n)) {
+		too_long(c);
 		return;
 	}
 	buf = calloc(1, len ? len : 1);
@@ -452,8 +460,8 @@ void cmd_setrange(struct call *c)
 		rbuf_int(c->out, found ? (long long)old.n : 0);
 		return;
 	}
-	if ((unsigned long long)off > store_max_value(c->env->store, c->argv[1].n)) {
-		store_error(c, -E2BIG);
+	if ((unsigned long long)off > store_max_value(call_store(c), c->argv[1].n)) {
+		too_long(c);
 		return;
 	}
 	write_range(c, &old, (size_t)off, c->argv[3].p, c->argv[3].n);

@@ -75,6 +75,8 @@ const struct command cmd_table[] = {
 	{ "hello", -1, CMD_NOAUTH, 0, 0, 0, cmd_hello },
 	{ "client", -2, 0, 0, 0, 0, cmd_client },
 	{ "config", -2, 0, 0, 0, 0, cmd_config },
+	{ "memory", -2, 0, 0, 0, 0, cmd_memory },
+	{ "function", -2, 0, 0, 0, 0, cmd_function },
 	{ "info", -1, 0, 0, 0, 0, cmd_info },
 	{ "time", 1, 0, 0, 0, 0, cmd_time },
 	{ "command", -1, 0, 0, 0, 0, cmd_command },
@@ -174,7 +176,7 @@ void run_sub(struct call *c, const char *cmd, const struct subcommand *subs, siz
 
 int lookup_typed(struct call *c, const struct cmd_arg *key, int type, struct store_val *v)
 {
-	if (store_get(c->env->store, key->p, key->n, c->now, v) < 0)
+	if (store_get(call_store(c), key->p, key->n, c->now, v) < 0)
 		return 0;
 	if (v->type == type)
 		return 1;
@@ -211,7 +213,7 @@ void store_error(struct call *c, int err)
 {
 	if (err == -E2BIG)
 		rbuf_error(c->out, "ERR value too large for spot memory (at most %zu bytes of key and value)",
-			   store_max_value(c->env->store, 0));
+			   store_max_value(call_store(c), 0));
 	else
 		rbuf_error(c->out, "%s", ERR_OOM);
 }
@@ -374,13 +376,13 @@ void cmd_run(struct call *c)
 {
 	struct cmd_stat *st = &c->env->stats[c->cmd - cmd_table];
 	size_t mark = reply_mark(c->out);
-	uint64_t writes = store_writes(c->env->store);
+	uint64_t writes = store_writes(call_store(c));
 
 	c->cmd->fn(c);
 	st->calls++;
 	st->failed += rbuf_pending(c->out) > mark && c->out->data[c->out->sent + mark] == '-';
 	/* A write command that changed something touches its keys for WATCH. */
-	if ((c->cmd->flags & CMD_WRITE) && c->env->watchers && store_writes(c->env->store) != writes)
+	if ((c->cmd->flags & CMD_WRITE) && c->env->watchers && store_writes(call_store(c)) != writes)
 		watch_touch_keys(c);
 }
 
@@ -393,6 +395,8 @@ void cmd_exec(struct cmd_env *env, struct cmd_client *cl, struct rbuf *out, size
 	const struct command *cmd = cmd_find(argv[0].p, argv[0].n);
 
 	env->commands++;
+	if (env->users)
+		env->users->u[cl->user].commands++;
 	cl->last_ms = now;
 	if (!cmd) {
 		cl->multi_abort |= cl->in_multi;

@@ -15,6 +15,7 @@
 #include "spot/reply.h"
 #include "spot/resp.h"
 #include "spot/store.h"
+#include "spot/users.h"
 
 struct cmd_arg {
 	const char *p;
@@ -35,7 +36,8 @@ struct cmd_stat {
 
 /* Server-wide state the commands read (INFO, AUTH, HELLO). */
 struct cmd_env {
-	struct store *store;
+	struct store *store;    /* the default user's */
+	struct spot_users *users; /* NULL: only the default user, with `password` */
 	int64_t wall_offset_ms; /* Unix time minus the monotonic clock, in ms: for EXPIREAT, EXPIRETIME, TIME */
 	const char *password;   /* "" when none */
 	int port;
@@ -50,6 +52,9 @@ struct cmd_env {
 	void (*auth_result)(void *ctx, const struct cmd_client *cl, bool ok, uint64_t now);
 	void *auth_ctx;
 	struct cmd_stat stats[CMD_TABLE_MAX]; /* per command of the table, in its order */
+	/* CONFIG SET hash-max-listpack-entries / -value (OBJECT ENCODING of a hash); unset: Redis's 128 and 64. */
+	bool hash_limits_set;
+	uint64_t hash_max_entries, hash_max_value;
 	struct cmd_client *watchers; /* clients with WATCHed keys */
 	uint64_t watch_filter[16]; /* a bit per watched key's hash (cleared when nobody watches): most writes skip the
 				    * walk over the watchers */
@@ -72,6 +77,8 @@ struct cmd_watch {
 struct cmd_client {
 	uint64_t id;
 	bool authed;
+	int user;               /* index in env->users (0: default) */
+	struct store *store;    /* the user's keyspace; NULL: env->store */
 	bool quit;              /* reply, then close (QUIT, or too many failed AUTHs) */
 	uint32_t auth_failures;
 	char name[64];

@@ -6,11 +6,23 @@
 #define USBD_SPOT_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #define SPOT_DEFAULT_LISTEN "127.0.0.1:6390"
 #define SPOT_DEFAULT_MAX_CLIENTS 10000u
+
+/* Tenants besides the default user (Redis 6 ACL users), each with its own keyspace and byte quota. */
+#define SPOT_MAX_TENANTS 16u
+#define SPOT_NAME_MAX 64u       /* bytes of a user name, with its NUL */
+#define SPOT_PASSWORD_MAX 128u  /* bytes of a password, with its NUL */
+
+struct spot_tenant_spec {
+	char name[SPOT_NAME_MAX];       /* 1-63 of A-Z a-z 0-9 _ . -; never "default" */
+	char password[SPOT_PASSWORD_MAX]; /* 1-127 printable bytes, no spaces */
+	uint64_t quota;                 /* bytes of item slots at most; 0: none (the capacity bounds it) */
+};
 
 struct spot_config {
 	char listen[64];        /* "127.0.0.1:6390", "[::1]:6390", "localhost:6390" or "off" (no listener) */
@@ -20,6 +32,8 @@ struct spot_config {
 	uint64_t max_query;     /* unparsed input bytes per client; 0: RESP_MAX_QUERY */
 	uint64_t max_output;    /* pending reply bytes per client, past which it is dropped; 0: 64 MiB */
 	bool reclaimable;       /* the balloon is in reclaimable mode: verify reads, re-free written pages */
+	uint32_t ntenants;
+	struct spot_tenant_spec tenants[SPOT_MAX_TENANTS];
 };
 
 struct spot_listen {
@@ -35,5 +49,16 @@ void spot_config_init(struct spot_config *cfg);
 /* Parses "IPV4:PORT", "[IPV6]:PORT", "localhost:PORT" (numeric addresses only, port 1-65535) or "off".
  * Returns 0 and fills *out, or -EINVAL. */
 int spot_config_parse_listen(const char *text, struct spot_listen *out);
+
+/* Checks a tenant's fields (name, password, quota as above): 0, or -EINVAL with why in err. */
+int spot_tenant_check(const struct spot_tenant_spec *t, char *err, size_t errlen);
+
+/*
+ * Parses a tenants file: one tenant per line, "NAME PASSWORD [QUOTA]" separated by spaces or tabs (QUOTA a SIZE as
+ * common/size.h reads it: "64M", "1G"; none or 0: no quota); empty lines and lines starting with '#' are skipped.
+ * Appends them to cfg->tenants. Returns 0, or -EINVAL with "line N: why" in err (never the password) and cfg's
+ * tenants unchanged.
+ */
+int spot_config_parse_tenants(const char *text, size_t len, struct spot_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -101,6 +101,7 @@ static void client_close(struct server *srv, struct client *c)
 	c->next = srv->dead;
 	srv->dead = c;
 	srv->env.clients--;
+	srv->env.users->u[c->st.user].clients--;
 }
 
 static void client_free(struct server *srv, struct client *c)
@@ -321,7 +322,7 @@ static size_t prefetch_client(struct server *srv, struct client *c, size_t max)
 	n = resp_peek_keys(&c->p, cmd_key_spec, span, max);
 	for (size_t i = 0; i < n; i++)
 		keys[i] = (struct store_key){ span[i].p, span[i].n };
-	store_prefetch(srv->env.store, keys, n);
+	store_prefetch(c->st.store, keys, n);
 	return n;
 }
 
@@ -457,6 +458,8 @@ static void add_client(struct server *srv, int fd, const struct sockaddr_storage
 	c->st.id = ++srv->next_id;
 	c->st.created_ms = c->st.last_ms = clock_ms();
 	c->st.authed = !srv->password[0];
+	c->st.store = srv->env.store;
+	srv->env.users->u[0].clients++;
 	resp_init(&c->p, c->st.authed ? &srv->lim_auth : &srv->lim_noauth);
 	c->p.budget = &srv->budget;
 	rbuf_init(&c->out, srv->max_output);
@@ -512,10 +515,16 @@ static void timer_tick(struct server *srv)
 
 	if (read(srv->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("spot: timerfd read: %s", strerror(errno));
-	store_get_stats(srv->env.store, &st);
-	/* A full pass over the index every ~3 s whatever its size: stale and expired entries do not pile up. */
-	slice = st.index_entries / 32 > SWEEP_MIN_BUCKETS ? (size_t)(st.index_entries / 32) : SWEEP_MIN_BUCKETS;
-	store_sweep(srv->env.store, clock_ms(), slice);
+	for (size_t i = 0; i < SPOT_MAX_USERS; i++) {
+		struct store *s = srv->env.users->u[i].store;
+
+		if (!srv->env.users->u[i].live)
+			continue;
+		store_get_stats(s, &st);
+		/* A full pass over the index every ~3 s whatever its size: stale and expired entries do not pile up. */
+		slice = st.index_entries / 32 > SWEEP_MIN_BUCKETS ? (size_t)(st.index_entries / 32) : SWEEP_MIN_BUCKETS;
+		store_sweep(s, clock_ms(), slice);
+	}
 	resume_accepting(srv);
 }
 
@@ -721,8 +730,9 @@ static int64_t wall_offset_ms(void)
 
 void server_set_capacity(struct server *srv, uint64_t capacity) { budget_set_capacity(&srv->budget, capacity); }
 
-int server_new(const struct spot_config *cfg, struct store *store, struct server **out)
+int server_new(const struct spot_config *cfg, struct spot_users *users, struct server **out)
 {
+	struct store *store = users->u[0].store;
 	struct spot_listen l;
 	struct store_stats st;
 	struct server *srv;
@@ -743,7 +753,7 @@ int server_new(const struct spot_config *cfg, struct store *store, struct server
 	srv->lfd = srv->tfd = -1;
 	srv->max_clients = fit_clients(cfg->max_clients ? cfg->max_clients : SPOT_DEFAULT_MAX_CLIENTS);
 	open_reserve(srv);
-	store_get_stats(store, &st);
+	users_totals(users, &st);
 	budget_set_capacity(&srv->budget, st.capacity);
 	guard_init(&srv->guard, clock_ns() ^ (uint64_t)(uintptr_t)srv);
 	srv->max_output = cfg->max_output ? cfg->max_output : DEFAULT_MAX_OUTPUT;
@@ -765,6 +775,7 @@ int server_new(const struct spot_config *cfg, struct store *store, struct server
 	srv->lim_noauth.argc_err = "ERR Protocol error: unauthenticated multibulk length";
 	srv->env = (struct cmd_env){
 		.store = store,
+		.users = users,
 		.password = srv->password,
 		.port = port_of(&l),
 		.start_ms = clock_ms(),
@@ -818,6 +829,20 @@ void server_free(struct server *srv)
 		close(srv->epfd);
 	free_argv(srv);
 	free(srv);
+}
+
+int server_del_user(struct server *srv, const char *name, size_t n)
+{
+	int idx = users_find(srv->env.users, name, n);
+
+	if (idx <= 0)
+		return -ENOENT;
+	for (struct client *c = srv->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->st.user == idx)
+			client_close(srv, c);
+	}
+	return users_del(srv->env.users, name, n);
 }
 
 int server_epoll_fd(const struct server *srv) { return srv->epfd; }

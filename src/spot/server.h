@@ -11,12 +11,15 @@
 
 #include "spot/config.h"
 #include "spot/store.h"
+#include "spot/users.h"
 
 struct server;
 
-/* Listens as cfg says (or not at all for "off") and serves `store` (not owned). Returns 0 and *out, or
- * -EINVAL (bad address), -EPERM (non-loopback without a password), -errno of socket/bind/listen. Logs why. */
-int server_new(const struct spot_config *cfg, struct store *store, struct server **out);
+/* Listens as cfg says (or not at all for "off") and serves the users' stores (`users` not owned). Returns 0 and
+ * *out, or -EINVAL (bad address), -EPERM (non-loopback without a password), -errno of socket/bind/listen. Logs why. */
+int server_new(const struct spot_config *cfg, struct spot_users *users, struct server **out);
+/* Removes a tenant: its connections are closed first. 0 or -ENOENT (also for "default"). */
+int server_del_user(struct server *srv, const char *name, size_t n);
 void server_free(struct server *srv);
 
 /* The spot capacity changed (chunks added or taken): the clients' memory budget follows it (spot/budget.h). */

@@ -96,6 +96,10 @@ struct store {
 	uint64_t capacity, used_bytes, keys, expires, evictions, losses, expired, dropped, refreed;
 	uint64_t exp_sum;       /* sum over live keys with an expiry of expire_at / 1000 */
 	uint64_t writes;        /* successful sets, deletes, expiry changes and flushes (store_writes) */
+	uint64_t limit;         /* bytes of item slots at most (store_set_limit); 0: none */
+	uint64_t refused;       /* writes refused by the limit */
+	store_refill_fn refill; /* asked for a chunk before evicting (store_set_refill) */
+	void *refill_arg;
 };
 
 static uint64_t rnd(struct store *s)
@@ -573,6 +577,12 @@ static int alloc_slot(struct store *s, int cls, uint32_t *ci_out, uint32_t *slot
 	struct chunk *c;
 	uint32_t ci, slot;
 
+	bool refilled = false;
+
+	if (s->limit && s->used_bytes + k->slot_size > s->limit) {
+		s->refused++;
+		return -ENOMEM;
+	}
 	for (int rooms = 0;;) {
 		int err;
 
@@ -595,6 +605,12 @@ static int alloc_slot(struct store *s, int cls, uint32_t *ci_out, uint32_t *slot
 			if (err < 0)
 				return err;
 			continue;
+		}
+		/* Memory nobody uses comes before evicting: asked once per slot, it adds at most a chunk. */
+		if (s->refill && !refilled) {
+			refilled = true;
+			if (s->refill(s->refill_arg, s) == 0)
+				continue;
 		}
 		if (rooms++ == 64)
 			return -ENOMEM;
@@ -1034,6 +1050,16 @@ int store_expiry(struct store *s, const void *key, size_t klen, uint64_t now, ui
 	return 0;
 }
 
+int store_usage(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *bytes)
+{
+	uint32_t idx = lookup(s, key, klen, hash_key(s, key, klen), now);
+
+	if (idx == NONE)
+		return -ENOENT;
+	*bytes = (uint64_t)s->cls[s->ch[s->ent[idx].chunk].cls].slot_size + sizeof(struct entry);
+	return 0;
+}
+
 /* The key of a live, unexpired entry, checked against its item (a dropped page, in reclaimable mode, must not show
  * as a key); NULL otherwise. Reads only: a walk changes nothing. */
 static const char *entry_key(const struct store *s, uint32_t idx, uint64_t now)
@@ -1195,6 +1221,14 @@ uint64_t store_refree(struct store *s, store_refree_fn fn, void *arg)
 
 uint64_t store_writes(const struct store *s) { return s->writes; }
 
+void store_set_limit(struct store *s, uint64_t bytes) { s->limit = bytes; }
+
+void store_set_refill(struct store *s, store_refill_fn fn, void *arg)
+{
+	s->refill = fn;
+	s->refill_arg = arg;
+}
+
 void store_get_stats(const struct store *s, struct store_stats *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -1211,5 +1245,6 @@ void store_get_stats(const struct store *s, struct store_stats *out)
 	out->chunks = s->nch - s->empty.n;
 	out->chunks_free = s->free_chunks.n;
 	out->index_entries = s->ent_used;
+	out->refused = s->refused;
 	out->index_bytes = (uint64_t)s->nbuckets * sizeof(*s->bucket) + (uint64_t)s->ent_cap * sizeof(struct entry);
 }

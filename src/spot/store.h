@@ -49,6 +49,7 @@ struct store_stats {
 	uint64_t chunks, chunks_free;
 	uint64_t index_entries; /* entries in the index, stale ones included */
 	uint64_t index_bytes;   /* heap bytes of the index (buckets + entries) */
+	uint64_t refused;       /* writes refused because they would pass the limit (store_set_limit) */
 };
 
 enum store_set_flags {
@@ -126,6 +127,8 @@ uint64_t store_scan(const struct store *s, uint64_t cursor, size_t buckets, uint
 		    void *arg);
 /* Calls fn for one live key picked at random (seeded by rnd_seed): 0, or -ENOENT when there is none. */
 int store_random_key(const struct store *s, uint64_t now, uint64_t rnd_seed, store_key_fn fn, void *arg);
+/* The bytes a key takes: its item slot and its index entry (MEMORY USAGE). 0 or -ENOENT. */
+int store_usage(struct store *s, const void *key, size_t klen, uint64_t now, uint64_t *bytes);
 /* Removes every key; chunks stay held. */
 void store_flush(struct store *s);
 /* Background work: reaps up to `budget` index buckets' stale and expired entries, resuming where the last
@@ -143,5 +146,14 @@ void store_get_stats(const struct store *s, struct store_stats *out);
 /* A count that moves on every successful set, delete, expiry change and flush (not on evictions, expiries or
  * deflation losses): whether a command changed anything. */
 uint64_t store_writes(const struct store *s);
+
+/* At most `bytes` of item slots (0: no limit, the default): a write that needs a new slot past it fails with
+ * -ENOMEM and evicts nothing (a tenant's quota). A replaced value's old slot counts until the new one is written. */
+void store_set_limit(struct store *s, uint64_t bytes);
+/* Called when a write needs a chunk and the store has none free, before anything is evicted (at most once per
+ * write): it may add one with store_chunk_add(s, ...) and return 0, or return -ENOMEM (then the store evicts). It may
+ * take chunks from another store, never from s. */
+typedef int (*store_refill_fn)(void *arg, struct store *s);
+void store_set_refill(struct store *s, store_refill_fn fn, void *arg);
 
 #endif

@@ -12,10 +12,11 @@
 #include "common/log.h"
 #include "spot/server.h"
 #include "spot/store.h"
+#include "spot/users.h"
 
 struct spot {
 	struct worker_tenant t;
-	struct store *store;
+	struct spot_users users;
 	struct server *srv;
 	uint64_t refree_at_ms;
 	bool refree_warned;
@@ -57,7 +58,9 @@ static void t_run(void *ctx)
 	if (now - sp->refree_at_ms < REFREE_INTERVAL_MS)
 		return;
 	sp->refree_at_ms = now;
-	store_refree(sp->store, lazy_free, sp);
+	for (size_t i = 0; i < SPOT_MAX_USERS; i++)
+		if (sp->users.u[i].live)
+			store_refree(sp->users.u[i].store, lazy_free, sp);
 }
 
 /* The clients' memory budget is a share of the capacity: it follows every change. */
@@ -65,14 +68,14 @@ static void capacity_changed(struct spot *sp)
 {
 	struct store_stats st;
 
-	store_get_stats(sp->store, &st);
+	users_totals(&sp->users, &st);
 	server_set_capacity(sp->srv, st.capacity);
 }
 
 static void t_chunk_added(void *ctx, void *base, size_t size)
 {
 	struct spot *sp = ctx;
-	int err = store_chunk_add(sp->store, base, size);
+	int err = users_chunk_add(&sp->users, base, size);
 
 	capacity_changed(sp);
 	if (err == -EINVAL)
@@ -84,7 +87,7 @@ static void t_chunk_added(void *ctx, void *base, size_t size)
 static size_t t_chunks_take(void *ctx, size_t n, void **out)
 {
 	struct spot *sp = ctx;
-	size_t got = store_chunks_take(sp->store, n, out);
+	size_t got = users_chunks_take(&sp->users, n, out);
 
 	capacity_changed(sp);
 	return got;
@@ -96,7 +99,7 @@ static void t_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictio
 	struct spot *sp = ctx;
 	struct store_stats st;
 
-	store_get_stats(sp->store, &st);
+	users_totals(&sp->users, &st);
 	*used = st.used;
 	*keys = st.keys;
 	*evictions = st.evictions;
@@ -104,12 +107,33 @@ static void t_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictio
 	*clients = server_clients(sp->srv);
 }
 
+static void t_user_op(void *ctx, const struct wmsg_user_op *op)
+{
+	struct spot *sp = ctx;
+	struct spot_tenant_spec spec = { .quota = op->user.quota };
+	int err;
+
+	memcpy(spec.name, op->user.name, sizeof(spec.name));
+	memcpy(spec.password, op->user.password, sizeof(spec.password));
+	if (op->verb == WUSER_SET)
+		err = users_set(&sp->users, &spec);
+	else
+		err = server_del_user(sp->srv, spec.name, strlen(spec.name));
+	explicit_bzero(&spec, sizeof(spec));
+	if (err < 0)
+		log_warn("spot: cannot %s tenant '%s': %s", op->verb == WUSER_SET ? "set" : "remove", op->user.name,
+			 strerror(-err));
+	else
+		log_info("spot: tenant '%s' %s (quota %llu bytes)", op->user.name,
+			 op->verb == WUSER_SET ? "set" : "removed", (unsigned long long)op->user.quota);
+}
+
 static void t_destroy(void *ctx)
 {
 	struct spot *sp = ctx;
 
 	server_free(sp->srv);
-	store_free(sp->store);
+	users_fini(&sp->users);
 	free(sp);
 }
 
@@ -118,6 +142,7 @@ struct worker_tenant *spot_tenant_new(const void *arg)
 	struct spot_config defaults;
 	const struct spot_config *cfg = arg;
 	struct spot *sp;
+	int err;
 
 	if (!cfg) {
 		spot_config_init(&defaults);
@@ -129,15 +154,14 @@ struct worker_tenant *spot_tenant_new(const void *arg)
 		return NULL;
 	}
 	/* The hash seed differs per process so that a client cannot aim keys at one chain. */
-	sp->store = store_new(cfg->max_keys, 0, clock_ns() ^ ((uint64_t)getpid() << 32));
-	if (!sp->store) {
-		log_err("spot: no memory for the store");
+	err = users_init(&sp->users, cfg, clock_ns() ^ ((uint64_t)getpid() << 32));
+	if (err < 0) {
+		log_err("spot: cannot set up the users: %s", strerror(-err));
 		free(sp);
 		return NULL;
 	}
-	store_set_reclaimable(sp->store, cfg->reclaimable);
-	if (server_new(cfg, sp->store, &sp->srv) < 0) {
-		store_free(sp->store);
+	if (server_new(cfg, &sp->users, &sp->srv) < 0) {
+		users_fini(&sp->users);
 		free(sp);
 		return NULL;
 	}
@@ -148,8 +172,9 @@ struct worker_tenant *spot_tenant_new(const void *arg)
 		.chunk_added = t_chunk_added,
 		.chunks_take = t_chunks_take,
 		.stats = t_stats,
+		.user_op = t_user_op,
 		.destroy = t_destroy,
 	};
-	log_info("spot: serving on %s", cfg->listen);
+	log_info("spot: serving on %s (%u tenants)", cfg->listen, cfg->ntenants);
 	return &sp->t;
 }

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	memset(err, 'x', sizeof(err));
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		rc = request_parse_balloon_put(body, size - 1, &b, err, sizeof(err));
 		break;
@@ -47,6 +47,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		rc = request_parse_hinting_start(body, size - 1, &ack, err, sizeof(err));
 		break;
+	case 5: {
+		struct api_tenant tn = { 0 };
+		size_t pn;
+
+		rc = request_parse_tenant_put(body, size - 1, &tn, err, sizeof(err));
+		pn = strnlen(tn.password, sizeof(tn.password));
+		/* Accepted: 1 to 127 bytes; refused: nothing of the password kept. */
+		if ((!rc && (pn == 0 || pn == sizeof(tn.password))) || (rc && pn))
+			abort();
+		break;
+	}
 	default:
 		rc = request_parse_targets_patch(body, size - 1, &t, &mask, err, sizeof(err));
 		if (!rc && (!mask || mask & ~0x1fu || t.grab_lower_mib > API_MIB_MAX || t.grab_upper_mib > API_MIB_MAX ||

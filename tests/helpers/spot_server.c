@@ -3,7 +3,7 @@
  * can be tested against it. It maps N chunks itself and hands them over with chunk_added; deflation is
  * simulated with chunks_take, and taken chunks are unmapped at once, so a read from a taken chunk would crash.
  *   spot_server [--listen ADDR:PORT] [--chunks N] [--password PW] [--max-clients N] [--max-keys N]
- *               [--max-output BYTES]
+ *               [--max-output BYTES] [--tenants-file FILE]
  *   SIGUSR1: take half the chunks held (at least one). SIGUSR2: add chunks back up to N. SIGTERM/SIGINT: exit.
  *   stdin lines: "take K", "add K", "stats" (prints one line of counters to stdout).
  */
@@ -22,6 +22,7 @@
 #include "balloon/proto.h"
 #include "balloon/worker.h"
 #include "common/log.h"
+#include "spot/config.h"
 #include "spot/spot.h"
 #include "spot/store.h"
 
@@ -97,6 +98,21 @@ static void stdin_command(char *line)
 		log_warn("spot_server: unknown command: %s", line);
 }
 
+static void load_tenants(struct spot_config *cfg, const char *path)
+{
+	static char text[64 * 1024];
+	char err[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		fatal("%s: %s", path, strerror(errno));
+	n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	if (spot_config_parse_tenants(text, n, cfg, err, sizeof(err)) < 0)
+		fatal("%s: %s", path, err);
+}
+
 static int watch(int ep, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -110,7 +126,7 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },      { "chunks", required_argument, NULL, 'c' },
 		{ "password", required_argument, NULL, 'p' },    { "max-clients", required_argument, NULL, 'm' },
 		{ "max-keys", required_argument, NULL, 'k' },    { "max-output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+		{ "tenants-file", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
 	};
 	struct spot_config cfg;
 	sigset_t mask;
@@ -130,6 +146,7 @@ int main(int argc, char **argv)
 		case 'm': cfg.max_clients = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'k': cfg.max_keys = strtoull(optarg, NULL, 10); break;
 		case 'o': cfg.max_output = strtoull(optarg, NULL, 10); break;
+		case 't': load_tenants(&cfg, optarg); break;
 		default: fprintf(stderr, "usage: see the comment at the top of spot_server.c\n"); return 2;
 		}
 	}

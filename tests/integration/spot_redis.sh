@@ -135,7 +135,7 @@ expect "NOPROTO unsupported protocol version" hello 3
 got=$(redis-cli -p "$PORT" hello 2 | head -6 | tr '\n' ' ')
 [[ $got == "server redis version 7.0.0 proto 2 " ]] && ok "hello 2" || fail "hello 2: $got"
 expect "" command docs
-expect 75 command count
+expect 77 command count
 expect save config get save
 expect $'appendonly\nno' config get appendonly
 got=$(printf 'client setname me\nclient getname\n' | redis-cli -p "$PORT")

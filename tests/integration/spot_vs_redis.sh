@@ -537,6 +537,41 @@ command foo
 get
 set
 nosuchcommand a b
+config set hash-max-listpack-entries 4
+config get hash-max-listpack-entries
+config get hash-max-ziplist-entries
+~config get hash-max-*
+config set hash-max-listpack-entries x
+config set hash-max-ziplist-value -1
+config set foo 1
+config set databases 2
+config set save ""
+config set save "" save ""
+config set maxmemory-policy allkeys-lru appendonly no
+config set hash-max-listpack-entries
+config set a
+del cfgh
+hset cfgh a 1 b 2 c 3 d 4 e 5
+object encoding cfgh
+config set hash-max-listpack-entries 128 hash-max-listpack-value 64
+config get hash-max-listpack-value
+memory usage nokey
+memory usage cfgh foo
+memory usage cfgh samples x
+memory
+memory foo
+config resetstat x
+function flush
+function flush async
+function flush x
+function flush sync a
+function foo
+set nulf "1\x002"
+incrbyfloat nulf 1
+hset nulh f "1\x002"
+hincrbyfloat nulh f 1
+hincrbyfloat nulh g +inf
+hincrbyfloat nulh g -inf
 EOF
 
 # replies PORT: runs every line on one connection, each followed by "ECHO @@<line number>", and splits the output

@@ -295,6 +295,54 @@ static void patch_targets_should_accept_every_field(void **state)
 		    t.threshold_mib == 5);
 }
 
+static void tenant_put_should_read_the_password_and_quota(void **state)
+{
+	const char *body = "{\"password\": \"p\\u00e9-\\\"x\", \"quota_mib\": 64}";
+	struct api_tenant t = { .name = "kept" };
+	char err[API_ERR_LEN];
+
+	assert_int_equal(request_parse_tenant_put(at_guard(body), strlen(body), &t, err, sizeof(err)), 0);
+	assert_string_equal(t.password, "p\xc3\xa9-\"x");
+	assert_int_equal(t.quota_mib, 64);
+	assert_string_equal(t.name, "kept");
+	body = "{\"password\": \"pw\"}";
+	assert_int_equal(request_parse_tenant_put(at_guard(body), strlen(body), &t, err, sizeof(err)), 0);
+	assert_int_equal(t.quota_mib, 0);
+}
+
+static void tenant_put_should_refuse_without_echoing_the_password(void **state)
+{
+	static const struct {
+		const char *body, *err;
+	} cases[] = {
+		{ "{\"quota_mib\": 1}", "missing field `password` at line 1 column 16." },
+		{ "{\"password\": \"\"}", "invalid length 0, expected a string of 1 to 127 bytes at line 1 column 15." },
+		{ "{\"password\": 5}", "invalid type: integer `5`, expected a string at line 1 column 14." },
+		{ "{\"password\": \"secret\", \"quota_mib\": -1}",
+		  "invalid value: integer `-1`, expected u64 of at most 17592186044415 (MiB) at line 1 column 38." },
+		{ "{\"password\": \"secret\", \"extra\": 1}",
+		  "unknown field `extra`, expected `password` or `quota_mib` at line 1 column 30." },
+	};
+	char body[300], err[API_ERR_LEN], want[API_ERR_LEN];
+	struct api_tenant t;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&t, 0, sizeof(t));
+		assert_int_equal(request_parse_tenant_put(at_guard(cases[i].body), strlen(cases[i].body), &t, err,
+							  sizeof(err)), -EINVAL);
+		snprintf(want, sizeof(want), "An error occurred when deserializing the json body of a request: %s",
+			 cases[i].err);
+		assert_string_equal(err, want);
+		assert_null(strstr(err, "secret"));
+		assert_string_equal(t.password, "");
+	}
+	/* 128 bytes: one too many, refused and not kept. */
+	snprintf(body, sizeof(body), "{\"password\": \"%0128d\"}", 0);
+	assert_int_equal(request_parse_tenant_put(at_guard(body), strlen(body), &t, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "invalid length 128"));
+	assert_string_equal(t.password, "");
+}
+
 static void unknown_field_names_should_be_shortened_in_messages(void **state)
 {
 	char body[200], err[API_ERR_LEN];
@@ -326,6 +374,8 @@ int main(void)
 		cmocka_unit_test(patch_balloon_and_stats_should_accept_zero),
 		cmocka_unit_test(patch_targets_should_set_only_the_fields_present_and_their_bits),
 		cmocka_unit_test(patch_targets_should_accept_every_field),
+		cmocka_unit_test(tenant_put_should_read_the_password_and_quota),
+		cmocka_unit_test(tenant_put_should_refuse_without_echoing_the_password),
 		cmocka_unit_test(unknown_field_names_should_be_shortened_in_messages),
 		cmocka_unit_test(messages_should_be_truncated_to_the_err_buffer),
 	};

@@ -92,13 +92,39 @@ static int get_status(void *ctx, struct api_status *out, char *err, size_t len)
 	return failing(ctx, err, len);
 }
 
+static struct api_tenant tenant_put;
+static char tenant_deleted[API_TENANT_NAME_LEN];
+
+static int list_tenants(void *ctx, struct api_tenant *out, size_t *n, char *err, size_t len)
+{
+	out[0] = (struct api_tenant){ .name = "alice", .quota_mib = 64 };
+	out[1] = (struct api_tenant){ .name = "bob" };
+	*n = 2;
+	return failing(ctx, err, len);
+}
+
+static int put_tenant(void *ctx, const struct api_tenant *t, char *err, size_t len)
+{
+	((struct fake *)ctx)->setter_calls++;
+	tenant_put = *t;
+	return failing(ctx, err, len);
+}
+
+static int del_tenant(void *ctx, const char *name, char *err, size_t len)
+{
+	((struct fake *)ctx)->setter_calls++;
+	snprintf(tenant_deleted, sizeof(tenant_deleted), "%s", name);
+	return failing(ctx, err, len);
+}
+
 #define FC "An error occurred when deserializing the json body of a request: "
 
 static struct fake fake;
 static const struct api_backend backend = {
 	.ctx = &fake, .get_balloon = get_balloon, .put_balloon = put_balloon, .patch_balloon = patch_balloon,
 	.get_stats = get_stats, .set_stats_interval = set_stats_interval, .get_targets = get_targets,
-	.patch_targets = patch_targets, .get_status = get_status,
+	.patch_targets = patch_targets, .get_status = get_status, .list_tenants = list_tenants,
+	.put_tenant = put_tenant, .del_tenant = del_tenant,
 };
 
 static int reset(void **state)
@@ -193,6 +219,37 @@ static void backend_codes_should_become_firecrackers_texts(void **state)
 	       "{\"fault_message\":\"Balloon update error: Failed perform action on device: Device not found\"}");
 	expect("GET", "/balloon/hinting/status", "", 400,
 	       "{\"fault_message\":\"Balloon update error: Failed perform action on device: Device not found\"}");
+}
+
+static void tenants_should_be_listed_put_and_deleted(void **state)
+{
+	struct route_reply r;
+	struct api_backend none = backend;
+
+	expect("GET", "/usbd/spot/tenants", "", 200,
+	       "{\"tenants\":[{\"name\":\"alice\",\"quota_mib\":64},{\"name\":\"bob\",\"quota_mib\":0}]}");
+	expect("PUT", "/usbd/spot/tenants/carol", "{\"password\":\"pw\",\"quota_mib\":8}", 204, NULL);
+	assert_string_equal(tenant_put.name, "carol");
+	assert_string_equal(tenant_put.password, "pw");
+	assert_int_equal(tenant_put.quota_mib, 8);
+	expect("DELETE", "/usbd/spot/tenants/carol", "", 204, NULL);
+	assert_string_equal(tenant_deleted, "carol");
+	assert_int_equal(fake.setter_calls, 2);
+	expect("PUT", "/usbd/spot/tenants", "{\"password\":\"pw\"}", 400,
+	       "{\"fault_message\":\"Invalid request method and/or path: PUT usbd.\"}");
+	expect("PUT", "/usbd/spot/tenants/carol", "", 400, "{\"fault_message\":\"Empty PUT request.\"}");
+	expect("DELETE", "/usbd/spot/tenants/carol", "{}", 400, "{\"fault_message\":\"Empty Delete request.\"}");
+	expect("PUT", "/usbd/spot/tenants/carol", "{\"password\":1}", 400,
+	       "{\"fault_message\":\"" FC "invalid type: integer `1`, expected a string at line 1 column 13.\"}");
+	assert_int_equal(fake.setter_calls, 2);
+	fake.fail_rc = -ENOENT;
+	fake.fail_msg = "no spot tenant is called 'x'";
+	expect("DELETE", "/usbd/spot/tenants/x", "", 400, "{\"fault_message\":\"no spot tenant is called 'x'\"}");
+	none.list_tenants = NULL;
+	assert_int_equal(route_request(&none, "GET", "/usbd/spot/tenants", "", 0, &r), 0);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "spot memory has no tenants here"));
+	free(r.body);
 }
 
 static void unknown_paths_and_methods_should_answer_400(void **state)
@@ -326,6 +383,7 @@ int main(void)
 		cmocka_unit_test_setup(backend_refusals_should_become_fault_messages, reset),
 		cmocka_unit_test_setup(backend_codes_should_become_firecrackers_texts, reset),
 		cmocka_unit_test_setup(unknown_paths_and_methods_should_answer_400, reset),
+		cmocka_unit_test_setup(tenants_should_be_listed_put_and_deleted, reset),
 		cmocka_unit_test_setup(paths_should_be_split_as_firecracker_splits_them, reset),
 		cmocka_unit_test_setup(hinting_should_be_refused_after_parsing, reset),
 		cmocka_unit_test_setup(metrics_should_answer_without_a_balloon, reset),

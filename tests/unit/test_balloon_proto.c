@@ -22,8 +22,10 @@ static const struct wmsg_setup sample_setup = {
 	.mode = 1, .oom_score_adj = -1000, .log_level = 3, .flags = WSETUP_TENANT,
 	.cgroup = "/sys/fs/cgroup/memory/domain/usbd-balloon",
 	.tenant = { .listen = "127.0.0.1:6390", .password = "secret", .max_clients = 9, .max_keys = 10,
-		    .max_query = 11, .max_output = 12 },
+		    .max_query = 11, .max_output = 12, .nusers = 1,
+		    .users = { { .name = "alice", .password = "pw", .quota = 64 << 20 } } },
 };
+static const struct wmsg_user_op sample_user = { .verb = WUSER_SET, .user = { "bob", "pw-b", 1 << 20 } };
 
 static const void *sample(uint16_t type)
 {
@@ -37,6 +39,8 @@ static const void *sample(uint16_t type)
 		return &sample_stats;
 	case WMSG_SETUP:
 		return &sample_setup;
+	case WMSG_USER:
+		return &sample_user;
 	default:
 		return NULL;
 	}
@@ -82,6 +86,7 @@ static void payload_len_should_match_each_type_and_refuse_unknown_ones(void **st
 	assert_int_equal(wmsg_payload_len(WMSG_STATS), sizeof(struct wmsg_stats));
 	assert_int_equal(wmsg_payload_len(WMSG_HELLO), 0);
 	assert_int_equal(wmsg_payload_len(WMSG_SETUP), sizeof(struct wmsg_setup));
+	assert_int_equal(wmsg_payload_len(WMSG_USER), sizeof(struct wmsg_user_op));
 	assert_int_equal(wmsg_payload_len(0), -1);
 	assert_int_equal(wmsg_payload_len(WMSG_TYPE_MAX), -1);
 	assert_int_equal(wmsg_payload_len(UINT16_MAX), -1);
@@ -131,10 +136,38 @@ static void break_setup(struct wmsg_setup *s, int how)
 	case 6: snprintf(s->cgroup, sizeof(s->cgroup), "relative/path"); break;
 	case 7: memset(s->tenant.listen, 'a', sizeof(s->tenant.listen)); break;
 	case 8: memset(s->tenant.password, 'a', sizeof(s->tenant.password)); break;
-	case 9: s->tenant.reserved = 1; break;
+	case 9: s->tenant.nusers = WMSG_USERS_MAX + 1; break;
+	case 10: memset(s->tenant.users[3].name, 'a', sizeof(s->tenant.users[3].name)); break;
+	case 11: memset(s->tenant.users[0].password, 'a', sizeof(s->tenant.users[0].password)); break;
 	}
 }
-#define SETUP_BREAKS 10
+#define SETUP_BREAKS 12
+
+static void user_op_should_be_refused_by_encode_and_decode_when_malformed(void **state)
+{
+	unsigned char buf[sizeof(struct wmsg)];
+	struct wmsg out;
+	int n;
+
+	(void)state;
+	for (int how = 0; how < 5; how++) {
+		struct wmsg_user_op bad = sample_user;
+
+		switch (how) {
+		case 0: bad.verb = 0; break;
+		case 1: bad.verb = WUSER_DEL + 1; break;
+		case 2: bad.reserved = 1; break;
+		case 3: memset(bad.user.name, 'a', sizeof(bad.user.name)); break;
+		case 4: memset(bad.user.password, 'a', sizeof(bad.user.password)); break;
+		}
+		assert_false(wmsg_user_op_valid(&bad));
+		assert_int_equal(wmsg_encode(buf, sizeof(buf), WMSG_USER, 1, &bad), -EINVAL);
+		/* Encoded by hand as a valid one, then broken: decode refuses it. */
+		n = wmsg_encode(buf, sizeof(buf), WMSG_USER, 1, &sample_user);
+		memcpy(buf + HDR, &bad, sizeof(bad));
+		assert_int_equal(decode_guarded(buf, n, &out), -EPROTO);
+	}
+}
 
 static void setup_should_be_refused_by_encode_and_decode_when_out_of_range(void **state)
 {
@@ -326,6 +359,7 @@ int main(void)
 		cmocka_unit_test(encode_then_decode_should_round_trip_every_type),
 		cmocka_unit_test(encode_should_refuse_unknown_types_small_buffers_and_missing_payloads),
 		cmocka_unit_test(setup_should_be_refused_by_encode_and_decode_when_out_of_range),
+		cmocka_unit_test(user_op_should_be_refused_by_encode_and_decode_when_malformed),
 		cmocka_unit_test(decode_should_refuse_short_datagrams),
 		cmocka_unit_test(decode_should_refuse_long_datagrams),
 		cmocka_unit_test(decode_should_refuse_a_bad_version),

@@ -126,6 +126,26 @@ static void incr_should_refuse_non_integers_and_overflow(void **state)
 	run(f, "decrby n -9223372036854775808", "-ERR decrement would overflow\r\n");
 }
 
+/* Found by Redis's unit/type/incr and unit/type/hash: a number with a NUL inside is not a number, an infinite
+ * HINCRBYFLOAT increment is refused with Redis's words, and a SETRANGE past what can be stored says what Redis says. */
+static void float_increments_should_refuse_embedded_nul_and_infinity(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_set(f->store, "nul", 3, "1\0" "2", 3, 0, 0, 1000), 0);
+	run(f, "incrbyfloat nul 1", "-ERR value is not a valid float\r\n");
+	run(f, "incrbyfloat ok 1\x01", "-ERR value is not a valid float\r\n");
+	assert_int_equal(store_set(f->store, "h", 1, "\1\0\0\0f\3\0\0\0" "1\0" "2", 12, 0, STORE_SET_HASH, 1000), 0);
+	run(f, "hincrbyfloat h f 1", "-ERR hash value is not a float\r\n");
+	run(f, "hincrbyfloat h g +inf", "-ERR value is NaN or Infinity\r\n");
+	run(f, "hincrbyfloat h g -inf", "-ERR value is NaN or Infinity\r\n");
+	run(f, "incrbyfloat x +inf", "-ERR increment would produce NaN or Infinity\r\n");
+	run(f, "setrange s 9223372036854775807 A",
+	    "-ERR string exceeds maximum allowed size (spot memory holds at most 2097136 bytes of key and value)\r\n");
+	run(f, "setrange s 2147483647 A",
+	    "-ERR string exceeds maximum allowed size (spot memory holds at most 2097136 bytes of key and value)\r\n");
+}
+
 static void expire_should_honour_time_and_options(void **state)
 {
 	struct fixture *f = *state;
@@ -199,14 +219,22 @@ static void admin_commands_should_satisfy_redis_tools(void **state)
 
 	run(f, "command", "*0\r\n");
 	run(f, "command docs", "*0\r\n");
-	run(f, "command count", ":75\r\n");
+	run(f, "command count", ":77\r\n");
 	run(f, "command bogus", "-ERR unknown subcommand 'bogus'. Try COMMAND HELP.\r\n");
 	run(f, "config get save", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
 	run(f, "config get appendonly", "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
 	snprintf(want, sizeof(want), "*2\r\n$9\r\nmaxmemory\r\n$7\r\n%u\r\n", CHUNK);
 	run(f, "CONFIG GET MAXMEMORY", want);
 	run(f, "config get nothing", "*0\r\n");
-	run(f, "config set save x", "-ERR unknown subcommand 'set'. Try CONFIG HELP.\r\n");
+	run(f, "config set save x", "-ERR CONFIG SET failed (possibly related to argument 'save') - spot memory persists "
+				    "nothing\r\n");
+	run(f, "config set hash-max-listpack-entries 1", "+OK\r\n");
+	run(f, "config get hash-max-listpack-entries", "*2\r\n$25\r\nhash-max-listpack-entries\r\n$1\r\n1\r\n");
+	/* All or nothing: a bad pair after a good one changes nothing. */
+	run(f, "config set hash-max-listpack-entries 7 save x",
+	    "-ERR CONFIG SET failed (possibly related to argument 'save') - spot memory persists nothing\r\n");
+	run(f, "config get hash-max-ziplist-entries", "*2\r\n$24\r\nhash-max-ziplist-entries\r\n$1\r\n1\r\n");
+	run(f, "memory usage nokey", "$-1\r\n");
 	run(f, "client setinfo lib-name x", "+OK\r\n");
 	run(f, "client id", ":7\r\n");
 	run(f, "select 0", "+OK\r\n");
@@ -247,6 +275,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(set_and_get_should_follow_redis_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(incr_should_refuse_non_integers_and_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(expire_should_honour_time_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(float_increments_should_refuse_embedded_nul_and_infinity, setup, teardown),
 		cmocka_unit_test_setup_teardown(writes_without_chunks_should_get_oom, setup_no_chunks, teardown),
 		cmocka_unit_test_setup_teardown(a_password_should_be_required_first, setup_password, teardown),
 		cmocka_unit_test_setup_teardown(hello_should_answer_resp2_and_refuse_resp3, setup, teardown),
