@@ -15,10 +15,15 @@
 
 #include "lib/proto.h"
 #include "lib/sigballoon.h"
+#include "lib/tracker.h"
 #include "lib/usbd.h"
 
 #define REPLY_TIMEOUT_S 10
 #define SELECT_MAX_RANGES 256
+#define ANSWER_WAIT_MS 10000    /* the longest usbd_balloon() waits for the tracker to rank its regions */
+/* Anonymous memory resident at registration below this is not worth re-charging (the C library's own, a few
+ * hundred KiB, stays in the old cgroup). */
+#define STRANDED_MIN (4u << 20)
 
 struct usbd {
 	int fd, efd, stopfd;
@@ -124,10 +129,27 @@ out:
 	return err;
 }
 
+/* The calling process's resident anonymous memory (RssAnon), in bytes; 0 if unreadable. */
+static uint64_t rss_anon(void)
+{
+	char line[256];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb << 10;
+}
+
 int usbd_register(struct usbd *h)
 {
 	union umsg_any m;
 	struct umsg_reply r;
+	uint64_t before = rss_anon();
 	int err;
 
 	memset(&m, 0, sizeof(m));
@@ -136,8 +158,12 @@ int usbd_register(struct usbd *h)
 	err = request(h, &m, &r);
 	if (err == 0)
 		err = r.status;
-	if (err == 0)
+	if (err == 0) {
 		h->registered = true;
+		/* What was resident stays charged to the cgroup the daemon moved us from, where nothing swaps:
+		 * regions tracked from now on are re-charged first (docs/LIBUSBD.md). */
+		tracker_set_stranded(before >= STRANDED_MIN ? before : 0);
+	}
 	return err;
 }
 
@@ -275,12 +301,29 @@ void usbd_close(struct usbd *h)
 	atomic_store(&handles, 0);
 }
 
+/* Waits until the tracker has ranked every region (tracker.h), at most ANSWER_WAIT_MS, or until usbd_close(). */
+static void wait_ranked(struct usbd *h, struct usbd_tracker *t)
+{
+	struct pollfd p = { .fd = h->stopfd, .events = POLLIN };
+	uint32_t waited = 0, w;
+
+	while (waited < ANSWER_WAIT_MS && (w = tracker_unranked_ms(t)) > 0) {
+		if (w > ANSWER_WAIT_MS - waited)
+			w = ANSWER_WAIT_MS - waited;
+		if (poll(&p, 1, (int)w) != 0)
+			return; /* stopping (or poll failed): answer with what is known */
+		waited += w;
+	}
+}
+
 int usbd_balloon(struct usbd *h, struct usbd_tracker *t, uint64_t bytes, struct usbd_pageout_result *res)
 {
 	struct usbd_range r[SELECT_MAX_RANGES];
-	size_t n = usbd_tracker_pick(t, bytes, USBD_PICK_HOT, r, SELECT_MAX_RANGES);
+	size_t n;
 	int err;
 
+	wait_ranked(h, t);
+	n = usbd_tracker_pick(t, bytes, USBD_PICK_HOT, r, SELECT_MAX_RANGES);
 	if (n == 0) {
 		if (res)
 			memset(res, 0, sizeof(*res));

@@ -1,0 +1,87 @@
+/* recharge: memory charged to a cgroup the process left, copied into fresh pages charged where it is now. */
+#include "lib/recharge.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/size.h"
+
+#define HUGE (2 * MIB)
+
+static bool all_zero(const uint64_t *p, size_t words)
+{
+	for (size_t i = 0; i < words; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* A fresh RW mapping of len bytes (2 MiB-aligned and MADV_HUGEPAGE with `huge`), or MAP_FAILED. */
+static char *fresh(size_t len, bool huge)
+{
+	size_t extra = huge ? HUGE : 0;
+	char *raw = mmap(NULL, len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+
+	if (raw == MAP_FAILED || !huge)
+		return raw;
+	p = (char *)round_up((uintptr_t)raw, HUGE);
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	if (raw + len + extra > p + len)
+		munmap(p + len, (size_t)(raw + len + extra - (p + len)));
+	madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+/* Re-charges one chunk; false when it was left as it was. */
+static bool move_chunk(char *at, size_t len, bool huge)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char *old, *dst;
+
+	/* From here until the new pages are moved in, `at` is a hole: the tracker's handler holds back whoever
+	 * touches it. */
+	/* An mremap to the same size does not move without MREMAP_FIXED: a reserved place to move to. */
+	old = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (old == MAP_FAILED)
+		return false;
+	if (mremap(at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, old) == MAP_FAILED) {
+		munmap(old, len);
+		return false;
+	}
+	dst = fresh(len, huge);
+	if (dst == MAP_FAILED || mprotect(old, len, PROT_READ) < 0)
+		goto undo;
+	for (size_t off = 0; off < len; off += page)
+		if (!all_zero((const uint64_t *)(old + off), page / 8)) /* untouched pages stay unfaulted */
+			memcpy(dst + off, old + off, page);
+	if (mprotect(dst, len, PROT_NONE) < 0 || mremap(dst, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
+		goto undo;
+	munmap(old, len);
+	return true;
+undo:
+	if (dst != MAP_FAILED)
+		munmap(dst, len);
+	mprotect(old, len, PROT_NONE);
+	/* Back where it was. This mremap only fills the hole it left: it needs no new mapping beyond the one the
+	 * first mremap freed. */
+	mremap(old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at);
+	return false;
+}
+
+uint64_t recharge_range(uintptr_t start, size_t len, size_t chunk, bool huge)
+{
+	uintptr_t end = start + len, at = start;
+	uint64_t done = 0;
+
+	while (at < end) {
+		uintptr_t next = round_down(at, chunk) + chunk;
+		size_t n = (next < end ? next : end) - at;
+
+		if (move_chunk((char *)at, n, huge && n == HUGE))
+			done += n;
+		at += n;
+	}
+	return done;
+}
