@@ -40,18 +40,24 @@ static bool move_chunk(char *at, size_t len, bool huge)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	char *old, *dst;
 
-	/* From here until the new pages are moved in, `at` is a hole: the tracker's handler holds back whoever
-	 * touches it. */
+	/* The fresh mapping first: made after the move it could be given the hole itself. */
+	dst = fresh(len, huge);
+	if (dst == MAP_FAILED)
+		return false;
 	/* An mremap to the same size does not move without MREMAP_FIXED: a reserved place to move to. */
 	old = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (old == MAP_FAILED)
-		return false;
-	if (mremap(at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, old) == MAP_FAILED) {
-		munmap(old, len);
+	if (old == MAP_FAILED) {
+		munmap(dst, len);
 		return false;
 	}
-	dst = fresh(len, huge);
-	if (dst == MAP_FAILED || mprotect(old, len, PROT_READ) < 0)
+	/* From here until the new pages are moved in, `at` is a hole: the tracker's handler holds back whoever
+	 * touches it. */
+	if (mremap(at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, old) == MAP_FAILED) {
+		munmap(old, len);
+		munmap(dst, len);
+		return false;
+	}
+	if (mprotect(old, len, PROT_READ) < 0)
 		goto undo;
 	for (size_t off = 0; off < len; off += page)
 		if (!all_zero((const uint64_t *)(old + off), page / 8)) /* untouched pages stay unfaulted */
@@ -61,8 +67,7 @@ static bool move_chunk(char *at, size_t len, bool huge)
 	munmap(old, len);
 	return true;
 undo:
-	if (dst != MAP_FAILED)
-		munmap(dst, len);
+	munmap(dst, len);
 	mprotect(old, len, PROT_NONE);
 	/* Back where it was. This mremap only fills the hole it left: it needs no new mapping beyond the one the
 	 * first mremap freed. */
