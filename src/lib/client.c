@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/proto.h"
@@ -301,18 +302,27 @@ void usbd_close(struct usbd *h)
 	atomic_store(&handles, 0);
 }
 
-/* Waits until the tracker has ranked every region (tracker.h), at most ANSWER_WAIT_MS, or until usbd_close(). */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits until the tracker has ranked every region (tracker.h), at most ANSWER_WAIT_MS, or until usbd_close().
+ * SIGBALLOONs keep arriving meanwhile, and may interrupt the wait: it goes on. */
 static void wait_ranked(struct usbd *h, struct usbd_tracker *t)
 {
 	struct pollfd p = { .fd = h->stopfd, .events = POLLIN };
-	uint32_t waited = 0, w;
+	uint64_t end = now_ms() + ANSWER_WAIT_MS, now;
+	uint32_t w;
 
-	while (waited < ANSWER_WAIT_MS && (w = tracker_unranked_ms(t)) > 0) {
-		if (w > ANSWER_WAIT_MS - waited)
-			w = ANSWER_WAIT_MS - waited;
-		if (poll(&p, 1, (int)w) != 0)
+	while ((now = now_ms()) < end && (w = tracker_unranked_ms(t)) > 0) {
+		int n = poll(&p, 1, (int)(w < end - now ? w : end - now));
+
+		if (n > 0 || (n < 0 && errno != EINTR))
 			return; /* stopping (or poll failed): answer with what is known */
-		waited += w;
 	}
 }
 
