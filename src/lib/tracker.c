@@ -70,6 +70,7 @@ struct region {
 	uint32_t added_ms;              /* when it was added */
 	uint32_t last_new_ms;           /* the latest first touch of a block that ticks folded (tracker.h, ranked) */
 	_Atomic int moving;             /* being re-charged: the handler holds back every access to it */
+	bool ranked;                    /* watched long enough to rank its blocks (tracker.h); for good */
 };
 
 struct cand {
@@ -367,6 +368,8 @@ int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned fl
 	if (atomic_load(&r->moving)) {
 		t->recharged += recharge_range(r->start, len, r->block > RECHARGE_CHUNK ? r->block : RECHARGE_CHUNK,
 					       r->huge);
+		/* Watched from now: nothing could touch it before. */
+		r->added_ms = r->last_new_ms = ms_since(t, clock_ns());
 		atomic_store(&r->moving, 0);
 	}
 	t->nblocks += r->nblocks;
@@ -403,14 +406,17 @@ static void first_touch(struct region *r, size_t b)
 		r->last_new_ms = seen;
 }
 
-/* ms until region r is ranked (tracker.h), 0 if it is. Under t->lock. */
-static uint32_t unranked_ms(const struct region *r, uint32_t now)
+/* ms until region r is ranked (tracker.h), 0 if it is. Once ranked it stays ranked: a stall of the app longer
+ * than the quiet second must not take back what a pick was promised. Under t->lock. */
+static uint32_t unranked_ms(struct region *r, uint32_t now)
 {
 	uint32_t age = now - r->added_ms, last = r->last_new_ms, wait;
 	size_t b;
 
-	if (age >= TRACK_RANK_MAX_MS)
+	if (r->ranked || age >= TRACK_RANK_MAX_MS) {
+		r->ranked = true;
 		return 0;
+	}
 	for (b = 0; b < r->nblocks; b++) {
 		uint32_t seen = atomic_load(&r->seen_ms[b]);
 		if (r->hist[b].k == 0 && (atomic_load(&r->st[b]) & ST_TOUCHED) && (int32_t)(seen - last) > 0)
@@ -419,6 +425,7 @@ static uint32_t unranked_ms(const struct region *r, uint32_t now)
 	wait = age < TRACK_RANK_MIN_MS ? TRACK_RANK_MIN_MS - age : 0;
 	if (now - last < TRACK_RANK_QUIET_MS && TRACK_RANK_QUIET_MS - (now - last) > wait)
 		wait = TRACK_RANK_QUIET_MS - (now - last);
+	r->ranked = wait == 0;
 	return wait < TRACK_RANK_MAX_MS - age ? wait : TRACK_RANK_MAX_MS - age;
 }
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/size.h"
@@ -35,6 +36,16 @@ static _Atomic uint64_t calls, honoured;
 static _Atomic int64_t first_hot = -1, first_cold = -1;
 static uint64_t *mem;
 static size_t mem_len;
+static struct timespec t_ready;
+
+/* Seconds since the app was ready. */
+static double since_ready(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t_ready.tv_sec) + (now.tv_nsec - t_ready.tv_nsec) / 1e9;
+}
 
 static uint64_t value_at(size_t word) { return (word + 1) * SEED ^ (word >> 9); }
 
@@ -86,8 +97,9 @@ static void on_balloon(struct usbd *h, uint64_t deficit, void *arg)
 	atomic_fetch_add(&calls, 1);
 	if (err == 0)
 		atomic_fetch_add(&honoured, res.bytes);
-	printf("balloon: deficit %llu MiB -> %s (%s, %llu bytes)\n", (unsigned long long)(deficit >> 20),
-	       err == 0 ? "paged out" : strerror(-err), res.message, (unsigned long long)res.bytes);
+	printf("balloon: %.1f s after ready, deficit %llu MiB -> %s (%s, %llu bytes)\n", since_ready(),
+	       (unsigned long long)(deficit >> 20), err == 0 ? "paged out" : strerror(-err), res.message,
+	       (unsigned long long)res.bytes);
 	if (hot >= 0)
 		printf("first answer: %llu MiB paged out, hot %lld pages out, cold %lld pages out\n",
 		       (unsigned long long)(res.bytes >> 20), (long long)hot, (long long)cold);
@@ -187,6 +199,7 @@ int main(int argc, char **argv)
 	if (usbd_tracker_new(&t, NULL) < 0 || usbd_tracker_add(t, mem, size, 0) < 0 || usbd_tracker_start(t, 0) < 0)
 		return 1;
 	ans = (struct answer){ t, margin };
+	clock_gettime(CLOCK_MONOTONIC, &t_ready);
 	usbd_set_callback(h, on_balloon, &ans);
 	if (usbd_start_thread(h) < 0)
 		return 1;

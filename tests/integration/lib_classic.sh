@@ -52,7 +52,7 @@ wait_for 120 "the app to fill its memory, register and start scanning" grep -q '
 wait_for 120 "the app's first page-out" answered
 hot=$(stat_of first_hot) cold=$(stat_of first_cold)
 grep '^first answer' "$T_DIR/app.log" || true
-(( hot == 0 )) || fail "the first page-out took $hot pages ($(( hot >> 8 )) MiB) of the hot half (cold half: $cold pages)"
+(( hot == 0 )) || { head -n 12 "$T_DIR/app.log"; fail "the first page-out took $hot pages ($(( hot >> 8 )) MiB) of the hot half (cold half: $cold pages)"; }
 (( cold > 0 )) || fail "the first page-out took nothing from the cold half"
 pass "first page-out: $(( cold >> 8 )) MiB of the cold half, nothing of the hot half (registered $WHEN the fill)"
 
