@@ -1,6 +1,7 @@
 /* recharge: memory charged to a cgroup the process left, copied into fresh pages charged where it is now. */
 #include "lib/recharge.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include "common/size.h"
 
 #define HUGE (2 * MIB)
+#define STEP (64 * KIB)
 
 static bool all_zero(const uint64_t *p, size_t words)
 {
@@ -59,11 +61,19 @@ static bool move_chunk(char *at, size_t len, bool huge)
 	}
 	if (mprotect(old, len, PROT_READ) < 0)
 		goto undo;
-	for (size_t off = 0; off < len; off += page)
-		if (!all_zero((const uint64_t *)(old + off), page / 8)) /* untouched pages stay unfaulted */
-			memcpy(dst + off, old + off, page);
-	if (mprotect(dst, len, PROT_NONE) < 0 || mremap(dst, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
-		goto undo;
+	/* STEP bytes at a time, each dropped from the old mapping once copied (nobody else maps it now): the process
+	 * never holds more than STEP twice, so that a domain at its limit needs no more room than that. */
+	for (size_t off = 0; off < len; off += STEP) {
+		size_t n = len - off < STEP ? len - off : STEP;
+		for (size_t o = off; o < off + n; o += page)
+			if (!all_zero((const uint64_t *)(old + o), page / 8)) /* untouched pages stay unfaulted */
+				memcpy(dst + o, old + o, page);
+		madvise(old + off, n, MADV_DONTNEED);
+	}
+	/* The data is in dst alone now: it goes into the hole whatever happens. */
+	mprotect(dst, len, PROT_NONE);
+	if (mremap(dst, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
+		abort(); /* the hole and its data apart: nothing sane is left to do */
 	munmap(old, len);
 	return true;
 undo:
