@@ -92,7 +92,6 @@ struct usbd_tracker {
 	struct tc_budget budget;
 	struct cand *cand;              /* nblocks entries, for the ticks */
 	uint64_t ticks, tick_ns, rearmed;
-	uint64_t recharged;             /* bytes re-charged (recharge.h) */
 	_Atomic uint64_t handler_ns;
 	/* How soon watched blocks came back, per order (0: LRU, 1: MRU): sums of ms (capped at the horizon) and counts
 	 * since the last tick (the fault handler adds), and their decayed totals (the ticks fold them). */
@@ -366,8 +365,8 @@ int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned fl
 		goto fail;
 	}
 	if (atomic_load(&r->moving)) {
-		t->recharged += recharge_range(r->start, len, r->block > RECHARGE_CHUNK ? r->block : RECHARGE_CHUNK,
-					       r->huge);
+		/* A chunk it could not move stays charged where it was, and is tracked all the same. */
+		(void)recharge_range(r->start, len, r->block > RECHARGE_CHUNK ? r->block : RECHARGE_CHUNK, r->huge);
 		/* Watched from now: nothing could touch it before. */
 		r->added_ms = r->last_new_ms = ms_since(t, clock_ns());
 		atomic_store(&r->moving, 0);
@@ -410,7 +409,7 @@ static void first_touch(struct region *r, size_t b)
  * than the quiet second must not take back what a pick was promised. Under t->lock. */
 static uint32_t unranked_ms(struct region *r, uint32_t now)
 {
-	uint32_t age = now - r->added_ms, last = r->last_new_ms, wait;
+	uint32_t age = now - r->added_ms, last = r->last_new_ms, wait, quiet;
 	size_t b;
 
 	if (r->ranked || age >= TRACK_RANK_MAX_MS) {
@@ -422,9 +421,10 @@ static uint32_t unranked_ms(struct region *r, uint32_t now)
 		if (r->hist[b].k == 0 && (atomic_load(&r->st[b]) & ST_TOUCHED) && (int32_t)(seen - last) > 0)
 			last = seen;
 	}
+	quiet = (int32_t)(now - last) > 0 ? now - last : 0; /* the handler may have stored a time after `now` */
 	wait = age < TRACK_RANK_MIN_MS ? TRACK_RANK_MIN_MS - age : 0;
-	if (now - last < TRACK_RANK_QUIET_MS && TRACK_RANK_QUIET_MS - (now - last) > wait)
-		wait = TRACK_RANK_QUIET_MS - (now - last);
+	if (quiet < TRACK_RANK_QUIET_MS && TRACK_RANK_QUIET_MS - quiet > wait)
+		wait = TRACK_RANK_QUIET_MS - quiet;
 	r->ranked = wait == 0;
 	return wait < TRACK_RANK_MAX_MS - age ? wait : TRACK_RANK_MAX_MS - age;
 }
