@@ -11,14 +11,20 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/proto.h"
 #include "lib/sigballoon.h"
+#include "lib/tracker.h"
 #include "lib/usbd.h"
 
 #define REPLY_TIMEOUT_S 10
 #define SELECT_MAX_RANGES 256
+#define ANSWER_WAIT_MS 10000    /* the longest usbd_balloon() waits for the tracker to rank its regions */
+/* Anonymous memory resident at registration below this is not worth re-charging (the C library's own, a few
+ * hundred KiB, stays in the old cgroup). */
+#define STRANDED_MIN (4u << 20)
 
 struct usbd {
 	int fd, efd, stopfd;
@@ -125,10 +131,27 @@ out:
 	return err;
 }
 
+/* The calling process's resident anonymous memory (RssAnon), in bytes; 0 if unreadable. */
+static uint64_t rss_anon(void)
+{
+	char line[256];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb << 10;
+}
+
 int usbd_register(struct usbd *h)
 {
 	union umsg_any m;
 	struct umsg_reply r;
+	uint64_t before = rss_anon();
 	int err;
 
 	memset(&m, 0, sizeof(m));
@@ -137,8 +160,12 @@ int usbd_register(struct usbd *h)
 	err = request(h, &m, &r);
 	if (err == 0)
 		err = r.status;
-	if (err == 0)
+	if (err == 0) {
 		h->registered = true;
+		/* What was resident stays charged to the cgroup the daemon moved us from, where nothing swaps:
+		 * regions tracked from now on are re-charged first (docs/LIBUSBD.md). */
+		tracker_set_stranded(before >= STRANDED_MIN ? before : 0);
+	}
 	return err;
 }
 
@@ -276,12 +303,38 @@ void usbd_close(struct usbd *h)
 	atomic_store(&handles, 0);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits until the tracker has ranked every region (tracker.h), at most ANSWER_WAIT_MS, or until usbd_close().
+ * SIGBALLOONs keep arriving meanwhile, and may interrupt the wait: it goes on. */
+static void wait_ranked(struct usbd *h, struct usbd_tracker *t)
+{
+	struct pollfd p = { .fd = h->stopfd, .events = POLLIN };
+	uint64_t end = now_ms() + ANSWER_WAIT_MS, now;
+	uint32_t w;
+
+	while ((now = now_ms()) < end && (w = tracker_unranked_ms(t)) > 0) {
+		int n = poll(&p, 1, (int)(w < end - now ? w : end - now));
+
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return; /* stopping (or poll failed): answer with what is known */
+	}
+}
+
 int usbd_balloon(struct usbd *h, struct usbd_tracker *t, uint64_t bytes, struct usbd_pageout_result *res)
 {
 	struct usbd_range r[SELECT_MAX_RANGES];
-	size_t n = usbd_tracker_pick(t, bytes, USBD_PICK_HOT, r, SELECT_MAX_RANGES);
+	size_t n;
 	int err;
 
+	wait_ranked(h, t);
+	n = usbd_tracker_pick(t, bytes, USBD_PICK_HOT, r, SELECT_MAX_RANGES);
 	if (n == 0) {
 		if (res)
 			memset(res, 0, sizeof(*res));

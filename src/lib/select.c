@@ -4,7 +4,7 @@
 
 static bool eligible(const struct sel_block *b)
 {
-	return !b->out && !b->busy;
+	return !b->out && !b->busy && !b->unranked;
 }
 
 /* The lowest score at which the eligible blocks cover `bytes` (SEL_SCORE_MAX when they never do). */
@@ -127,7 +127,7 @@ static uint64_t take_in_order(struct sel_block *b, size_t n, uint64_t want, bool
 	if (!v)
 		return want;
 	for (i = 0; i < n; i++)
-		if (!b[i].out && !b[i].chosen && (!armed_only || b[i].idle_ms > 0))
+		if (!b[i].out && !b[i].unranked && !b[i].chosen && (!armed_only || b[i].idle_ms > 0))
 			v[m++] = &b[i];
 	qsort(v, m, sizeof(*v), cmp);
 	for (i = 0; i < m && want > 0; i++) {

@@ -23,6 +23,7 @@ struct sel_block {
 	uint32_t idle_ms;       /* armed and untouched for this long (0: touched since last armed, "open") */
 	bool busy;              /* touched since last armed, or armed too lately to tell: not cold */
 	bool out;               /* paged out and not touched since: nothing to gain */
+	bool unranked;          /* never seen touched, in a region not watched long enough to tell: never taken */
 	bool chosen;            /* output */
 	uint8_t by;             /* output: SEL_BY_LRU / SEL_BY_MRU when chosen from the open blocks in that order */
 };
@@ -34,7 +35,7 @@ struct sel_block {
 #define SEL_LOOP 2u             /* ... the open ones most recently seen first (see sel_pick) */
 
 /*
- * Chooses the coldest eligible blocks (not out, not busy) until `bytes` is
+ * Chooses the coldest eligible blocks (not out, not busy, not unranked) until `bytes` is
  * covered, rounded up to whole blocks: every block colder than the cut-off score, then blocks at the cut-off
  * from the longest contiguous cold runs first. When the cold blocks do not cover `bytes` and `how` has SEL_HOT,
  * the rest comes from the busy blocks: first those armed too lately to tell but untouched since (the longest
@@ -42,7 +43,8 @@ struct sel_block {
  * (LRU). With SEL_LOOP (a loop larger than memory: LRU's victims come back sooner than the most recently seen
  * ones), the open ones most recently seen first instead (MRU: MIN's choice in a loop). Either way an eighth of
  * them, in whole blocks (none under eight blocks), comes in the other order: the tracker watches how soon both
- * kinds come back (`by` says which order chose a block).
+ * kinds come back (`by` says which order chose a block). Unranked blocks are never chosen, not even with SEL_HOT:
+ * nothing is known about them yet, and in a region just added the app's hot set is among them.
  * Sets `chosen`, then writes the chosen blocks as ranges merged where address-contiguous, at most `max` of them.
  * Returns the number of ranges written.
  */

@@ -20,8 +20,10 @@
 
 #include "common/clock.h"
 #include "common/size.h"
+#include "lib/recharge.h"
 #include "lib/select.h"
 #include "lib/track_cost.h"
+#include "lib/tracker.h"
 #include "lib/usbd.h"
 
 #define MAX_REGIONS 16
@@ -58,6 +60,8 @@
 #define PROBE_DECAY 0.95  /* per tick (500 ms): evidence halves in ~7 s */
 #define PROBE_MIN 4.0     /* watched blocks of each order, decayed, before the comparison counts */
 #define RW (PROT_READ | PROT_WRITE)
+#define RECHARGE_CHUNK (2 * MIB)
+#define WAIT_NS 100000L         /* the fault handler's poll while a region is re-charged */
 
 struct region {
 	uintptr_t start, end, base;     /* base: start rounded down to the block grid */
@@ -72,6 +76,10 @@ struct region {
 	_Atomic uint64_t faults;
 	uint64_t faults_paid;           /* faults already charged to the budget */
 	uint64_t fault_cost_ns;         /* calibrated cost of one fault on a block of this region */
+	uint32_t added_ms;              /* when it was added */
+	uint32_t last_new_ms;           /* the latest first touch of a block that ticks folded (tracker.h, ranked) */
+	_Atomic int moving;             /* being re-charged: the handler holds back every access to it */
+	bool ranked;                    /* watched long enough to rank its blocks (tracker.h); for good */
 };
 
 struct cand {
@@ -105,6 +113,9 @@ struct usbd_tracker {
 
 static _Atomic(struct usbd_tracker *) live;
 static struct sigaction old_segv;
+static _Atomic uint64_t stranded;
+
+void tracker_set_stranded(uint64_t bytes) { atomic_store(&stranded, bytes); }
 
 static uint32_t ms_since(const struct usbd_tracker *t, uint64_t ns)
 {
@@ -149,12 +160,12 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 
 	(void)sig;
 	(void)uc;
-	if (t && si->si_code == SEGV_ACCERR) {
+	if (t && (si->si_code == SEGV_ACCERR || si->si_code == SEGV_MAPERR)) {
 		uint64_t in = clock_ns();
 		uintptr_t cs = atomic_load(&t->cal_start), ce = atomic_load(&t->cal_end);
 		unsigned i, n = atomic_load_explicit(&t->nreg, memory_order_acquire);
 
-		if (cs && a >= cs && a < ce) {
+		if (cs && a >= cs && a < ce && si->si_code == SEGV_ACCERR) {
 			if (mprotect((void *)round_down(a, t->cal_block), t->cal_block, RW) == 0) {
 				errno = saved;
 				return;
@@ -167,6 +178,16 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 
 			if (a < r->start || a >= r->end)
 				continue;
+			if (atomic_load(&r->moving)) {
+				/* Being re-charged (a hole, or pages not in place yet): wait, then touch it again. */
+				struct timespec ts = { 0, WAIT_NS };
+				while (atomic_load(&r->moving))
+					nanosleep(&ts, NULL);
+				errno = saved;
+				return;
+			}
+			if (si->si_code != SEGV_ACCERR)
+				break;
 			b = (a - r->base) / r->block;
 			block_span(r, b, &s, &len);
 			if (mprotect((void *)s, len, RW) < 0)
@@ -369,14 +390,26 @@ int usbd_tracker_add(struct usbd_tracker *t, void *addr, size_t len, unsigned fl
 	now = ms_since(t, clock_ns());
 	for (b = 0; b < r->nblocks; b++)
 		r->armed_ms[b] = now;
+	r->added_ms = r->last_new_ms = now;
+	/* Registered after filling memory: re-charge the region while it is protected. Set before the region is
+	 * published, so that no fault can open a block of it until the re-charge is over. */
+	atomic_store(&r->moving, atomic_load(&stranded) > 0);
 	/* Published before protecting: a fault must find its region. */
 	atomic_store_explicit(&t->nreg, n + 1, memory_order_release);
 	if (mprotect(addr, len, PROT_NONE) < 0) {
 		/* Out of memory or of mappings (vm.max_map_count): give back what was protected before the failure. */
 		err = -errno;
 		mprotect(addr, len, RW);
+		atomic_store(&r->moving, 0);
 		atomic_store(&t->nreg, n);
 		goto fail;
+	}
+	if (atomic_load(&r->moving)) {
+		/* A chunk it could not move stays charged where it was, and is tracked all the same. */
+		(void)recharge_range(r->start, len, r->block > RECHARGE_CHUNK ? r->block : RECHARGE_CHUNK, r->huge);
+		/* Watched from now: nothing could touch it before. */
+		r->added_ms = r->last_new_ms = ms_since(t, clock_ns());
+		atomic_store(&r->moving, 0);
 	}
 	t->nblocks += r->nblocks;
 	goto out;
@@ -403,6 +436,54 @@ static int cand_by_address(const void *a, const void *b)
 	return x->reg != y->reg ? (x->reg < y->reg ? -1 : 1) : (x->blk > y->blk) - (x->blk < y->blk);
 }
 
+/* Before a touched block's arm period is folded: if it is its first touch ever, remembers when it was (ranked). */
+static void first_touch(struct region *r, size_t b)
+{
+	uint32_t seen = atomic_load(&r->seen_ms[b]);
+
+	if (r->hist[b].k == 0 && (int32_t)(seen - r->last_new_ms) > 0)
+		r->last_new_ms = seen;
+}
+
+/* ms until region r is ranked (tracker.h), 0 if it is. Once ranked it stays ranked: a stall of the app longer
+ * than the quiet second must not take back what a pick was promised. Under t->lock. */
+static uint32_t unranked_ms(struct region *r, uint32_t now)
+{
+	uint32_t age = now - r->added_ms, last = r->last_new_ms, wait, quiet;
+	size_t b;
+
+	if (r->ranked || age >= TRACK_RANK_MAX_MS) {
+		r->ranked = true;
+		return 0;
+	}
+	for (b = 0; b < r->nblocks; b++) {
+		uint32_t seen = atomic_load(&r->seen_ms[b]);
+		if (r->hist[b].k == 0 && (atomic_load(&r->st[b]) & ST_TOUCHED) && (int32_t)(seen - last) > 0)
+			last = seen;
+	}
+	quiet = (int32_t)(now - last) > 0 ? now - last : 0; /* the handler may have stored a time after `now` */
+	wait = age < TRACK_RANK_MIN_MS ? TRACK_RANK_MIN_MS - age : 0;
+	if (quiet < TRACK_RANK_QUIET_MS && TRACK_RANK_QUIET_MS - quiet > wait)
+		wait = TRACK_RANK_QUIET_MS - quiet;
+	r->ranked = wait == 0;
+	return wait < TRACK_RANK_MAX_MS - age ? wait : TRACK_RANK_MAX_MS - age;
+}
+
+uint32_t tracker_unranked_ms(struct usbd_tracker *t)
+{
+	uint32_t now, wait = 0, w;
+	unsigned i, nreg;
+
+	pthread_mutex_lock(&t->lock);
+	now = ms_since(t, clock_ns());
+	nreg = atomic_load(&t->nreg);
+	for (i = 0; i < nreg; i++)
+		if ((w = unranked_ms(&t->reg[i], now)) > wait)
+			wait = w;
+	pthread_mutex_unlock(&t->lock);
+	return wait;
+}
+
 /* Folds the arm period of each candidate that ended in a touch, then arms them again, a run per mprotect. */
 static int rearm(struct usbd_tracker *t, const struct cand *c, size_t n, uint32_t now)
 {
@@ -418,6 +499,7 @@ static int rearm(struct usbd_tracker *t, const struct cand *c, size_t n, uint32_
 			uint32_t b = c[j].blk;
 			/* Fold first, then arm: a touch in between goes unseen this once, never undone. */
 			atomic_fetch_and(&r->st[b], (uint8_t)~ST_TOUCHED);
+			first_touch(r, b);
 			tc_fold(&r->hist[b], r->armed_ms[b], atomic_load(&r->seen_ms[b]), now);
 			r->armed_ms[b] = now;
 		}
@@ -544,9 +626,11 @@ static struct sel_block *snapshot(struct usbd_tracker *t, size_t *n)
 		return NULL;
 	for (i = 0; i < nreg; i++) {
 		struct region *r = &t->reg[i];
+		bool ranked = unranked_ms(r, now) == 0;
 		for (j = 0; j < r->nblocks; j++, k++) {
 			uint8_t st = atomic_load(&r->st[j]);
 			block_span(r, j, &b[k].addr, &b[k].len);
+			b[k].unranked = !ranked && r->hist[j].k == 0 && !(st & (ST_TOUCHED | ST_OUT));
 			b[k].busy = (st & ST_TOUCHED) || (r->hist[j].k > 0 && now - r->armed_ms[j] < MIN_IDLE_MS);
 			b[k].score = b[k].busy ? SEL_SCORE_MAX : tc_score(&r->hist[j], r->armed_ms[j], now, SEL_SCORE_MAX);
 			b[k].seen = atomic_load(&r->seen_ms[j]);
@@ -626,6 +710,7 @@ void usbd_tracker_mark_out(struct usbd_tracker *t, const struct usbd_range *rg, 
 				if (s < lo)
 					continue; /* only blocks wholly inside the range went out */
 				if (atomic_load(&r->st[b]) & ST_TOUCHED) {
+					first_touch(r, b);
 					tc_fold(&r->hist[b], r->armed_ms[b], atomic_load(&r->seen_ms[b]), now);
 					r->armed_ms[b] = now;
 				}

@@ -83,7 +83,10 @@ int usbd_open(const char *sock_path, struct usbd **out);
  * swapped, and signals it while free memory is low. -EPERM when the daemon refuses
  * (it logs why: not inside the domain, too many apps); -EINVAL the daemon does not speak this protocol version
  * (it then closes the connection); or a daemon error above. usbd_unregister returns 0, -EINVAL or those.
- * Register before allocating the memory you will page out: on cgroup v1 charges made earlier may stay behind. */
+ * Registering after the memory was filled is safe: what was charged before stays with the cgroup the process left
+ * (where nothing swaps), and regions tracked from then on (usbd_tracker_add) are re-charged first: copied into
+ * fresh pages charged where the process now is. Memory not tracked, or tracked before registering, stays where it
+ * was charged: the kernel's reclaim cannot take it, usbd_pageout() can. */
 int usbd_register(struct usbd *h);
 int usbd_unregister(struct usbd *h);
 /* Unregisters if needed, disconnects, restores the previous SIGBALLOON disposition, frees h (NULL is fine). */
@@ -164,6 +167,8 @@ int usbd_tracker_new(struct usbd_tracker **out, const struct usbd_tracker_config
  * has 64 KiB blocks, 4 GiB 128 KiB, 64 GiB 2 MiB; usbd_tracker_stats() reports the blocks. The tracker's memory
  * (under 100 bytes a block, ~3 MB at most) and a tick's cost (a pass over the blocks) stay bounded; a fault on
  * a larger block costs more (more pages re-touched), and the budget pays for it as calibrated.
+ * After usbd_register() of a process that had memory resident, the region is re-charged first (see there): every
+ * touch of it waits until that is done (about a second per GiB).
  * -EINVAL addr or len not page-aligned, len 0, the range wraps, or unknown flags; -EFAULT a part of the range is
  * not mapped; -EEXIST it overlaps a region tracked already; -ENOSPC 16 regions are tracked already; -ENOMEM out
  * of memory, or of mappings (vm.max_map_count) to protect it. A refused range is left as it was.
@@ -181,7 +186,9 @@ int usbd_tracker_start(struct usbd_tracker *t, unsigned interval_ms);
  * Picks `bytes` of the coldest memory (rounded up to whole blocks; less if not that much is cold): blocks still
  * protected (untouched since last armed; if it was ever touched, armed at least 1 s ago), ranked by their estimated access rate (faults seen per second armed,
  * decayed with a 16 s half-life: frequency and recency together), preferring long contiguous cold runs; blocks
- * already paged out are skipped.
+ * already paged out are skipped. A region just added is not ranked yet: until it has been watched 2 s and no block
+ * of it was touched for the first time in the last second (or 8 s have passed), its blocks never seen touched are
+ * never picked, by this function or by usbd_tracker_pick().
  * Returns the number of ranges stored (at most max), merged where adjacent.
  */
 size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_range *out, size_t max);
@@ -204,7 +211,8 @@ void usbd_tracker_stats(struct usbd_tracker *t, struct usbd_tracker_stats *out);
  */
 void usbd_tracker_free(struct usbd_tracker *t);
 
-/* The few-lines answer to a SIGBALLOON: pick `bytes` (cold memory first; when that is not enough, memory in use,
+/* The few-lines answer to a SIGBALLOON: wait until the tracker has ranked every region (at most 10 s; see
+ * usbd_tracker_select), pick `bytes` (cold memory first; when that is not enough, memory in use,
  * as USBD_PICK_HOT), page it out, mark it. Returns what usbd_pageout() returns, or -ENOENT
  * when nothing is left that is not already paged out (nothing is sent). */
 int usbd_balloon(struct usbd *h, struct usbd_tracker *t, uint64_t bytes, struct usbd_pageout_result *res);

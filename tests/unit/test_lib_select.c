@@ -209,9 +209,27 @@ static void pick_should_handle_huge_blocks_whole(void **state)
 	assert_int_equal(r[0].len, 2u << 20);
 }
 
+static void pick_should_never_take_unranked_blocks_not_even_for_memory_in_use(void **state)
+{
+	static const uint16_t s[] = { 0x00, 0x00, 0x00, 0x00 };
+	struct sel_block b[4];
+	struct usbd_range r[4];
+
+	blocks(b, s, 4);
+	/* A region just added: nothing seen touched yet but block 3, open. */
+	b[0].unranked = b[1].unranked = b[2].unranked = true;
+	b[3].busy = true;
+	b[3].seen = 5;
+	assert_int_equal(sel_pick(b, 4, 4 * BLK, 0, r, 4), 0);
+	assert_int_equal(sel_pick(b, 4, 4 * BLK, SEL_HOT, r, 4), 1);
+	assert_ptr_equal(r[0].addr, (void *)(uintptr_t)(BASE + 3 * BLK));
+	assert_int_equal(r[0].len, BLK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pick_should_never_take_unranked_blocks_not_even_for_memory_in_use),
 		cmocka_unit_test(pick_should_take_the_coldest_blocks_first),
 		cmocka_unit_test(pick_should_never_take_busy_blocks_nor_paged_out_ones),
 		cmocka_unit_test(pick_should_prefer_the_longest_cold_run_among_equally_cold_blocks),
