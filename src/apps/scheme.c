@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "sys/sdunit.h"
 
 #define MAX_SWAP_CGROUPS 4096   /* cgroups of the domain kept out of swap */
 #define MAX_WALK_DEPTH 32
@@ -38,10 +39,10 @@ static int save(struct scheme *s, const struct cgroup *cg)
 	if (s->nsaved == MAX_SWAP_CGROUPS)
 		return -E2BIG;
 	sv = &s->saved[s->nsaved];
-	n = cg_read_file(cg, scheme_swap_file(cg), sv->old, sizeof(sv->old));
+	/* A unit's own cgroup: its MemorySwapMax= as systemd has it (sys/sdunit.h), in the file's form. */
+	n = cg_knob_read(cg, scheme_swap_file(cg), sv->old, sizeof(sv->old));
 	if (n < 0)
 		return n;
-	sv->old[strcspn(sv->old, "\n")] = '\0';
 	sv->name = strdup(cg->name);
 	if (!sv->name)
 		return -ENOMEM;
@@ -99,7 +100,7 @@ static void restore(struct scheme *s)
 		int err = cg_resolve(s->domain.hier, sv->name, &cg);
 
 		if (err == 0)
-			err = cg_write_file(&cg, scheme_swap_file(&cg), sv->old);
+			err = cg_knob_write(&cg, scheme_swap_file(&cg), sv->old);
 		if (err < 0 && err != -ENOENT)
 			log_err("registry: cannot restore %s of %s to %s: %s", scheme_swap_file(&s->domain), sv->name,
 				sv->old, strerror(-err));
@@ -126,6 +127,14 @@ static int make_registered(struct scheme *s)
 	return 0;
 }
 
+/* v2 through systemd for a unit's own cgroup (MemorySwapMax=), so that systemd does not undo it; v1 swappiness. */
+static int set_swap(const struct cgroup *cg, bool allowed)
+{
+	if (cg->hier->version == 2)
+		return cg_knob_write(cg, "memory.swap.max", allowed ? "max" : "0");
+	return cg->hier->ops->set_swap_allowed(cg, allowed);
+}
+
 static int forbid_saved(struct scheme *s)
 {
 	unsigned i;
@@ -136,13 +145,13 @@ static int forbid_saved(struct scheme *s)
 
 		err = cg_resolve(s->domain.hier, s->saved[i].name, &cg);
 		if (err == 0)
-			err = cg.hier->ops->set_swap_allowed(&cg, false);
+			err = set_swap(&cg, false);
 		else if (err == -ENOENT)
 			err = 0; /* removed meanwhile */
 		if (err < 0)
 			log_err("registry: cannot keep %s out of swap: %s", s->saved[i].name, strerror(-err));
 	}
-	return err ? err : s->reg_cg.hier->ops->set_swap_allowed(&s->reg_cg, true);
+	return err ? err : set_swap(&s->reg_cg, true);
 }
 
 int scheme_apply(struct scheme *s, int (*record)(void *ctx), void *ctx)
