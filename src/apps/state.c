@@ -206,6 +206,8 @@ static void empty_registered(const struct cg_hier *h, const struct parsed *p)
 		move_back(h, p, &parent, pids[i]);
 	if ((err = cg_remove(&reg)) < 0)
 		log_err("registry: cannot remove %s: %s", reg.path, strerror(-err));
+	else
+		scheme_unwrap_v2(&parent);
 }
 
 /* Puts back every recorded swap setting (the lines were checked by parse). */
