@@ -56,6 +56,7 @@ systemd-run --quiet --unit=demoapp -p MemoryMax=768M -p MemoryHigh=700M "$HELPER
 	fail "systemd-run demoapp"
 wait_for 60 "demoapp to hold its memory" sh -c "[ \$(cat $APP_CG/memory.current) -ge $((90 << 20)) ]"
 snapshot > "$T_DIR/before"
+echo "before: $(grep -c . "$T_DIR/before") lines of properties and cgroup files; starting usbd.service"
 
 mkdir -p "$DROPIN"
 cat > "$DROPIN/vmtest.conf" <<CONF
@@ -67,6 +68,7 @@ systemctl daemon-reload
 timeout 120 systemctl start usbd.service ||
 	{ journalctl -u usbd.service --no-pager | tail -n 30; fail "systemctl start usbd"; }
 MAIN=$(systemctl show -P MainPID usbd.service)
+echo "usbd.service started (main pid $MAIN)"
 USBD_PID=$MAIN
 journalctl -u usbd.service --no-pager > "$T_DIR/usbd.log"
 grep -q "app unit demoapp.service: cgroup system.slice/demoapp.service" "$T_DIR/usbd.log" ||
@@ -92,6 +94,7 @@ sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$APP_CG" "$HELPERS/lib_scan_ap
 	--apps-sock /run/usbd/apps.sock --status "$T_DIR/app.status" > "$T_DIR/app.log" 2>&1 &
 LIBAPP=$!
 T_PIDS="$T_PIDS $LIBAPP"
+echo "balloon at 128 MiB; starting a libusbd app in demoapp.service"
 registered() {
 	grep -q '^ready' "$T_DIR/app.log" && return 0
 	kill -0 "$LIBAPP" 2>/dev/null || fail "the libusbd app exited: $(cat "$T_DIR/app.log")"
@@ -115,6 +118,7 @@ echo "registered: $(grep -c . "$APP_CG/usbd-unregistered/cgroup.procs") process(
 	"journald MemorySwapMax=$(systemctl show -P MemorySwapMax systemd-journald.service)"
 
 USBD_PID=
+echo "stopping usbd.service"
 timeout 60 systemctl stop usbd.service || fail "systemctl stop usbd"
 [ "$(systemctl show -P ActiveState usbd.service)" = inactive ] ||
 	fail "usbd.service is $(systemctl show -P ActiveState usbd.service) after stop"
