@@ -183,21 +183,48 @@ const char *sdunit_memory_property(const char *file)
 	return NULL;
 }
 
+/* Whether cg is a unit's own cgroup and, if so, the unit's property prop, in one systemctl call: 1, 0, -errno. */
+static int unit_property(const struct cgroup *cg, const char *prop, char *buf, size_t len)
+{
+	const char *base = strrchr(cg->name, '/');
+	char out[PATH_MAX + 256], *line, *save = NULL;
+	const char *cgv = NULL, *v = NULL;
+	size_t n = strlen(prop);
+	int err;
+
+	base = base ? base + 1 : cg->name;
+	if (cg->hier->version != 2 || !*cg->name || !sdunit_booted() || !has_unit_suffix(base) || !unit_name_ok(base))
+		return 0;
+	{
+		char *argv[] = { (char *)systemctl(), "show", "-p", "ControlGroup", "-p", (char *)prop, "--",
+				 (char *)base, NULL };
+		if ((err = run(argv, out, sizeof(out))))
+			return err;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "ControlGroup=", 13))
+			cgv = line + 13;
+		else if (!strncmp(line, prop, n) && line[n] == '=')
+			v = line + n + 1;
+	}
+	if (!cgv || cgv[0] != '/' || strcmp(cgv + 1, cg->name))
+		return 0;
+	if (!v)
+		return -EIO;
+	if ((size_t)snprintf(buf, len, "%s", strcmp(v, "infinity") ? v : "max") >= len)
+		return -E2BIG;
+	return 1;
+}
+
 int cg_knob_read(const struct cgroup *cg, const char *file, char *buf, size_t len)
 {
 	const char *prop = cg->hier->version == 2 ? sdunit_memory_property(file) : NULL;
-	char unit[UNIT_MAX];
-	int r = prop ? sdunit_of_cgroup(cg, unit, sizeof(unit)) : 0;
+	int r = prop ? unit_property(cg, prop, buf, len) : 0;
 
 	if (r < 0)
 		return r;
-	if (r == 1) {
-		if ((r = sdunit_show(unit, prop, buf, len)))
-			return r;
-		if (!strcmp(buf, "infinity"))
-			snprintf(buf, len, "max");
+	if (r == 1)
 		return 0;
-	}
 	if ((r = cg_read_file(cg, file, buf, len)) < 0)
 		return r;
 	buf[strcspn(buf, "\n")] = '\0';

@@ -18,13 +18,19 @@
 #include "sys/sdunit.h"
 #include "test_sys_tree.h"
 
-/* show -P PROP -- UNIT is $1 $2 $3 $4 $5. demo.service owns system.slice/demo.service; other.service's cgroup is
+/* show -P PROP -- UNIT is $1 $2 $3 $4 $5; show -p ControlGroup -p B -- UNIT is $1 ... $7 (KEY=VALUE lines, systemd's order:
+ * the property before ControlGroup here). demo.service owns system.slice/demo.service; other.service's cgroup is
  * elsewhere; broken.service makes systemctl fail. */
 #define FAKE "#!/bin/sh\n" \
 	"echo \"$*\" >> \"$(dirname \"$0\")/calls\"\n" \
+	"prop() { case $1 in ControlGroup) echo /system.slice/demo.service;;\n" \
+	"  MemorySwapMax) echo infinity;; MemoryHigh) echo 268435456;; Delegate) echo yes;; esac; }\n" \
+	"if [ \"$1 $2\" = 'show -p' ]; then case $7 in\n" \
+	"  demo.service) echo \"$5=$(prop $5)\"; echo \"ControlGroup=$(prop ControlGroup)\";;\n" \
+	"  other.service) echo \"$5=infinity\"; echo ControlGroup=/elsewhere/other.service;;\n" \
+	"  broken.service) exit 1;; esac; exit 0; fi\n" \
 	"case \"$1 $5\" in\n" \
-	"'show demo.service') case $3 in ControlGroup) echo /system.slice/demo.service;;\n" \
-	"  MemorySwapMax) echo infinity;; MemoryHigh) echo 268435456;; Delegate) echo yes;; esac;;\n" \
+	"'show demo.service') prop $3;;\n" \
 	"'show other.service') [ $3 = ControlGroup ] && echo /elsewhere/other.service;;\n" \
 	"'show gone.service') echo;;\n" \
 	"'show broken.service') exit 1;;\n" \
@@ -46,7 +52,7 @@ static int setup(void **state)
 	if (!f || tree_make(f->dir) || tree_put(f->dir, "systemctl", FAKE) || tree_mkdir(f->dir, "cg") ||
 	    tree_mkdir(f->dir, "cg/system.slice") || tree_mkdir(f->dir, "cg/system.slice/demo.service") ||
 	    tree_mkdir(f->dir, "cg/system.slice/plain") || tree_mkdir(f->dir, "cg/system.slice/other.service") ||
-	    tree_put(f->dir, "cg/system.slice/demo.service/memory.swap.max", "max\n") ||
+	    tree_put(f->dir, "cg/system.slice/demo.service/memory.swap.max", "12345\n") ||
 	    tree_put(f->dir, "cg/system.slice/plain/memory.swap.max", "max\n") ||
 	    tree_put(f->dir, "cg/system.slice/other.service/memory.swap.max", "max\n"))
 		return -1;
@@ -115,11 +121,14 @@ static void a_units_knob_should_be_set_through_systemd_and_its_file_left_alone(v
 			    "set-property --runtime --no-ask-password -- demo.service MemorySwapMax=0\n"
 			    "show -P ControlGroup -- demo.service\n"
 			    "set-property --runtime --no-ask-password -- demo.service MemorySwapMax=infinity\n");
+	/* The file (here unlike systemd's value) is neither written nor read. */
 	assert_true(tree_get(f->dir, "cg/system.slice/demo.service/memory.swap.max", v, sizeof(v)) > 0);
-	assert_string_equal(v, "max\n");
-	/* Read as systemd has it, in the file's form. */
+	assert_string_equal(v, "12345\n");
+	/* Read as systemd has it, in the file's form, with one systemctl call. */
 	assert_int_equal(cg_knob_read(&cg, "memory.swap.max", v, sizeof(v)), 0);
 	assert_string_equal(v, "max");
+	calls(f, log, sizeof(log));
+	assert_string_equal(log, "show -p ControlGroup -p MemorySwapMax -- demo.service\n");
 	assert_int_equal(cg_knob_read(&cg, "memory.high", v, sizeof(v)), 0);
 	assert_string_equal(v, "268435456");
 	assert_string_equal(sdunit_memory_property("memory.max"), "MemoryMax");
@@ -144,6 +153,8 @@ static void other_cgroups_knobs_should_be_their_files(void **state)
 	assert_string_equal(v, "0");
 	/* A unit's name, but the unit's cgroup is another: the file. */
 	assert_int_equal(cg_resolve(&f->h, "system.slice/other.service", &other), 0);
+	assert_int_equal(cg_knob_read(&other, "memory.swap.max", v, sizeof(v)), 0);
+	assert_string_equal(v, "max");
 	assert_int_equal(cg_knob_write(&other, "memory.swap.max", "0"), 0);
 	assert_true(tree_get(f->dir, "cg/system.slice/other.service/memory.swap.max", v, sizeof(v)) > 0);
 	assert_string_equal(v, "0");
