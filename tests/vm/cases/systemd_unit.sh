@@ -114,7 +114,7 @@ stop_unit
 echo "whole-host mode: balloon 128 MiB in usbd.service/usbd-balloon, stopped"
 
 # 2. The slice as the domain, and a libusbd app in the app unit.
-start_unit "--status-interval 0 --spot-listen off --domain usbddemo.slice" --app-unit=demoapp.service
+start_unit "--status-interval 0 --spot-listen off --threshold 64M --domain usbddemo.slice" --app-unit=demoapp.service
 [ -d "$SLICE_CG/usbd-balloon" ] || fail "no worker cgroup in the domain usbddemo.slice"
 sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$APP_CG" "$HELPERS/lib_scan_app" --size 32M \
 	--apps-sock /run/usbd/apps.sock --status "$T_DIR/app.status" > "$T_DIR/app.log" 2>&1 &
