@@ -137,7 +137,8 @@ grep -qx "$(systemctl show -P MainPID demoapp.service)" "$APP_CG/usbd-unregister
 [ "$(systemctl show -P MemorySwapMax demoside.service)" = 0 ] ||
 	fail "demoside.service's MemorySwapMax= is $(systemctl show -P MemorySwapMax demoside.service), not 0"
 [ "$(cat "$SLICE_CG/demoside.service/memory.swap.max")" = 0 ] || fail "demoside's memory.swap.max is not 0"
-systemctl show -P DropInPaths demoside.service | grep -q 'system.control/demoside.service.d/50-MemorySwapMax.conf' ||
+# A runtime property is a drop-in systemd writes (/run/systemd/transient/UNIT.d/ for a transient unit).
+systemctl show -P DropInPaths demoside.service | grep -q 'demoside.service.d/50-MemorySwapMax.conf' ||
 	fail "MemorySwapMax= of demoside was not set through systemd: $(systemctl show -P DropInPaths demoside.service)"
 [ "$(cat "$SLICE_CG/memory.swap.max")" = max ] && [ "$(cat "$APP_CG/memory.swap.max")" = max ] ||
 	fail "the registered cgroup's ancestors (usbddemo.slice, demoapp.service) were kept out of swap"
