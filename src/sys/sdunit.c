@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@ static bool unit_name_ok(const char *u)
 static int run(char *const argv[], char *out, size_t len)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
 	char sink[256];
 	size_t used = 0;
 	int p[2], status, err = 0;
@@ -56,9 +59,21 @@ static int run(char *const argv[], char *out, size_t len)
 		close(p[1]);
 		return -err;
 	}
-	if (!(err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
+	/* The controller blocks the signals its signalfd reads: systemctl gets none blocked, every one default. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	if ((err = posix_spawnattr_init(&attr))) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(p[0]);
+		close(p[1]);
+		return -err;
+	}
+	if (!(err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) &&
+	    !(err = posix_spawnattr_setsigmask(&attr, &none)) && !(err = posix_spawnattr_setsigdefault(&attr, &all)) &&
+	    !(err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
 	    !(err = posix_spawn_file_actions_adddup2(&fa, p[1], 1)))
-		err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+		err = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	if (err) {
