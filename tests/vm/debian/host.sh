@@ -5,9 +5,6 @@
 # Functions return 0 on success; dvm_prepare returns 77 when qemu or the image cannot be had at all.
 
 DVM_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# systemd waits DefaultTimeoutStartSec (90 s) for a device: under emulation on a loaded machine the test disk took
-# longer to appear and the boot ran no case (vmtests.mount failed). Nothing about cgroups.
-DVM_BOOT_ARGS="systemd.default_timeout_start_sec=600"
 
 # Sets DVM_IMAGE to the image's directory, building it the first time.
 dvm_prepare() {
@@ -52,8 +49,7 @@ dvm_testdisk() {
 # dvm_boot TESTDISK LOG TIMEOUT [QEMU ARGS...]: boots the image (root changes go to a temporary file and are
 # dropped) with VM_MEM of memory, the test disk and a sparse VM_SWAP_SIZE swap disk
 # (/dev/disk/by-id/virtio-usbd-swap), writes the serial console to LOG, and returns qemu's status (124 when the
-# guest outlived TIMEOUT seconds and was killed). The kernel command line sets nothing about cgroups (only
-# systemd's start timeout, DVM_BOOT_ARGS).
+# guest outlived TIMEOUT seconds and was killed). The kernel command line sets nothing about cgroups.
 dvm_boot() {
   local tests=$1 log=$2 secs=$3 swap rc
   shift 3
@@ -62,7 +58,7 @@ dvm_boot() {
   set +e
   timeout -k 5 "$secs" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp "$VM_CPUS" -m "$VM_MEM" \
     -nographic -no-reboot -kernel "$DVM_IMAGE/vmlinuz" -initrd "$DVM_IMAGE/initrd.img" \
-    -append "root=LABEL=usbd-root rw console=ttyS0 panic=-1 loglevel=4 systemd.show_status=error $DVM_BOOT_ARGS" \
+    -append "root=LABEL=usbd-root rw console=ttyS0 panic=-1 loglevel=4 systemd.show_status=error" \
     -drive "file=$DVM_IMAGE/rootfs.img,if=none,id=root,format=raw,snapshot=on" \
     -device virtio-blk-pci,drive=root,serial=usbd-root \
     -drive "file=$tests,if=none,id=tests,format=raw,readonly=on" \
