@@ -99,6 +99,9 @@ static int do_register(struct registry *r, struct app *a, int sig)
 	err = inside_domain(r, a->pid, from, sizeof(from));
 	if (err == 0)
 		err = scheme_apply(&r->scheme, record, r);
+	/* cgroup v2: the scheme may have just moved the app into APP/usbd-unregistered, where it returns to. */
+	if (err == 0)
+		err = inside_domain(r, a->pid, from, sizeof(from));
 	if (err < 0)
 		return err;
 	/* The pidfd proves the process is still the one that connected before we move it. */

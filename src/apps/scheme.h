@@ -3,6 +3,11 @@
  * allowed) and every other cgroup of the domain is kept out of swap (v1 memory.swappiness 0, v2 memory.swap.max 0),
  * each old value remembered; scheme_undo() puts them back and removes the cgroup. The hierarchy root is left
  * alone (on v1 its swappiness is the global vm.swappiness).
+ * cgroup v2 (limits are hierarchical, and a cgroup whose children have controllers holds no processes): APP's own
+ * processes move into the leaf APP/usbd-unregistered and the memory controller is enabled for APP's children; the
+ * ancestors of APP/usbd-registered (the domain down to APP) keep their memory.swap.max, every other cgroup of the
+ * domain (APP/usbd-unregistered among them) gets 0. scheme_undo() moves the processes back into APP and removes
+ * the leaf (scheme_unwrap_v2).
  * Return contract: 0 / -errno; failures are logged here.
  */
 #ifndef USBD_APPS_SCHEME_H
@@ -13,6 +18,8 @@
 #include "sys/cgroup.h"
 
 #define REGISTRY_CGROUP "usbd-registered"
+/* cgroup v2: where the app cgroup's own processes go, so that APP/usbd-registered can have the memory controller. */
+#define UNREGISTERED_CGROUP "usbd-unregistered"
 
 struct swap_saved {
 	char *name;             /* cgroup name relative to the hierarchy root */
@@ -37,6 +44,13 @@ int scheme_apply(struct scheme *s, int (*record)(void *ctx), void *ctx);
 /* Restores every saved setting and removes APP/usbd-registered (whose processes must have been moved out). */
 void scheme_undo(struct scheme *s);
 void scheme_free(struct scheme *s);
+
+/*
+ * cgroup v2: moves the processes of APP/usbd-unregistered back into app, turning the memory controller for app's
+ * children off first when that leaf is its only child, and removes the leaf. Call once APP/usbd-registered is
+ * gone (scheme_undo, and the state file's repair after a crash). Does nothing on v1 or without the leaf.
+ */
+void scheme_unwrap_v2(const struct cgroup *app);
 
 /* The file holding a cgroup's swap setting: v1 memory.swappiness, v2 memory.swap.max. */
 const char *scheme_swap_file(const struct cgroup *cg);

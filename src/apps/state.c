@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "sys/sdunit.h"
 
 #define MAGIC "usbd-registry-state 1"
 #define MAX_LINE (PATH_MAX + 64)
@@ -205,6 +206,8 @@ static void empty_registered(const struct cg_hier *h, const struct parsed *p)
 		move_back(h, p, &parent, pids[i]);
 	if ((err = cg_remove(&reg)) < 0)
 		log_err("registry: cannot remove %s: %s", reg.path, strerror(-err));
+	else
+		scheme_unwrap_v2(&parent);
 }
 
 /* Puts back every recorded swap setting (the lines were checked by parse). */
@@ -219,7 +222,7 @@ static void restore_swaps(const struct cg_hier *h, FILE *f, char *line)
 			continue;
 		err = cg_resolve(h, name, &cg);
 		if (err == 0)
-			err = cg_write_file(&cg, scheme_swap_file(&cg), old);
+			err = cg_knob_write(&cg, scheme_swap_file(&cg), old); /* through systemd for a unit's */
 		if (err < 0 && err != -ENOENT)
 			log_err("registry: cannot restore %s of %s to %s: %s", scheme_swap_file(&cg), name, old,
 				strerror(-err));

@@ -30,7 +30,7 @@ struct key {
 #define SIZE(n, t) { n, K_SIZE, 0, 0, 0, t }
 
 static const struct key usbd_keys[] = {
-	STR("app", app), STR("domain", domain), STR("api_sock", api_sock), STR("apps_sock", apps_sock),
+	STR("app", app), STR("app_unit", app_unit), STR("domain", domain), STR("api_sock", api_sock), STR("apps_sock", apps_sock),
 	STR("harvest_journal", harvest_journal), STR("spot_listen", spot_listen),
 	STR("spot_password_file", spot_password_file),
 	STR("spot_tenants_file", spot_tenants_file), STR("state_file", state_file),

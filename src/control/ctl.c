@@ -24,6 +24,7 @@
 #include "apps/registry.h"
 #include "sys/oom_score.h"
 #include "sys/sd_notify.h"
+#include "sys/sdunit.h"
 
 #define CONTROLLER_OOM_SCORE_ADJ (-900)
 
@@ -216,8 +217,34 @@ static int open_harvester(struct ctl *c)
 	return r;
 }
 
+/* --app-unit: the unit's cgroup, as systemd has it (docs/USAGE.md "usbd and systemd"). */
+static int app_unit_cgroup(const char *unit, char *cg, size_t len, char *err, size_t errlen)
+{
+	int r;
+
+	if (!sdunit_booted()) {
+		snprintf(err, errlen, "--app-unit %s: this host does not run systemd (no /run/systemd/system); name the "
+			 "app's cgroup instead", unit);
+		return -ENOENT;
+	}
+	r = sdunit_cgroup(unit, cg, len);
+	if (r == -EINVAL)
+		snprintf(err, errlen, "--app-unit '%s' is not a unit name (e.g. postgresql.service)", unit);
+	else if (r == -ENOENT)
+		snprintf(err, errlen, "unit '%s' has no cgroup: is it loaded and running? (`systemctl status %s`)",
+			 unit, unit);
+	else if (r == -EIO)
+		snprintf(err, errlen, "cannot ask systemd for the cgroup of unit '%s' (`systemctl show` failed)", unit);
+	else if (r)
+		snprintf(err, errlen, "unit '%s': %s", unit, strerror(-r));
+	else
+		log_info("app unit %s: cgroup %s", unit, cg);
+	return r;
+}
+
 int ctl_init(struct ctl *c, const struct options *o)
 {
+	static char unit_cg[PATH_MAX];
 	char err[512];
 	int r;
 
@@ -226,7 +253,13 @@ int ctl_init(struct ctl *c, const struct options *o)
 	c->wk.grow_seq = c->wk.shrink_seq = -1;
 	c->state.dirfd = -1;
 	c->opt = *o;
-	if ((r = domain_open(&c->dom, o->domain, o->app, NULL, 0, err, sizeof(err))) ||
+	if (o->app_unit && !o->app && (r = app_unit_cgroup(o->app_unit, unit_cg, sizeof(unit_cg), err, sizeof(err)))) {
+		log_err("%s", err);
+		return r;
+	}
+	if (o->app_unit && !o->app)
+		c->opt.app = unit_cg;
+	if ((r = domain_open(&c->dom, c->opt.domain, c->opt.app, NULL, 0, err, sizeof(err))) ||
 	    (r = apply_options(c, err, sizeof(err))) || (r = spot_options(c, err, sizeof(err)))) {
 		log_err("%s", err);
 		return r;

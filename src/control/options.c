@@ -13,11 +13,12 @@ enum {
 	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_SPOT_TENANTS_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM,
 	OPT_TICK,
 	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_APPS_SOCK, OPT_HARVEST_JOURNAL, OPT_API_VSOCK,
-	OPT_API_VSOCK_PEER, OPT_CONFIG_FILE, OPT_STATE_FILE, OPT_METRICS_LISTEN,
+	OPT_API_VSOCK_PEER, OPT_CONFIG_FILE, OPT_STATE_FILE, OPT_METRICS_LISTEN, OPT_APP_UNIT,
 };
 
 static const struct option long_opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "app-unit", required_argument, NULL, OPT_APP_UNIT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "api-vsock", required_argument, NULL, OPT_API_VSOCK },
 	{ "api-vsock-peer", required_argument, NULL, OPT_API_VSOCK_PEER },
@@ -50,10 +51,13 @@ static const struct option long_opts[] = {
 const char *options_usage(void)
 {
 	return "Usage: usbd [OPTIONS] APP_CGROUP\n"
+	       "       usbd [OPTIONS] --app-unit UNIT\n"
 	       "Lend the memory a producer's applications do not use as spot memory, and give it back at once\n"
 	       "when they grow or the domain comes under pressure.\n"
 	       "\n"
 	       "APP_CGROUP is a memory cgroup as `cgcreate -g memory:NAME` names it; it must lie inside the domain.\n"
+	       "UNIT is a systemd unit (postgresql.service) whose cgroup is the app's; systemd then makes usbd's changes\n"
+	       "to the cgroups of units (runtime properties MemorySwapMax=, MemoryHigh=, ...; usbd(8)).\n"
 	       "SIZE is a number of MiB, or a number with a binary suffix K, M, G or T (\"512\", \"2G\").\n"
 	       "\n"
 	       "  --domain CGROUP          the producer's memory: this cgroup's limit (default: the whole host)\n"
@@ -139,6 +143,7 @@ int options_parse(int argc, char *const argv[], struct options *o, char *err, si
 
 int options_parse_onto(int argc, char *const argv[], struct options *o, char *err, size_t errlen)
 {
+	bool unit_flag = false;
 	int c, r = 0;
 
 	optind = 0; /* full re-initialisation, so tests can parse several times */
@@ -147,6 +152,12 @@ int options_parse_onto(int argc, char *const argv[], struct options *o, char *er
 		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		switch (c) {
 		case OPT_DOMAIN: o->domain = optarg; break;
+		case OPT_APP_UNIT:
+			/* Replaces a config file's app, as any flag replaces the file's value. */
+			o->app_unit = optarg;
+			o->app = NULL;
+			unit_flag = true;
+			break;
 		case OPT_API_SOCK: o->api_sock = optarg; break;
 		case OPT_API_VSOCK:
 			/* 0xffffffff is VMADDR_PORT_ANY, not a port one can be reached on. */
@@ -215,14 +226,25 @@ int options_parse_onto(int argc, char *const argv[], struct options *o, char *er
 		snprintf(err, errlen, "unexpected argument '%s' after APP_CGROUP", argv[optind + 1]);
 		return -EINVAL;
 	}
+	if (unit_flag) {
+		snprintf(err, errlen, "APP_CGROUP '%s' and --app-unit name the app twice: give one of them",
+			 argv[optind]);
+		return -EINVAL;
+	}
 	o->app = argv[optind];
+	o->app_unit = NULL; /* a config file's app_unit gives way to the command line's APP_CGROUP */
 	return 0;
 }
 
 int options_check(const struct options *o, char *err, size_t errlen)
 {
-	if (o->app)
+	if (o->app && o->app_unit) {
+		snprintf(err, errlen, "app '%s' and app_unit '%s' name the app twice: give one of them", o->app,
+			 o->app_unit);
+		return -EINVAL;
+	}
+	if (o->app || o->app_unit)
 		return 0;
-	snprintf(err, errlen, "missing APP_CGROUP (the producer's application cgroup)");
+	snprintf(err, errlen, "missing APP_CGROUP (the producer's application cgroup) or --app-unit UNIT");
 	return -EINVAL;
 }

@@ -26,6 +26,7 @@ struct size_opt {
 
 struct options {
 	const char *app;              /* APP_CGROUP, as cgcreate names it */
+	const char *app_unit;         /* --app-unit: the app as a systemd unit, whose cgroup is resolved at start */
 	const char *domain;           /* NULL: the whole host */
 	const char *api_sock;         /* "off" disables the API */
 	uint32_t api_vsock_port;      /* non-zero: the API also on this AF_VSOCK port */
@@ -63,7 +64,8 @@ void options_defaults(struct options *o);
  */
 int options_parse_onto(int argc, char *const argv[], struct options *o, char *err, size_t errlen);
 
-/* Once the command line and the config file are in: -EINVAL with a message when APP_CGROUP is still missing. */
+/* Once the command line and the config file are in: -EINVAL with a message when APP_CGROUP is still missing (or
+ * the config file names both app and app_unit). */
 int options_check(const struct options *o, char *err, size_t errlen);
 
 /*

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "sys/procfs.h"
+#include "sys/sdunit.h"
 
 #define LOWER_TRIES 3           /* EBUSY/EINTR on a lowering write: retried this often, then reported */
 #define RESTORE_MIN_TRIES 5
@@ -58,14 +60,41 @@ static int write_high(const struct cgroup *cg, uint64_t value)
 	return err;
 }
 
+/* memory.high of a unit's own cgroup is its MemoryHigh= (sys/sdunit.h): set through systemd, which then writes it
+ * (without O_NONBLOCK: only kernels without memory.reclaim take this path). */
 static int knob_set(const struct cgroup *cg, enum harvest_knob k, uint64_t value)
 {
-	return k == HARVEST_KNOB_HIGH ? write_high(cg, value) : cg_set_limit(cg, value);
+	char unit[256], v[24];
+	int r;
+
+	if (k != HARVEST_KNOB_HIGH)
+		return cg_set_limit(cg, value);
+	if ((r = sdunit_of_cgroup(cg, unit, sizeof(unit))) <= 0)
+		return r < 0 ? r : write_high(cg, value);
+	if (value == CG_UNLIMITED)
+		snprintf(v, sizeof(v), "infinity");
+	else
+		snprintf(v, sizeof(v), "%" PRIu64, value);
+	return sdunit_set_runtime(unit, "MemoryHigh", v);
 }
 
 static int knob_get(const struct cgroup *cg, enum harvest_knob k, uint64_t *value)
 {
-	return k == HARVEST_KNOB_HIGH ? cg_read_u64(cg, "memory.high", value) : cg_limit(cg, value);
+	char v[32], *end;
+
+	if (k != HARVEST_KNOB_HIGH)
+		return cg_limit(cg, value);
+	if (cg->hier->version == 1 || sdunit_of_cgroup(cg, v, sizeof(v)) <= 0)
+		return cg_read_u64(cg, "memory.high", value);
+	if (cg_knob_read(cg, "memory.high", v, sizeof(v)) < 0)
+		return -EIO;
+	if (!strcmp(v, "max")) {
+		*value = CG_UNLIMITED;
+		return 0;
+	}
+	errno = 0;
+	*value = strtoull(v, &end, 10);
+	return errno || *end || end == v ? -EINVAL : 0;
 }
 
 static const char *value_str(uint64_t v, char *buf, size_t len)

@@ -7,6 +7,9 @@
 #include "common/log.h"
 #include "common/size.h"
 #include "sys/procfs.h"
+#include "sys/sdunit.h"
+
+#define USBD_CONTROL_CGROUP "usbd-control"
 
 static int resolve_named(const struct cg_hier *h, const char *what, const char *name, struct cgroup *out,
 			 char *err, size_t errlen)
@@ -24,6 +27,24 @@ static int resolve_named(const struct cg_hier *h, const char *what, const char *
 	else if (r)
 		snprintf(err, errlen, "%s cgroup '%s': %s", what, name, strerror(-r));
 	return r;
+}
+
+/* How to give the domain a limit, in the form its hierarchy takes. */
+static void limit_hint(const struct domain *d, char *err, size_t errlen)
+{
+	const char *base = strrchr(d->dom.name, '/');
+	char how[2 * PATH_MAX + 128];
+
+	base = base ? base + 1 : d->dom.name;
+	if (d->hier.version == 1)
+		snprintf(how, sizeof(how), "`cgset -r memory.limit_in_bytes=2G %s`", d->dom.name);
+	else if (strstr(base, ".slice") || strstr(base, ".service") || strstr(base, ".scope"))
+		snprintf(how, sizeof(how), "`systemctl set-property %s MemoryMax=2G` for a unit's cgroup, or "
+			 "`echo 2G > %s/memory.max`", base, d->dom.path);
+	else
+		snprintf(how, sizeof(how), "`echo 2G > %s/memory.max`", d->dom.path);
+	snprintf(err, errlen, "domain '%s' has no memory limit below the machine's memory: set one (e.g. %s) or run "
+		 "without --domain", d->dom.name, how);
 }
 
 int domain_open(struct domain *d, const char *domain_name, const char *app_name, const char *cg_root,
@@ -59,9 +80,7 @@ int domain_open(struct domain *d, const char *domain_name, const char *app_name,
 			return r;
 		}
 		if (limit == CG_UNLIMITED || limit >= mi.total) {
-			snprintf(err, errlen, "domain '%s' has no memory limit below the machine's memory: set one "
-				 "(e.g. `cgset -r memory.limit_in_bytes=2G %s`) or run without --domain",
-				 d->dom.name, d->dom.name);
+			limit_hint(d, err, errlen);
 			return -EINVAL;
 		}
 		d->total = limit;
@@ -69,15 +88,51 @@ int domain_open(struct domain *d, const char *domain_name, const char *app_name,
 	return 0;
 }
 
+/*
+ * Whole-host mode on cgroup v2 under systemd, started by a unit that delegates its cgroup (Delegate=yes, as usbd's
+ * unit does): usbd's cgroups go in that subtree, which systemd leaves to usbd, instead of the root's, which is
+ * systemd's. The controller moves into OWN/usbd-control (cgroup v2 keeps processes out of a cgroup whose children
+ * have controllers) and the memory controller is enabled for OWN's children. The whole host is the domain, so the
+ * balloon is charged to it wherever it lies. 1: parent set; 0: not so started; -errno (err set).
+ */
+static int delegated_parent(struct domain *d, struct cgroup *parent, char *err, size_t errlen)
+{
+	struct cgroup control;
+	char own[PATH_MAX] = "", name[PATH_MAX + sizeof(USBD_CONTROL_CGROUP) + 1];
+	int r;
+
+	if (!d->host || (r = sdunit_self_delegated(&d->hier, own, sizeof(own))) == 0)
+		return 0;
+	if (r > 0 && (r = cg_resolve(&d->hier, own, parent)) == 0) {
+		r = cg_create_child(parent, USBD_CONTROL_CGROUP, &control);
+		snprintf(name, sizeof(name), "%s/%s", own, USBD_CONTROL_CGROUP);
+		if (r == -EEXIST) /* left by an earlier start of the unit: systemd removes it when the unit stops */
+			r = cg_resolve(&d->hier, name, &control);
+	}
+	if (r == 0 && (r = cg_move_pid(&control, 0)) == 0)
+		r = cg_write_file(parent, "cgroup.subtree_control", "+memory");
+	if (r < 0) {
+		snprintf(err, errlen, "cannot set up usbd's cgroups in its unit's delegated cgroup '%s': %s", own,
+			 strerror(-r));
+		return r;
+	}
+	log_info("usbd's cgroups are in its unit's delegated cgroup '%s'", own);
+	return 1;
+}
+
 int domain_create_worker_cgroup(struct domain *d, char *err, size_t errlen)
 {
+	struct cgroup parent = d->dom;
 	pid_t pid;
-	int r = cg_create_child(&d->dom, USBD_WORKER_CGROUP, &d->worker);
+	int r = delegated_parent(d, &parent, err, errlen);
 
+	if (r < 0)
+		return r;
+	r = cg_create_child(&parent, USBD_WORKER_CGROUP, &d->worker);
 	if (r == -EEXIST) {
 		/* A leftover from a crashed usbd is reused; one with processes belongs to a running usbd. */
 		char name[PATH_MAX + sizeof(USBD_WORKER_CGROUP) + 1];
-		snprintf(name, sizeof(name), "%s%s%s", d->dom.name, *d->dom.name ? "/" : "", USBD_WORKER_CGROUP);
+		snprintf(name, sizeof(name), "%s%s%s", parent.name, *parent.name ? "/" : "", USBD_WORKER_CGROUP);
 		if ((r = cg_resolve(&d->hier, name, &d->worker)) == 0 && cg_pids(&d->worker, &pid, 1) > 0) {
 			snprintf(err, errlen, "cgroup '%s' holds process %d: is another usbd running on this domain?",
 				 name, (int)pid);

@@ -9,13 +9,10 @@
 #      makes (at the top priority, so it is the device tried first for a huge page): the app's huge pages
 #      go out whole (thp_swpout rises by at least what the app paged out, thp_swpout_fallback does not rise), and
 #      usbd does not say the swap cannot take them. Without --huge (a swap file) usbd says once that it cannot.
-# "Kept out of swap" is v1 memory.swappiness 0, v2 memory.swap.max 0.
-# KNOWN FAILURE on cgroup v2, a usbd bug (not in the guest's default run; `tests/vm/run.sh lib_pageout` shows it):
-# the first registration fails ("registry: swap scheme not applied: No such file or directory", the app gets EPERM).
-# usbd makes APP/usbd-registered inside the app cgroup, which holds the app's processes, so v2's no-internal-process
-# rule keeps the memory controller (memory.swap.max) out of it; and were it there, memory.swap.max 0 on APP and the
-# domain would still forbid it swap (v2 limits are hierarchical).
-# backends: v1; v2 fails (usbd bug above)
+# "Kept out of swap" is v1 memory.swappiness 0, v2 memory.swap.max 0. On cgroup v2 (limits are hierarchical, and a
+# cgroup whose children have controllers holds no processes) usbd moves APP's processes into APP/usbd-unregistered,
+# keeps that leaf out of swap and leaves APP and the domain alone; the hogs start there.
+# backends: v1 v2
 source "$(dirname "$0")/lib.sh"
 require_root
 MODE=${1:-}
@@ -40,6 +37,7 @@ else
 fi
 vmstat_of() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
 dom_swap_before=$(cg_swap_setting "$DOM") app_swap_before=$(cg_swap_setting "$APP")
+((CG_VER == 1)) || app_subtree_before=$(cat "$CG/$APP/cgroup.subtree_control")
 
 # The daemon side: the real usbd, with an empty balloon so that only the apps' own memory is in play.
 start_usbd --domain "$DOM" --threshold $THRESHOLD --apps-sock "$SOCK" --api-sock off --spot-listen off "$APP"
@@ -57,7 +55,15 @@ T_PIDS+=("$APP_PID")
 wait_for 60 "the app to write its memory and start scanning" grep -q '^ready' "$T_DIR/app.log"
 grep -q '^above threshold: free memory is above the threshold' "$T_DIR/app.log" || fail "page-out above the threshold: $(cat "$T_DIR/app.log")"
 [[ $(cg_procs "$APP/usbd-registered") == "$APP_PID" ]] || fail "the app is not in $APP/usbd-registered"
-cg_kept_out_of_swap "$APP" && cg_kept_out_of_swap "$DOM" || fail "the domain is not kept out of swap"
+if ((CG_VER == 1)); then
+  HOGS=$APP
+  cg_kept_out_of_swap "$APP" && cg_kept_out_of_swap "$DOM" || fail "the domain is not kept out of swap"
+else
+  HOGS=$APP/usbd-unregistered
+  cg_kept_out_of_swap "$HOGS" || fail "$HOGS is not kept out of swap"
+  [[ $(cg_swap_setting "$APP") == "$app_swap_before" && $(cg_swap_setting "$DOM") == "$dom_swap_before" ]] ||
+    fail "the registered cgroup's ancestors changed: app $(cg_swap_setting "$APP"), domain $(cg_swap_setting "$DOM")"
+fi
 ! cg_kept_out_of_swap "$APP/usbd-registered" || fail "the registered apps may not swap"
 [[ $(vmswap_kb "$APP_PID") == 0 ]] || fail "the app was swapped before any pressure"
 if [[ $MODE == --huge ]]; then
@@ -66,7 +72,7 @@ fi
 pass "above the threshold: page-out refused, nothing swapped"
 
 thp_out0=$(vmstat_of thp_swpout) thp_fallback0=$(vmstat_of thp_swpout_fallback)
-spawn_in_cg "$APP" "$HELPERS/workload" hold $((448 / H))M >"$T_DIR/hog1.log" 2>&1
+spawn_in_cg "$HOGS" "$HELPERS/workload" hold $((448 / H))M >"$T_DIR/hog1.log" 2>&1
 HOG1=$!
 T_PIDS+=("$HOG1")
 wait_for 120 "SIGBALLOON and a page-out of $((32 / H)) MiB" out_at_least $((32 / H << 20))
@@ -98,7 +104,7 @@ fi
 # (~186 MiB), so reclaim never has to take the hot half and race the scan into an OOM (a 320 MiB hog2 left no
 # margin and was OOM-killed on a busy CI machine).
 SWAP_BEFORE=$(vmswap_kb "$APP_PID")
-spawn_in_cg "$APP" "$HELPERS/workload" hold $((224 / H))M >"$T_DIR/hog2.log" 2>&1
+spawn_in_cg "$HOGS" "$HELPERS/workload" hold $((224 / H))M >"$T_DIR/hog2.log" 2>&1
 HOG2=$!
 T_PIDS+=("$HOG2")
 wait_for 120 "the second hog to hold its memory" grep -q . "$T_DIR/hog2.log"
@@ -132,4 +138,9 @@ wait "${T_PIDS[0]}" || true
 [[ ! -d $CG/$APP/usbd-registered ]] || fail "$APP/usbd-registered was not removed"
 [[ $(cg_swap_setting "$APP") == "$app_swap_before" && $(cg_swap_setting "$DOM") == "$dom_swap_before" ]] ||
   fail "$(cg_file swap_setting) not restored: app $(cg_swap_setting "$APP"), domain $(cg_swap_setting "$DOM")"
+if ((CG_VER == 2)); then
+  [[ ! -d $CG/$APP/usbd-unregistered ]] || fail "$APP/usbd-unregistered was not removed"
+  [[ $(cat "$CG/$APP/cgroup.subtree_control") == "$app_subtree_before" ]] ||
+    fail "$APP's cgroup.subtree_control is '$(cat "$CG/$APP/cgroup.subtree_control")', was '$app_subtree_before'"
+fi
 pass "registry closed: cgroup removed, $(cg_file swap_setting) restored (cgroup v$CG_VER)"

@@ -82,6 +82,34 @@ static void parse_should_require_an_app_cgroup_unless_asking_for_help(void **sta
 	assert_true(o.help);
 }
 
+static void parse_should_take_the_app_as_a_unit_or_a_cgroup_but_not_both(void **state)
+{
+	struct options o;
+	char err[256] = "";
+
+	assert_int_equal(PARSE(&o, err, "--app-unit", "postgresql.service"), 0);
+	assert_string_equal(o.app_unit, "postgresql.service");
+	assert_null(o.app);
+	assert_int_equal(PARSE(&o, err, "--app-unit=demo.service", "--domain", "d"), 0);
+	assert_string_equal(o.app_unit, "demo.service");
+	assert_int_equal(PARSE(&o, err, "--app-unit", "demo.service", "app"), -EINVAL);
+	assert_string_equal(err, "APP_CGROUP 'app' and --app-unit name the app twice: give one of them");
+	/* A config file's app gives way to --app-unit, its app_unit to APP_CGROUP. */
+	options_defaults(&o);
+	o.app = "from-file";
+	assert_int_equal(options_parse_onto(3, (char *[]){ "usbd", "--app-unit", "u.service", NULL }, &o, err,
+					    sizeof(err)), 0);
+	assert_null(o.app);
+	assert_int_equal(options_check(&o, err, sizeof(err)), 0);
+	options_defaults(&o);
+	o.app_unit = "from-file.service";
+	assert_int_equal(options_parse_onto(2, (char *[]){ "usbd", "app", NULL }, &o, err, sizeof(err)), 0);
+	assert_null(o.app_unit);
+	o.app_unit = "both.service";
+	assert_int_equal(options_check(&o, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "app 'app' and app_unit 'both.service' name the app twice: give one of them");
+}
+
 static void parse_should_take_a_vsock_port_and_peer(void **state)
 {
 	struct options o;
@@ -128,6 +156,7 @@ int main(void)
 		cmocka_unit_test(parse_should_read_sizes_and_options),
 		cmocka_unit_test(parse_should_name_the_bad_option_and_value),
 		cmocka_unit_test(parse_should_require_an_app_cgroup_unless_asking_for_help),
+		cmocka_unit_test(parse_should_take_the_app_as_a_unit_or_a_cgroup_but_not_both),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,11 @@
 /* Unit tests of src/control/domain.c on fixture trees: free memory and idle swap cache in a v1, v2 and host domain. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "common/size.h"
@@ -135,6 +137,24 @@ static void host_should_read_idle_swap_cache_apart_from_mem_available(void **sta
 	assert_true(r.usage == 2 * GIB);
 }
 
+static void an_unlimited_domain_should_be_refused_with_the_hierarchys_own_hint(void **state)
+{
+	struct tree *t = *state;
+	struct domain d;
+	char root[PATH_MAX + 8], err[512];
+
+	snprintf(root, sizeof(root), "%s/cg", t->dir);
+	assert_int_equal(tree_put(t->dir, "cg/dom/memory.max", "max\n"), 0);
+	assert_int_equal(domain_open(&d, "dom", "dom/app", root, 2, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "has no memory limit below the machine's memory"));
+	assert_non_null(strstr(err, "`echo 2G > "));
+	assert_non_null(strstr(err, "/cg/dom/memory.max`"));
+	assert_null(strstr(err, "cgset"));
+	assert_int_equal(tree_put(t->dir, "cg/dom/memory.limit_in_bytes", "9223372036854771712\n"), 0);
+	assert_int_equal(domain_open(&d, "dom", "dom/app", root, 1, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "`cgset -r memory.limit_in_bytes=2G dom`"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +162,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(v1_should_read_idle_swap_cache_apart_from_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(v2_should_read_idle_swap_cache_apart_from_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_should_read_idle_swap_cache_apart_from_mem_available, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_unlimited_domain_should_be_refused_with_the_hierarchys_own_hint, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,8 @@ dvm_prepare() {
 # dvm_testdisk BUILD OUT CONF CASE...: writes an ext4 image (label usbd-tests, mounted read-only at /vmtests in
 # the guest) holding run-cases, runcases.sh, lib.sh, CONF as run.conf, the case scripts under cases/ (a CASE under
 # tests/integration goes with the rest of that directory, its helpers, into integration/), scripts/demo.sh, and
-# BUILD's usbd, usbdctl and helpers/* under usbd/. The guest is Debian 12 like this host: the programs find their
+# BUILD's usbd, usbdctl and helpers/* under usbd/, and BUILD installed by `cmake --install` (prefix /usr/local)
+# under install/. The guest is Debian 12 like this host: the programs find their
 # shared libraries there (image.sh installs them).
 dvm_testdisk() {
   local build=$1 out=$2 conf=$3 stage f rc=0
@@ -34,6 +35,8 @@ dvm_testdisk() {
   done
   install -m 0755 "$DVM_SRC/../../../scripts/demo.sh" "$stage/scripts/"
   install -m 0755 "$build/usbd" "$build/usbdctl" "$stage/usbd/"
+  # What `cmake --install` puts on a machine (the unit, usbd, usbdctl, ...), for the systemd_unit case.
+  DESTDIR=$stage/install cmake --install "$build" --prefix /usr/local > /dev/null || rc=1
   for f in "$build"/helpers/*; do
     [[ ! -f $f || ! -x $f ]] || install -m 0755 "$f" "$stage/usbd/helpers/"
   done
