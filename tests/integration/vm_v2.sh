@@ -31,7 +31,7 @@ else
     *) echo "FAIL: the Debian packages do not build (tests/vm/debian/debs.sh)" >&2; exit 1 ;;
   esac
 fi
-"$src/tests/vm/run.sh" --guest debian --build "$build" --timeout 900 --case-timeout 240 "${debs[@]}" || rc=$?
+"$src/tests/vm/run.sh" --guest debian --build "$build" --timeout 1200 --case-timeout 240 "${debs[@]}" || rc=$?
 if ((rc == 77)); then
   echo "SKIP: ********** qemu or the Debian guest's image cannot be had here (see above): cgroup v2, systemd" \
     "and whole-host mode are NOT tested **********" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian packages (usbd, libusbd0, libusbd-dev) of the source tree SRC into OUT, for the guest's pkg_apt
 # case: `dpkg-buildpackage -us -uc -b` in a copy of the tree (no .git, no build directories), without debug-symbol
-# packages, niced. Takes a minute or two; bounded by SECS (default 900).
+# packages, niced, with make -j(cores). Takes a minute or two; bounded by SECS (default 900).
 #   tests/vm/debian/debs.sh SRC OUT [SECS]
 # Exit status: 0 built, 1 the build failed (its log's tail on stderr), 77 dpkg-buildpackage or dh is missing.
 set -euo pipefail
@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/usbd" "$out"
 tar -C "$src" --exclude=./.git --exclude='./build*' --exclude='./obj-*' --exclude=./debian/.debhelper \
   --exclude=./debian/tmp -cf - . | tar -C "$work/usbd" -xf -
-if ! (cd "$work/usbd" && DEB_BUILD_OPTIONS=noddebs timeout -k 10 "$secs" nice -n 5 dpkg-buildpackage -us -uc -b) \
+if ! (cd "$work/usbd" && DEB_BUILD_OPTIONS="noddebs parallel=$(nproc)" timeout -k 10 "$secs" nice -n 5 dpkg-buildpackage -us -uc -b) \
      > "$work/build.log" 2>&1; then
   echo "debs.sh: dpkg-buildpackage failed:" >&2
   tail -n 30 "$work/build.log" >&2
