@@ -82,6 +82,21 @@ enum api_deflation_reason {
 	API_DEFLATION_REASONS
 };
 
+/*
+ * A spot store's figures (one set per store; per tenant once tenants exist). The counters count since the balloon
+ * worker started: a restarted worker starts them from 0 again.
+ */
+struct api_spot {
+	uint64_t used_bytes;		/* gauge: bytes of item slots in use (keys, values, headers) */
+	uint64_t keys;			/* gauge */
+	uint64_t clients;		/* gauge: connected now */
+	uint64_t commands;		/* commands received, refused ones included */
+	uint64_t hits, misses;		/* keys found and not found by read commands (GET, MGET, EXISTS, HGET ...) */
+	uint64_t evictions;		/* keys evicted to make room for new ones */
+	uint64_t lost_keys;		/* keys lost because the balloon deflated under them */
+	uint64_t lost_bytes;		/* the bytes those keys held */
+};
+
 /* GET /usbd/status and GET /metrics. Strings are NUL-terminated; longer names are truncated by the backend. */
 struct api_status {
 	uint64_t grab_bytes;
@@ -113,11 +128,7 @@ struct api_status {
 	const char *target_sources[5];
 	/* The spot store's figures from the worker's last report; has_spot false: --spot-listen off (no metrics). */
 	bool has_spot;
-	uint64_t spot_used_bytes;		/* bytes of values and keys held */
-	uint64_t spot_keys;
-	uint64_t spot_evictions;		/* since the worker started */
-	uint64_t spot_deflation_losses;	/* keys lost to deflations, since the worker started */
-	uint64_t spot_clients;			/* connected now */
+	struct api_spot spot;
 };
 
 /* A spot memory tenant (GET /usbd/spot/tenants, PUT and DELETE /usbd/spot/tenants/NAME). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,15 +59,24 @@ static const struct metric stats_metrics[] = {
 	      "Bytes reclaimed by direct reclaim (machine-wide)."),
 };
 
-#define SPOT(name, type, field, help) { name, type, help, offsetof(struct api_status, field) }
+/* The spot store's (emit_spot). */
+#define SPOT(name, type, field, help) { name, type, help, offsetof(struct api_spot, field) }
 static const struct metric spot_metrics[] = {
-	SPOT("usbd_spot_used_bytes", "gauge", spot_used_bytes, "Bytes the spot store holds (keys and values)."),
-	SPOT("usbd_spot_keys", "gauge", spot_keys, "Keys in the spot store."),
-	SPOT("usbd_spot_evictions_total", "counter", spot_evictions,
+	SPOT("usbd_spot_used_bytes", "gauge", used_bytes, "Bytes the spot store holds (keys, values, item headers)."),
+	SPOT("usbd_spot_keys", "gauge", keys, "Keys in the spot store."),
+	SPOT("usbd_spot_clients", "gauge", clients, "Clients connected to the spot store."),
+	SPOT("usbd_spot_commands_total", "counter", commands,
+	     "Commands the spot store received, refused ones included (since the balloon worker started)."),
+	SPOT("usbd_spot_keyspace_hits_total", "counter", hits,
+	     "Keys read commands found in the spot store (since the balloon worker started)."),
+	SPOT("usbd_spot_keyspace_misses_total", "counter", misses,
+	     "Keys read commands did not find in the spot store (since the balloon worker started)."),
+	SPOT("usbd_spot_evictions_total", "counter", evictions,
 	     "Keys the spot store evicted for room (since the balloon worker started)."),
-	SPOT("usbd_spot_deflation_losses_total", "counter", spot_deflation_losses,
+	SPOT("usbd_spot_deflation_losses_total", "counter", lost_keys,
 	     "Keys lost when the balloon deflated under them (since the balloon worker started)."),
-	SPOT("usbd_spot_clients", "gauge", spot_clients, "Clients connected to the spot store."),
+	SPOT("usbd_spot_deflation_lost_bytes_total", "counter", lost_bytes,
+	     "Bytes of the keys lost when the balloon deflated under them (since the balloon worker started)."),
 };
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
@@ -97,6 +107,28 @@ static void put_label_value(FILE *f, const char *s, size_t max)
 			fputs("\\n", f);
 		else
 			fputc(s[i], f);
+	}
+}
+
+/*
+ * The spot metrics of n stores: each metric's HELP and TYPE once, then one sample per store, labelled
+ * tenant="tenants[i]" when tenants is given (NULL: one store, no label). Ready for per-tenant figures.
+ */
+static void emit_spot(FILE *f, const struct api_spot *sp, const char *const *tenants, size_t n)
+{
+	for (size_t i = 0; i < sizeof(spot_metrics) / sizeof(spot_metrics[0]); i++) {
+		const struct metric *m = &spot_metrics[i];
+
+		header(f, m->name, m->type, m->help);
+		for (size_t t = 0; t < n; t++) {
+			fputs(m->name, f);
+			if (tenants) {
+				fputs("{tenant=\"", f);
+				put_label_value(f, tenants[t], SIZE_MAX);
+				fputs("\"}", f);
+			}
+			fprintf(f, " %" PRIu64 "\n", *(const uint64_t *)((const char *)&sp[t] + m->offset));
+		}
 	}
 }
 
@@ -136,7 +168,7 @@ char *metrics_format(const struct api_status *st, const struct api_balloon_stats
 	emit(f, "usbd_worker_up", "gauge", "1 while the balloon worker runs.", st->worker_pid > 0);
 	emit_deflations(f, st);
 	if (st->has_spot)
-		emit_table(f, spot_metrics, sizeof(spot_metrics) / sizeof(spot_metrics[0]), st);
+		emit_spot(f, &st->spot, NULL, 1);
 	if (stats)
 		emit_table(f, stats_metrics, sizeof(stats_metrics) / sizeof(stats_metrics[0]), stats);
 	/* A failed write (out of memory) sets the error flag; report it once here instead of after every call. */

@@ -92,6 +92,25 @@ static json_t *with_sources(json_t *root, const struct api_status *st)
 	return root;
 }
 
+/* Adds "spot" (the spot store's figures) to a status object (which it frees on failure) when there is a store. */
+static json_t *with_spot(json_t *root, const struct api_status *st)
+{
+	const struct api_spot *sp = &st->spot;
+	json_t *o;
+
+	if (!root || !st->has_spot)
+		return root;
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "used_bytes", u64(sp->used_bytes), "keys",
+		      u64(sp->keys), "clients", u64(sp->clients), "commands", u64(sp->commands), "keyspace_hits",
+		      u64(sp->hits), "keyspace_misses", u64(sp->misses), "evictions", u64(sp->evictions),
+		      "deflation_lost_keys", u64(sp->lost_keys), "deflation_lost_bytes", u64(sp->lost_bytes));
+	if (!o || json_object_set_new(root, "spot", o)) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
 char *response_status(const struct api_status *st)
 {
 	json_t *last = st->has_last_deflation
@@ -102,7 +121,7 @@ char *response_status(const struct api_status *st)
 	if (!last)
 		return NULL;
 	/* "o" steals the reference to last, also when json_pack fails. */
-	return dump(with_sources(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:o,"
+	return dump(with_spot(with_sources(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:o,"
 			      " s:s%, s:s%, s:s}",
 			      "grab_bytes", u64(st->grab_bytes), "swap_bytes", u64(st->swap_bytes),
 			      "app_usage_bytes", u64(st->app_usage_bytes), "free_bytes", u64(st->free_bytes),
@@ -115,7 +134,7 @@ char *response_status(const struct api_status *st)
 			      "worker_pid", (json_int_t)st->worker_pid, "worker_restarts", u64(st->worker_restarts),
 			      "registered_apps", u64(st->registered_apps), "last_deflation", last,
 			      "app_cgroup", st->app_cgroup, strnlen(st->app_cgroup, sizeof(st->app_cgroup)),
-			      "domain", st->domain, strnlen(st->domain, sizeof(st->domain)), "version", API_VERSION), st));
+			      "domain", st->domain, strnlen(st->domain, sizeof(st->domain)), "version", API_VERSION), st), st));
 }
 
 char *response_fault(const char *msg)

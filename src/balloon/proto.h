@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 2: WMSG_SETUP, the worker is exec'd rather than forked. 3: the spot store's tenants (in WMSG_SETUP, and WMSG_USER). */
+#include "balloon/tenant.h"
+
+/* 2: WMSG_SETUP, the worker is exec'd rather than forked. 3: the spot store's tenants (in WMSG_SETUP, and
+ * WMSG_USER), and WMSG_STATS carries struct tenant_stats. */
 #define WPROTO_VERSION 3
 
 enum wmsg_type {
@@ -48,8 +51,7 @@ struct wmsg_done {
 struct wmsg_stats {
 	uint64_t grab, chunks;
 	uint64_t resident;      /* bytes of the grab still resident (reclaimable mode can lose some) */
-	uint64_t store_used, store_keys, store_evictions, store_deflation_losses;
-	uint64_t clients;
+	struct tenant_stats spot; /* the tenant's (the spot store's); zeros without one */
 };
 
 /*

@@ -7,6 +7,22 @@
 #include <stdint.h>
 
 /*
+ * A tenant's figures, as the worker reports them to the controller (WMSG_STATS) and the metrics show them. The
+ * counters count since the worker started (a restarted worker starts from 0, which Prometheus reads as a reset).
+ * One set today (the worker's one spot store); per-tenant sets would each be one of these, with the tenant's name.
+ */
+struct tenant_stats {
+	uint64_t used;          /* gauge: bytes of item slots in use (keys and values) */
+	uint64_t keys;          /* gauge: live keys */
+	uint64_t clients;       /* gauge: connected clients */
+	uint64_t commands;      /* commands received, refused ones included */
+	uint64_t hits, misses;  /* keys found / not found by read commands (Redis's keyspace_hits and _misses) */
+	uint64_t evictions;     /* keys evicted to make room */
+	uint64_t lost_keys;     /* keys lost because the balloon took their chunk back (or, reclaimable, the kernel) */
+	uint64_t lost_bytes;    /* the bytes of those keys' slots */
+};
+
+/*
  * The worker's tenant: what uses the grabbed chunks (the spot store, src/spot). Without one, chunks are
  * simply held. The tenant runs inside the worker process, single-threaded, from the worker's epoll loop.
  */
@@ -23,9 +39,8 @@ struct worker_tenant {
 	/* Picks up to n chunks to give back (emptiest/coldest first); the tenant forgets them and stores their
 	 * bases in out. Returns how many. Must cost O(n), not O(keys). */
 	size_t (*chunks_take)(void *ctx, size_t n, void **out);
-	/* Fills the store_* and clients fields of a stats message. */
-	void (*stats)(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictions, uint64_t *losses,
-		      uint64_t *clients);
+	/* Fills in its figures (the spot part of a stats message). */
+	void (*stats)(void *ctx, struct tenant_stats *out);
 	/* A WMSG_USER from the controller (NULL: ignored): a tenant user to add, change or remove. */
 	void (*user_op)(void *ctx, const struct wmsg_user_op *op);
 	void (*destroy)(void *ctx);

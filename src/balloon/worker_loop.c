@@ -112,8 +112,7 @@ static int stats(struct worker *wk, const struct wmsg *msg)
 	};
 
 	if (wk->tenant)
-		wk->tenant->stats(wk->tenant->ctx, &s.store_used, &s.store_keys, &s.store_evictions,
-				  &s.store_deflation_losses, &s.clients);
+		wk->tenant->stats(wk->tenant->ctx, &s.spot);
 	return reply(wk, WMSG_STATS, msg->hdr.seq, &s);
 }
 

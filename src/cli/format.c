@@ -31,6 +31,19 @@ static const struct fmt_row status_rows[] = {
 	{ "version", "version", FMT_TEXT },
 };
 
+/* The spot store's figures ("spot" in the status, present unless --spot-listen off). */
+static const struct fmt_row spot_rows[] = {
+	{ "used_bytes", "spot used", FMT_BYTES },
+	{ "keys", "spot keys", FMT_COUNT },
+	{ "clients", "spot clients", FMT_COUNT },
+	{ "commands", "spot commands", FMT_COUNT },
+	{ "keyspace_hits", "spot hits", FMT_COUNT },
+	{ "keyspace_misses", "spot misses", FMT_COUNT },
+	{ "evictions", "spot evictions", FMT_COUNT },
+	{ "deflation_lost_keys", "spot keys lost", FMT_COUNT },
+	{ "deflation_lost_bytes", "spot bytes lost", FMT_BYTES },
+};
+
 static const struct fmt_row stats_rows[] = {
 	{ "target_pages", "target", FMT_PAGES },
 	{ "actual_pages", "actual", FMT_PAGES },
@@ -189,6 +202,8 @@ void format_status(FILE *out, const json_t *status)
 			fprintf(out, " (from %s)", from);
 		fputc('\n', out);
 	}
+	if (json_is_object(json_object_get(status, "spot")))
+		format_rows(out, json_object_get(status, "spot"), ROWS(spot_rows));
 }
 void format_stats(FILE *out, const json_t *stats) { format_rows(out, stats, ROWS(stats_rows)); }
 void format_balloon(FILE *out, const json_t *balloon) { format_rows(out, balloon, ROWS(balloon_rows)); }

@@ -251,11 +251,17 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 		s->target_sources[f] = target_source_name(c->tg_src[f]);
 	if (strcmp(c->wk.spot.listen, "off")) {
 		s->has_spot = true;
-		s->spot_used_bytes = c->wk.stats.store_used;
-		s->spot_keys = c->wk.stats.store_keys;
-		s->spot_evictions = c->wk.stats.store_evictions;
-		s->spot_deflation_losses = c->wk.stats.store_deflation_losses;
-		s->spot_clients = c->wk.stats.clients;
+		s->spot = (struct api_spot){
+			.used_bytes = c->wk.stats.spot.used,
+			.keys = c->wk.stats.spot.keys,
+			.clients = c->wk.stats.spot.clients,
+			.commands = c->wk.stats.spot.commands,
+			.hits = c->wk.stats.spot.hits,
+			.misses = c->wk.stats.spot.misses,
+			.evictions = c->wk.stats.spot.evictions,
+			.lost_keys = c->wk.stats.spot.lost_keys,
+			.lost_bytes = c->wk.stats.spot.lost_bytes,
+		};
 	}
 	return 0;
 }

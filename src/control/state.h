@@ -59,6 +59,7 @@ struct ctl_worker {
 	int64_t grow_seq, shrink_seq; /* requests in flight, -1 when none */
 	uint64_t shrink_bytes;        /* asked of the shrink in flight (UINT64_MAX: everything) */
 	struct wmsg_stats stats;      /* last WMSG_STATS */
+	uint64_t stats_asked_ms;      /* when WMSG_STATS_REQ was last sent */
 };
 
 struct ctl {

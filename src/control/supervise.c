@@ -18,6 +18,7 @@
 
 #define WORKER_LIVED_LONG_MS 60000u   /* a worker that lived this long resets the restart back-off */
 #define WORKER_RESTART_MAX_MS 60000u
+#define SPOT_STATS_MS 1000u           /* how often the spot store's figures are asked for */
 
 /* Pinned (deflate_on_oom=false): the operator sold this memory firmly, so the kernel must not pick the worker. */
 static int worker_oom_score(const struct ctl *c)
@@ -185,13 +186,24 @@ void ctl_worker_on_exit(struct ctl *c)
 			 (unsigned long long)delay);
 }
 
+/* Whether to ask the worker for its figures now. Reclaimable mode: on every tick (the kernel may take memory at any
+ * time and tells nobody; ask what is still resident). With a spot store: every SPOT_STATS_MS, for its figures in
+ * the status and metrics. Not while a grow or shrink runs: a pending request would cut a grow short between batches. */
+static bool stats_due(const struct ctl *c, uint64_t now_ms)
+{
+	if (!c->wk.ready || c->wk.grow_seq >= 0 || c->wk.shrink_seq >= 0)
+		return false;
+	return c->opt.mode == BALLOON_RECLAIMABLE ||
+	       (strcmp(c->wk.spot.listen, "off") && now_ms - c->wk.stats_asked_ms >= SPOT_STATS_MS);
+}
+
 void ctl_worker_tick(struct ctl *c, uint64_t now_ms)
 {
-	/* Reclaimable mode: the kernel may take memory at any time and tells nobody; ask what is still resident.
-	 * Not while a grow runs: a pending request would cut it short between batches. */
-	if (c->wk.ready && c->opt.mode == BALLOON_RECLAIMABLE && c->wk.grow_seq < 0 && c->wk.shrink_seq < 0 &&
-	    worker_request(&c->wk.h, WMSG_STATS_REQ, 0) < 0)
-		log_warn("cannot ask the worker for its resident size");
+	if (stats_due(c, now_ms)) {
+		c->wk.stats_asked_ms = now_ms;
+		if (worker_request(&c->wk.h, WMSG_STATS_REQ, 0) < 0)
+			log_warn("cannot ask the worker for its figures");
+	}
 	if (c->wk.up || c->stop || now_ms < c->wk.restart_at_ms)
 		return;
 	if (ctl_worker_start(c) == 0)

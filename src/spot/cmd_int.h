@@ -39,6 +39,7 @@ enum cmd_flags {
 	CMD_NOAUTH = 1,         /* allowed before AUTH */
 	CMD_WRITE = 2,          /* changes its keys: touches them for WATCH */
 	CMD_NOQUEUE = 4,        /* runs at once inside MULTI (MULTI, EXEC, DISCARD, WATCH, QUIT) */
+	CMD_KEYSTATS = 8,       /* reads keys: each key it looks up is a hit or a miss (Redis's keyspace_hits) */
 };
 
 /* A row of the command table. Key positions as in Redis's COMMAND INFO: first, last (negative: from the end, -1 the
@@ -78,8 +79,14 @@ void unknown_sub(struct call *c, const char *cmd);
 void invalid_expire(struct call *c);
 /* Replies to a failed store write with Redis's words. */
 void store_error(struct call *c, int err);
+/* A key looked up by a CMD_KEYSTATS command: counts a hit (found) or a miss. Nothing for other commands. */
+static inline void keystat(struct call *c, bool found)
+{
+	if (c->cmd->flags & CMD_KEYSTATS)
+		*(found ? &c->env->hits : &c->env->misses) += 1;
+}
 /* Looks a key's value up, wanting one of type `type` (enum store_type): 1 found, 0 missing, -1 of another type (then
- * WRONGTYPE is the reply). */
+ * WRONGTYPE is the reply). Counts the lookup (keystat). */
 int lookup_typed(struct call *c, const struct cmd_arg *key, int type, struct store_val *v);
 /* Redis's cursor text (parseScanCursorOrReply): true and *cursor set, or false and the error replied. */
 bool parse_cursor(struct call *c, const struct cmd_arg *a, uint64_t *cursor);

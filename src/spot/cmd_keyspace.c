@@ -18,8 +18,10 @@ void cmd_del(struct call *c)
 static bool exists(struct call *c, const struct cmd_arg *key)
 {
 	uint64_t at;
+	bool found = store_expiry(call_store(c), key->p, key->n, c->now, &at) == 0;
 
-	return store_expiry(call_store(c), key->p, key->n, c->now, &at) == 0;
+	keystat(c, found);
+	return found;
 }
 
 void cmd_exists(struct call *c)
@@ -50,7 +52,10 @@ void cmd_type(struct call *c)
 {
 	struct store_val v;
 
-	if (store_get(call_store(c), c->argv[1].p, c->argv[1].n, c->now, &v) < 0)
+	bool found = store_get(call_store(c), c->argv[1].p, c->argv[1].n, c->now, &v) == 0;
+
+	keystat(c, found);
+	if (!found)
 		rbuf_status(c->out, "none");
 	else
 		rbuf_status(c->out, type_name(v.type));
@@ -323,8 +328,10 @@ static void ttl_generic(struct call *c, bool ms, bool absolute)
 {
 	uint64_t at;
 	long long t;
+	bool found = store_expiry(call_store(c), c->argv[1].p, c->argv[1].n, c->now, &at) == 0;
 
-	if (store_expiry(call_store(c), c->argv[1].p, c->argv[1].n, c->now, &at) < 0) {
+	keystat(c, found);
+	if (!found) {
 		rbuf_int(c->out, -2);
 		return;
 	}

@@ -583,8 +583,10 @@ void cmd_info(struct call *c)
 		field(&in,
 		      "total_connections_received:%" PRIu64 "\r\nrejected_connections:%" PRIu64 "\r\n"
 		      "total_commands_processed:%" PRIu64 "\r\nexpired_keys:%" PRIu64 "\r\nevicted_keys:%" PRIu64 "\r\n"
+		      "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
 		      "deflation_losses:%" PRIu64 "\r\nauth_failures:%" PRIu64 "\r\n",
-		      e->connections, e->rejected, e->commands, st.expired, st.evictions, st.losses, e->auth_failures);
+		      e->connections, e->rejected, e->commands, st.expired, st.evictions, e->hits, e->misses, st.losses,
+		      e->auth_failures);
 	if (section(c, &in, "replication", "Replication", true))
 		field(&in, "role:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\nrepl_backlog_active:0\r\n");
 	if (section(c, &in, "cpu", "CPU", true))

@@ -220,8 +220,11 @@ void cmd_mget(struct call *c)
 	for (size_t i = 1; i < c->argc; i++) {
 		struct store_val v;
 
+		bool found = store_get(call_store(c), c->argv[i].p, c->argv[i].n, c->now, &v) == 0;
+
+		keystat(c, found);
 		/* A key of another type reads as missing, as in Redis. */
-		if (store_get(call_store(c), c->argv[i].p, c->argv[i].n, c->now, &v) == 0 && v.type == STORE_STRING)
+		if (found && v.type == STORE_STRING)
 			rbuf_bulk(c->out, v.p, v.n);
 		else
 			rbuf_nil(c->out);

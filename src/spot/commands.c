@@ -8,15 +8,15 @@
 
 /* name, arity, flags, first key, last key, key step, handler: Redis 7.0's values. */
 const struct command cmd_table[] = {
-	{ "get", 2, 0, 1, 1, 1, cmd_get },
+	{ "get", 2, CMD_KEYSTATS, 1, 1, 1, cmd_get },
 	{ "set", -3, CMD_WRITE, 1, 1, 1, cmd_set },
 	{ "setnx", 3, CMD_WRITE, 1, 1, 1, cmd_setnx },
 	{ "setex", 4, CMD_WRITE, 1, 1, 1, cmd_setex },
 	{ "psetex", 4, CMD_WRITE, 1, 1, 1, cmd_psetex },
-	{ "getset", 3, CMD_WRITE, 1, 1, 1, cmd_getset },
-	{ "getdel", 2, CMD_WRITE, 1, 1, 1, cmd_getdel },
-	{ "getex", -2, CMD_WRITE, 1, 1, 1, cmd_getex },
-	{ "mget", -2, 0, 1, -1, 1, cmd_mget },
+	{ "getset", 3, CMD_WRITE | CMD_KEYSTATS, 1, 1, 1, cmd_getset },
+	{ "getdel", 2, CMD_WRITE | CMD_KEYSTATS, 1, 1, 1, cmd_getdel },
+	{ "getex", -2, CMD_WRITE | CMD_KEYSTATS, 1, 1, 1, cmd_getex },
+	{ "mget", -2, CMD_KEYSTATS, 1, -1, 1, cmd_mget },
 	{ "mset", -3, CMD_WRITE, 1, -1, 2, cmd_mset },
 	{ "msetnx", -3, CMD_WRITE, 1, -1, 2, cmd_msetnx },
 	{ "incr", 2, CMD_WRITE, 1, 1, 1, cmd_incr },
@@ -25,15 +25,15 @@ const struct command cmd_table[] = {
 	{ "decrby", 3, CMD_WRITE, 1, 1, 1, cmd_decrby },
 	{ "incrbyfloat", 3, CMD_WRITE, 1, 1, 1, cmd_incrbyfloat },
 	{ "append", 3, CMD_WRITE, 1, 1, 1, cmd_append },
-	{ "strlen", 2, 0, 1, 1, 1, cmd_strlen },
-	{ "getrange", 4, 0, 1, 1, 1, cmd_getrange },
-	{ "substr", 4, 0, 1, 1, 1, cmd_getrange },
+	{ "strlen", 2, CMD_KEYSTATS, 1, 1, 1, cmd_strlen },
+	{ "getrange", 4, CMD_KEYSTATS, 1, 1, 1, cmd_getrange },
+	{ "substr", 4, CMD_KEYSTATS, 1, 1, 1, cmd_getrange },
 	{ "setrange", 4, CMD_WRITE, 1, 1, 1, cmd_setrange },
 	{ "del", -2, CMD_WRITE, 1, -1, 1, cmd_del },
 	{ "unlink", -2, CMD_WRITE, 1, -1, 1, cmd_del },
-	{ "exists", -2, 0, 1, -1, 1, cmd_exists },
+	{ "exists", -2, CMD_KEYSTATS, 1, -1, 1, cmd_exists },
 	{ "touch", -2, 0, 1, -1, 1, cmd_touch },
-	{ "type", 2, 0, 1, 1, 1, cmd_type },
+	{ "type", 2, CMD_KEYSTATS, 1, 1, 1, cmd_type },
 	{ "rename", 3, CMD_WRITE, 1, 2, 1, cmd_rename },
 	{ "renamenx", 3, CMD_WRITE, 1, 2, 1, cmd_renamenx },
 	{ "randomkey", 1, 0, 0, 0, 0, cmd_randomkey },
@@ -46,23 +46,23 @@ const struct command cmd_table[] = {
 	{ "pexpire", -3, CMD_WRITE, 1, 1, 1, cmd_pexpire },
 	{ "expireat", -3, CMD_WRITE, 1, 1, 1, cmd_expireat },
 	{ "pexpireat", -3, CMD_WRITE, 1, 1, 1, cmd_pexpireat },
-	{ "expiretime", 2, 0, 1, 1, 1, cmd_expiretime },
-	{ "pexpiretime", 2, 0, 1, 1, 1, cmd_pexpiretime },
+	{ "expiretime", 2, CMD_KEYSTATS, 1, 1, 1, cmd_expiretime },
+	{ "pexpiretime", 2, CMD_KEYSTATS, 1, 1, 1, cmd_pexpiretime },
 	{ "persist", 2, CMD_WRITE, 1, 1, 1, cmd_persist },
-	{ "ttl", 2, 0, 1, 1, 1, cmd_ttl },
-	{ "pttl", 2, 0, 1, 1, 1, cmd_pttl },
+	{ "ttl", 2, CMD_KEYSTATS, 1, 1, 1, cmd_ttl },
+	{ "pttl", 2, CMD_KEYSTATS, 1, 1, 1, cmd_pttl },
 	{ "object", -2, 0, 2, 2, 1, cmd_object },
 	{ "hset", -4, CMD_WRITE, 1, 1, 1, cmd_hset },
 	{ "hmset", -4, CMD_WRITE, 1, 1, 1, cmd_hmset },
 	{ "hsetnx", 4, CMD_WRITE, 1, 1, 1, cmd_hsetnx },
-	{ "hget", 3, 0, 1, 1, 1, cmd_hget },
-	{ "hmget", -3, 0, 1, 1, 1, cmd_hmget },
-	{ "hgetall", 2, 0, 1, 1, 1, cmd_hgetall },
-	{ "hkeys", 2, 0, 1, 1, 1, cmd_hkeys },
-	{ "hvals", 2, 0, 1, 1, 1, cmd_hvals },
-	{ "hlen", 2, 0, 1, 1, 1, cmd_hlen },
-	{ "hexists", 3, 0, 1, 1, 1, cmd_hexists },
-	{ "hstrlen", 3, 0, 1, 1, 1, cmd_hstrlen },
+	{ "hget", 3, CMD_KEYSTATS, 1, 1, 1, cmd_hget },
+	{ "hmget", -3, CMD_KEYSTATS, 1, 1, 1, cmd_hmget },
+	{ "hgetall", 2, CMD_KEYSTATS, 1, 1, 1, cmd_hgetall },
+	{ "hkeys", 2, CMD_KEYSTATS, 1, 1, 1, cmd_hkeys },
+	{ "hvals", 2, CMD_KEYSTATS, 1, 1, 1, cmd_hvals },
+	{ "hlen", 2, CMD_KEYSTATS, 1, 1, 1, cmd_hlen },
+	{ "hexists", 3, CMD_KEYSTATS, 1, 1, 1, cmd_hexists },
+	{ "hstrlen", 3, CMD_KEYSTATS, 1, 1, 1, cmd_hstrlen },
 	{ "hdel", -3, CMD_WRITE, 1, 1, 1, cmd_hdel },
 	{ "hincrby", 4, CMD_WRITE, 1, 1, 1, cmd_hincrby },
 	{ "hincrbyfloat", 4, CMD_WRITE, 1, 1, 1, cmd_hincrbyfloat },
@@ -176,7 +176,10 @@ void run_sub(struct call *c, const char *cmd, const struct subcommand *subs, siz
 
 int lookup_typed(struct call *c, const struct cmd_arg *key, int type, struct store_val *v)
 {
-	if (store_get(call_store(c), key->p, key->n, c->now, v) < 0)
+	bool found = store_get(call_store(c), key->p, key->n, c->now, v) == 0;
+
+	keystat(c, found);
+	if (!found)
 		return 0;
 	if (v->type == type)
 		return 1;

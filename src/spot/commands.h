@@ -44,6 +44,7 @@ struct cmd_env {
 	uint64_t start_ms;
 	uint64_t clients, max_clients;
 	uint64_t connections, rejected, commands;
+	uint64_t hits, misses;  /* keys read commands (CMD_KEYSTATS) found and did not find: INFO's keyspace_hits */
 	uint64_t auth_failures;
 	struct spot_budget *budget; /* the clients' memory (INFO; MULTI queues are charged to it); NULL: unlimited */
 	/* Password throttling (NULL: none): asked before a password is compared (false: refused without comparing),

@@ -847,4 +847,11 @@ int server_del_user(struct server *srv, const char *name, size_t n)
 
 int server_epoll_fd(const struct server *srv) { return srv->epfd; }
 
-uint64_t server_clients(const struct server *srv) { return srv->env.clients; }
+void server_counters(const struct server *srv, uint64_t *clients, uint64_t *commands, uint64_t *hits,
+		     uint64_t *misses)
+{
+	*clients = srv->env.clients;
+	*commands = srv->env.commands;
+	*hits = srv->env.hits;
+	*misses = srv->env.misses;
+}

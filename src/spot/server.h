@@ -29,6 +29,8 @@ void server_set_capacity(struct server *srv, uint64_t capacity);
 int server_epoll_fd(const struct server *srv);
 /* Handles whatever is ready, without blocking. */
 void server_run(struct server *srv);
-uint64_t server_clients(const struct server *srv);
+/* Clients connected now; commands received (refused ones too), keys read commands found and did not find. */
+void server_counters(const struct server *srv, uint64_t *clients, uint64_t *commands, uint64_t *hits,
+		     uint64_t *misses);
 
 #endif

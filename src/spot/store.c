@@ -94,6 +94,7 @@ struct store {
 	size_t scratch_cap;
 
 	uint64_t capacity, used_bytes, keys, expires, evictions, losses, expired, dropped, refreed;
+	uint64_t loss_bytes, dropped_bytes; /* the slot bytes of the keys counted in losses and dropped */
 	uint64_t exp_sum;       /* sum over live keys with an expiry of expire_at / 1000 */
 	uint64_t writes;        /* successful sets, deletes, expiry changes and flushes (store_writes) */
 	uint64_t limit;         /* bytes of item slots at most (store_set_limit); 0: none */
@@ -366,10 +367,12 @@ static void chunk_to_free_pool(struct store *s, uint32_t ci)
 	s->ch[ci].list_pos = vec_push(&s->free_chunks, ci);
 }
 
-/* Forgets every item of a class chunk at once, counting them in *lost; the caller moves its generation on. */
-static void drop_items(struct store *s, struct chunk *c, uint64_t *lost)
+/* Forgets every item of a class chunk at once, counting them in *lost and their slot bytes in *lost_bytes; the
+ * caller moves its generation on. */
+static void drop_items(struct store *s, struct chunk *c, uint64_t *lost, uint64_t *lost_bytes)
 {
 	*lost += c->used;
+	*lost_bytes += c->used_bytes;
 	s->keys -= c->used;
 	s->expires -= c->nexp;
 	s->exp_sum -= c->exp_sum;
@@ -385,7 +388,7 @@ static void drop_items(struct store *s, struct chunk *c, uint64_t *lost)
  */
 static void lose_chunk(struct store *s, uint32_t ci)
 {
-	drop_items(s, &s->ch[ci], &s->dropped);
+	drop_items(s, &s->ch[ci], &s->dropped, &s->dropped_bytes);
 	s->ch[ci].gen++;
 	chunk_to_free_pool(s, ci);
 }
@@ -789,7 +792,7 @@ static void *release_chunk(struct store *s, uint32_t ci)
 
 	if (c->state == CH_CLASS) {
 		leave_class(s, ci);
-		drop_items(s, c, &s->losses);
+		drop_items(s, c, &s->losses, &s->loss_bytes);
 	} else {
 		vec_remove(s, c->state == CH_ODD ? &s->odd : &s->free_chunks, c->list_pos, false);
 	}
@@ -1239,8 +1242,10 @@ void store_get_stats(const struct store *s, struct store_stats *out)
 	out->expire_avg = s->expires ? s->exp_sum / s->expires * 1000 : 0;
 	out->evictions = s->evictions;
 	out->losses = s->losses;
+	out->loss_bytes = s->loss_bytes;
 	out->expired = s->expired;
 	out->dropped = s->dropped;
+	out->dropped_bytes = s->dropped_bytes;
 	out->refreed = s->refreed;
 	out->chunks = s->nch - s->empty.n;
 	out->chunks_free = s->free_chunks.n;

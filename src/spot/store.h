@@ -43,8 +43,10 @@ struct store_stats {
 	uint64_t expire_avg;    /* their mean expiry time (ms, to the second; 0: none), for INFO's avg_ttl */
 	uint64_t evictions;     /* keys evicted to make room */
 	uint64_t losses;        /* keys lost because their chunk was taken back (deflation) */
+	uint64_t loss_bytes;    /* the slot bytes (item header, key, value, rounding) of those keys */
 	uint64_t expired;       /* keys removed because their time ran out */
 	uint64_t dropped;       /* reclaimable mode: keys lost because the kernel dropped pages of their chunk */
+	uint64_t dropped_bytes; /* the slot bytes of those keys */
 	uint64_t refreed;       /* reclaimable mode: bytes of written chunks handed back with store_refree() */
 	uint64_t chunks, chunks_free;
 	uint64_t index_entries; /* entries in the index, stale ones included */

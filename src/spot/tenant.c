@@ -93,18 +93,20 @@ static size_t t_chunks_take(void *ctx, size_t n, void **out)
 	return got;
 }
 
-static void t_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictions, uint64_t *losses,
-		    uint64_t *clients)
+static void t_stats(void *ctx, struct tenant_stats *out)
 {
 	struct spot *sp = ctx;
 	struct store_stats st;
 
 	users_totals(&sp->users, &st);
-	*used = st.used;
-	*keys = st.keys;
-	*evictions = st.evictions;
-	*losses = st.losses + st.dropped;
-	*clients = server_clients(sp->srv);
+	*out = (struct tenant_stats){
+		.used = st.used,
+		.keys = st.keys,
+		.evictions = st.evictions,
+		.lost_keys = st.losses + st.dropped,
+		.lost_bytes = st.loss_bytes + st.dropped_bytes,
+	};
+	server_counters(sp->srv, &out->clients, &out->commands, &out->hits, &out->misses);
 }
 
 static void t_user_op(void *ctx, const struct wmsg_user_op *op)

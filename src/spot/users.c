@@ -130,8 +130,10 @@ static void add_stats(struct store_stats *sum, const struct store_stats *st)
 	sum->expires += st->expires;
 	sum->evictions += st->evictions;
 	sum->losses += st->losses;
+	sum->loss_bytes += st->loss_bytes;
 	sum->expired += st->expired;
 	sum->dropped += st->dropped;
+	sum->dropped_bytes += st->dropped_bytes;
 	sum->refreed += st->refreed;
 	sum->chunks += st->chunks;
 	sum->chunks_free += st->chunks_free;

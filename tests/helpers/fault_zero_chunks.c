@@ -95,13 +95,11 @@ static size_t tenant_chunks_take(void *ctx, size_t n, void **out)
 	return k;
 }
 
-static void tenant_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictions, uint64_t *losses,
-			 uint64_t *clients)
+static void tenant_stats_of(void *ctx, struct tenant_stats *out)
 {
 	struct secret_tenant *t = ctx;
 
-	*used = (uint64_t)t->n * CHUNK_SIZE;
-	*keys = *evictions = *losses = *clients = 0;
+	*out = (struct tenant_stats){ .used = (uint64_t)t->n * CHUNK_SIZE };
 }
 
 static void tenant_destroy(void *ctx)
@@ -126,7 +124,7 @@ static struct worker_tenant *tenant_new(const void *setup)
 	}
 	t->ops = (struct worker_tenant){ .ctx = t, .epoll_fd = tenant_epoll_fd, .run = tenant_run,
 					 .chunk_added = tenant_chunk_added, .chunks_take = tenant_chunks_take,
-					 .stats = tenant_stats, .destroy = tenant_destroy };
+					 .stats = tenant_stats_of, .destroy = tenant_destroy };
 	return &t->ops;
 }
 

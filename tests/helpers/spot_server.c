@@ -75,12 +75,14 @@ static void take_chunks(size_t k)
 
 static void print_stats(void)
 {
-	uint64_t used, keys, ev, losses, clients;
+	struct tenant_stats st;
 
-	t->stats(t->ctx, &used, &keys, &ev, &losses, &clients);
-	printf("chunks=%zu used=%llu keys=%llu evictions=%llu losses=%llu clients=%llu\n", held,
-	       (unsigned long long)used, (unsigned long long)keys, (unsigned long long)ev, (unsigned long long)losses,
-	       (unsigned long long)clients);
+	t->stats(t->ctx, &st);
+	printf("chunks=%zu used=%llu keys=%llu evictions=%llu losses=%llu clients=%llu lost_bytes=%llu commands=%llu "
+	       "hits=%llu misses=%llu\n", held, (unsigned long long)st.used, (unsigned long long)st.keys,
+	       (unsigned long long)st.evictions, (unsigned long long)st.lost_keys, (unsigned long long)st.clients,
+	       (unsigned long long)st.lost_bytes, (unsigned long long)st.commands, (unsigned long long)st.hits,
+	       (unsigned long long)st.misses);
 	fflush(stdout);
 }
 

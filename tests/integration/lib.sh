@@ -244,4 +244,16 @@ wait_for() {
 mib() { echo $(( $1 / 1048576 )); }
 
 # free_port: a TCP port on 127.0.0.1 that nobody listens on now (the kernel's pick, so concurrent tests differ).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Without python3 (the Debian guest): a random port from 20000-59999 that `ss` shows nobody listening on.
+free_port() {
+  local p
+  if command -v python3 >/dev/null; then
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    return
+  fi
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 40000))
+    [[ -n $(ss -ltnH "sport = :$p") ]] || { echo "$p"; return; }
+  done
+  fail "no free TCP port found"
+}

@@ -14,7 +14,24 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 0
 fi
 rc=0
-"$src/tests/vm/run.sh" --guest debian --build "$build" --timeout 720 --case-timeout 240 || rc=$?
+debs=()
+# The guest's pkg_apt case installs this tree's Debian packages: built here first (a minute or two), in the plain
+# pass only (the packages build their own binaries, the same in either pass); without them the case skips.
+if grep -qa __asan_init "$build/usbd"; then
+  echo "vm_v2: a sanitizer build: the Debian packages are built and tried in the plain pass"
+else
+  work=$(mktemp -d /tmp/usbd-vm-debs.XXXXXX)
+  trap 'rm -rf "$work"' EXIT
+  t0=$SECONDS
+  drc=0
+  "$src/tests/vm/debian/debs.sh" "$src" "$work" 600 || drc=$?
+  case $drc in
+    0) echo "vm_v2: built $(cd "$work" && echo *.deb) in $((SECONDS - t0)) s"; debs=(--debs "$work") ;;
+    77) echo "vm_v2: no dpkg-buildpackage here: the guest's pkg_apt case skips" ;;
+    *) echo "FAIL: the Debian packages do not build (tests/vm/debian/debs.sh)" >&2; exit 1 ;;
+  esac
+fi
+"$src/tests/vm/run.sh" --guest debian --build "$build" --timeout 1200 --case-timeout 240 "${debs[@]}" || rc=$?
 if ((rc == 77)); then
   echo "SKIP: ********** qemu or the Debian guest's image cannot be had here (see above): cgroup v2, systemd" \
     "and whole-host mode are NOT tested **********" >&2

@@ -137,6 +137,34 @@ static void metrics_should_report_no_worker_and_calm_pressure(void **state)
 	free(text);
 }
 
+static void metrics_should_report_each_spot_figure_under_its_name(void **state)
+{
+	struct api_status st = sample_status();
+	char *off = metrics_format(&st, NULL), *on;
+
+	assert_non_null(off);
+	assert_null(strstr(off, "usbd_spot_"));
+	st.has_spot = true;
+	st.spot = (struct api_spot){ .used_bytes = 1, .keys = 2, .clients = 3, .commands = 4, .hits = 5, .misses = 6,
+				     .evictions = 7, .lost_keys = 8, .lost_bytes = 9 };
+	on = metrics_format(&st, NULL);
+	assert_non_null(on);
+	assert_true(has_line(on, "usbd_spot_used_bytes 1"));
+	assert_true(has_line(on, "usbd_spot_keys 2"));
+	assert_true(has_line(on, "usbd_spot_clients 3"));
+	assert_true(has_line(on, "usbd_spot_commands_total 4"));
+	assert_true(has_line(on, "usbd_spot_keyspace_hits_total 5"));
+	assert_true(has_line(on, "usbd_spot_keyspace_misses_total 6"));
+	assert_true(has_line(on, "usbd_spot_evictions_total 7"));
+	assert_true(has_line(on, "usbd_spot_deflation_losses_total 8"));
+	assert_true(has_line(on, "usbd_spot_deflation_lost_bytes_total 9"));
+	assert_true(has_line(on, "# TYPE usbd_spot_keys gauge"));
+	assert_true(has_line(on, "# TYPE usbd_spot_keyspace_hits_total counter"));
+	assert_true(has_line(on, "# TYPE usbd_spot_deflation_lost_bytes_total counter"));
+	free(off);
+	free(on);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +173,7 @@ int main(void)
 		cmocka_unit_test(metrics_should_escape_label_values),
 		cmocka_unit_test(metrics_should_leave_out_domain_statistics_when_disabled),
 		cmocka_unit_test(metrics_should_report_no_worker_and_calm_pressure),
+		cmocka_unit_test(metrics_should_report_each_spot_figure_under_its_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

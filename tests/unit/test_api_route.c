@@ -19,6 +19,7 @@ struct fake {
 	int fail_rc;			/* returned by every callback when non-zero */
 	int balloon_rc;			/* returned by get_balloon alone (-ENODEV: no balloon) */
 	const char *fail_msg;
+	bool spot;			/* the status has a spot store */
 };
 
 static int failing(struct fake *f, char *err, size_t len)
@@ -89,6 +90,11 @@ static int get_status(void *ctx, struct api_status *out, char *err, size_t len)
 {
 	*out = (struct api_status){ .grab_bytes = 5, .pressure = API_PRESSURE_MEDIUM, .worker_pid = 42 };
 	snprintf(out->app_cgroup, sizeof(out->app_cgroup), "app");
+	if (((struct fake *)ctx)->spot) {
+		out->has_spot = true;
+		out->spot = (struct api_spot){ .used_bytes = 1, .keys = 2, .clients = 3, .commands = 4, .hits = 5,
+					       .misses = 6, .evictions = 7, .lost_keys = 8, .lost_bytes = 9 };
+	}
 	return failing(ctx, err, len);
 }
 
@@ -332,6 +338,19 @@ static void status_should_carry_every_field(void **state)
 	       "\"domain\":\"\",\"version\":\"0.1.0\"}");
 }
 
+static void status_should_carry_the_spot_figures_when_there_is_a_store(void **state)
+{
+	fake.spot = true;
+	expect("GET", "/usbd/status", "", 200,
+	       "{\"grab_bytes\":5,\"swap_bytes\":0,\"app_usage_bytes\":0,\"free_bytes\":0,\"total_bytes\":0,"
+	       "\"grab_lower_bytes\":0,\"grab_upper_bytes\":0,\"swap_target_bytes\":0,\"headroom_bytes\":0,"
+	       "\"threshold_bytes\":0,\"pressure\":\"medium\",\"deflate_on_oom\":false,\"worker_pid\":42,"
+	       "\"worker_restarts\":0,\"registered_apps\":0,\"last_deflation\":null,\"app_cgroup\":\"app\","
+	       "\"domain\":\"\",\"version\":\"0.1.0\",\"spot\":{\"used_bytes\":1,\"keys\":2,\"clients\":3,"
+	       "\"commands\":4,\"keyspace_hits\":5,\"keyspace_misses\":6,\"evictions\":7,\"deflation_lost_keys\":8,"
+	       "\"deflation_lost_bytes\":9}}");
+}
+
 static void metrics_should_answer_prometheus_text(void **state)
 {
 	struct route_reply r;
@@ -391,6 +410,7 @@ int main(void)
 		cmocka_unit_test_setup(statistics_should_fail_while_disabled_and_work_once_enabled, reset),
 		cmocka_unit_test_setup(patch_targets_should_pass_the_fields_and_mask, reset),
 		cmocka_unit_test_setup(status_should_carry_every_field, reset),
+		cmocka_unit_test_setup(status_should_carry_the_spot_figures_when_there_is_a_store, reset),
 		cmocka_unit_test_setup(metrics_should_answer_prometheus_text, reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,8 +15,12 @@
 #define HDR sizeof(struct wmsg_hdr)
 
 static const struct wmsg_done sample_done = { .err = -ENOMEM, .changed = 64 << 20, .grab = 128 << 20, .elapsed_ns = 7 };
-static const struct wmsg_stats sample_stats = { .grab = 1, .chunks = 2, .resident = 3, .store_used = 4, .store_keys = 5,
-						.store_evictions = 6, .store_deflation_losses = 7, .clients = 8 };
+/* Every field distinct, so that a field dropped or swapped by the encoding shows in the round trip. */
+static const struct wmsg_stats sample_stats = {
+	.grab = 1, .chunks = 2, .resident = 3,
+	.spot = { .used = 4, .keys = 5, .clients = 6, .commands = 7, .hits = 8, .misses = 9, .evictions = 10,
+		  .lost_keys = 11, .lost_bytes = 12 },
+};
 static const struct wmsg_size sample_size = { .bytes = UINT64_MAX };
 static const struct wmsg_setup sample_setup = {
 	.mode = 1, .oom_score_adj = -1000, .log_level = 3, .flags = WSETUP_TENANT,

@@ -91,7 +91,7 @@ static void worker_should_grow_report_and_shrink_on_request(void **state)
 	assert_true(m.u.stats.grab == 3 * CHUNK_SIZE);
 	assert_true(m.u.stats.chunks == 3);
 	assert_true(m.u.stats.resident == 3 * CHUNK_SIZE);
-	assert_true(m.u.stats.clients == 0 && m.u.stats.store_keys == 0);
+	assert_true(m.u.stats.spot.clients == 0 && m.u.stats.spot.keys == 0 && m.u.stats.spot.commands == 0);
 
 	request(&w, WMSG_SHRINK, CHUNK_SIZE, &m);
 	assert_int_equal(m.hdr.type, WMSG_DONE);
@@ -533,16 +533,13 @@ static size_t count_take(void *ctx, size_t n, void **out)
 	return k;
 }
 
-static void count_stats(void *ctx, uint64_t *used, uint64_t *keys, uint64_t *evictions, uint64_t *losses,
-			uint64_t *clients)
+static void count_stats(void *ctx, struct tenant_stats *out)
 {
 	struct count_tenant *c = ctx;
 
-	*used = c->bytes;
-	*keys = c->n;
-	*evictions = c->max_keys;
-	*losses = c->password_len;
-	*clients = c->max_clients;
+	*out = (struct tenant_stats){ .used = c->bytes, .keys = c->n, .evictions = c->max_keys,
+				      .lost_keys = c->password_len, .clients = c->max_clients, .commands = 6,
+				      .hits = 7, .misses = 8, .lost_bytes = 9 };
 }
 
 static void count_destroy(void *ctx)
@@ -585,10 +582,13 @@ static void worker_should_feed_its_tenant_and_report_its_counters(void **state)
 	assert_true(m.u.done.changed == CHUNK_SIZE);
 	request(&w, WMSG_STATS_REQ, 0, &m);
 	assert_true(m.u.stats.grab == 3 * CHUNK_SIZE);
-	assert_true(m.u.stats.store_used == 3 * CHUNK_SIZE);
-	assert_true(m.u.stats.store_keys == 3);
-	assert_true(m.u.stats.store_evictions == 3 && m.u.stats.store_deflation_losses == 4);
-	assert_true(m.u.stats.clients == 5);
+	assert_true(m.u.stats.spot.used == 3 * CHUNK_SIZE);
+	assert_true(m.u.stats.spot.keys == 3);
+	assert_true(m.u.stats.spot.evictions == 3 && m.u.stats.spot.lost_keys == 4);
+	assert_true(m.u.stats.spot.clients == 5);
+	/* The counters of the tenant's report reach the controller unchanged. */
+	assert_true(m.u.stats.spot.commands == 6 && m.u.stats.spot.hits == 7 && m.u.stats.spot.misses == 8);
+	assert_true(m.u.stats.spot.lost_bytes == 9);
 	worker_stop(&w, HANG_MS);
 }
 

@@ -268,6 +268,41 @@ static void info_should_report_capacity_keys_and_losses(void **state)
 	run(f, "get k", "$-1\r\n");
 }
 
+/* Redis's keyspace_hits and _misses: one per key a read command looks up; writes and other commands count none. */
+static void read_commands_should_count_a_hit_or_a_miss_per_key(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t commands = f->env.commands;
+
+	run(f, "set a 1", "+OK\r\n");
+	run(f, "hset h f v", ":1\r\n");
+	run(f, "set a 2", "+OK\r\n");
+	run(f, "append a 3", ":2\r\n");
+	run(f, "del nope", ":0\r\n");
+	run(f, "ping", "+PONG\r\n");
+	assert_int_equal(f->env.hits, 0);
+	assert_int_equal(f->env.misses, 0);
+	run(f, "get a", "$2\r\n23\r\n");
+	run(f, "get nope", "$-1\r\n");
+	run(f, "mget a nope a", "*3\r\n$2\r\n23\r\n$-1\r\n$2\r\n23\r\n");
+	assert_int_equal(f->env.hits, 3);
+	assert_int_equal(f->env.misses, 2);
+	run(f, "exists a nope h", ":2\r\n");
+	run(f, "type nope", "+none\r\n");
+	run(f, "ttl a", ":-1\r\n");
+	run(f, "strlen nope", ":0\r\n");
+	run(f, "hget h f", "$1\r\nv\r\n");
+	run(f, "hget h2 f", "$-1\r\n");
+	/* A key of another type was found: a hit, as in Redis, whatever the reply. */
+	run(f, "get h", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+	assert_int_equal(f->env.hits, 3 + 2 + 1 + 1 + 1);
+	assert_int_equal(f->env.misses, 2 + 1 + 1 + 1 + 1);
+	/* Every command counts, refused ones too. */
+	run(f, "get", "-ERR wrong number of arguments for 'get' command\r\n");
+	assert_int_equal(f->env.commands, commands + 17);
+	assert_int_equal(f->env.hits, 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +316,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hello_should_answer_resp2_and_refuse_resp3, setup, teardown),
 		cmocka_unit_test_setup_teardown(admin_commands_should_satisfy_redis_tools, setup, teardown),
 		cmocka_unit_test_setup_teardown(info_should_report_capacity_keys_and_losses, setup, teardown),
+		cmocka_unit_test_setup_teardown(read_commands_should_count_a_hit_or_a_miss_per_key, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -246,6 +246,8 @@ static void chunks_take_should_turn_their_keys_into_misses_at_once(void **state)
 	assert_int_equal(after.capacity, 2 * CHUNK);
 	assert_true(after.losses > 0);
 	assert_int_equal(after.keys + after.losses, n);
+	/* The bytes lost are what the store held less what it holds now. */
+	assert_true(after.loss_bytes > 0 && after.loss_bytes == before.used - after.used);
 	/* Stale entries stay in the index until touched: the take did not walk the keys. */
 	assert_int_equal(after.index_entries, n);
 	for (int i = 0; i < n; i++) {
@@ -281,6 +283,7 @@ static void chunks_take_should_give_free_then_emptiest_chunks_first(void **state
 	assert_int_equal(store_chunks_take(s, 1, out), 1);
 	store_get_stats(s, &st);
 	assert_int_equal(st.losses, 0);
+	assert_int_equal(st.loss_bytes, 0);
 	assert_int_equal(munmap(out[0], CHUNK), 0);
 	assert_int_equal(store_chunks_take(s, 1, out), 1);
 	store_get_stats(s, &st);

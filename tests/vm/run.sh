@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs usbd's guest cases inside a QEMU guest (cgroup v2, whole-host mode) and returns their verdict.
 #   tests/vm/run.sh [--guest debian|busybox] [--build DIR] [--mem SIZE] [--timeout SECS] [--case-timeout SECS]
-#                   [--log FILE] [CASE...]
+#                   [--log FILE] [--debs DIR] [CASE...]
 # The guest: debian (default), a cached Debian 12 image booting systemd with Debian's own cgroup v2 setup
 # (debian/image.sh), or busybox, an initramfs with a bare cgroup2 mount (1 GiB, quicker to make). CASE is a script
 # name under tests/vm/cases (without .sh) or, in the Debian guest, an integration test under tests/integration;
 # default: all the cases, in name order, then (Debian guest) every integration test marked "# backends: v1 v2"
-# (the same scripts that run on cgroup v1 on the host; in the guest they shrink their sizes). The guest's console log is
-# printed when any case fails. Exit status: 0 all passed (or skipped), 1 a case failed, 77 qemu or the guest's
-# parts cannot be had on this machine (the caller decides whether that skips).
+# (the same scripts that run on cgroup v1 on the host; in the guest they shrink their sizes). The guest's console
+# log is printed when any case fails. --debs DIR: the .debs in DIR go onto the test disk (/vmtests/debs) for the
+# Debian guest's pkg_apt case, which skips without them. Exit status: 0 all passed (or skipped), 1 a case failed,
+# 77 qemu or the guest's parts cannot be had on this machine (the caller decides whether that skips).
 set -euo pipefail
 source "$(dirname "$0")/host.sh"
 source "$(dirname "$0")/debian/host.sh"
@@ -28,7 +29,8 @@ while (($#)); do
     --timeout) timeout_s=$2; shift 2 ;;
     --case-timeout) case_timeout=$2; shift 2 ;;
     --log) keep_log=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --debs) DVM_DEBS=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) cases+=("$1"); shift ;;
   esac

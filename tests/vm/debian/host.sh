@@ -16,8 +16,8 @@ dvm_prepare() {
 # the guest) holding run-cases, runcases.sh, lib.sh, CONF as run.conf, the case scripts under cases/ (a CASE under
 # tests/integration goes with the rest of that directory, its helpers, into integration/), scripts/demo.sh, and
 # BUILD's usbd, usbdctl and helpers/* under usbd/, and BUILD installed by `cmake --install` (prefix /usr/local)
-# under install/. The guest is Debian 12 like this host: the programs find their
-# shared libraries there (image.sh installs them).
+# under install/. The guest is Debian 12 like this host: the programs find their shared libraries there (image.sh
+# installs them). With DVM_DEBS set, the .debs in that directory go under debs/.
 dvm_testdisk() {
   local build=$1 out=$2 conf=$3 stage f rc=0
   shift 3
@@ -37,6 +37,10 @@ dvm_testdisk() {
   install -m 0755 "$build/usbd" "$build/usbdctl" "$stage/usbd/"
   # What `cmake --install` puts on a machine (the unit, usbd, usbdctl, ...), for the systemd_unit case.
   DESTDIR=$stage/install cmake --install "$build" --prefix /usr/local > /dev/null || rc=1
+  if [[ -n ${DVM_DEBS:-} ]]; then
+    mkdir -p "$stage/debs"
+    cp "$DVM_DEBS"/*.deb "$stage/debs/" || rc=1
+  fi
   for f in "$build"/helpers/*; do
     [[ ! -f $f || ! -x $f ]] || install -m 0755 "$f" "$stage/usbd/helpers/"
   done
