@@ -79,6 +79,12 @@ if [[ $guest == debian ]]; then
   dvm_testdisk "$build" "$work/tests.img" "$work/run.conf" "${files[@]}"
   echo "vm: booting Debian 12 ($(basename "$DVM_IMAGE")) with $VM_MEM, $VM_CPUS vCPUs (TCG) for: ${cases[*]}"
   dvm_boot "$work/tests.img" "$work/console.log" "$timeout_s" || qrc=$?
+  if ((qrc == 125)); then
+    echo "vm: the guest did not reach its cases in ${DVM_BOOT_WAIT:-420} s (console tail below); booting once more"
+    tail -n 15 "$work/console.log" | tr -d '\r'
+    qrc=0
+    dvm_boot "$work/tests.img" "$work/console.log" "$timeout_s" || qrc=$?
+  fi
 else
   vm_initramfs "$build" "$work/initrd.gz" "$work/run.conf" "${files[@]}"
   echo "vm: booting $(basename "$VM_KERNEL") with $VM_MEM, $VM_CPUS vCPUs (TCG) for: ${cases[*]}"

@@ -53,7 +53,8 @@ dvm_testdisk() {
 # dvm_boot TESTDISK LOG TIMEOUT [QEMU ARGS...]: boots the image (root changes go to a temporary file and are
 # dropped) with VM_MEM of memory, the test disk and a sparse VM_SWAP_SIZE swap disk
 # (/dev/disk/by-id/virtio-usbd-swap), writes the serial console to LOG, and returns qemu's status (124 when the
-# guest outlived TIMEOUT seconds and was killed). The kernel command line sets nothing about cgroups.
+# guest outlived TIMEOUT seconds and was killed; 125 when it did not boot to its cases in DVM_BOOT_WAIT seconds). The
+# kernel command line sets nothing about cgroups.
 dvm_boot() {
   local tests=$1 log=$2 secs=$3 swap rc
   shift 3
@@ -68,7 +69,23 @@ dvm_boot() {
     -drive "file=$tests,if=none,id=tests,format=raw,readonly=on" \
     -device virtio-blk-pci,drive=tests,serial=usbd-tests \
     -drive "file=$swap,if=none,id=swap,format=raw" -device virtio-blk-pci,drive=swap,serial=usbd-swap \
-    -device virtio-balloon-pci,id=balloon0,deflate-on-oom=on "$@" </dev/null >"$log" 2>&1
+    -device virtio-balloon-pci,id=balloon0,deflate-on-oom=on "$@" </dev/null >"$log" 2>&1 &
+  local qemu=$! waited=0
+  # On a loaded host the guest's udev can take longer than the fstab's device timeout to show the test disk: then
+  # no case starts and the guest would sit until TIMEOUT. A guest that has not said VMTEST BOOTED after
+  # DVM_BOOT_WAIT seconds is stopped, and 125 returned (the caller boots again).
+  while kill -0 "$qemu" 2>/dev/null && ! grep -q 'VMTEST BOOTED' "$log" 2>/dev/null; do
+    if ((waited >= ${DVM_BOOT_WAIT:-420})); then
+      kill "$qemu"
+      wait "$qemu"
+      rm -f "$swap"
+      set -e
+      return 125
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  wait "$qemu"
   rc=$?
   set -e
   rm -f "$swap"
