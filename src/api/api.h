@@ -95,7 +95,16 @@ struct api_spot {
 	uint64_t evictions;		/* keys evicted to make room for new ones */
 	uint64_t lost_keys;		/* keys lost because the balloon deflated under them */
 	uint64_t lost_bytes;		/* the bytes those keys held */
+	uint64_t quota_bytes;		/* per user only: its quota (0: none) */
+	uint64_t quota_refused;		/* per user only: writes refused by its quota */
 };
+
+/* One spot user's figures (the default user, then the tenants). */
+struct api_spot_user {
+	char name[64];			/* NUL-terminated, not empty, unique */
+	struct api_spot spot;
+};
+#define API_SPOT_USERS_MAX 17		/* the default user and API_TENANTS_MAX tenants */
 
 /* GET /usbd/status and GET /metrics. Strings are NUL-terminated; longer names are truncated by the backend. */
 struct api_status {
@@ -128,7 +137,9 @@ struct api_status {
 	const char *target_sources[5];
 	/* The spot store's figures from the worker's last report; has_spot false: --spot-listen off (no metrics). */
 	bool has_spot;
-	struct api_spot spot;
+	struct api_spot spot;		/* the totals (deleted tenants' counters included) */
+	size_t spot_nusers;		/* per user, from the same report */
+	struct api_spot_user spot_users[API_SPOT_USERS_MAX];
 };
 
 /* A spot memory tenant (GET /usbd/spot/tenants, PUT and DELETE /usbd/spot/tenants/NAME). */

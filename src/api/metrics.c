@@ -79,6 +79,28 @@ static const struct metric spot_metrics[] = {
 	     "Bytes of the keys lost when the balloon deflated under them (since the balloon worker started)."),
 };
 
+/* Per spot user, labelled tenant="NAME" (the default user's is tenant="default"); emit_spot_users. */
+static const struct metric spot_user_metrics[] = {
+	SPOT("usbd_spot_tenant_used_bytes", "gauge", used_bytes, "Bytes a spot user's store holds."),
+	SPOT("usbd_spot_tenant_keys", "gauge", keys, "Keys in a spot user's store."),
+	SPOT("usbd_spot_tenant_clients", "gauge", clients, "Clients logged in as a spot user."),
+	SPOT("usbd_spot_tenant_commands_total", "counter", commands,
+	     "Commands run as a spot user (since the user was added or the worker started)."),
+	SPOT("usbd_spot_tenant_keyspace_hits_total", "counter", hits,
+	     "Keys a spot user's read commands found (since the user was added or the worker started)."),
+	SPOT("usbd_spot_tenant_keyspace_misses_total", "counter", misses,
+	     "Keys a spot user's read commands did not find (since the user was added or the worker started)."),
+	SPOT("usbd_spot_tenant_evictions_total", "counter", evictions,
+	     "Keys evicted from a spot user's store for room (since the user was added or the worker started)."),
+	SPOT("usbd_spot_tenant_deflation_losses_total", "counter", lost_keys,
+	     "Keys a spot user lost when the balloon deflated under them (since the user was added or the worker started)."),
+	SPOT("usbd_spot_tenant_deflation_lost_bytes_total", "counter", lost_bytes,
+	     "Bytes of the keys a spot user lost to deflations (since the user was added or the worker started)."),
+	SPOT("usbd_spot_tenant_quota_bytes", "gauge", quota_bytes, "A spot user's byte quota (0: none)."),
+	SPOT("usbd_spot_tenant_quota_refused_total", "counter", quota_refused,
+	     "Writes refused by a spot user's quota (since the user was added or the worker started)."),
+};
+
 static void header(FILE *f, const char *name, const char *type, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -110,24 +132,17 @@ static void put_label_value(FILE *f, const char *s, size_t max)
 	}
 }
 
-/*
- * The spot metrics of n stores: each metric's HELP and TYPE once, then one sample per store, labelled
- * tenant="tenants[i]" when tenants is given (NULL: one store, no label). Ready for per-tenant figures.
- */
-static void emit_spot(FILE *f, const struct api_spot *sp, const char *const *tenants, size_t n)
+/* The spot users' metrics: each metric's HELP and TYPE once, then one sample per user, labelled with its name. */
+static void emit_spot_users(FILE *f, const struct api_spot_user *users, size_t n)
 {
-	for (size_t i = 0; i < sizeof(spot_metrics) / sizeof(spot_metrics[0]); i++) {
-		const struct metric *m = &spot_metrics[i];
+	for (size_t i = 0; i < sizeof(spot_user_metrics) / sizeof(spot_user_metrics[0]); i++) {
+		const struct metric *m = &spot_user_metrics[i];
 
 		header(f, m->name, m->type, m->help);
-		for (size_t t = 0; t < n; t++) {
-			fputs(m->name, f);
-			if (tenants) {
-				fputs("{tenant=\"", f);
-				put_label_value(f, tenants[t], SIZE_MAX);
-				fputs("\"}", f);
-			}
-			fprintf(f, " %" PRIu64 "\n", *(const uint64_t *)((const char *)&sp[t] + m->offset));
+		for (size_t u = 0; u < n; u++) {
+			fprintf(f, "%s{tenant=\"", m->name);
+			put_label_value(f, users[u].name, sizeof(users[u].name));
+			fprintf(f, "\"} %" PRIu64 "\n", *(const uint64_t *)((const char *)&users[u].spot + m->offset));
 		}
 	}
 }
@@ -168,7 +183,9 @@ char *metrics_format(const struct api_status *st, const struct api_balloon_stats
 	emit(f, "usbd_worker_up", "gauge", "1 while the balloon worker runs.", st->worker_pid > 0);
 	emit_deflations(f, st);
 	if (st->has_spot)
-		emit_spot(f, &st->spot, NULL, 1);
+		emit_table(f, spot_metrics, sizeof(spot_metrics) / sizeof(spot_metrics[0]), &st->spot);
+	if (st->has_spot && st->spot_nusers)
+		emit_spot_users(f, st->spot_users, st->spot_nusers < API_SPOT_USERS_MAX ? st->spot_nusers : API_SPOT_USERS_MAX);
 	if (stats)
 		emit_table(f, stats_metrics, sizeof(stats_metrics) / sizeof(stats_metrics[0]), stats);
 	/* A failed write (out of memory) sets the error flag; report it once here instead of after every call. */

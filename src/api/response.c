@@ -92,19 +92,49 @@ static json_t *with_sources(json_t *root, const struct api_status *st)
 	return root;
 }
 
-/* Adds "spot" (the spot store's figures) to a status object (which it frees on failure) when there is a store. */
+static json_t *spot_json(const struct api_spot *sp)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "used_bytes", u64(sp->used_bytes), "keys",
+			 u64(sp->keys), "clients", u64(sp->clients), "commands", u64(sp->commands), "keyspace_hits",
+			 u64(sp->hits), "keyspace_misses", u64(sp->misses), "evictions", u64(sp->evictions),
+			 "deflation_lost_keys", u64(sp->lost_keys), "deflation_lost_bytes", u64(sp->lost_bytes));
+}
+
+/* "tenants": each spot user's figures (the default user first), with its name, quota and refused writes. */
+static json_t *spot_users_json(const struct api_status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < st->spot_nusers && i < API_SPOT_USERS_MAX; i++) {
+		const struct api_spot_user *u = &st->spot_users[i];
+		const struct api_spot *sp = &u->spot;
+		json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", u->name,
+				      "used_bytes", u64(sp->used_bytes), "keys", u64(sp->keys), "clients",
+				      u64(sp->clients), "commands", u64(sp->commands), "keyspace_hits", u64(sp->hits),
+				      "keyspace_misses", u64(sp->misses), "evictions", u64(sp->evictions),
+				      "deflation_lost_keys", u64(sp->lost_keys), "deflation_lost_bytes",
+				      u64(sp->lost_bytes), "quota_bytes", u64(sp->quota_bytes), "quota_refused",
+				      u64(sp->quota_refused));
+
+		/* append_new takes o's reference, also when it fails. */
+		if (!o || json_array_append_new(a, o)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Adds "spot" (the spot store's figures, and per user's) to a status object (which it frees on failure) when there
+ * is a store. */
 static json_t *with_spot(json_t *root, const struct api_status *st)
 {
-	const struct api_spot *sp = &st->spot;
 	json_t *o;
 
 	if (!root || !st->has_spot)
 		return root;
-	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "used_bytes", u64(sp->used_bytes), "keys",
-		      u64(sp->keys), "clients", u64(sp->clients), "commands", u64(sp->commands), "keyspace_hits",
-		      u64(sp->hits), "keyspace_misses", u64(sp->misses), "evictions", u64(sp->evictions),
-		      "deflation_lost_keys", u64(sp->lost_keys), "deflation_lost_bytes", u64(sp->lost_bytes));
-	if (!o || json_object_set_new(root, "spot", o)) {
+	o = spot_json(&st->spot);
+	if (!o || json_object_set_new(root, "spot", o) || json_object_set_new(o, "tenants", spot_users_json(st))) {
 		json_decref(root);
 		return NULL;
 	}

@@ -31,6 +31,22 @@ static bool terminated(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
+bool wmsg_stats_valid(const struct wmsg_stats *s)
+{
+	if (s->nusers > TENANT_USERS_MAX || s->reserved)
+		return false;
+	for (uint32_t i = 0; i < s->nusers; i++) {
+		const char *name = s->users[i].name;
+
+		if (!name[0] || !terminated(name, sizeof(s->users[i].name)))
+			return false;
+		for (uint32_t j = 0; j < i; j++)
+			if (!strcmp(s->users[j].name, name))
+				return false;
+	}
+	return true;
+}
+
 bool wmsg_user_op_valid(const struct wmsg_user_op *op)
 {
 	return (op->verb == WUSER_SET || op->verb == WUSER_DEL) && op->reserved == 0 &&
@@ -72,10 +88,14 @@ int wmsg_decode(const void *buf, size_t n, struct wmsg *out)
 	out->hdr = hdr;
 	memcpy(&out->u, (const char *)buf + sizeof(hdr), plen);
 	if ((hdr.type == WMSG_SETUP && !wmsg_setup_valid(&out->u.setup)) ||
-	    (hdr.type == WMSG_USER && !wmsg_user_op_valid(&out->u.user_op))) {
+	    (hdr.type == WMSG_USER && !wmsg_user_op_valid(&out->u.user_op)) ||
+	    (hdr.type == WMSG_STATS && !wmsg_stats_valid(&out->u.stats))) {
 		explicit_bzero(out, sizeof(*out));
 		return -EPROTO;
 	}
+	if (hdr.type == WMSG_STATS)
+		memset(&out->u.stats.users[out->u.stats.nusers], 0,
+		       sizeof(out->u.stats.users[0]) * (TENANT_USERS_MAX - out->u.stats.nusers));
 	return 0;
 }
 
@@ -86,7 +106,8 @@ int wmsg_encode(void *buf, size_t len, uint16_t type, uint64_t seq, const void *
 
 	if (plen < 0 || len < sizeof(hdr) + (size_t)plen || (plen > 0 && !payload))
 		return -EINVAL;
-	if ((type == WMSG_SETUP && !wmsg_setup_valid(payload)) || (type == WMSG_USER && !wmsg_user_op_valid(payload)))
+	if ((type == WMSG_SETUP && !wmsg_setup_valid(payload)) || (type == WMSG_USER && !wmsg_user_op_valid(payload)) ||
+	    (type == WMSG_STATS && !wmsg_stats_valid(payload)))
 		return -EINVAL;
 	hdr.len = plen;
 	memcpy(buf, &hdr, sizeof(hdr));

@@ -16,8 +16,8 @@
 #include "balloon/tenant.h"
 
 /* 2: WMSG_SETUP, the worker is exec'd rather than forked. 3: the spot store's tenants (in WMSG_SETUP, and
- * WMSG_USER), and WMSG_STATS carries struct tenant_stats. */
-#define WPROTO_VERSION 3
+ * WMSG_USER), and WMSG_STATS carries struct tenant_stats. 4: and one struct tenant_user_stats per spot user. */
+#define WPROTO_VERSION 4
 
 enum wmsg_type {
 	WMSG_GROW = 1,   /* controller -> worker: grow by `bytes` (multiple of 2 MiB); reply WMSG_DONE */
@@ -51,7 +51,12 @@ struct wmsg_done {
 struct wmsg_stats {
 	uint64_t grab, chunks;
 	uint64_t resident;      /* bytes of the grab still resident (reclaimable mode can lose some) */
-	struct tenant_stats spot; /* the tenant's (the spot store's); zeros without one */
+	struct tenant_stats spot; /* the tenant's (the spot store's) totals; zeros without one */
+	/* Per user (default first): decode refuses nusers > TENANT_USERS_MAX, reserved != 0, or a name among the first
+	 * nusers that is empty, unterminated or repeated; it zeroes the entries past nusers. */
+	uint32_t nusers;
+	uint32_t reserved;
+	struct tenant_user_stats users[TENANT_USERS_MAX];
 };
 
 /*
@@ -59,6 +64,7 @@ struct wmsg_stats {
  * follows the balloon's mode). Strings end with a NUL inside their arrays.
  */
 #define WMSG_USERS_MAX 16u     /* = SPOT_MAX_TENANTS */
+_Static_assert(TENANT_USERS_MAX == 1 + WMSG_USERS_MAX, "the stats carry the default user and every tenant");
 struct wmsg_user {
 	char name[64];          /* ends with a NUL; "" past nusers */
 	char password[128];
@@ -109,6 +115,8 @@ struct wmsg {
 
 /* Payload size for a type, or -1 for an unknown type. */
 int wmsg_payload_len(uint16_t type);
+/* True when a WMSG_STATS's per-user part is well-formed (see struct wmsg_stats). */
+bool wmsg_stats_valid(const struct wmsg_stats *s);
 /* True when a WMSG_USER is well-formed (see struct wmsg_user_op). */
 bool wmsg_user_op_valid(const struct wmsg_user_op *op);
 /* True when every field of a WMSG_SETUP is in range (see struct wmsg_setup). */

@@ -9,7 +9,8 @@
 /*
  * A tenant's figures, as the worker reports them to the controller (WMSG_STATS) and the metrics show them. The
  * counters count since the worker started (a restarted worker starts from 0, which Prometheus reads as a reset).
- * One set today (the worker's one spot store); per-tenant sets would each be one of these, with the tenant's name.
+ * The totals are one of these; each user of the spot store (default and tenants) also gets one, in a
+ * tenant_user_stats.
  */
 struct tenant_stats {
 	uint64_t used;          /* gauge: bytes of item slots in use (keys and values) */
@@ -20,6 +21,16 @@ struct tenant_stats {
 	uint64_t evictions;     /* keys evicted to make room */
 	uint64_t lost_keys;     /* keys lost because the balloon took their chunk back (or, reclaimable, the kernel) */
 	uint64_t lost_bytes;    /* the bytes of those keys' slots */
+};
+
+/* One spot user's figures (the spot store's "default" user, then its tenants): at most TENANT_USERS_MAX. */
+#define TENANT_NAME_MAX 64u     /* bytes of a name, its NUL included (= SPOT_NAME_MAX) */
+#define TENANT_USERS_MAX 17u    /* the default user and up to 16 tenants (1 + WMSG_USERS_MAX) */
+struct tenant_user_stats {
+	char name[TENANT_NAME_MAX]; /* ends with a NUL, not empty */
+	uint64_t quota;             /* bytes; 0: none */
+	uint64_t refused;           /* writes refused by the quota */
+	struct tenant_stats s;      /* the user's own store and connections */
 };
 
 /*
@@ -41,6 +52,8 @@ struct worker_tenant {
 	size_t (*chunks_take)(void *ctx, size_t n, void **out);
 	/* Fills in its figures (the spot part of a stats message). */
 	void (*stats)(void *ctx, struct tenant_stats *out);
+	/* Fills in up to max users' figures (default first); returns how many. NULL: none. */
+	size_t (*user_stats)(void *ctx, struct tenant_user_stats *out, size_t max);
 	/* A WMSG_USER from the controller (NULL: ignored): a tenant user to add, change or remove. */
 	void (*user_op)(void *ctx, const struct wmsg_user_op *op);
 	void (*destroy)(void *ctx);

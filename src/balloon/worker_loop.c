@@ -113,6 +113,8 @@ static int stats(struct worker *wk, const struct wmsg *msg)
 
 	if (wk->tenant)
 		wk->tenant->stats(wk->tenant->ctx, &s.spot);
+	if (wk->tenant && wk->tenant->user_stats)
+		s.nusers = (uint32_t)wk->tenant->user_stats(wk->tenant->ctx, s.users, TENANT_USERS_MAX);
 	return reply(wk, WMSG_STATS, msg->hdr.seq, &s);
 }
 

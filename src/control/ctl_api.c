@@ -216,6 +216,25 @@ static enum api_deflation_reason api_reason(enum policy_reason r)
 	}
 }
 
+static struct api_spot api_spot_of(const struct tenant_stats *t, uint64_t quota, uint64_t refused)
+{
+	_Static_assert(API_SPOT_USERS_MAX == TENANT_USERS_MAX && sizeof(((struct api_spot_user *)0)->name) ==
+			       TENANT_NAME_MAX, "the API's per-user figures hold the worker's");
+	return (struct api_spot){
+		.used_bytes = t->used,
+		.keys = t->keys,
+		.clients = t->clients,
+		.commands = t->commands,
+		.hits = t->hits,
+		.misses = t->misses,
+		.evictions = t->evictions,
+		.lost_keys = t->lost_keys,
+		.lost_bytes = t->lost_bytes,
+		.quota_bytes = quota,
+		.quota_refused = refused,
+	};
+}
+
 static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 {
 	struct ctl *c = ctl_of(ctx);
@@ -251,17 +270,14 @@ static int get_status(void *ctx, struct api_status *s, char *err, size_t len)
 		s->target_sources[f] = target_source_name(c->tg_src[f]);
 	if (strcmp(c->wk.spot.listen, "off")) {
 		s->has_spot = true;
-		s->spot = (struct api_spot){
-			.used_bytes = c->wk.stats.spot.used,
-			.keys = c->wk.stats.spot.keys,
-			.clients = c->wk.stats.spot.clients,
-			.commands = c->wk.stats.spot.commands,
-			.hits = c->wk.stats.spot.hits,
-			.misses = c->wk.stats.spot.misses,
-			.evictions = c->wk.stats.spot.evictions,
-			.lost_keys = c->wk.stats.spot.lost_keys,
-			.lost_bytes = c->wk.stats.spot.lost_bytes,
-		};
+		s->spot = api_spot_of(&c->wk.stats.spot, 0, 0);
+		s->spot_nusers = c->wk.stats.nusers;
+		for (size_t i = 0; i < s->spot_nusers; i++) {
+			const struct tenant_user_stats *u = &c->wk.stats.users[i];
+
+			memcpy(s->spot_users[i].name, u->name, sizeof(s->spot_users[i].name));
+			s->spot_users[i].spot = api_spot_of(&u->s, u->quota, u->refused);
+		}
 	}
 	return 0;
 }

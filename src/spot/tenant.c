@@ -109,6 +109,32 @@ static void t_stats(void *ctx, struct tenant_stats *out)
 	server_counters(sp->srv, &out->clients, &out->commands, &out->hits, &out->misses);
 }
 
+static size_t t_user_stats(void *ctx, struct tenant_user_stats *out, size_t max)
+{
+	struct spot *sp = ctx;
+	size_t n = 0;
+
+	_Static_assert(TENANT_NAME_MAX == SPOT_NAME_MAX && TENANT_USERS_MAX >= SPOT_MAX_USERS, "every user fits");
+	for (size_t i = 0; i < SPOT_MAX_USERS && n < max; i++) {
+		const struct spot_user *u = &sp->users.u[i];
+		struct store_stats st;
+
+		if (!u->live)
+			continue;
+		store_get_stats(u->store, &st);
+		out[n] = (struct tenant_user_stats){
+			.quota = u->quota,
+			.refused = st.refused,
+			.s = { .used = st.used, .keys = st.keys, .clients = u->clients, .commands = u->commands,
+			       .hits = u->hits, .misses = u->misses, .evictions = st.evictions,
+			       .lost_keys = st.losses + st.dropped, .lost_bytes = st.loss_bytes + st.dropped_bytes },
+		};
+		memcpy(out[n].name, u->name, sizeof(out[n].name));
+		n++;
+	}
+	return n;
+}
+
 static void t_user_op(void *ctx, const struct wmsg_user_op *op)
 {
 	struct spot *sp = ctx;
@@ -174,6 +200,7 @@ struct worker_tenant *spot_tenant_new(const void *arg)
 		.chunk_added = t_chunk_added,
 		.chunks_take = t_chunks_take,
 		.stats = t_stats,
+		.user_stats = t_user_stats,
 		.user_op = t_user_op,
 		.destroy = t_destroy,
 	};

@@ -31,6 +31,7 @@ struct spot_user {
 	struct store *store;
 	uint64_t commands;              /* requests run as this user */
 	uint64_t clients;               /* connections logged in as this user now */
+	uint64_t hits, misses;          /* keys its read commands found and did not find */
 };
 
 struct spot_users {

@@ -165,6 +165,49 @@ static void metrics_should_report_each_spot_figure_under_its_name(void **state)
 	free(on);
 }
 
+static void metrics_should_label_each_spot_user(void **state)
+{
+	struct api_status st = sample_status();
+	char *none, *text;
+
+	st.has_spot = true;
+	st.spot = (struct api_spot){ .keys = 9, .hits = 99 };
+	none = metrics_format(&st, NULL);
+	assert_non_null(none);
+	assert_null(strstr(none, "usbd_spot_tenant_"));
+	st.spot_nusers = 2;
+	snprintf(st.spot_users[0].name, sizeof(st.spot_users[0].name), "default");
+	st.spot_users[0].spot = (struct api_spot){ .keys = 4, .hits = 2, .commands = 3 };
+	snprintf(st.spot_users[1].name, sizeof(st.spot_users[1].name), "b\"o\\b\n");
+	st.spot_users[1].spot = (struct api_spot){ .keys = 5, .misses = 1, .used_bytes = 7, .clients = 1,
+						   .evictions = 6, .lost_keys = 8, .lost_bytes = 10, .quota_bytes = 2 << 20,
+						   .quota_refused = 11 };
+	text = metrics_format(&st, NULL);
+	assert_non_null(text);
+	/* The totals keep their names, unlabelled. */
+	assert_true(has_line(text, "usbd_spot_keys 9"));
+	assert_true(has_line(text, "usbd_spot_keyspace_hits_total 99"));
+	assert_true(has_line(text, "# TYPE usbd_spot_tenant_keys gauge"));
+	assert_true(has_line(text, "usbd_spot_tenant_keys{tenant=\"default\"} 4"));
+	assert_true(has_line(text, "usbd_spot_tenant_keyspace_hits_total{tenant=\"default\"} 2"));
+	assert_true(has_line(text, "usbd_spot_tenant_commands_total{tenant=\"default\"} 3"));
+	assert_true(has_line(text, "usbd_spot_tenant_quota_bytes{tenant=\"default\"} 0"));
+	assert_true(has_line(text, "usbd_spot_tenant_keys{tenant=\"b\\\"o\\\\b\\n\"} 5"));
+	assert_true(has_line(text, "usbd_spot_tenant_keyspace_misses_total{tenant=\"b\\\"o\\\\b\\n\"} 1"));
+	assert_true(has_line(text, "usbd_spot_tenant_used_bytes{tenant=\"b\\\"o\\\\b\\n\"} 7"));
+	assert_true(has_line(text, "usbd_spot_tenant_clients{tenant=\"b\\\"o\\\\b\\n\"} 1"));
+	assert_true(has_line(text, "usbd_spot_tenant_evictions_total{tenant=\"b\\\"o\\\\b\\n\"} 6"));
+	assert_true(has_line(text, "usbd_spot_tenant_deflation_losses_total{tenant=\"b\\\"o\\\\b\\n\"} 8"));
+	assert_true(has_line(text, "usbd_spot_tenant_deflation_lost_bytes_total{tenant=\"b\\\"o\\\\b\\n\"} 10"));
+	assert_true(has_line(text, "usbd_spot_tenant_quota_bytes{tenant=\"b\\\"o\\\\b\\n\"} 2097152"));
+	assert_true(has_line(text, "usbd_spot_tenant_quota_refused_total{tenant=\"b\\\"o\\\\b\\n\"} 11"));
+	/* HELP and TYPE once per metric, before its first sample. */
+	assert_null(strstr(strstr(text, "# TYPE usbd_spot_tenant_keys ") + 1, "# TYPE usbd_spot_tenant_keys "));
+	assert_true(strstr(text, "# TYPE usbd_spot_tenant_keys ") < strstr(text, "usbd_spot_tenant_keys{"));
+	free(none);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +217,7 @@ int main(void)
 		cmocka_unit_test(metrics_should_leave_out_domain_statistics_when_disabled),
 		cmocka_unit_test(metrics_should_report_no_worker_and_calm_pressure),
 		cmocka_unit_test(metrics_should_report_each_spot_figure_under_its_name),
+		cmocka_unit_test(metrics_should_label_each_spot_user),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,6 +94,9 @@ static int get_status(void *ctx, struct api_status *out, char *err, size_t len)
 		out->has_spot = true;
 		out->spot = (struct api_spot){ .used_bytes = 1, .keys = 2, .clients = 3, .commands = 4, .hits = 5,
 					       .misses = 6, .evictions = 7, .lost_keys = 8, .lost_bytes = 9 };
+		out->spot_nusers = 1;
+		snprintf(out->spot_users[0].name, sizeof(out->spot_users[0].name), "al\"ice");
+		out->spot_users[0].spot = (struct api_spot){ .keys = 1, .hits = 2, .quota_bytes = 3, .quota_refused = 4 };
 	}
 	return failing(ctx, err, len);
 }
@@ -348,7 +351,9 @@ static void status_should_carry_the_spot_figures_when_there_is_a_store(void **st
 	       "\"worker_restarts\":0,\"registered_apps\":0,\"last_deflation\":null,\"app_cgroup\":\"app\","
 	       "\"domain\":\"\",\"version\":\"0.1.0\",\"spot\":{\"used_bytes\":1,\"keys\":2,\"clients\":3,"
 	       "\"commands\":4,\"keyspace_hits\":5,\"keyspace_misses\":6,\"evictions\":7,\"deflation_lost_keys\":8,"
-	       "\"deflation_lost_bytes\":9}}");
+	       "\"deflation_lost_bytes\":9,\"tenants\":[{\"name\":\"al\\\"ice\",\"used_bytes\":0,\"keys\":1,"
+	       "\"clients\":0,\"commands\":0,\"keyspace_hits\":2,\"keyspace_misses\":0,\"evictions\":0,"
+	       "\"deflation_lost_keys\":0,\"deflation_lost_bytes\":0,\"quota_bytes\":3,\"quota_refused\":4}]}}");
 }
 
 static void metrics_should_answer_prometheus_text(void **state)

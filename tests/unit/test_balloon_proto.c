@@ -20,6 +20,11 @@ static const struct wmsg_stats sample_stats = {
 	.grab = 1, .chunks = 2, .resident = 3,
 	.spot = { .used = 4, .keys = 5, .clients = 6, .commands = 7, .hits = 8, .misses = 9, .evictions = 10,
 		  .lost_keys = 11, .lost_bytes = 12 },
+	.nusers = 2,
+	.users = { { .name = "default", .quota = 13, .refused = 14, .s = { .used = 15, .hits = 16, .misses = 17 } },
+		   { .name = "alice", .quota = 18, .refused = 19, .s = { .keys = 20, .commands = 21, .clients = 22,
+									  .evictions = 23, .lost_keys = 24,
+									  .lost_bytes = 25 } } },
 };
 static const struct wmsg_size sample_size = { .bytes = UINT64_MAX };
 static const struct wmsg_setup sample_setup = {
@@ -207,6 +212,67 @@ static void setup_should_be_refused_by_encode_and_decode_when_out_of_range(void 
 	}
 }
 
+/* Sends stats as a hostile or broken worker would (encode refuses what decode refuses): decode's result. */
+static int decode_stats(const struct wmsg_stats *st, struct wmsg *out)
+{
+	static unsigned char buf[sizeof(struct wmsg)];
+	struct wmsg_hdr hdr = { .version = WPROTO_VERSION, .type = WMSG_STATS, .len = sizeof(*st) };
+
+	memcpy(buf, &hdr, HDR);
+	memcpy(buf + HDR, st, sizeof(*st));
+	memset(out, 0xa5, sizeof(*out));
+	return decode_guarded(buf, HDR + sizeof(*st), out);
+}
+
+static void stats_should_be_refused_by_encode_and_decode_when_malformed(void **state)
+{
+	unsigned char buf[sizeof(struct wmsg)];
+	struct wmsg_stats full = sample_stats;
+	struct wmsg out;
+
+	(void)state;
+	/* The most there can be: the default user and 16 tenants. */
+	full.nusers = TENANT_USERS_MAX;
+	for (uint32_t i = 0; i < TENANT_USERS_MAX; i++)
+		snprintf(full.users[i].name, sizeof(full.users[i].name), "user%u", i);
+	assert_true(wmsg_stats_valid(&full));
+	assert_int_equal(decode_stats(&full, &out), 0);
+	assert_memory_equal(&out.u.stats, &full, sizeof(full));
+	/* No users at all (a worker without a tenant). */
+	full.nusers = 0;
+	assert_int_equal(decode_stats(&full, &out), 0);
+	for (int how = 0; how < 6; how++) {
+		struct wmsg_stats bad = sample_stats;
+
+		switch (how) {
+		case 0: bad.nusers = TENANT_USERS_MAX + 1; break;
+		case 1: bad.nusers = UINT32_MAX; break;
+		case 2: bad.reserved = 1; break;
+		case 3: bad.users[1].name[0] = '\0'; break;
+		case 4: memset(bad.users[1].name, 'a', sizeof(bad.users[1].name)); break;
+		case 5: memcpy(bad.users[1].name, "default", sizeof("default")); break;
+		}
+		assert_false(wmsg_stats_valid(&bad));
+		assert_int_equal(wmsg_encode(buf, sizeof(buf), WMSG_STATS, 1, &bad), -EINVAL);
+		assert_int_equal(decode_stats(&bad, &out), -EPROTO);
+	}
+}
+
+static void stats_decode_should_zero_the_entries_past_nusers(void **state)
+{
+	struct wmsg_stats st = sample_stats;
+	struct wmsg out;
+
+	(void)state;
+	/* Garbage past nusers (no NUL, a repeated name) is not looked at, and not passed on. */
+	memset(st.users[2].name, 'x', sizeof(st.users[2].name));
+	memcpy(st.users[3].name, "alice", sizeof("alice"));
+	st.users[3].s.keys = 99;
+	assert_true(wmsg_stats_valid(&st));
+	assert_int_equal(decode_stats(&st, &out), 0);
+	assert_memory_equal(&out.u.stats, &sample_stats, sizeof(sample_stats));
+}
+
 static void decode_should_refuse_short_datagrams(void **state)
 {
 	unsigned char buf[sizeof(struct wmsg)];
@@ -364,6 +430,8 @@ int main(void)
 		cmocka_unit_test(encode_should_refuse_unknown_types_small_buffers_and_missing_payloads),
 		cmocka_unit_test(setup_should_be_refused_by_encode_and_decode_when_out_of_range),
 		cmocka_unit_test(user_op_should_be_refused_by_encode_and_decode_when_malformed),
+		cmocka_unit_test(stats_should_be_refused_by_encode_and_decode_when_malformed),
+		cmocka_unit_test(stats_decode_should_zero_the_entries_past_nusers),
 		cmocka_unit_test(decode_should_refuse_short_datagrams),
 		cmocka_unit_test(decode_should_refuse_long_datagrams),
 		cmocka_unit_test(decode_should_refuse_a_bad_version),
