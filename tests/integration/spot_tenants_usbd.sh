@@ -9,10 +9,11 @@ source "$(dirname "$0")/lib.sh"
 require_root
 command -v redis-cli >/dev/null || skip "needs redis-tools"
 command -v curl >/dev/null || skip "needs curl"
+command -v jq >/dev/null || skip "needs jq"
 
 mkcg "$T_NAME" $((1 << 30))
 mkcg "$T_NAME/app"
-port=$(free_port)
+port=$(free_port) mport=$(free_port)
 printf 'alice s3cret-a 2M\nbob\n' >"$T_DIR/bad"
 out=$(timeout 20 "$USBD" --domain "$T_NAME" "$T_NAME/app" --spot-listen "127.0.0.1:$port" --api-sock off \
 	--apps-sock "$T_DIR/apps.sock" --harvest-journal "$T_DIR/harvest.journal" --state-file off \
@@ -23,7 +24,7 @@ out=$(timeout 20 "$USBD" --domain "$T_NAME" "$T_NAME/app" --spot-listen "127.0.0
 printf 'alice s3cret-a 2M\nbob s3cret-b\n' >"$T_DIR/tenants"
 sock=$T_DIR/usbd.sock
 start_usbd --domain "$T_NAME" "$T_NAME/app" --grab-lower 32M --spot-listen "127.0.0.1:$port" --api-sock "$sock" \
-	--spot-tenants-file "$T_DIR/tenants"
+	--spot-tenants-file "$T_DIR/tenants" --metrics-listen "127.0.0.1:$mport"
 as() { local u=$1 p=$2; shift 2; redis-cli -p "$port" --user "$u" --pass "$p" --no-auth-warning "$@" 2>&1; }
 ready() { [[ $(redis-cli -p "$port" INFO memory 2>/dev/null | tr -d '\r' | awk -F: '$1 == "maxmemory" {print $2}') -ge $((32 << 20)) ]]; }
 wait_for 60 "the spot store to hold 32 MiB" ready
@@ -32,6 +33,46 @@ wait_for 60 "the spot store to hold 32 MiB" ready
 	fail "keyspaces not apart: alice '$(as alice s3cret-a get k)', bob '$(as bob s3cret-b get k)'"
 [[ $(as alice s3cret-a info memory | tr -d '\r' | grep '^maxmemory:') == "maxmemory:$((2 << 20))" ]] ||
 	fail "alice's maxmemory is not her quota"
+# Per tenant, exactly: alice 2 hits and a write refused by her quota (the slot of 1.5 MiB does not fit), bob 1 hit and 1 miss, default 1 miss.
+[[ $(as alice s3cret-a get k) == a && -z $(as bob s3cret-b get nope) ]] || fail "alice's hit or bob's miss"
+big() { head -c $((3 << 19)) /dev/zero | tr '\0' v | as alice s3cret-a -x set "$1"; }
+[[ $(big big) == *OOM* ]] || fail "alice wrote 1.5 MiB past her quota, with her other key"
+tenant_metrics() {  # tenant_metrics URL...: the per-tenant samples of the figures checked below, sorted
+	curl -sf "$@" | grep -E '^usbd_spot_tenant_(keys|keyspace_(hits|misses)_total|quota_(bytes|refused_total))\{' | sort
+}
+want='usbd_spot_tenant_keys{tenant="alice"} 1
+usbd_spot_tenant_keys{tenant="bob"} 1
+usbd_spot_tenant_keys{tenant="default"} 0
+usbd_spot_tenant_keyspace_hits_total{tenant="alice"} 2
+usbd_spot_tenant_keyspace_hits_total{tenant="bob"} 1
+usbd_spot_tenant_keyspace_hits_total{tenant="default"} 0
+usbd_spot_tenant_keyspace_misses_total{tenant="alice"} 0
+usbd_spot_tenant_keyspace_misses_total{tenant="bob"} 1
+usbd_spot_tenant_keyspace_misses_total{tenant="default"} 1
+usbd_spot_tenant_quota_bytes{tenant="alice"} 2097152
+usbd_spot_tenant_quota_bytes{tenant="bob"} 0
+usbd_spot_tenant_quota_bytes{tenant="default"} 0
+usbd_spot_tenant_quota_refused_total{tenant="alice"} 1
+usbd_spot_tenant_quota_refused_total{tenant="bob"} 0
+usbd_spot_tenant_quota_refused_total{tenant="default"} 0'
+# The controller asks for the figures every second: wait for them, then every one is exact.
+wait_for 20 "the per-tenant metrics" bash -c "[[ \"\$(curl -sf http://127.0.0.1:$mport/metrics | grep -c '^usbd_spot_tenant_keyspace_hits_total{tenant=\"alice\"} 2$')\" == 1 ]]"
+got=$(tenant_metrics "http://127.0.0.1:$mport/metrics")
+[[ $got == "$(sort <<<"$want")" ]] || fail "per-tenant metrics over TCP: $got, want: $want"
+got=$(tenant_metrics --unix-socket "$sock" http://localhost/metrics)
+[[ $got == "$(sort <<<"$want")" ]] || fail "per-tenant metrics on the API socket: $got"
+curl -sf http://127.0.0.1:$mport/metrics | grep -E '^usbd_spot_keyspace_(hits|misses)_total ' | sort | paste -sd' ' |
+	grep -qx 'usbd_spot_keyspace_hits_total 3 usbd_spot_keyspace_misses_total 2' || fail "the unlabelled totals"
+if command -v promtool >/dev/null; then
+	curl -sf http://127.0.0.1:$mport/metrics | promtool check metrics >"$T_DIR/promtool.log" 2>&1 ||
+		fail "promtool: $(cat "$T_DIR/promtool.log")"
+	[[ ! -s $T_DIR/promtool.log ]] || fail "promtool complains: $(cat "$T_DIR/promtool.log")"
+fi
+got=$(curl -sf --unix-socket "$sock" http://localhost/usbd/status |
+	jq -c '[.spot.tenants[] | [.name, .keyspace_hits, .keyspace_misses, .keys, .quota_bytes, .quota_refused]]')
+[[ $got == '[["default",0,1,0,0,0],["alice",2,0,1,2097152,1],["bob",1,1,1,0,0]]' ]] ||
+	fail "/usbd/status's spot tenants: $got"
+echo "ok: per-tenant hits, misses, keys, quota and refused writes over TCP, the API socket and /usbd/status"
 [[ $(as alice wrong get k) == *WRONGPASS* ]] || fail "a wrong password was taken"
 ! grep -q s3cret "$T_DIR"/*.log 2>/dev/null || fail "a password is in usbd's log"
 
