@@ -93,7 +93,7 @@ static const struct metric spot_user_metrics[] = {
 	SPOT("usbd_spot_tenant_evictions_total", "counter", evictions,
 	     "Keys evicted from a spot user's store for room (since the user was added or the worker started)."),
 	SPOT("usbd_spot_tenant_deflation_losses_total", "counter", lost_keys,
-	     "Keys a spot user lost when the balloon deflated under them (since the user was added or the worker started)."),
+	     "Keys a spot user lost to deflations (since the user was added or the worker started)."),
 	SPOT("usbd_spot_tenant_deflation_lost_bytes_total", "counter", lost_bytes,
 	     "Bytes of the keys a spot user lost to deflations (since the user was added or the worker started)."),
 	SPOT("usbd_spot_tenant_quota_bytes", "gauge", quota_bytes, "A spot user's byte quota (0: none)."),
@@ -182,10 +182,12 @@ char *metrics_format(const struct api_status *st, const struct api_balloon_stats
 	     st->deflate_on_oom);
 	emit(f, "usbd_worker_up", "gauge", "1 while the balloon worker runs.", st->worker_pid > 0);
 	emit_deflations(f, st);
-	if (st->has_spot)
+	/* The per-user metrics' HELP and TYPE come with the store, samples or not (none before the worker's report). */
+	if (st->has_spot) {
 		emit_table(f, spot_metrics, sizeof(spot_metrics) / sizeof(spot_metrics[0]), &st->spot);
-	if (st->has_spot && st->spot_nusers)
-		emit_spot_users(f, st->spot_users, st->spot_nusers < API_SPOT_USERS_MAX ? st->spot_nusers : API_SPOT_USERS_MAX);
+		emit_spot_users(f, st->spot_users, st->spot_nusers < API_SPOT_USERS_MAX ? st->spot_nusers
+											  : API_SPOT_USERS_MAX);
+	}
 	if (stats)
 		emit_table(f, stats_metrics, sizeof(stats_metrics) / sizeof(stats_metrics[0]), stats);
 	/* A failed write (out of memory) sets the error flag; report it once here instead of after every call. */

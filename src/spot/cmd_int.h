@@ -85,8 +85,11 @@ static inline void keystat(struct call *c, bool found)
 	if (!(c->cmd->flags & CMD_KEYSTATS))
 		return;
 	*(found ? &c->env->hits : &c->env->misses) += 1;
-	if (c->env->users)
-		*(found ? &c->env->users->u[c->cl->user].hits : &c->env->users->u[c->cl->user].misses) += 1;
+	if (c->env->users) {
+		struct spot_user *u = &c->env->users->u[c->cl->user];
+
+		*(found ? &u->hits : &u->misses) += 1;
+	}
 }
 /* Looks a key's value up, wanting one of type `type` (enum store_type): 1 found, 0 missing, -1 of another type (then
  * WRONGTYPE is the reply). Counts the lookup (keystat). */

@@ -19,7 +19,7 @@ url=http://127.0.0.1:$mport
 code=$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" -X PUT http://localhost/balloon \
   -d '{"amount_mib": 64, "deflate_on_oom": true, "stats_polling_interval_s": 1}')
 [[ $code == 204 ]] || fail "PUT /balloon with statistics: HTTP $code"
-wait_for 10 "the spot metrics" bash -c "curl -sf $url/metrics | grep -q '^usbd_spot_keys '"
+wait_for 10 "the spot metrics" bash -c "curl -sf $url/metrics | grep -q '^usbd_spot_tenant_keys{tenant=\"default\"} '"
 
 curl -sf "$url/metrics" >"$T_DIR/metrics" || fail "GET /metrics over TCP failed"
 promtool check metrics <"$T_DIR/metrics" >"$T_DIR/promtool.log" 2>&1 || fail "promtool: $(cat "$T_DIR/promtool.log")"

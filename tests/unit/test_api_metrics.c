@@ -174,14 +174,15 @@ static void metrics_should_label_each_spot_user(void **state)
 	st.spot = (struct api_spot){ .keys = 9, .hits = 99 };
 	none = metrics_format(&st, NULL);
 	assert_non_null(none);
-	assert_null(strstr(none, "usbd_spot_tenant_"));
+	assert_true(has_line(none, "# TYPE usbd_spot_tenant_keys gauge"));
+	assert_null(strstr(none, "usbd_spot_tenant_keys{"));
 	st.spot_nusers = 2;
 	snprintf(st.spot_users[0].name, sizeof(st.spot_users[0].name), "default");
 	st.spot_users[0].spot = (struct api_spot){ .keys = 4, .hits = 2, .commands = 3 };
 	snprintf(st.spot_users[1].name, sizeof(st.spot_users[1].name), "b\"o\\b\n");
 	st.spot_users[1].spot = (struct api_spot){ .keys = 5, .misses = 1, .used_bytes = 7, .clients = 1,
-						   .evictions = 6, .lost_keys = 8, .lost_bytes = 10, .quota_bytes = 2 << 20,
-						   .quota_refused = 11 };
+						   .evictions = 6, .lost_keys = 8, .lost_bytes = 10,
+						   .quota_bytes = 2 << 20, .quota_refused = 11 };
 	text = metrics_format(&st, NULL);
 	assert_non_null(text);
 	/* The totals keep their names, unlabelled. */

@@ -96,7 +96,8 @@ static int get_status(void *ctx, struct api_status *out, char *err, size_t len)
 					       .misses = 6, .evictions = 7, .lost_keys = 8, .lost_bytes = 9 };
 		out->spot_nusers = 1;
 		snprintf(out->spot_users[0].name, sizeof(out->spot_users[0].name), "al\"ice");
-		out->spot_users[0].spot = (struct api_spot){ .keys = 1, .hits = 2, .quota_bytes = 3, .quota_refused = 4 };
+		out->spot_users[0].spot = (struct api_spot){ .keys = 1, .hits = 2, .quota_bytes = 3,
+							     .quota_refused = 4 };
 	}
 	return failing(ctx, err, len);
 }
