@@ -115,6 +115,12 @@ static int stats(struct worker *wk, const struct wmsg *msg)
 		wk->tenant->stats(wk->tenant->ctx, &s.spot);
 	if (wk->tenant && wk->tenant->user_stats)
 		s.nusers = (uint32_t)wk->tenant->user_stats(wk->tenant->ctx, s.users, TENANT_USERS_MAX);
+	/* Encoding would refuse them (and the reply with them): the totals still go. Cannot happen with src/spot. */
+	if (!wmsg_stats_valid(&s)) {
+		log_warn("spot: per-user figures left out of the stats: a name is empty, too long or repeated");
+		s.nusers = 0;
+		memset(s.users, 0, sizeof(s.users));
+	}
 	return reply(wk, WMSG_STATS, msg->hdr.seq, &s);
 }
 
