@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_lib.sh: libusbd's page-out policy against the kernel's reclaim, random, address-order FIFO and Belady's
-# offline bound, on five workloads (issue 6, "Measure"). As root, cgroup v1; makes a cgroup and a swap file and
-# removes both at exit. Usage: bench/bench_lib.sh [BUILD_DIR]   (BENCH_LIB_QUICK=1: short workloads;
-# HOG_MIB, THRESHOLD_MIB, SIZE_MIB, RUN_TIMEOUT and SKEW_ACCESSES (80/20's length) override the sizes below; WORKLOADS picks workloads, POLICIES
+# offline bound, on five workloads. As root, cgroup v1; makes a cgroup and a swap file and removes both at exit.
+# Usage: bench/bench_lib.sh [BUILD_DIR]   (BENCH_LIB_QUICK=1: short workloads; HOG_MIB, THRESHOLD_MIB, SIZE_MIB,
+# RUN_TIMEOUT and SKEW_ACCESSES (80/20's length) override the sizes below; WORKLOADS picks workloads, POLICIES
 # policies (lib kernel random fifo by default; lib-cold: the tracker's cold memory only, no in-use memory; lib-late:
 # lib registered after the fill, see below); lib, when listed, runs first in each workload, since the kernel run's limit comes from it;
 # BENCH_LIB_KEEP=DIR keeps the traces, schedules and raw lines there)
