@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench_lib.sh: libusbd's page-out policy against the kernel's reclaim, random, address-order FIFO and Belady's
-# offline bound, on five workloads (issue 6, "Measure"). As root, cgroup v1; makes a cgroup and a swap file and
-# removes both at exit. Usage: bench/bench_lib.sh [BUILD_DIR]   (BENCH_LIB_QUICK=1: short workloads;
-# HOG_MIB, THRESHOLD_MIB, SIZE_MIB and RUN_TIMEOUT override the sizes below; WORKLOADS picks workloads, POLICIES
+# offline bound, on five workloads. As root, cgroup v1; makes a cgroup and a swap file and removes both at exit.
+# Usage: bench/bench_lib.sh [BUILD_DIR]   (BENCH_LIB_QUICK=1: short workloads; HOG_MIB, THRESHOLD_MIB, SIZE_MIB,
+# RUN_TIMEOUT and SKEW_ACCESSES (80/20's length) override the sizes below; WORKLOADS picks workloads, POLICIES
 # policies (lib kernel random fifo by default; lib-cold: the tracker's cold memory only, no in-use memory; lib-late:
 # lib registered after the fill, see below); lib, when listed, runs first in each workload, since the kernel run's limit comes from it;
 # BENCH_LIB_KEEP=DIR keeps the traces, schedules and raw lines there)
@@ -28,8 +28,9 @@
 # domain's memory.failcnt rose (kernel); one that did not is rerun up to twice, then flagged.
 # lib-late registers after the fill, as the classic exercise does: until then its memory sits in the app cgroup,
 # which may not swap once any app registered, and the fill beside the hog does not fit the domain. So the domain's
-# limit is raised by the region's size for the run, and the app, once registered, writes the run's limit back
-# (bench_lib_policy --late-limit): the kernel reclaims the excess from it, as it does during lib's own fill. The
+# limit is raised by the region's size for the run, and the app, once registered and its region tracked (which
+# re-charges it, docs/LIBUSBD.md), writes the run's limit back (bench_lib_policy --late-limit): the kernel reclaims
+# the excess from it, as it does during lib's own fill. The
 # bounds (Belady, oracle) are computed on each lib run's own memory over time.
 # Swap-ins and swap-outs are pages (/proc/vmstat deltas over the workload phase, machine-wide: run it on a quiet
 # machine); Belady's bound is in pages too (misses x pages per block).
@@ -95,7 +96,7 @@ sleep 3
 if [[ ${BENCH_LIB_QUICK:-0} == 1 ]]; then
   HOT=(--passes 40) CYC=(--passes 2) SKEW=(--accesses 40000) PHASE=(--passes 40)
 else
-  HOT=(--passes 600) CYC=(--passes 4) SKEW=(--accesses 200000) PHASE=(--passes 600)
+  HOT=(--passes 600) CYC=(--passes 4) SKEW=(--accesses ${SKEW_ACCESSES:-200000}) PHASE=(--passes 600)
 fi
 declare -A ARGS=([hot]="--workload hot ${HOT[*]}" [cyclic]="--workload cyclic ${CYC[*]}"
   [skew]="--workload skew ${SKEW[*]}" [phase]="--workload phase ${PHASE[*]}" [thp]="--workload hot ${HOT[*]} --huge")

@@ -5,8 +5,9 @@
  *   lib     the library's tracker and selector (usbd_balloon: cold memory first, then in-use memory behind
  *           the scan front)
  *   lib-late  lib, registered after the fill (the classic exercise's order) instead of before the mmap; with
- *           --late-limit BYTES the app then writes BYTES to DIR/memory.limit_in_bytes (bench_lib.sh raises the
- *           domain's limit by the region for the fill, which cannot swap before the app registers)
+ *           --late-limit BYTES the app, once its region is tracked (and so re-charged), writes BYTES to
+ *           DIR/memory.limit_in_bytes (bench_lib.sh raises the domain's limit by the region for the fill,
+ *           which cannot swap before the app registers)
  *   lib-cold  the tracker's cold memory only (usbd_tracker_select): the kernel takes the shortfall at the limit
  *   kernel  none: the app ignores SIGBALLOON and the kernel's own reclaim picks what goes to swap
  *   random  resident blocks picked at random
@@ -503,16 +504,18 @@ int main(int argc, char **argv)
 	memset(b.mem, 1, b.size);
 	if (late && connect_usbd(sock, &h) < 0)
 		return 1;
-	if (late_limit && (late_tries = lower_limit(late_limit)) < 0) {
-		fprintf(stderr, "%s: cannot lower the limit to %llu: %s\n", b.dom, (unsigned long long)late_limit,
-			strerror(errno));
-		return 3;
-	}
 	if ((b.policy == P_LIB || b.policy == P_LIB_COLD) &&
 	    ((err = usbd_tracker_new(&b.t, NULL)) || (err = usbd_tracker_add(b.t, b.mem, b.size, huge ? USBD_TRACK_HUGE : 0)) ||
 	     (err = usbd_tracker_start(b.t, tick)))) {
 		fprintf(stderr, "tracker: %s\n", strerror(-err));
 		return 1;
+	}
+	/* Written back once the region is tracked: registered after the fill, the library re-charged it as it added it,
+	 * so the kernel may now swap it to get under the limit. */
+	if (late_limit && (late_tries = lower_limit(late_limit)) < 0) {
+		fprintf(stderr, "%s: cannot lower the limit to %llu: %s\n", b.dom, (unsigned long long)late_limit,
+			strerror(errno));
+		return 3;
 	}
 	/* The warm-up pass: the same for every policy, unmeasured, SIGBALLOONs not yet answered. */
 	if (warmup)

@@ -78,6 +78,9 @@ struct region {
 	uint64_t fault_cost_ns;         /* calibrated cost of one fault on a block of this region */
 	uint32_t added_ms;              /* when it was added */
 	uint32_t last_new_ms;           /* the latest first touch of a block that ticks folded (tracker.h, ranked) */
+	uint32_t folded_new;            /* blocks folded after their first touch */
+	uint32_t new_tenth[10];         /* of those, how many were first touched in each 100 ms ... */
+	uint32_t new_tenth_at[10];      /* ... of this one (ms / 100): the last second, as a ring */
 	_Atomic int moving;             /* being re-charged: the handler holds back every access to it */
 	bool ranked;                    /* watched long enough to rank its blocks (tracker.h); for good */
 };
@@ -439,18 +442,26 @@ static int cand_by_address(const void *a, const void *b)
 /* Before a touched block's arm period is folded: if it is its first touch ever, remembers when it was (ranked). */
 static void first_touch(struct region *r, size_t b)
 {
-	uint32_t seen = atomic_load(&r->seen_ms[b]);
+	uint32_t seen = atomic_load(&r->seen_ms[b]), tenth = seen / 100, i = tenth % 10;
 
-	if (r->hist[b].k == 0 && (int32_t)(seen - r->last_new_ms) > 0)
+	if (r->hist[b].k != 0)
+		return;
+	if ((int32_t)(seen - r->last_new_ms) > 0)
 		r->last_new_ms = seen;
+	if (r->new_tenth_at[i] != tenth) {
+		r->new_tenth_at[i] = tenth;
+		r->new_tenth[i] = 0;
+	}
+	r->new_tenth[i]++;
+	r->folded_new++;
 }
 
 /* ms until region r is ranked (tracker.h), 0 if it is. Once ranked it stays ranked: a stall of the app longer
  * than the quiet second must not take back what a pick was promised. Under t->lock. */
 static uint32_t unranked_ms(struct region *r, uint32_t now)
 {
-	uint32_t age = now - r->added_ms, last = r->last_new_ms, wait, quiet;
-	size_t b;
+	uint32_t age = now - r->added_ms, last = r->last_new_ms, wait, quiet, touched = r->folded_new, recent = 0;
+	size_t b, i;
 
 	if (r->ranked || age >= TRACK_RANK_MAX_MS) {
 		r->ranked = true;
@@ -458,13 +469,25 @@ static uint32_t unranked_ms(struct region *r, uint32_t now)
 	}
 	for (b = 0; b < r->nblocks; b++) {
 		uint32_t seen = atomic_load(&r->seen_ms[b]);
-		if (r->hist[b].k == 0 && (atomic_load(&r->st[b]) & ST_TOUCHED) && (int32_t)(seen - last) > 0)
+		if (r->hist[b].k != 0 || !(atomic_load(&r->st[b]) & ST_TOUCHED))
+			continue;
+		touched++;
+		if ((int32_t)(now - seen) < (int32_t)TRACK_RANK_QUIET_MS)
+			recent++;
+		if ((int32_t)(seen - last) > 0)
 			last = seen;
 	}
+	for (i = 0; i < 10; i++)
+		if ((int32_t)(now / 100 - r->new_tenth_at[i]) < (int32_t)(TRACK_RANK_QUIET_MS / 100) && r->new_tenth[i])
+			recent += r->new_tenth[i];
 	quiet = (int32_t)(now - last) > 0 ? now - last : 0; /* the handler may have stored a time after `now` */
 	wait = age < TRACK_RANK_MIN_MS ? TRACK_RANK_MIN_MS - age : 0;
-	if (quiet < TRACK_RANK_QUIET_MS && TRACK_RANK_QUIET_MS - quiet > wait)
-		wait = TRACK_RANK_QUIET_MS - quiet;
+	/* Still finding its memory in use: wait for a quiet second, looking again every TRACK_RANK_POLL_MS. */
+	if ((uint64_t)recent * TRACK_RANK_SLOW > touched && quiet < TRACK_RANK_QUIET_MS) {
+		uint32_t q = TRACK_RANK_QUIET_MS - quiet < TRACK_RANK_POLL_MS ? TRACK_RANK_QUIET_MS - quiet : TRACK_RANK_POLL_MS;
+		if (q > wait)
+			wait = q;
+	}
 	r->ranked = wait == 0;
 	return wait < TRACK_RANK_MAX_MS - age ? wait : TRACK_RANK_MAX_MS - age;
 }

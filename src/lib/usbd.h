@@ -186,9 +186,10 @@ int usbd_tracker_start(struct usbd_tracker *t, unsigned interval_ms);
  * Picks `bytes` of the coldest memory (rounded up to whole blocks; less if not that much is cold): blocks still
  * protected (untouched since last armed; if it was ever touched, armed at least 1 s ago), ranked by their estimated access rate (faults seen per second armed,
  * decayed with a 16 s half-life: frequency and recency together), preferring long contiguous cold runs; blocks
- * already paged out are skipped. A region just added is not ranked yet: until it has been watched 2 s and no block
- * of it was touched for the first time in the last second (or 8 s have passed), its blocks never seen touched are
- * never picked, by this function or by usbd_tracker_pick().
+ * already paged out are skipped. A region just added is not ranked yet: until it has been watched 2 s and, in the
+ * last second, no block of it was touched for the first time or fewer than 1 in 16 of the blocks seen touched so
+ * far were (or 8 s have passed), its blocks never seen touched are never picked, by this function or by
+ * usbd_tracker_pick().
  * Returns the number of ranges stored (at most max), merged where adjacent.
  */
 size_t usbd_tracker_select(struct usbd_tracker *t, uint64_t bytes, struct usbd_range *out, size_t max);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -319,6 +320,60 @@ static void tracker_should_use_whole_2mib_blocks_for_huge_regions(void **state)
 	munmap(raw, len + (2u << 20));
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A region of 256 blocks whose first `early` blocks are touched at once; 2.1 s later `late` more are touched for the
+ * first time. Returns tracker_unranked_ms() right after, or UINT32_MAX if this thread was held up so long (0.5 s)
+ * that the last touches may have left the second (a rare stall of a loaded machine: try again). */
+static uint32_t unranked_after_late_first_touches(size_t early, size_t late)
+{
+	const size_t nb = 256;
+	struct usbd_tracker *t;
+	unsigned char *raw = mmap(NULL, (nb + 1) * BLK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *p = (unsigned char *)(((uintptr_t)raw + BLK - 1) & ~(uintptr_t)(BLK - 1));
+	uint32_t wait;
+	uint64_t t0;
+	size_t i;
+
+	assert_true(raw != MAP_FAILED);
+	memset(p, 1, nb * BLK);
+	assert_int_equal(usbd_tracker_new(&t, &(struct usbd_tracker_config){ .budget_permille = 1000 }), 0);
+	assert_int_equal(usbd_tracker_add(t, p, nb * BLK, 0), 0);
+	for (i = 0; i < early; i++)
+		p[i * BLK] = 2;
+	usleep(2100 * 1000);
+	t0 = mono_ms();
+	for (i = early; i < early + late; i++)
+		p[i * BLK] = 3;
+	wait = tracker_unranked_ms(t);
+	if (mono_ms() - t0 > 500)
+		wait = UINT32_MAX;
+	usbd_tracker_free(t);
+	munmap(raw, (nb + 1) * BLK);
+	return wait;
+}
+
+static void tracker_should_rank_a_region_whose_first_touches_only_trickle(void **state)
+{
+	uint32_t w;
+
+	/* 200 blocks found long ago, 2 more just now (an 80/20 mix's cold blocks turn up one by one): ranked. */
+	while ((w = unranked_after_late_first_touches(200, 2)) == UINT32_MAX)
+		;
+	assert_int_equal(w, 0);
+	/* 32 found, then 16 more within the last second (a first pass still under way): not yet. */
+	while ((w = unranked_after_late_first_touches(32, 16)) == UINT32_MAX)
+		;
+	assert_true(w > 0 && w <= TRACK_RANK_QUIET_MS);
+	(void)state;
+}
+
 /* MAP_NORESERVE address space: nothing is committed, and the tracker only protects it. */
 static unsigned char *map_huge_space(size_t len, unsigned char **raw)
 {
@@ -432,6 +487,7 @@ int main(void)
 		cmocka_unit_test(tracker_should_track_64gib_with_the_defaults_in_2mib_blocks),
 		cmocka_unit_test(tracker_should_add_15_regions_after_one_that_took_the_most),
 		cmocka_unit_test(tracker_add_should_return_one_code_per_cause),
+		cmocka_unit_test(tracker_should_rank_a_region_whose_first_touches_only_trickle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
