@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Core benchmarks (issue 2), as root on the cgroup v1 machine, after scripts/build.sh:
+# Core benchmarks, as root on the cgroup v1 machine, after scripts/build.sh:
 #   1. reaction: app growth crossing the headroom -> release complete, usbd (events) vs the same daemon
 #      polling once a second (--no-events --tick-ms 1000, the original balloon's behaviour), ROUNDS each;
 #   2. the app's 1.2 GiB burst wall time beside an inflated 1 GiB balloon vs with no balloon, alternating;

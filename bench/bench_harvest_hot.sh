@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench_harvest_hot: the app's hot-loop throughput while usbd harvests, against the same run without harvesting
-# (issue 4, "Measure": goal <= 2 % slowdown). As root, cgroup v1, after scripts/build.sh.
+# (goal: <= 2 % slowdown). As root, cgroup v1, after scripts/build.sh.
 #   sudo bench/bench_harvest_hot.sh [BUILD_DIR]     (ROUNDS=4, AFTER_S=30, TARGET_MIB=512, APP_MIB=1024, HOT_MIB=200)
 # Each round runs two apps AT ONCE, each in a fresh domain (3 GiB) with an app cgroup: tests/helpers/harvest_app
 # --busy holds APP_MIB and touches its first HOT_MIB over and over (one write per page, no pause: hot_ops counts

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The harvester on cgroup v2 against the original balloon's method and a senpai-like memory.high probe, in the
-# QEMU guest of tests/vm (issue 4, "Measure"), as root after scripts/build.sh. The guest side is
+# QEMU guest of tests/vm, as root after scripts/build.sh. The guest side is
 # tests/vm/bench/harvest_compare.sh (what each method does is described there). Under software emulation absolute
 # times mean little: compare the methods with each other, and the throughput ratios (each harvested app runs
 # beside an identical app nothing harvests).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reclaimable vs pinned balloon (issue 7), as root on the cgroup v1 machine, after building usbd and the helpers:
+# Reclaimable vs pinned balloon, as root on the cgroup v1 machine, after building usbd and the helpers:
 #   1. the app's 1.2 GiB burst wall time in a 2 GiB domain (memsw = limit: no swap) beside a 1.5 GiB balloon
 #      holding 1.3 GiB of spot data (reclaim_keys fill), reclaimable vs pinned, controller running in both, vs no
 #      balloon at all; the three take turns, ROUNDS rounds; medians and minimums. Also the balloon's resident size

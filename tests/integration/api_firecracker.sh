@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Firecracker conformance of the control API (issue 18): every request in the table below is sent to the real
+# Firecracker conformance of the control API: every request in the table below is sent to the real
 # daemon with curl and the status and body it answers are compared verbatim with Firecracker's answer.
 #
 # Where Firecracker's answers come from (Firecracker v1.16.1, the texts of a running microVM, which usbd is):

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# libusbd with the classic exercise's app (issue 21), as root with a swap file it makes (cgroup v1). Domain 1 GiB,
+# libusbd with the classic exercise's app, as root with a swap file it makes (cgroup v1). Domain 1 GiB,
 # threshold 128 MiB; the app (tests/helpers/lib_classic_app.c) maps 4x the threshold (512 MiB), fills it with
 # known values, registers AFTER the fill (the exercise's own order; `lib_classic.sh before`: before it), tracks
 # the region, answers SIGBALLOON with usbd_balloon() and scans its first half (read-modify-write) again and again.
 # A non-registered hog in the same app cgroup takes free memory under the threshold, then a second one pushes the
 # domain past its limit, so that the kernel must reclaim, and only the registered app may give memory to swap:
-#   1. the app is not OOM-killed (on the code before issue 21 it was, registered after the fill: its charges
+#   1. the app is not OOM-killed (before the re-charge at late registration it was: registered after the fill, its charges
 #      stayed in the app cgroup, where swap is kept off), gets SIGBALLOONs and counts them;
 #   2. its first page-out takes nothing from the hot half: right after the first usbd_balloon() the app reads
 #      /proc/self/pagemap and counts the pages of each half that are swapped out (a swap entry in their place);

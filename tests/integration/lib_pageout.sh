@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libusbd end to end (issue 6), as root with swap this test makes and removes (cgroup v1, or v2 in the guest).
+# libusbd end to end, as root with swap this test makes and removes (cgroup v1, or v2 in the guest).
 # Domain 1 GiB, threshold 128 MiB (in the guest every size halved). The registered app maps 4x the threshold (512 MiB), writes it, scans the
 # first half. A non-registered hog (448 MiB) in the same app cgroup drives free memory under the threshold:
 #   1. the app gets SIGBALLOONs, pages its cold half out through libusbd, and reads every value back intact;

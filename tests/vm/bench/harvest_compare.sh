@@ -1,6 +1,6 @@
 #!/bin/sh
 # Guest side of bench/bench_harvest_vm.sh: three ways to bring an app's cold memory to a swap target on cgroup v2,
-# on the same app, in the same guest (issue 4, "Measure"):
+# on the same app, in the same guest:
 #   usbd:     usbd --domain D D/app --swap-target TARGET (the harvester; on v2 it writes memory.reclaim)
 #   original: the original balloon's loop, once per second: memory.max = memory.current - 64 MiB, then max
 #   senpai:   a senpai-like probe: every second, if the app cgroup's PSI (memory.pressure "some" total) grew by
