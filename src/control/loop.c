@@ -40,21 +40,86 @@ static void note_pressure(struct ctl *c, enum policy_pressure p, uint64_t now)
 	}
 }
 
+/* The plan becomes a message to the worker. */
+static void act(struct ctl *c, const struct policy_snapshot *s, const struct policy_plan *plan, uint64_t now)
+{
+	char a[16];
+
+	if (plan->action == POLICY_HOLD || plan->bytes == 0)
+		return;
+	bool urgent = plan->reason == POLICY_REASON_CRITICAL || plan->reason == POLICY_REASON_OOM ||
+		      plan->reason == POLICY_REASON_UPPER;
+	if (ctl_worker_resize(c, plan->action, plan->bytes, urgent))
+		return;
+	if (plan->action == POLICY_DEFLATE) {
+		c->last_deflation.reason = plan->reason;
+		c->last_deflation.bytes = plan->bytes;
+		c->last_deflation.at_ms = now;
+		c->deflations[plan->reason]++;
+		log_info("deflating %s (%s): free %s", size_format(plan->bytes, a, sizeof(a)),
+			 policy_reason_name(plan->reason), size_format(s->free, (char[16]){ 0 }, 16));
+	}
+}
+
 #define REARM_SLACK (4 * MIB)
 
-/* Keeps the usage thresholds where free memory meets the headroom. Raw usage includes inactive page cache, which
+/* Whether the worker may take the threshold at the headroom's edge now: a reflex to arm, and usage clearly under the
+ * edge. A v1 threshold fires on a crossing either way: registered above the edge, it would fire when the app
+ * shrinks, and the reflex would release for nothing. */
+static bool reflex_may_arm(const struct ctl *c, uint64_t reflex)
+{
+	return reflex && c->wk.ready && !c->opt.no_reflex && !c->notify.no_usage && c->reading.free > sat_add(c->params.headroom, REARM_SLACK);
+}
+
+/*
+ * Keeps the usage thresholds where free memory meets the headroom. Raw usage includes inactive page cache, which
  * free memory counts as free, so the edge moves with it; a threshold left at (total - headroom) would fire early,
- * find nothing to do, and let the real crossing pass unnoticed until the next tick. */
-static void rearm_thresholds(struct ctl *c)
+ * find nothing to do, and let the real crossing pass unnoticed until the next tick.
+ * The first threshold, at the edge itself, goes to the worker's reflex when one may be armed (reflex: its amount,
+ * policy_reflex): the worker then releases the moment the app crosses, and the controller follows on its WMSG_REFLEXED.
+ * Registering a v1 threshold waits for an RCU grace period, so this runs after the decision has been acted on.
+ */
+static void rearm_thresholds(struct ctl *c, uint64_t reflex)
 {
 	uint64_t edge = sat_sub(sat_add(c->dom.total, c->reading.inactive_file), c->params.headroom);
 	uint64_t old = c->notify.usage_edge;
+	bool arm = reflex_may_arm(c, reflex);
+	int fd = -1, r;
 
-	if (c->opt.no_events || (!c->due.rearm && old && (edge > old ? edge - old : old - edge) < REARM_SLACK))
+	if (c->opt.no_events)
 		return;
+	/* The reflex's amount moved (the grab, the expected growth): the worker takes the new one, nothing else. */
+	if (c->wk.reflex_bytes && reflex && reflex != c->wk.reflex_bytes && !c->due.rearm &&
+	    (edge > old ? edge - old : old - edge) < REARM_SLACK) {
+		if ((r = worker_send_reflex(&c->wk.h, reflex, -1)))
+			log_warn("cannot re-size the worker's reflex: %s", strerror(-r));
+		else
+			c->wk.reflex_bytes = reflex;
+		return;
+	}
+	/* Re-register when the edge moved, when asked, when a reflex can be armed where there is none, and when the
+	 * armed one has nothing left to release (the controller then watches the edge itself). */
+	if (!c->due.rearm && old && (edge > old ? edge - old : old - edge) < REARM_SLACK &&
+	    !(arm && !c->wk.reflex_bytes) && !(c->wk.reflex_bytes && !reflex))
+		return;
+	if (c->wk.reflex_bytes && !arm) {
+		if ((r = worker_send_reflex(&c->wk.h, 0, -1)))
+			log_warn("cannot disarm the worker's reflex: %s", strerror(-r));
+		c->wk.reflex_bytes = 0;
+	}
 	notify_arm_usage(&c->notify, &c->dom, edge, max_u64(c->params.headroom / 4, 2 * POLICY_CHUNK), c->epfd,
-			 TAG_NOTIFY);
+			 TAG_NOTIFY, arm ? &fd : NULL);
 	c->due.rearm = false;
+	if (fd < 0)
+		return;
+	if ((r = worker_send_reflex(&c->wk.h, reflex, fd)) == 0) {
+		c->wk.reflex_bytes = reflex;
+		close(fd); /* the worker holds its own copy: the threshold lives as long as that one */
+		return;
+	}
+	log_warn("cannot arm the worker's reflex: %s; watching the headroom's edge here", strerror(-r));
+	c->wk.reflex_bytes = 0;
+	notify_watch_first(&c->notify, fd, c->epfd, TAG_NOTIFY);
 }
 
 static void decide(struct ctl *c)
@@ -62,7 +127,6 @@ static void decide(struct ctl *c)
 	struct policy_snapshot s = { 0 };
 	struct policy_plan plan;
 	uint64_t now = clock_ms();
-	char a[16];
 	int r;
 
 	if ((r = domain_read(&c->dom, &c->reading))) {
@@ -80,9 +144,7 @@ static void decide(struct ctl *c)
 		log_warn("cannot read the domain's usage: %s", strerror(-r));
 		return;
 	}
-	rearm_thresholds(c);
-	if (c->reg)
-		registry_tick(c->reg, now, domain_free_for_apps(&c->reading), c->tg.v[TARGET_THRESHOLD]);
+	c->read_ns = clock_ns();
 	if (c->pressure != POLICY_PRESSURE_NONE && now - c->pressure_at_ms > PRESSURE_SHOWN_MS)
 		c->pressure = POLICY_PRESSURE_NONE;
 	s.now_ms = now;
@@ -94,25 +156,20 @@ static void decide(struct ctl *c)
 	s.pressure = c->due.pressure;
 	s.oom_event = c->due.oom;
 	s.reclaimed = c->due.reclaimed;
+	s.reflexed = c->due.reflexed;
 	s.worker_ready = c->wk.ready;
 	plan = policy_decide(&s, &c->params, &c->hist);
+	c->decided_ns = clock_ns();
 	c->decisions++;
 	c->due.pressure = POLICY_PRESSURE_NONE;
-	c->due.oom = c->due.reclaimed = false;
-	if (plan.action == POLICY_HOLD || plan.bytes == 0)
-		return;
-	bool urgent = plan.reason == POLICY_REASON_CRITICAL || plan.reason == POLICY_REASON_OOM ||
-		      plan.reason == POLICY_REASON_UPPER;
-	if (ctl_worker_resize(c, plan.action, plan.bytes, urgent))
-		return;
-	if (plan.action == POLICY_DEFLATE) {
-		c->last_deflation.reason = plan.reason;
-		c->last_deflation.bytes = plan.bytes;
-		c->last_deflation.at_ms = now;
-		c->deflations[plan.reason]++;
-		log_info("deflating %s (%s): free %s", size_format(plan.bytes, a, sizeof(a)),
-			 policy_reason_name(plan.reason), size_format(s.free, (char[16]){ 0 }, 16));
-	}
+	c->due.oom = c->due.reclaimed = c->due.reflexed = false;
+	act(c, &s, &plan, now);
+	/* After the act: what follows costs the release nothing. */
+	if (plan.action == POLICY_DEFLATE)
+		s.grab = sat_sub(s.grab, plan.bytes);
+	rearm_thresholds(c, policy_reflex(&s, &c->params, &c->hist));
+	if (c->reg)
+		registry_tick(c->reg, now, domain_free_for_apps(&c->reading), c->tg.v[TARGET_THRESHOLD]);
 }
 
 static void on_signal(struct ctl *c)
@@ -212,6 +269,7 @@ void ctl_end_turn(struct ctl *c)
 
 void ctl_turn(struct ctl *c, const struct epoll_event *ev, int n)
 {
+	c->turn_ns = clock_ns();
 	/* Notifications first: a burst must not wait behind a tick or an API request. */
 	for (int i = 0; i < n; i++)
 		if (ev[i].data.u32 >= TAG_NOTIFY)

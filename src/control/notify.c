@@ -61,16 +61,20 @@ void notify_setup(struct notify *nt, const struct domain *d, int epfd, uint32_t 
 }
 
 int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, uint64_t step, int epfd,
-		     uint32_t tag_base)
+		     uint32_t tag_base, int *handover)
 {
 	int n = 0, fd;
 
+	if (handover)
+		*handover = -1;
 	for (int k = 0; k < NOTIFY_USAGE_LEVELS; k++)
 		drop(nt, k, epfd);
 	nt->usage_edge = edge;
 	nt->usage_step = step;
-	if (d->host)
+	if (d->host || nt->no_usage) {
+		nt->no_usage = true;
 		return 0; /* the root's usage is not what MemAvailable measures: pressure and the timer serve there */
+	}
 	for (int k = 0; k < NOTIFY_USAGE_LEVELS; k++) {
 		uint64_t level = sat_add(edge, step * (uint64_t)k);
 		if (level == 0 || level >= d->total)
@@ -78,14 +82,24 @@ int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, u
 		if ((fd = d->hier.ops->usage_threshold_open(&d->dom, level)) < 0) {
 			if (fd != -ENOTSUP)
 				log_warn("cannot register a usage threshold on %s: %s", domain_label(d), strerror(-fd));
+			nt->no_usage = fd == -ENOTSUP;
 			break;
 		}
-		put(nt, k, fd, NOTIFY_USAGE, epfd, tag_base);
+		if (k == 0 && handover)
+			*handover = fd;
+		else
+			put(nt, k, fd, NOTIFY_USAGE, epfd, tag_base);
 		n++;
 	}
-	log_debug("usage thresholds: %d from %llu MiB, every %llu MiB", n, (unsigned long long)(edge >> 20),
-		  (unsigned long long)(step >> 20));
+	log_debug("usage thresholds: %d from %llu MiB, every %llu MiB%s", n, (unsigned long long)(edge >> 20),
+		  (unsigned long long)(step >> 20), handover && *handover >= 0 ? ", the first for the reflex" : "");
 	return n;
+}
+
+void notify_watch_first(struct notify *nt, int fd, int epfd, uint32_t tag_base)
+{
+	drop(nt, 0, epfd);
+	put(nt, 0, fd, NOTIFY_USAGE, epfd, tag_base);
 }
 
 bool notify_is_oom(struct notify *nt, const struct domain *d)

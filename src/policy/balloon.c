@@ -235,6 +235,9 @@ struct policy_plan policy_decide(const struct policy_snapshot *s, const struct p
 	if (s->reclaimed)
 		h->inflate_after_ms = max_u64(h->inflate_after_ms,
 					      sat_add(s->now_ms, max_u64(h->cooldown_ms, p->cooldown_base_ms)));
+	/* The worker released on its own at the headroom's edge: an app-growth deflation in all but who made it. */
+	if (s->reflexed && p->deflate_on_oom)
+		history_delay_inflation(h, sat_add(s->now_ms, p->cooldown_base_ms));
 	if (!s->worker_ready)
 		return plan_hold();
 	growth = policy_expected_growth(h, p, s->now_ms);
@@ -251,6 +254,14 @@ struct policy_plan policy_decide(const struct policy_snapshot *s, const struct p
 	if (reason != POLICY_REASON_NONE)
 		return plan_deflate(s->grab, want, reason);
 	return plan_inflate(s, p, h, growth);
+}
+
+uint64_t policy_reflex(const struct policy_snapshot *s, const struct policy_params *p, const struct policy_history *h)
+{
+	if (!p->deflate_on_oom)
+		return 0;
+	return plan_deflate(s->grab, sat_add(p->burst_margin, policy_expected_growth(h, p, s->now_ms)),
+			    POLICY_REASON_APP_GROWTH).bytes;
 }
 
 const char *policy_reason_name(enum policy_reason r)

@@ -26,6 +26,8 @@ struct policy_snapshot {
 	bool reclaimed;          /* reclaimable mode: the kernel dropped balloon pages since the last decision; the
 	                          * re-inflation then waits the cool-down like after any deflation */
 	bool worker_ready;       /* the worker is running and can take a grow/shrink */
+	bool reflexed;           /* the worker's reflex released memory since the last decision: an app-growth
+	                          * deflation that re-inflation waits out like one the policy made */
 };
 
 struct policy_params {
@@ -98,6 +100,16 @@ struct policy_plan policy_decide(const struct policy_snapshot *s, const struct p
  * last window, scaled up to a whole window when the samples cover less (at most 4 times). 0 without samples.
  */
 uint64_t policy_expected_growth(const struct policy_history *h, const struct policy_params *p, uint64_t now_ms);
+
+/*
+ * The reflex: what the worker may release on its own the moment free memory falls to the headroom, before the
+ * controller has looked: the burst margin plus the app's expected growth, which is what the app-growth rule asks for
+ * at that edge (it adds the headroom's shortfall, zero there), so the reflex never releases more than the decision
+ * that follows would. 0 when nothing may be released on app growth: the balloon is pinned, or holds no whole chunk.
+ * A multiple of POLICY_CHUNK, at most the whole chunks in s->grab (the grab may grow before the reflex fires; the
+ * controller re-sizes it when the amount moves). Reads history, never changes it.
+ */
+uint64_t policy_reflex(const struct policy_snapshot *s, const struct policy_params *p, const struct policy_history *h);
 
 const char *policy_reason_name(enum policy_reason r);
 const char *policy_action_name(enum policy_action a);

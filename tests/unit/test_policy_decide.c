@@ -753,6 +753,96 @@ static void decide_should_always_plan_whole_chunks_within_bounds(void **state)
 	}
 }
 
+/* The reflex: what the worker releases on its own when free memory falls to the headroom. */
+static void reflex_should_be_the_margin_plus_the_expected_growth(void **state)
+{
+	struct world w = world_make(8 * GIB, 2 * GIB, 4 * GIB);
+	struct policy_snapshot s;
+
+	world_run(&w, 30);
+	assert_true(w.grab == 4 * GIB);
+	s = world_snapshot(&w);
+	assert_true(policy_reflex(&s, &w.params, &w.history) == w.params.burst_margin);
+	/* The app grows 100 MiB a tick: the reflex adds the growth the decision would expect. */
+	for (int i = 0; i < 5; i++) {
+		w.app += 100 * MIB;
+		world_tick(&w);
+	}
+	s = world_snapshot(&w);
+	assert_true(policy_expected_growth(&w.history, &w.params, s.now_ms) > 0);
+	assert_true(policy_reflex(&s, &w.params, &w.history) ==
+		    round_up(w.params.burst_margin + policy_expected_growth(&w.history, &w.params, s.now_ms),
+			     POLICY_CHUNK));
+}
+
+static void reflex_should_be_zero_when_pinned_or_empty_and_never_exceed_the_grab(void **state)
+{
+	struct world w = world_make(8 * GIB, 2 * GIB, 4 * GIB);
+	struct policy_snapshot s;
+
+	s = world_snapshot(&w);
+	assert_true(policy_reflex(&s, &w.params, &w.history) == 0); /* nothing held */
+	w.grab = 3 * POLICY_CHUNK + 4096;
+	s = world_snapshot(&w);
+	assert_true(policy_reflex(&s, &w.params, &w.history) == 3 * POLICY_CHUNK);
+	w.grab = 4 * GIB;
+	w.params.deflate_on_oom = false;
+	s = world_snapshot(&w);
+	assert_true(policy_reflex(&s, &w.params, &w.history) == 0);
+}
+
+/* Whatever the world, the reflex releases no more than the decision at the edge would, and that decision releases at
+ * least the reflex: the controller's own release after it is never less than it decides. */
+static void reflex_should_never_exceed_the_decision_just_past_the_edge(void **state)
+{
+	const uint64_t apps[] = { 0, 512 * MIB, 2 * GIB, 5 * GIB };
+	const uint64_t grabs[] = { POLICY_CHUNK, 100 * MIB, GIB, 4 * GIB };
+
+	for (size_t a = 0; a < sizeof(apps) / sizeof(apps[0]); a++) {
+		for (size_t g = 0; g < sizeof(grabs) / sizeof(grabs[0]); g++) {
+			struct world w = world_make(8 * GIB, apps[a], 4 * GIB);
+			struct policy_history h;
+			struct policy_snapshot s;
+			uint64_t reflex;
+
+			world_run(&w, 5);
+			w.grab = grabs[g];
+			s = world_snapshot(&w);
+			reflex = policy_reflex(&s, &w.params, &w.history);
+			/* just past the edge: free a page under the headroom */
+			s.free = w.params.headroom - 4096;
+			h = w.history;
+			struct policy_plan plan = policy_decide(&s, &w.params, &h);
+			if (!reflex)
+				continue;
+			assert_int_equal(plan.action, POLICY_DEFLATE);
+			assert_true(plan.bytes >= reflex);
+		}
+	}
+}
+
+static void reflexed_should_delay_reinflation_like_app_growth(void **state)
+{
+	struct world w = world_make(8 * GIB, 2 * GIB, 4 * GIB);
+	struct policy_snapshot s;
+	struct policy_plan plan;
+	uint64_t t0;
+
+	world_run(&w, 30);
+	w.grab -= 256 * MIB; /* the reflex released */
+	s = world_snapshot(&w);
+	s.reflexed = true;
+	t0 = s.now_ms;
+	plan = policy_decide(&s, &w.params, &w.history);
+	assert_plan(plan, POLICY_HOLD, 0, POLICY_REASON_NONE);
+	assert_true(w.history.inflate_after_ms == t0 + w.params.cooldown_base_ms);
+	assert_true(w.history.cooldown_ms == 0); /* not pressure: the cool-down does not grow */
+	w.now_ms += TICK_MS;
+	while (w.now_ms < w.history.inflate_after_ms)
+		assert_plan(world_tick(&w), POLICY_HOLD, 0, POLICY_REASON_NONE);
+	assert_plan(world_tick(&w), POLICY_INFLATE, 256 * MIB, POLICY_REASON_LOWER);
+}
+
 static void names_should_be_stable_words(void **state)
 {
 	assert_string_equal(policy_action_name(POLICY_HOLD), "hold");
@@ -795,6 +885,10 @@ int main(void)
 		cmocka_unit_test(cool_down_should_halve_once_per_calm_period_down_to_its_base),
 		cmocka_unit_test(app_growth_should_not_shorten_a_pressure_cool_down),
 		cmocka_unit_test(alternating_pressure_should_not_swing_the_balloon_between_full_and_empty),
+		cmocka_unit_test(reflex_should_be_the_margin_plus_the_expected_growth),
+		cmocka_unit_test(reflex_should_be_zero_when_pinned_or_empty_and_never_exceed_the_grab),
+		cmocka_unit_test(reflex_should_never_exceed_the_decision_just_past_the_edge),
+		cmocka_unit_test(reflexed_should_delay_reinflation_like_app_growth),
 		cmocka_unit_test(expected_growth_should_extrapolate_recent_samples_to_one_window),
 		cmocka_unit_test(expected_growth_should_ignore_shrinking_old_and_stale_samples),
 		cmocka_unit_test(expected_growth_should_survive_a_storm_of_events),
