@@ -76,37 +76,42 @@ static bool reflex_may_arm(const struct ctl *c, uint64_t reflex)
  * free memory counts as free, so the edge moves with it; a threshold left at (total - headroom) would fire early,
  * find nothing to do, and let the real crossing pass unnoticed until the next tick.
  * The first threshold, at the edge itself, goes to the worker's reflex when one may be armed (reflex: its amount,
- * policy_reflex): the worker then releases the moment the app crosses, and the controller follows on its WMSG_REFLEXED.
- * Registering a v1 threshold waits for an RCU grace period, so this runs after the decision has been acted on.
+ * policy_reflex): the worker then releases the moment the app crosses, and the controller follows on its
+ * WMSG_REFLEXED. While the edge stays, the armed reflex keeps its threshold and only its amount follows the grab and
+ * the growth. Registering a v1 threshold waits for an RCU grace period, so this runs after the decision's message
+ * is sent, and registers only what is missing (notify_arm_usage).
  */
 static void rearm_thresholds(struct ctl *c, uint64_t reflex)
 {
 	uint64_t edge = sat_sub(sat_add(c->dom.total, c->reading.inactive_file), c->params.headroom);
 	uint64_t old = c->notify.usage_edge;
-	bool arm = reflex_may_arm(c, reflex);
+	bool moved = c->due.rearm || !old || (edge > old ? edge - old : old - edge) >= REARM_SLACK;
+	bool arm;
 	int fd = -1, r;
 
 	if (c->opt.no_events)
 		return;
-	/* The reflex's amount moved (the grab, the expected growth): the worker takes the new one, nothing else. */
-	if (c->wk.reflex_bytes && reflex && reflex != c->wk.reflex_bytes && !c->due.rearm &&
-	    (edge > old ? edge - old : old - edge) < REARM_SLACK) {
-		if ((r = worker_send_reflex(&c->wk.h, reflex, -1)))
-			log_warn("cannot re-size the worker's reflex: %s", strerror(-r));
-		else
-			c->wk.reflex_bytes = reflex;
+	if (!moved)
+		edge = old;
+	if (c->wk.reflex_bytes && reflex && !moved) {
+		if (reflex != c->wk.reflex_bytes) {
+			if ((r = worker_send_reflex(&c->wk.h, reflex, -1)))
+				log_warn("cannot re-size the worker's reflex: %s", strerror(-r));
+			else
+				c->wk.reflex_bytes = reflex;
+		}
 		return;
 	}
-	/* Re-register when the edge moved, when asked, when a reflex can be armed where there is none, and when the
-	 * armed one has nothing left to release (the controller then watches the edge itself). */
-	if (!c->due.rearm && old && (edge > old ? edge - old : old - edge) < REARM_SLACK &&
-	    !(arm && !c->wk.reflex_bytes) && !(c->wk.reflex_bytes && !reflex))
-		return;
-	if (c->wk.reflex_bytes && !arm) {
-		if ((r = worker_send_reflex(&c->wk.h, 0, -1)))
+	arm = reflex_may_arm(c, reflex);
+	/* The armed reflex's threshold is stale (the edge moved) or it has nothing left to release. */
+	if (c->wk.reflex_bytes) {
+		if (!arm && (r = worker_send_reflex(&c->wk.h, 0, -1)))
 			log_warn("cannot disarm the worker's reflex: %s", strerror(-r));
 		c->wk.reflex_bytes = 0;
+		notify_first_returned(&c->notify);
 	}
+	if (!moved && !arm && (c->notify.fd[0] >= 0 || c->notify.no_usage))
+		return; /* nothing missing */
 	notify_arm_usage(&c->notify, &c->dom, edge, max_u64(c->params.headroom / 4, 2 * POLICY_CHUNK), c->epfd,
 			 TAG_NOTIFY, arm ? &fd : NULL);
 	c->due.rearm = false;
@@ -118,7 +123,6 @@ static void rearm_thresholds(struct ctl *c, uint64_t reflex)
 		return;
 	}
 	log_warn("cannot arm the worker's reflex: %s; watching the headroom's edge here", strerror(-r));
-	c->wk.reflex_bytes = 0;
 	notify_watch_first(&c->notify, fd, c->epfd, TAG_NOTIFY);
 }
 
@@ -150,8 +154,11 @@ static void decide(struct ctl *c)
 	s.now_ms = now;
 	s.total = c->dom.total;
 	s.free = c->reading.free;
-	/* A shrink in flight is as good as done: deciding on the grab before it would release twice. */
+	/* A shrink in flight is as good as done: deciding on the grab before it would release twice. A grow in flight
+	 * likewise: a release asked for meanwhile stops it between batches and must cover what it may have added. */
 	s.grab = c->wk.shrink_seq >= 0 ? sat_sub(c->wk.grab, c->wk.shrink_bytes) : c->wk.grab;
+	if (c->wk.grow_seq >= 0)
+		s.grab = sat_add(s.grab, c->wk.grow_bytes);
 	s.app_usage = c->reading.app_usage;
 	s.pressure = c->due.pressure;
 	s.oom_event = c->due.oom;

@@ -59,6 +59,7 @@ struct ctl_worker {
 	uint64_t grab;                /* bytes the worker last reported holding */
 	int64_t grow_seq, shrink_seq; /* requests in flight, -1 when none */
 	uint64_t shrink_bytes;        /* asked of the shrink in flight (UINT64_MAX: everything) */
+	uint64_t grow_bytes;          /* asked of the grow in flight */
 	/* CLOCK_MONOTONIC ns of the shrink in flight's path in the controller: the turn's wake-up, the domain read, the
 	 * decision, the message sent; with the worker's WMSG_DONE they make the reaction's breakdown (debug log). */
 	struct { uint64_t woke, read, decided, sent; } shrink_ns;

@@ -172,7 +172,8 @@ static void on_reflexed(struct ctl *c, const struct wmsg *m)
 		note_reclaimed(c, sat_add(d->grab, d->changed));
 	c->wk.grab = d->grab;
 	c->wk.reflex_bytes = 0;
-	c->due.reflexed = c->due.rearm = true;
+	notify_first_returned(&c->notify); /* the worker closed it: one shot */
+	c->due.reflexed = true;
 	c->last_deflation.reason = POLICY_REASON_APP_GROWTH;
 	c->last_deflation.bytes = d->changed;
 	c->last_deflation.at_ms = clock_ms();
@@ -197,6 +198,8 @@ void ctl_worker_on_message(struct ctl *c)
 		switch (m.hdr.type) {
 		case WMSG_HELLO:
 			c->wk.ready = true;
+			log_debug("balloon worker ready %llu ms after its start",
+				  (unsigned long long)(clock_ms() - c->wk.started_ms));
 			break;
 		case WMSG_DONE:
 			on_done(c, &m);
@@ -234,7 +237,8 @@ void ctl_worker_on_exit(struct ctl *c)
 	/* The threshold at the headroom's edge went with the worker's reflex: the controller watches it again. */
 	if (c->wk.reflex_bytes) {
 		c->wk.reflex_bytes = 0;
-		c->due.rearm = c->due.decide = true;
+		notify_first_returned(&c->notify);
+		c->due.decide = true;
 	}
 	if (now - c->wk.started_ms > WORKER_LIVED_LONG_MS)
 		c->wk.deaths_in_row = 0;
@@ -286,8 +290,10 @@ int ctl_worker_resize(struct ctl *c, enum policy_action action, uint64_t bytes, 
 		if (c->wk.grow_seq >= 0 || c->wk.shrink_seq >= 0)
 			return -EBUSY;
 		seq = worker_request(&c->wk.h, WMSG_GROW, bytes);
-		if (seq >= 0)
+		if (seq >= 0) {
 			c->wk.grow_seq = seq;
+			c->wk.grow_bytes = bytes;
+		}
 	} else {
 		/* A shrink in flight already counts toward the deficit; only an urgent one goes past it. */
 		if (c->wk.shrink_seq >= 0 && !urgent)

@@ -45,7 +45,10 @@ worker=$(grep -o "balloon worker [0-9]* started" "$T_DIR/usbd.log" | tail -n 1 |
 kill -9 "$worker"
 restarted() { (( $(grep -c "balloon worker [0-9]* started" "$T_DIR/usbd.log") >= 2 )); }
 wait_for 30 "the worker to be restarted" restarted
-n=$(grep -c "usbd-worker: debug: reflex armed" "$T_DIR/usbd.log")
-wait_for 60 "the restarted worker's reflex to be armed" armed $((n + 1))
+armed_since_restart() {
+  awk '/balloon worker [0-9]+ started/ { r = NR } /usbd-worker: debug: reflex armed/ { a = NR } END { exit !(a > r) }' \
+    "$T_DIR/usbd.log"
+}
+wait_for 60 "the restarted worker's reflex to be armed" armed_since_restart
 kill -0 "$USBD_PID" || fail "usbd died"
 pass "the worker's reflex released at the headroom's edge, the controller followed, and a new worker was re-armed"
