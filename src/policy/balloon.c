@@ -188,13 +188,18 @@ static uint64_t pressure_release(const struct policy_snapshot *s, const struct p
 static struct policy_plan plan_inflate(const struct policy_snapshot *s, const struct policy_params *p,
 				       const struct policy_history *h, uint64_t growth)
 {
-	uint64_t room, bytes;
+	uint64_t room, bytes, step;
 
 	if (s->grab >= p->grab_lower || s->now_ms < h->inflate_after_ms || s->pressure != POLICY_PRESSURE_NONE ||
 	    s->oom_event)
 		return plan_hold();
 	room = sat_sub(sat_sub(sat_sub(s->free, growth), p->headroom), p->burst_margin);
-	bytes = round_down(min_u64(min_u64(p->grab_lower - s->grab, room), p->step_max), POLICY_CHUNK);
+	/* The step limit keeps a growing app's allocations in view between steps. An app that grew nothing over the
+	 * window is not outrun by one step to the room: the worker stops a grow between batches the moment a release
+	 * is asked for (the usage thresholds and the reflex watch the headroom meanwhile), and saves a round trip per
+	 * step_max. */
+	step = growth ? p->step_max : UINT64_MAX;
+	bytes = round_down(min_u64(min_u64(p->grab_lower - s->grab, room), step), POLICY_CHUNK);
 	if (bytes == 0)
 		return plan_hold();
 	return (struct policy_plan){ .action = POLICY_INFLATE, .bytes = bytes, .reason = POLICY_REASON_LOWER };

@@ -19,7 +19,7 @@ struct policy_snapshot {
 	uint64_t now_ms;
 	uint64_t total;          /* the domain's memory: its limit, or MemTotal */
 	uint64_t free;           /* the domain's free memory (see docs/POLICY.md for how it is measured) */
-	uint64_t grab;           /* bytes the worker holds now */
+	uint64_t grab;           /* bytes the worker holds now (a grow in flight counted as done, a shrink likewise) */
 	uint64_t app_usage;      /* the app cgroup's usage */
 	enum policy_pressure pressure;  /* strongest pressure event since the last decision */
 	bool oom_event;          /* an OOM event in the domain since the last decision */
@@ -34,7 +34,7 @@ struct policy_params {
 	uint64_t grab_lower;     /* inflate toward this */
 	uint64_t grab_upper;     /* above this, deflate at once */
 	uint64_t headroom;       /* free memory kept for the producer */
-	uint64_t step_max;       /* largest inflation step per decision */
+	uint64_t step_max;       /* largest inflation step per decision while the app grows (no limit while it does not) */
 	uint64_t burst_margin;   /* minimum extra released on app growth, beyond restoring headroom */
 	uint32_t medium_percent; /* share of the grab released on medium pressure */
 	uint64_t cooldown_base_ms, cooldown_max_ms; /* re-inflation wait after a deflation, and its cap */

@@ -210,24 +210,49 @@ static void decide_should_hold_when_the_worker_is_not_ready(void **state)
 	assert_plan(decide_once(&w), POLICY_HOLD, 0, POLICY_REASON_NONE);
 }
 
-static void decide_should_inflate_toward_lower_in_steps_no_bigger_than_step_max(void **state)
+static void decide_should_inflate_toward_lower_in_steps_no_bigger_than_step_max_while_the_app_grows(void **state)
 {
 	struct world w = world_make(8 * GIB, 2 * GIB, 3 * GIB);
 	int steps = 0;
 
 	while (w.grab < w.params.grab_lower && steps < 100) {
+		w.app += 4 * MIB;
 		struct policy_plan plan = world_tick(&w);
+		if (steps == 0) { /* one sample: no growth seen yet */
+			assert_plan(plan, POLICY_INFLATE, 3 * GIB, POLICY_REASON_LOWER);
+			w.grab = 0;
+			steps++;
+			continue;
+		}
 		assert_int_equal(plan.action, POLICY_INFLATE);
 		assert_int_equal(plan.reason, POLICY_REASON_LOWER);
 		assert_true(plan.bytes <= w.params.step_max);
 		steps++;
 	}
 	assert_true(w.grab == 3 * GIB);
-	assert_int_equal(steps, 12);
+	assert_int_equal(steps, 13);
 
 	w = world_make(8 * GIB, 2 * GIB, 3 * GIB);
 	w.params.step_max = 3 * MIB;
+	world_tick(&w);
+	w.grab = 0;
+	w.app += 4 * MIB;
 	assert_plan(world_tick(&w), POLICY_INFLATE, POLICY_CHUNK, POLICY_REASON_LOWER);
+}
+
+static void decide_should_inflate_to_the_room_in_one_step_while_the_app_is_idle(void **state)
+{
+	struct world w = world_make(8 * GIB, 2 * GIB, 6 * GIB);
+
+	/* free 6 GiB - headroom 1 GiB - margin 256 MiB, in one step */
+	assert_plan(world_tick(&w), POLICY_INFLATE, 6 * GIB - GIB - 256 * MIB, POLICY_REASON_LOWER);
+	assert_plan(world_tick(&w), POLICY_HOLD, 0, POLICY_REASON_NONE);
+	/* Shrinking counts as idle too. */
+	w = world_make(8 * GIB, 2 * GIB, 3 * GIB);
+	world_tick(&w);
+	w.grab = 0;
+	w.app -= 512 * MIB;
+	assert_plan(world_tick(&w), POLICY_INFLATE, 3 * GIB, POLICY_REASON_LOWER);
 }
 
 static void decide_should_never_inflate_past_lower(void **state)
@@ -436,7 +461,7 @@ static void cool_down_should_block_reinflation_until_it_ends(void **state)
 	assert_true(w.history.inflate_after_ms == t0 + w.params.cooldown_base_ms);
 	while (w.now_ms < w.history.inflate_after_ms)
 		assert_plan(world_tick(&w), POLICY_HOLD, 0, POLICY_REASON_NONE);
-	assert_plan(world_tick(&w), POLICY_INFLATE, w.params.step_max, POLICY_REASON_LOWER);
+	assert_plan(world_tick(&w), POLICY_INFLATE, 4 * GIB, POLICY_REASON_LOWER); /* the app is idle: one step */
 }
 
 static void cool_down_should_double_on_repeated_pressure_up_to_the_cap(void **state)
@@ -639,8 +664,6 @@ static void decide_should_not_wrap_near_uint64_max(void **state)
 	const uint64_t all = round_down(UINT64_MAX, POLICY_CHUNK);
 	struct world w = world_make(UINT64_MAX, 0, UINT64_MAX);
 
-	assert_plan(decide_once(&w), POLICY_INFLATE, 256 * MIB, POLICY_REASON_LOWER);
-	w.params.step_max = UINT64_MAX;
 	assert_plan(decide_once(&w), POLICY_INFLATE, all - GIB - 256 * MIB, POLICY_REASON_LOWER);
 
 	w.grab = UINT64_MAX;
@@ -744,7 +767,8 @@ static void decide_should_always_plan_whole_chunks_within_bounds(void **state)
 		assert_plan_possible(plan, s.grab);
 		if (plan.action == POLICY_INFLATE) {
 			assert_true(s.grab + plan.bytes <= p.grab_lower);
-			assert_true(plan.bytes <= p.step_max);
+			if (policy_expected_growth(&h, &p, s.now_ms))
+				assert_true(plan.bytes <= p.step_max);
 			assert_true(plan.bytes <= sat_sub(sat_sub(s.free, p.headroom), p.burst_margin));
 		}
 		if (plan.action == POLICY_DEFLATE && !p.deflate_on_oom)
@@ -868,7 +892,8 @@ int main(void)
 		cmocka_unit_test(params_check_should_name_the_offending_field),
 		cmocka_unit_test(params_check_should_accept_every_limit_itself),
 		cmocka_unit_test(decide_should_hold_when_the_worker_is_not_ready),
-		cmocka_unit_test(decide_should_inflate_toward_lower_in_steps_no_bigger_than_step_max),
+		cmocka_unit_test(decide_should_inflate_toward_lower_in_steps_no_bigger_than_step_max_while_the_app_grows),
+		cmocka_unit_test(decide_should_inflate_to_the_room_in_one_step_while_the_app_is_idle),
 		cmocka_unit_test(decide_should_never_inflate_past_lower),
 		cmocka_unit_test(decide_should_hold_when_free_minus_headroom_is_too_small),
 		cmocka_unit_test(decide_should_stop_inflating_at_headroom_plus_margin),
