@@ -134,7 +134,10 @@ for i in $(seq "${INFLATE_ROUNDS:-3}"); do
     set -- $r
     echo "$4" >> "$OUT/pids"
     echo "$2" >> "$OUT/inflate.$kind"
-    if [[ $kind == usbd ]]; then finish "$4" "$CG/$D/usbd-balloon"; echo "  round $i: usbd $2 ms"; inflate_log "$OUT/usbd.log"
+    if [[ $kind == usbd ]]; then
+      # its last step's report comes just after the balloon holds it all
+      for _ in $(seq 40); do grep -q "worker grew.*holds 2G" "$OUT/usbd.log" && break; sleep 0.05; done
+      finish "$4" "$CG/$D/usbd-balloon"; echo "  round $i: usbd $2 ms"; inflate_log "$OUT/usbd.log"
     else finish "$4" "$CG/$D/raw"; echo "  round $i: $kind $2 ms"; fi
   done
 done

@@ -131,6 +131,7 @@ static void decide(struct ctl *c)
 	struct policy_snapshot s = { 0 };
 	struct policy_plan plan;
 	uint64_t now = clock_ms();
+	int64_t grow_seq;
 	int r;
 
 	if ((r = domain_read(&c->dom, &c->reading))) {
@@ -170,11 +171,16 @@ static void decide(struct ctl *c)
 	c->decisions++;
 	c->due.pressure = POLICY_PRESSURE_NONE;
 	c->due.oom = c->due.reclaimed = c->due.reflexed = false;
+	grow_seq = c->wk.grow_seq;
 	act(c, &s, &plan, now);
-	/* After the act: what follows costs the release nothing. */
+	/* After the act: what follows costs the release nothing. While a new worker starts (its HELLO is due within
+	 * milliseconds and it holds nothing yet) the registrations wait for its first grow rather than delay it. */
 	if (plan.action == POLICY_DEFLATE)
 		s.grab = sat_sub(s.grab, plan.bytes);
-	rearm_thresholds(c, policy_reflex(&s, &c->params, &c->hist));
+	else if (plan.action == POLICY_INFLATE && c->wk.grow_seq != grow_seq)
+		s.grab = sat_add(s.grab, plan.bytes);
+	if (c->wk.ready || !c->wk.up)
+		rearm_thresholds(c, policy_reflex(&s, &c->params, &c->hist));
 	if (c->reg)
 		registry_tick(c->reg, now, domain_free_for_apps(&c->reading), c->tg.v[TARGET_THRESHOLD]);
 }
