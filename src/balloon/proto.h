@@ -30,7 +30,8 @@ enum wmsg_type {
 	WMSG_SETUP,      /* controller -> worker: its settings, once, first, before the worker does anything */
 	WMSG_USER,       /* controller -> worker: add, change or remove a spot tenant (struct wmsg_user_op); no reply */
 	WMSG_REFLEX,     /* controller -> worker: arm, re-size or disarm the reflex (struct wmsg_reflex); no reply */
-	WMSG_REFLEXED,   /* worker -> controller: the reflex fired and released (struct wmsg_done); seq 0 */
+	WMSG_REFLEXED,   /* worker -> controller: the reflex fired and released (struct wmsg_done); the seq of the
+	                  * WMSG_REFLEX that armed it */
 	WMSG_TYPE_MAX
 };
 

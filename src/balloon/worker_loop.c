@@ -25,6 +25,7 @@ struct worker {
 	int reflex_fd;                 /* -1: no reflex armed */
 	uint64_t reflex_bytes;
 	uint64_t reflex_gen;           /* counts arms: an fd's number may come back with the next one */
+	uint64_t reflex_seq;           /* the arming WMSG_REFLEX's seq, echoed by WMSG_REFLEXED */
 	struct worker_tenant *tenant;
 	struct chunk_pool pool;
 };
@@ -152,8 +153,8 @@ static void reflex_disarm(struct worker *wk)
 	wk->reflex_bytes = 0;
 }
 
-/* WMSG_REFLEX: arm with `fd` (>= 0), re-size, or disarm (see struct wmsg_reflex). */
-static void reflex_set(struct worker *wk, uint64_t bytes, int fd)
+/* WMSG_REFLEX `seq`: arm with `fd` (>= 0), re-size, or disarm (see struct wmsg_reflex). */
+static void reflex_set(struct worker *wk, uint64_t seq, uint64_t bytes, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
@@ -177,6 +178,7 @@ static void reflex_set(struct worker *wk, uint64_t bytes, int fd)
 	wk->reflex_fd = fd;
 	wk->reflex_bytes = bytes;
 	wk->reflex_gen++;
+	wk->reflex_seq = seq;
 	log_debug("reflex armed: %llu bytes", (unsigned long long)bytes);
 }
 
@@ -187,7 +189,7 @@ static void reflex_set(struct worker *wk, uint64_t bytes, int fd)
  */
 static int reflex_fire(struct worker *wk)
 {
-	uint64_t t0 = clock_ns(), gen = wk->reflex_gen, bytes, changed = 0, count, before;
+	uint64_t t0 = clock_ns(), gen = wk->reflex_gen, seq, bytes, changed = 0, count, before;
 	int err;
 
 	while (reflex_pending(wk))
@@ -196,6 +198,7 @@ static int reflex_fire(struct worker *wk)
 	if (wk->reflex_fd < 0 || wk->reflex_gen != gen)
 		return LOOP_ON; /* disarmed, or armed anew on an fd that has not fired */
 	bytes = wk->reflex_bytes;
+	seq = wk->reflex_seq;
 	before = held(wk);
 
 	/* Acknowledges the eventfd; nothing else is read: the controller judged the amount beforehand. */
@@ -203,7 +206,7 @@ static int reflex_fire(struct worker *wk)
 		log_warn("reading the reflex's fd: %s", strerror(errno));
 	reflex_disarm(wk);
 	err = chunks_shrink(&wk->pool, bytes, &changed);
-	return report(wk, WMSG_REFLEXED, 0, false, t0, before, changed, err);
+	return report(wk, WMSG_REFLEXED, seq, false, t0, before, changed, err);
 }
 
 static int stats(struct worker *wk, const struct wmsg *msg)
@@ -249,7 +252,7 @@ static int control(struct worker *wk)
 		return LOOP_FAIL;
 	}
 	if (msg.hdr.type == WMSG_REFLEX) {
-		reflex_set(wk, msg.u.reflex.bytes, passed);
+		reflex_set(wk, msg.hdr.seq, msg.u.reflex.bytes, passed);
 		return LOOP_ON;
 	}
 	if (passed >= 0)

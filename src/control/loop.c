@@ -86,7 +86,7 @@ static void rearm_thresholds(struct ctl *c, uint64_t reflex)
 	uint64_t edge = sat_sub(sat_add(c->dom.total, c->reading.inactive_file), c->params.headroom);
 	uint64_t old = c->notify.usage_edge;
 	bool moved = c->due.rearm || !old || (edge > old ? edge - old : old - edge) >= REARM_SLACK;
-	bool arm;
+	bool arm, stale;
 	int fd = -1, r;
 
 	if (c->opt.no_events)
@@ -103,20 +103,24 @@ static void rearm_thresholds(struct ctl *c, uint64_t reflex)
 		return;
 	}
 	arm = reflex_may_arm(c, reflex);
-	/* The armed reflex's threshold is stale (the edge moved) or it has nothing left to release. */
-	if (c->wk.reflex_bytes) {
-		if (!arm && (r = worker_send_reflex(&c->wk.h, 0, -1)))
-			log_warn("cannot disarm the worker's reflex: %s", strerror(-r));
+	/* The armed reflex's threshold is stale (the edge moved) or it has nothing left to release: a new one replaces
+	 * it below, or it is disarmed. */
+	stale = c->wk.reflex_bytes != 0;
+	if (stale) {
 		c->wk.reflex_bytes = 0;
 		notify_first_returned(&c->notify);
 	}
-	if (!moved && !arm && (c->notify.fd[0] >= 0 || c->notify.no_usage))
+	if (!moved && !arm && !stale && (c->notify.fd[0] >= 0 || c->notify.no_usage))
 		return; /* nothing missing */
 	notify_arm_usage(&c->notify, &c->dom, edge, max_u64(c->params.headroom / 4, 2 * POLICY_CHUNK), c->epfd,
 			 TAG_NOTIFY, arm ? &fd : NULL);
 	c->due.rearm = false;
-	if (fd < 0)
+	if (fd < 0) {
+		if (stale && (r = worker_send_reflex(&c->wk.h, 0, -1)))
+			log_warn("cannot disarm the worker's reflex: %s", strerror(-r));
 		return;
+	}
+	c->wk.reflex_seq = c->wk.h.next_seq;
 	if ((r = worker_send_reflex(&c->wk.h, reflex, fd)) == 0) {
 		c->wk.reflex_bytes = reflex;
 		close(fd); /* the worker holds its own copy: the threshold lives as long as that one */

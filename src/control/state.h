@@ -65,6 +65,7 @@ struct ctl_worker {
 	struct { uint64_t woke, read, decided, sent; } shrink_ns;
 	uint64_t reflex_bytes;        /* the worker's armed reflex (it holds the threshold at the headroom's edge); 0:
 	                               * none, the controller watches that threshold itself */
+	uint64_t reflex_seq;          /* the seq of the WMSG_REFLEX that armed it, which its WMSG_REFLEXED echoes */
 	struct wmsg_stats stats;      /* last WMSG_STATS */
 	uint64_t stats_asked_ms;      /* when WMSG_STATS_REQ was last sent */
 };

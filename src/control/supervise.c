@@ -171,8 +171,11 @@ static void on_reflexed(struct ctl *c, const struct wmsg *m)
 	if (c->opt.mode == BALLOON_RECLAIMABLE)
 		note_reclaimed(c, sat_add(d->grab, d->changed));
 	c->wk.grab = d->grab;
-	c->wk.reflex_bytes = 0;
-	notify_first_returned(&c->notify); /* the worker closed it: one shot */
+	/* A reflex the controller had already replaced (its report crossed the new one) leaves the new one armed. */
+	if (m->hdr.seq == c->wk.reflex_seq) {
+		c->wk.reflex_bytes = 0;
+		notify_first_returned(&c->notify); /* the worker closed it: one shot */
+	}
 	c->due.reflexed = true;
 	c->last_deflation.reason = POLICY_REASON_APP_GROWTH;
 	c->last_deflation.bytes = d->changed;
