@@ -68,7 +68,8 @@ static void act(struct ctl *c, const struct policy_snapshot *s, const struct pol
  * shrinks, and the reflex would release for nothing. */
 static bool reflex_may_arm(const struct ctl *c, uint64_t reflex)
 {
-	return reflex && c->wk.ready && !c->opt.no_reflex && !c->notify.no_usage && c->reading.free > sat_add(c->params.headroom, REARM_SLACK);
+	return reflex && c->wk.ready && !c->opt.no_reflex && !c->notify.no_usage &&
+	       c->reading.free > sat_add(c->params.headroom, REARM_SLACK);
 }
 
 /*
