@@ -40,12 +40,34 @@ static void note_pressure(struct ctl *c, enum policy_pressure p, uint64_t now)
 	}
 }
 
+#define REFLEX_WAIT_MS 100u  /* how long an app-growth release waits for a reflex whose edge the app has passed */
+
+/*
+ * Whether the worker's reflex is releasing right now: it is armed and the domain's usage is at or past its edge, so
+ * the kernel has signalled it or will at the app's next charge. Its release is then as good as done, like a shrink in
+ * flight: an app-growth release of the controller's own waits for its WMSG_REFLEXED (which decides again at once), so
+ * that one crossing is not released twice. Should the kernel not signal it (an app that stopped right past the edge,
+ * between two of its threshold checks), the controller releases alone after REFLEX_WAIT_MS.
+ */
+static bool reflex_in_flight(struct ctl *c, uint64_t now)
+{
+	if (!c->wk.reflex_bytes || c->reading.usage < c->notify.usage_edge) {
+		c->wk.reflex_past_edge_ms = 0;
+		return false;
+	}
+	if (!c->wk.reflex_past_edge_ms)
+		c->wk.reflex_past_edge_ms = now;
+	return now - c->wk.reflex_past_edge_ms < REFLEX_WAIT_MS;
+}
+
 /* The plan becomes a message to the worker. */
 static void act(struct ctl *c, const struct policy_snapshot *s, const struct policy_plan *plan, uint64_t now)
 {
 	char a[16];
 
 	if (plan->action == POLICY_HOLD || plan->bytes == 0)
+		return;
+	if (plan->reason == POLICY_REASON_APP_GROWTH && reflex_in_flight(c, now))
 		return;
 	bool urgent = plan->reason == POLICY_REASON_CRITICAL || plan->reason == POLICY_REASON_OOM ||
 		      plan->reason == POLICY_REASON_UPPER;

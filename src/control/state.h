@@ -66,6 +66,7 @@ struct ctl_worker {
 	uint64_t reflex_bytes;        /* the worker's armed reflex (it holds the threshold at the headroom's edge); 0:
 	                               * none, the controller watches that threshold itself */
 	uint64_t reflex_seq;          /* the seq of the WMSG_REFLEX that armed it, which its WMSG_REFLEXED echoes */
+	uint64_t reflex_past_edge_ms; /* when a decision first saw the usage past the armed reflex's edge; 0: not */
 	struct wmsg_stats stats;      /* last WMSG_STATS */
 	uint64_t stats_asked_ms;      /* when WMSG_STATS_REQ was last sent */
 };
