@@ -289,8 +289,9 @@ static void client_process(struct server *srv, struct client *c)
 }
 
 /*
- * What one read returned (n bytes, 0: end of stream, or -errno) goes into the client's parser: the bytes taken, 0
- * when there were none (or the client was closed).
+ * What one read returned (n bytes, 0: end of stream, or -errno) goes into the client's parser, from buf, or, with buf
+ * NULL, where the read put it (the parser's room, resp_room): the bytes taken, 0 when there were none (or the client
+ * was closed).
  */
 static size_t client_take(struct server *srv, struct client *c, const char *buf, ssize_t n)
 {
@@ -304,7 +305,7 @@ static size_t client_take(struct server *srv, struct client *c, const char *buf,
 		client_close(srv, c);
 		return 0;
 	}
-	err = resp_feed(&c->p, buf, (size_t)n);
+	err = buf ? resp_feed(&c->p, buf, (size_t)n) : resp_commit(&c->p, (size_t)n);
 	if (err == -ENOMEM) {
 		log_budget_refusal(srv, c, "its query buffer");
 		client_fail(srv, c, RESP_ERR_OOM);
@@ -318,16 +319,25 @@ static size_t client_take(struct server *srv, struct client *c, const char *buf,
 	return (size_t)n;
 }
 
+/* Where a read of READ_CHUNK bytes for this client goes: the parser's room when it has that much (no copy), else
+ * `spare`. */
+static char *read_target(struct client *c, char *spare)
+{
+	char *at;
+
+	return resp_room(&c->p, &at) >= READ_CHUNK ? at : spare;
+}
+
 /* One read into the client's parser: the bytes read, 0 when there was nothing to read (or the client was closed). */
 static size_t client_recv(struct server *srv, struct client *c)
 {
-	char buf[READ_CHUNK];
+	char buf[READ_CHUNK], *to = read_target(c, buf);
 	ssize_t n;
 
 	do
-		n = recv(c->fd, buf, sizeof(buf), 0);
+		n = recv(c->fd, to, READ_CHUNK, 0);
 	while (n < 0 && errno == EINTR);
-	return client_take(srv, c, buf, n < 0 ? -errno : n);
+	return client_take(srv, c, to == buf ? buf : NULL, n < 0 ? -errno : n);
 }
 
 /* Starts loading what the keys of one client's buffered requests need (store_prefetch); returns how many. */
@@ -634,6 +644,7 @@ static void read_ready(struct server *srv, const struct epoll_event *evs, int n,
 {
 	int32_t res[EVENTS_PER_RUN];
 	int slot[EVENTS_PER_RUN];
+	char *to[EVENTS_PER_RUN];
 
 	for (int i = 0; i < n; i++) {
 		struct client *c = evs[i].data.ptr;
@@ -642,8 +653,10 @@ static void read_ready(struct server *srv, const struct epoll_event *evs, int n,
 		slot[i] = -1;
 		if (!is_client(&evs[i]) || c->fd < 0 || c->closing || !(evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 			continue;
-		if (srv->ring)
-			slot[i] = uring_recv(srv->ring, c->fd, srv->rx + (size_t)i * READ_CHUNK, READ_CHUNK, 0);
+		if (srv->ring) {
+			to[i] = read_target(c, srv->rx + (size_t)i * READ_CHUNK);
+			slot[i] = uring_recv(srv->ring, c->fd, to[i], READ_CHUNK, 0);
+		}
 		if (slot[i] < 0)
 			got[i] = client_recv(srv, c);
 	}
@@ -658,7 +671,8 @@ static void read_ready(struct server *srv, const struct epoll_event *evs, int n,
 		if (res[slot[i]] == URING_NOT_RUN)
 			got[i] = client_recv(srv, c);
 		else
-			got[i] = client_take(srv, c, srv->rx + (size_t)i * READ_CHUNK, res[slot[i]]);
+			got[i] = client_take(srv, c, to[i] == srv->rx + (size_t)i * READ_CHUNK ? to[i] : NULL,
+					     res[slot[i]]);
 	}
 }
 
