@@ -79,7 +79,7 @@ struct wmsg_stats {
 
 /*
  * The tenant's settings: in usbd the spot store's (src/spot/spot.h, struct spot_config, minus `reclaimable`, which
- * follows the balloon's mode). Strings end with a NUL inside their arrays.
+ * follows the balloon's mode, and `plain_io`, for tests). Strings end with a NUL inside their arrays.
  */
 #define WMSG_USERS_MAX 16u     /* = SPOT_MAX_TENANTS */
 _Static_assert(TENANT_USERS_MAX == 1 + WMSG_USERS_MAX, "the stats carry the default user and every tenant");

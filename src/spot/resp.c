@@ -76,11 +76,27 @@ static void compact(struct resp_parser *p)
 		p->argv[i].off -= shift;
 }
 
+/* The unparsed bytes may not pass max_query. */
+static bool query_fits(const struct resp_parser *p, size_t n)
+{
+	return n <= p->lim->max_query && resp_pending(p) <= p->lim->max_query - n;
+}
+
+int resp_commit(struct resp_parser *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (n > p->cap - p->len || !query_fits(p, n))
+		return -ENOBUFS;
+	p->len += n;
+	return 0;
+}
+
 int resp_feed(struct resp_parser *p, const void *data, size_t n)
 {
 	if (n == 0)
 		return 0;
-	if (n > p->lim->max_query || resp_pending(p) > p->lim->max_query - n)
+	if (!query_fits(p, n))
 		return -ENOBUFS;
 	if (p->len + n > p->cap)
 		compact(p);

@@ -22,6 +22,7 @@
 #include "spot/guard.h"
 #include "spot/reply.h"
 #include "spot/resp.h"
+#include "sys/uring.h"
 
 #define READ_CHUNK (16 * 1024)
 #define READS_PER_EVENT 16      /* fairness: then the next client's turn */
@@ -71,6 +72,8 @@ struct server {
 	struct cmd_arg *argv;
 	size_t argv_cap;
 	uint64_t next_id;
+	struct uring *ring;     /* NULL: io_uring unavailable, one system call per read and per write */
+	char *rx;               /* the batched first reads' buffers, READ_CHUNK per ready fd */
 };
 
 /* Tags of the two non-client fds in epoll data (client events carry the client pointer). */
@@ -150,12 +153,22 @@ static void discard_input(struct client *c)
 			return;
 }
 
-/* Writes what is pending; closes the client once a final reply is out, or on a write error. */
-static void client_flush(struct server *srv, struct client *c)
+/*
+ * Writes what is pending; closes the client once a final reply is out, or on a write error. `first` is the result
+ * of a first write already made (bytes or -errno, from a batch), or URING_NOT_RUN.
+ */
+static void client_flush(struct server *srv, struct client *c, int32_t first)
 {
 	while (rbuf_pending(&c->out)) {
-		ssize_t n = send(c->fd, rbuf_next(&c->out), rbuf_pending(&c->out), MSG_NOSIGNAL);
+		ssize_t n;
 
+		if (first != URING_NOT_RUN) {
+			n = first < 0 ? -1 : first;
+			errno = first < 0 ? -first : 0;
+			first = URING_NOT_RUN;
+		} else {
+			n = send(c->fd, rbuf_next(&c->out), rbuf_pending(&c->out), MSG_NOSIGNAL);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -275,39 +288,56 @@ static void client_process(struct server *srv, struct client *c)
 	}
 }
 
+/*
+ * What one read returned (n bytes, 0: end of stream, or -errno) goes into the client's parser, from buf, or, with buf
+ * NULL, where the read put it (the parser's room, resp_room): the bytes taken, 0 when there were none (or the client
+ * was closed).
+ */
+static size_t client_take(struct server *srv, struct client *c, const char *buf, ssize_t n)
+{
+	int err;
+
+	if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
+		return 0;
+	if (n <= 0) {
+		if (n < 0)
+			log_debug("spot: read from client %llu: %s", (unsigned long long)c->st.id, strerror((int)-n));
+		client_close(srv, c);
+		return 0;
+	}
+	err = buf ? resp_feed(&c->p, buf, (size_t)n) : resp_commit(&c->p, (size_t)n);
+	if (err == -ENOMEM) {
+		log_budget_refusal(srv, c, "its query buffer");
+		client_fail(srv, c, RESP_ERR_OOM);
+		return 0;
+	}
+	if (err < 0) {
+		log_warn("spot: closing client %llu: it reached the query buffer cap", (unsigned long long)c->st.id);
+		client_close(srv, c);
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/* Where a read of READ_CHUNK bytes for this client goes: the parser's room when it has that much (no copy), else
+ * `spare`. */
+static char *read_target(struct client *c, char *spare)
+{
+	char *at;
+
+	return resp_room(&c->p, &at) >= READ_CHUNK ? at : spare;
+}
+
 /* One read into the client's parser: the bytes read, 0 when there was nothing to read (or the client was closed). */
 static size_t client_recv(struct server *srv, struct client *c)
 {
-	char buf[READ_CHUNK];
+	char buf[READ_CHUNK], *to = read_target(c, buf);
+	ssize_t n;
 
-	for (;;) {
-		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-		int err;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			if (n < 0)
-				log_debug("spot: read from client %llu: %s", (unsigned long long)c->st.id,
-					  strerror(errno));
-			client_close(srv, c);
-			return 0;
-		}
-		err = resp_feed(&c->p, buf, (size_t)n);
-		if (err == -ENOMEM) {
-			log_budget_refusal(srv, c, "its query buffer");
-			client_fail(srv, c, RESP_ERR_OOM);
-			return 0;
-		}
-		if (err < 0) {
-			log_warn("spot: closing client %llu: it reached the query buffer cap", (unsigned long long)c->st.id);
-			client_close(srv, c);
-			return 0;
-		}
-		return (size_t)n;
-	}
+	do
+		n = recv(c->fd, to, READ_CHUNK, 0);
+	while (n < 0 && errno == EINTR);
+	return client_take(srv, c, to == buf ? buf : NULL, n < 0 ? -errno : n);
 }
 
 /* Starts loading what the keys of one client's buffered requests need (store_prefetch); returns how many. */
@@ -608,12 +638,76 @@ static bool is_client(const struct epoll_event *ev)
 	return ev->data.ptr != &listener_tag && ev->data.ptr != &timer_tag;
 }
 
+/* Reads every ready client once (got[i]: the bytes event i's client brought): one batch through the ring, or one
+ * recv each. */
+static void read_ready(struct server *srv, const struct epoll_event *evs, int n, size_t *got)
+{
+	int32_t res[EVENTS_PER_RUN];
+	int slot[EVENTS_PER_RUN];
+	char *to[EVENTS_PER_RUN];
+
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		got[i] = 0;
+		slot[i] = -1;
+		if (!is_client(&evs[i]) || c->fd < 0 || c->closing || !(evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+			continue;
+		if (srv->ring) {
+			to[i] = read_target(c, srv->rx + (size_t)i * READ_CHUNK);
+			slot[i] = uring_recv(srv->ring, c->fd, to[i], READ_CHUNK, 0);
+		}
+		if (slot[i] < 0)
+			got[i] = client_recv(srv, c);
+	}
+	if (!srv->ring || !uring_queued(srv->ring))
+		return;
+	uring_run(srv->ring, res);
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		if (slot[i] < 0)
+			continue;
+		if (res[slot[i]] == URING_NOT_RUN)
+			got[i] = client_recv(srv, c);
+		else
+			got[i] = client_take(srv, c, to[i] == srv->rx + (size_t)i * READ_CHUNK ? to[i] : NULL,
+					     res[slot[i]]);
+	}
+}
+
+/* Writes the ready clients' replies: the first write of each in one batch through the ring, the rest (a reply
+ * that did not go out whole) one send at a time. */
+static void flush_ready(struct server *srv, const struct epoll_event *evs, int n)
+{
+	int32_t res[EVENTS_PER_RUN];
+	int slot[EVENTS_PER_RUN];
+
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		slot[i] = -1;
+		if (srv->ring && is_client(&evs[i]) && c->fd >= 0 && rbuf_pending(&c->out))
+			slot[i] = uring_send(srv->ring, c->fd, rbuf_next(&c->out), rbuf_pending(&c->out), MSG_NOSIGNAL);
+	}
+	if (srv->ring)
+		uring_run(srv->ring, res);
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		if (is_client(&evs[i]) && c->fd >= 0)
+			client_flush(srv, c, slot[i] >= 0 ? res[slot[i]] : URING_NOT_RUN);
+	}
+}
+
 /*
- * Three passes over the ready fds. 1: every ready client is read once. 2: a window of clients at a time, the keys of
+ * Three passes over the ready fds. 1: every ready client is read once (through the ring: all of them in one system
+ * call). 2: a window of clients at a time, the keys of
  * their requests are prefetched together (store_prefetch), then the window's requests run. A GET is a chain of cache
  * misses (bucket, entry, item); across a window they overlap instead of adding up, with pipelines (-P 16) and without
- * (many clients with one request each) alike. 3: the replies are written, so that no send runs (and evicts what was
- * prefetched) between a window's prefetch and its lookups.
+ * (many clients with one request each) alike. 3: the replies are written (through the ring: every client's first
+ * write in one system call), so that no send runs (and evicts what was prefetched) between a window's prefetch and
+ * its lookups.
  */
 void server_run(struct server *srv)
 {
@@ -623,13 +717,7 @@ void server_run(struct server *srv)
 
 	if (n < 0 && errno != EINTR)
 		log_warn("spot: epoll_wait: %s", strerror(errno));
-	for (int i = 0; i < n; i++) {
-		struct client *c = evs[i].data.ptr;
-
-		got[i] = 0;
-		if (is_client(&evs[i]) && c->fd >= 0 && !c->closing && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-			got[i] = client_recv(srv, c);
-	}
+	read_ready(srv, evs, n, got);
 	for (int i = 0; i < n; i++) {
 		if (i == window) {
 			size_t keys = 0;
@@ -649,12 +737,7 @@ void server_run(struct server *srv)
 		else if (got[i])
 			client_read(srv, evs[i].data.ptr, got[i]);
 	}
-	for (int i = 0; i < n; i++) {
-		struct client *c = evs[i].data.ptr;
-
-		if (is_client(&evs[i]) && c->fd >= 0)
-			client_flush(srv, c);
-	}
+	flush_ready(srv, evs, n);
 	while (srv->dead) {
 		struct client *c = srv->dead;
 
@@ -730,6 +813,26 @@ static int64_t wall_offset_ms(void)
 
 void server_set_capacity(struct server *srv, uint64_t capacity) { budget_set_capacity(&srv->budget, capacity); }
 
+/* The ring that batches the reads and writes of a loop turn, where io_uring can be used; else plain system calls. */
+static void start_ring(struct server *srv, const struct spot_config *cfg)
+{
+	int err = -ENOMEM;
+
+	if (cfg->plain_io)
+		return;
+	srv->rx = malloc((size_t)EVENTS_PER_RUN * READ_CHUNK);
+	if (srv->rx)
+		err = uring_new(EVENTS_PER_RUN, &srv->ring);
+	if (err == 0) {
+		log_debug("spot: socket reads and writes batched through io_uring");
+		return;
+	}
+	free(srv->rx);
+	srv->rx = NULL;
+	srv->ring = NULL;
+	log_info("spot: io_uring unavailable (%s): one system call per socket read and write", strerror(-err));
+}
+
 int server_new(const struct spot_config *cfg, struct spot_users *users, struct server **out)
 {
 	struct store *store = users->u[0].store;
@@ -803,6 +906,7 @@ int server_new(const struct spot_config *cfg, struct spot_users *users, struct s
 		server_free(srv);
 		return err;
 	}
+	start_ring(srv, cfg);
 	*out = srv;
 	return 0;
 }
@@ -828,6 +932,8 @@ void server_free(struct server *srv)
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	free_argv(srv);
+	uring_free(srv->ring);
+	free(srv->rx);
 	free(srv);
 }
 
