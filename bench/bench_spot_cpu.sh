@@ -8,7 +8,11 @@
 #      and 150000 at -P 16. Per run, the serving process's CPU time (user + system; the usbd worker, the process
 #      that serves the store, and redis-server) from a cpuacct cgroup of its own (ns, all its threads, gone ones
 #      too), or utime+stime of /proc/PID/stat (10 ms ticks) without the cpuacct controller. Prints CPU
-#      microseconds per request, medians over the rounds, and usbd/redis.
+#      microseconds per request, medians over the rounds, and usbd/redis. Beside them (FLOOR=1, the default) the
+#      floor: bench/bench_floor_server, a server of the same kind (epoll, a recv and a send per ready client) that
+#      keeps nothing and answers each request with the shortest reply (+OK, a nil for GET); what it spends is what
+#      the kernel takes per request, and no server of that kind can spend less. Printed as floor_us/req and
+#      floor/redis.
 #   callgrind: each server under valgrind --tool=callgrind, its counters zeroed before the stream and dumped after
 #      it: instructions executed in user space per request, -n CG_REQUESTS (10000) per run; deterministic up to the
 #      random keys, and the kernel's work is not counted. usbd's side is its spot tenant run standalone by
@@ -26,6 +30,8 @@ SIZES=${SIZES:-64 4096}
 PIPES=${PIPES:-1 16}
 TESTS=${TESTS:-set get}
 CG_REQUESTS=${CG_REQUESTS:-10000}
+FLOOR=${FLOOR:-1}
+[[ $MODE == cpu ]] || FLOOR=0
 CG=/sys/fs/cgroup/memory
 ACCT=/sys/fs/cgroup/cpuacct
 D=usbd-bench-cpu-$$
@@ -35,20 +41,22 @@ MIB=$((1 << 20))
 [[ $MODE == cpu || $MODE == callgrind ]] || { echo "mode: cpu or callgrind" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "run as root" >&2; exit 1; }
 [[ -f $CG/cgroup.event_control ]] || { echo "needs the cgroup v1 memory controller at $CG" >&2; exit 1; }
-for f in "$B/usbd" "$B/helpers/spot_server"; do [[ -x $f ]] || { echo "build $f first" >&2; exit 1; }; done
+for f in "$B/usbd" "$B/helpers/spot_server" "$B/bench/bench_floor_server"; do [[ -x $f ]] || { echo "build $f first" >&2; exit 1; }; done
 for c in redis-server redis-benchmark redis-cli; do command -v $c >/dev/null || { echo "needs $c" >&2; exit 1; }; done
 if [[ $MODE == callgrind ]]; then
 	for c in valgrind callgrind_control; do command -v $c >/dev/null || { echo "needs $c" >&2; exit 1; }; done
 fi
 
 OUT=$(mktemp -d /tmp/usbd-bench-cpu.XXXXXX)
-upid= rpid=
+upid= rpid= fpid=
 stop_pid() { [[ -n $1 ]] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; }
 cleanup() {
 	set +e
 	stop_pid "$upid"
 	stop_pid "$rpid"
-	for d in "$CG/$D/usbd-balloon" "$CG/$D/app" "$CG/$D" "$ACCT/$D/usbd" "$ACCT/$D/redis" "$ACCT/$D"; do
+	stop_pid "$fpid"
+	for d in "$CG/$D/usbd-balloon" "$CG/$D/app" "$CG/$D" "$ACCT/$D/usbd" "$ACCT/$D/redis" "$ACCT/$D/floor" \
+		"$ACCT/$D"; do
 		[[ -d $d ]] || continue
 		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		for _ in $(seq 30); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
@@ -61,7 +69,7 @@ mkdir "$CG/$D" "$CG/$D/app"
 echo $((4 << 30)) >"$CG/$D/memory.limit_in_bytes"
 use_acct=0
 if [[ $MODE == cpu && -f $ACCT/cpuacct.usage ]]; then
-	mkdir "$ACCT/$D" "$ACCT/$D/usbd" "$ACCT/$D/redis"
+	mkdir "$ACCT/$D" "$ACCT/$D/usbd" "$ACCT/$D/redis" "$ACCT/$D/floor"
 	use_acct=1
 fi
 
@@ -72,6 +80,7 @@ free_port() {
 }
 UPORT=$(free_port $((20000 + $$ % 20000)))
 RPORT=$(free_port $((UPORT + 1)))
+FPORT=$(free_port $((RPORT + 1)))
 
 info() { redis-cli -p "$1" INFO 2>/dev/null | tr -d '\r' | awk -F: -v k="$2" '$1 == k { print $2 }'; }
 wait_for() { # SECONDS WHAT CMD...
@@ -116,11 +125,18 @@ start_redis() {
 	rsrv=$rpid
 	((use_acct == 0)) || echo "$rsrv" >"$ACCT/$D/redis/cgroup.procs"
 }
+start_floor() {
+	"$B/bench/bench_floor_server" "$FPORT" 2>>"$OUT/floor.log" &
+	fpid=$!
+	wait_for 30 "the floor server to answer" answers "$FPORT"
+	((use_acct == 0)) || echo "$fpid" >"$ACCT/$D/floor/cgroup.procs"
+}
 
 # CPU time of a server so far, ns.
 cpu_ns() { # SERVER
 	local pid=$usrv
 	[[ $1 == redis ]] && pid=$rsrv
+	[[ $1 == floor ]] && pid=$fpid
 	if ((use_acct)); then
 		cat "$ACCT/$D/$1/cpuacct.usage"
 	else
@@ -141,6 +157,7 @@ cg_instr() { # PID
 run() {
 	local port=$UPORT pid=$usrv before after
 	[[ $1 == redis ]] && port=$RPORT pid=$rsrv
+	[[ $1 == floor ]] && port=$FPORT pid=$fpid
 	[[ $5 == set ]] && redis-cli -p "$port" FLUSHALL >/dev/null
 	if [[ $MODE == cpu ]]; then before=$(cpu_ns "$1"); else cg_zero "$pid"; fi
 	redis-benchmark -p "$port" -c 50 -P "$2" -d "$3" -n "$5" -r "$KEYS" -t "$4" --csv >"$OUT/rb.out" 2>"$OUT/rb.err" ||
@@ -155,10 +172,16 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : 
 echo "uptime: $(uptime)"
 start_usbd
 start_redis
+((FLOOR == 0)) || start_floor
 if [[ $MODE == cpu ]]; then
 	echo "== CPU per request (user + system of the serving process), redis-benchmark -c 50 -r $KEYS," \
 		"median of $ROUNDS rounds, $([[ $use_acct == 1 ]] && echo cpuacct || echo /proc/PID/stat)"
-	printf '%-4s %-4s %-5s %7s | %12s %12s | %10s\n' test pipe size n usbd_us/req redis_us/req usbd/redis
+	if ((FLOOR)); then
+		printf '%-4s %-4s %-5s %7s | %12s %12s %12s | %10s %11s\n' test pipe size n usbd_us/req redis_us/req \
+			floor_us/req usbd/redis floor/redis
+	else
+		printf '%-4s %-4s %-5s %7s | %12s %12s | %10s\n' test pipe size n usbd_us/req redis_us/req usbd/redis
+	fi
 else
 	ROUNDS=1
 	echo "== instructions per request under callgrind (user space only), redis-benchmark -c 50 -r $KEYS," \
@@ -172,13 +195,20 @@ for pipe in $PIPES; do
 		rm -f "$OUT"/res-*
 		for r in $(seq "$ROUNDS"); do
 			if ((r % 2)); then order="usbd redis"; else order="redis usbd"; fi
+			# the floor last in odd rounds, first in even ones
+			((FLOOR == 0)) || { if ((r % 2)); then order="$order floor"; else order="floor $order"; fi; }
 			for s in $order; do
 				for t in $TESTS; do run "$s" "$pipe" "$size" "$t" "$n" >>"$OUT/res-$s-$t"; done
 			done
 		done
 		for t in $TESTS; do
 			u=$(median <"$OUT/res-usbd-$t") rr=$(median <"$OUT/res-redis-$t")
-			if [[ $MODE == cpu ]]; then
+			if ((FLOOR)); then
+				f=$(median <"$OUT/res-floor-$t")
+				awk -v t="${t^^}" -v p="$pipe" -v s="$size" -v n="$n" -v u="$u" -v r="$rr" -v f="$f" 'BEGIN {
+					printf "%-4s %-4s %-5s %7d | %12.2f %12.2f %12.2f | %9.2fx %10.2fx\n", t, p, s, n,
+						u / 1e3, r / 1e3, f / 1e3, u / r, f / r }'
+			elif [[ $MODE == cpu ]]; then
 				awk -v t="${t^^}" -v p="$pipe" -v s="$size" -v n="$n" -v u="$u" -v r="$rr" 'BEGIN {
 					printf "%-4s %-4s %-5s %7d | %12.2f %12.2f | %9.2fx\n", t, p, s, n, u / 1e3, r / 1e3, u / r }'
 			else
