@@ -43,15 +43,16 @@ static void note_pressure(struct ctl *c, enum policy_pressure p, uint64_t now)
 #define REFLEX_WAIT_MS 100u  /* how long an app-growth release waits for a reflex whose edge the app has passed */
 
 /*
- * Whether the worker's reflex is releasing right now: it is armed and the domain's usage is at or past its edge, so
- * the kernel has signalled it or will at the app's next charge. Its release is then as good as done, like a shrink in
- * flight: an app-growth release of the controller's own waits for its WMSG_REFLEXED (which decides again at once), so
- * that one crossing is not released twice. Should the kernel not signal it (an app that stopped right past the edge,
- * between two of its threshold checks), the controller releases alone after REFLEX_WAIT_MS.
+ * Whether the worker's reflex is releasing right now: it is armed and the domain's usage is at or past its threshold
+ * (the edge less NOTIFY_ANTICIPATE), so the kernel has signalled it or will at the app's next charge. Its release is
+ * then as good as done, like a shrink in flight: an app-growth release of the controller's own waits for its
+ * WMSG_REFLEXED (which decides again at once), so that one crossing is not released twice. Should the kernel not
+ * signal it (an app that stopped right past the threshold, between two of its checks), the controller releases alone
+ * after REFLEX_WAIT_MS.
  */
 static bool reflex_in_flight(struct ctl *c, uint64_t now)
 {
-	if (!c->wk.reflex_bytes || c->reading.usage < c->notify.usage_edge) {
+	if (!c->wk.reflex_bytes || c->reading.usage < notify_first_level(&c->notify)) {
 		c->wk.reflex_past_edge_ms = 0;
 		return false;
 	}

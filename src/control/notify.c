@@ -60,10 +60,11 @@ void notify_setup(struct notify *nt, const struct domain *d, int epfd, uint32_t 
 		log_warn("no OOM notifications on %s: %s", domain_label(d), strerror(-fd));
 }
 
-/* Registers the usage threshold of level k; -errno when the backend refuses (-ENOTSUP: it has none). */
+/* Registers the usage threshold of level k, NOTIFY_ANTICIPATE early; -errno when the backend refuses (-ENOTSUP:
+ * it has none). */
 static int open_level(struct notify *nt, const struct domain *d, int k)
 {
-	uint64_t level = sat_add(nt->usage_edge, nt->usage_step * (uint64_t)k);
+	uint64_t level = sat_sub(sat_add(nt->usage_edge, nt->usage_step * (uint64_t)k), NOTIFY_ANTICIPATE);
 	int fd;
 
 	if (level == 0 || level >= d->total)
@@ -125,6 +126,11 @@ int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, u
 			  (unsigned long long)(step >> 20), opened,
 			  handover && *handover >= 0 ? ", the first for the reflex" : "");
 	return n;
+}
+
+uint64_t notify_first_level(const struct notify *nt)
+{
+	return nt->usage_edge ? sat_sub(nt->usage_edge, NOTIFY_ANTICIPATE) : 0;
 }
 
 void notify_first_returned(struct notify *nt)

@@ -12,6 +12,12 @@
 #include "sys/domain.h"
 
 #define NOTIFY_USAGE_LEVELS 4
+/*
+ * v1 checks a cgroup's usage thresholds only every 128 pages charged on a CPU (THRESHOLDS_EVENTS_TARGET), so a
+ * threshold exactly at a level is signalled up to 512 KiB past it. Each is registered this much below its level:
+ * an app charging on one CPU is signalled by the time its usage reaches the level, at worst this much early.
+ */
+#define NOTIFY_ANTICIPATE (UINT64_C(128) * 4096)
 #define NOTIFY_SLOTS (NOTIFY_USAGE_LEVELS + 3)
 
 enum notify_kind { NOTIFY_USAGE = 0, NOTIFY_MEDIUM, NOTIFY_CRITICAL, NOTIFY_OOM };
@@ -42,6 +48,8 @@ void notify_setup(struct notify *nt, const struct domain *d, int epfd, uint32_t 
  */
 int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, uint64_t step, int epfd,
 		     uint32_t tag_base, int *handover);
+/* The usage at which the first threshold is registered (the edge less NOTIFY_ANTICIPATE); 0 when unarmed. */
+uint64_t notify_first_level(const struct notify *nt);
 /* The reflex no longer holds the first threshold (it fired, its worker died, or it was disarmed). */
 void notify_first_returned(struct notify *nt);
 /* Watches fd (from notify_arm_usage's handover, which could not be handed) as the first usage threshold. */
