@@ -3,7 +3,8 @@
 #   1. reaction: app growth crossing the headroom -> release complete, usbd (events, the worker's reflex) vs the same
 #      daemon without the reflex (--no-reflex: the controller decides every release) and polling once a second
 #      (--no-events --tick-ms 1000, the original balloon's behaviour), ROUNDS each; for the first two, the hops of
-#      each release (usbd -v's "hops:" lines joined to the crossing);
+#      each release (usbd -v's "hops:" lines joined to the crossing); a round whose app never got under the headroom
+#      because the balloon released first counts as 0 ms (bench_react's summary line ends with how many: "early N");
 #   1b. inflation from the daemon's start: usbd --grab-lower 2G in a 4 GiB domain, from its exec until its balloon
 #      cgroup holds 2 GiB, against a raw populate of 2 GiB (MAP_POPULATE, and MADV_HUGEPAGE + MADV_POPULATE_WRITE as
 #      the balloon does) timed the same way from its exec, INFLATE_ROUNDS alternating (default 3); usbd's share of
@@ -88,7 +89,8 @@ echo "-- usbd --no-events --tick-ms 1000 (polling once a second)"
 start --no-events --tick-ms 1000
 in_app "$B/bench/bench_react" "$CG/$D" "$CG/$D/usbd-balloon" $headroom $((1 << 30)) "$ROUNDS" | tail -n 1 | tee "$OUT/poll"
 stop
-awk 'FNR==1 {m[NR]=$4; p[NR]=$6} END {printf "reflex vs the controller alone: median %.2f vs %.2f ms (%.3fx), p99 %.2f vs %.2f ms (%.3fx)\n", m[1], m[2], m[1]/m[2], p[1], p[2], p[1]/p[2]; printf "events vs 1 s polling: median %.2f vs %.2f ms (%.3fx), p99 %.2f vs %.2f ms (%.3fx)\n", m[1], m[3], m[1]/m[3], p[1], p[3], p[1]/p[3]}' "$OUT/ev" "$OUT/nr" "$OUT/poll"
+awk 'function x(a, b) { return b > 0 ? sprintf("%.3fx", a / b) : "-" }
+  FNR==1 {m[NR]=$4; p[NR]=$6} END {printf "reflex vs the controller alone: median %.2f vs %.2f ms (%s), p99 %.2f vs %.2f ms (%s)\n", m[1], m[2], x(m[1], m[2]), p[1], p[2], x(p[1], p[2]); printf "events vs 1 s polling: median %.2f vs %.2f ms (%s), p99 %.2f vs %.2f ms (%s)\n", m[1], m[3], x(m[1], m[3]), p[1], p[3], x(p[1], p[3])}' "$OUT/ev" "$OUT/nr" "$OUT/poll"
 
 fi
 
