@@ -151,7 +151,11 @@ static void rearm_thresholds(struct ctl *c, uint64_t reflex)
 		return;
 	}
 	log_warn("cannot arm the worker's reflex: %s; watching the headroom's edge here", strerror(-r));
-	notify_watch_first(&c->notify, fd, c->epfd, TAG_NOTIFY);
+	/* The handed threshold sits early, for the reflex: the controller registers its own at the edge itself. */
+	close(fd);
+	notify_first_returned(&c->notify);
+	notify_arm_usage(&c->notify, &c->dom, edge, max_u64(c->params.headroom / 4, 2 * POLICY_CHUNK), c->epfd,
+			 TAG_NOTIFY, NULL);
 }
 
 static void decide(struct ctl *c)

@@ -60,11 +60,14 @@ void notify_setup(struct notify *nt, const struct domain *d, int epfd, uint32_t 
 		log_warn("no OOM notifications on %s: %s", domain_label(d), strerror(-fd));
 }
 
-/* Registers the usage threshold of level k, NOTIFY_ANTICIPATE early; -errno when the backend refuses (-ENOTSUP:
- * it has none). */
-static int open_level(struct notify *nt, const struct domain *d, int k)
+/* Registers the usage threshold of level k (NOTIFY_ANTICIPATE early for the reflex); -errno when the backend
+ * refuses (-ENOTSUP: it has none). */
+static int open_level(struct notify *nt, const struct domain *d, int k, bool early)
 {
-	uint64_t level = sat_sub(sat_add(nt->usage_edge, nt->usage_step * (uint64_t)k), NOTIFY_ANTICIPATE);
+	uint64_t level = sat_add(nt->usage_edge, nt->usage_step * (uint64_t)k);
+
+	if (early)
+		level = sat_sub(level, NOTIFY_ANTICIPATE);
 	int fd;
 
 	if (level == 0 || level >= d->total)
@@ -108,7 +111,7 @@ int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, u
 			n++;
 			continue;
 		}
-		if ((fd = open_level(nt, d, k)) < 0)
+		if ((fd = open_level(nt, d, k, hand)) < 0)
 			break;
 		if (hand) {
 			*handover = fd;
@@ -130,18 +133,11 @@ int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, u
 
 uint64_t notify_first_level(const struct notify *nt)
 {
-	return nt->usage_edge ? sat_sub(nt->usage_edge, NOTIFY_ANTICIPATE) : 0;
+	return nt->first_handed ? sat_sub(nt->usage_edge, NOTIFY_ANTICIPATE) : nt->usage_edge;
 }
 
 void notify_first_returned(struct notify *nt)
 {
-	nt->first_handed = false;
-}
-
-void notify_watch_first(struct notify *nt, int fd, int epfd, uint32_t tag_base)
-{
-	drop(nt, 0, epfd);
-	put(nt, 0, fd, NOTIFY_USAGE, epfd, tag_base);
 	nt->first_handed = false;
 }
 

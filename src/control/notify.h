@@ -14,8 +14,10 @@
 #define NOTIFY_USAGE_LEVELS 4
 /*
  * v1 checks a cgroup's usage thresholds only every 128 pages charged on a CPU (THRESHOLDS_EVENTS_TARGET), so a
- * threshold exactly at a level is signalled up to 512 KiB past it. Each is registered this much below its level:
- * an app charging on one CPU is signalled by the time its usage reaches the level, at worst this much early.
+ * threshold exactly at a level is signalled up to 512 KiB past it. The one handed to the worker's reflex is
+ * registered this much below the edge: an app charging on one CPU sets it off by the time its usage reaches the
+ * edge, at worst this much early, and the reflex releases whatever the reading then. The controller's own stay at
+ * their levels: it decides on what it reads, and woken early it would find nothing to do and miss the crossing.
  */
 #define NOTIFY_ANTICIPATE (UINT64_C(128) * 4096)
 #define NOTIFY_SLOTS (NOTIFY_USAGE_LEVELS + 3)
@@ -41,19 +43,18 @@ void notify_setup(struct notify *nt, const struct domain *d, int epfd, uint32_t 
  * with the domain's inactive page cache, which free memory counts: the loop re-arms when it moved. A new edge or
  * step drops them all and registers anew; the same one registers only what is missing, because each v1
  * registration waits for an RCU grace period. Backends without usage thresholds (v2) and the host domain register
- * none. With `handover` not NULL the first threshold (at the edge itself) is not watched here but registered anew
- * and handed out in *handover (the loop gives it to the worker's reflex and closes its copy), unless the reflex
+ * none. With `handover` not NULL the first threshold (NOTIFY_ANTICIPATE below the edge) is not watched here but
+ * registered anew and handed out in *handover (the loop gives it to the worker's reflex and closes its copy), unless the reflex
  * already holds it (first_handed; *handover is then -1). Without, a first threshold the reflex held is registered
  * here again: the caller disarms the reflex. Returns how many are registered, the reflex's included.
  */
 int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, uint64_t step, int epfd,
 		     uint32_t tag_base, int *handover);
-/* The usage at which the first threshold is registered (the edge less NOTIFY_ANTICIPATE); 0 when unarmed. */
+/* The usage at which the first threshold is registered: the edge, less NOTIFY_ANTICIPATE while the reflex holds it;
+ * 0 when unarmed. */
 uint64_t notify_first_level(const struct notify *nt);
 /* The reflex no longer holds the first threshold (it fired, its worker died, or it was disarmed). */
 void notify_first_returned(struct notify *nt);
-/* Watches fd (from notify_arm_usage's handover, which could not be handed) as the first usage threshold. */
-void notify_watch_first(struct notify *nt, int fd, int epfd, uint32_t tag_base);
 /* Whether the notification on `slot` (an NOTIFY_OOM source) is a new OOM: v1 eventfds fire only on OOM; v2's
  * memory.events fires on any of its counters, so there the OOM counter must have grown. */
 bool notify_is_oom(struct notify *nt, const struct domain *d);

@@ -129,30 +129,49 @@ static void a_new_edge_should_register_everything_anew(void **state)
 	assert_true(f->nt.usage_edge == 800 * MIB);
 }
 
-/*
- * v1 checks a cgroup's thresholds only every 128 pages charged on a CPU, so a threshold at the edge itself would be
- * signalled up to 512 KiB past it: each is registered NOTIFY_ANTICIPATE below its level, and the kernel signals a
- * crossing by the time usage reaches the level.
- */
-static void a_threshold_should_be_registered_a_ratelimit_window_early(void **state)
+/* The level of the last registration written to the fixture's cgroup.event_control ("EVENTFD FD LEVEL"). */
+static unsigned long long registered_level(const struct fixture *f)
 {
-	struct fixture *f = *state;
-	const uint64_t edge = 992 * MIB;
 	char path[PATH_MAX + 64], line[128] = "";
 	unsigned long long level = 0;
 	FILE *fp;
 
-	/* Only the first level fits under the domain's 1 GiB: the control file holds its registration. */
-	assert_int_equal(notify_arm_usage(&f->nt, &f->dom, edge, 64 * MIB, f->epfd, TAGS, NULL), 1);
 	snprintf(path, sizeof(path), "%s/cg/dom/cgroup.event_control", f->dir);
 	assert_non_null(fp = fopen(path, "r"));
 	assert_non_null(fgets(line, sizeof(line), fp));
 	fclose(fp);
 	assert_int_equal(sscanf(line, "%*d %*d %llu", &level), 1);
-	assert_true(level == edge - NOTIFY_ANTICIPATE);
+	return level;
+}
+
+/*
+ * v1 checks a cgroup's thresholds only every 128 pages charged on a CPU, so a threshold at the edge itself would be
+ * signalled up to 512 KiB past it: the reflex's is registered NOTIFY_ANTICIPATE below the edge, so that the kernel
+ * signals a crossing by the time usage reaches the edge. The controller's own stays at the edge: woken early, it
+ * would read free memory still above the headroom, do nothing, and miss the crossing.
+ */
+static void the_reflex_threshold_should_be_a_ratelimit_window_early(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t edge = 992 * MIB;
+	int handed;
+
+	/* Only the first level fits under the domain's 1 GiB: the control file holds its registration. */
+	assert_int_equal(notify_arm_usage(&f->nt, &f->dom, edge, 64 * MIB, f->epfd, TAGS, NULL), 1);
+	assert_true(registered_level(f) == edge && notify_first_level(&f->nt) == edge);
+
+	assert_int_equal(notify_arm_usage(&f->nt, &f->dom, edge, 64 * MIB, f->epfd, TAGS, &handed), 1);
+	assert_true(handed >= 0);
 	assert_true(NOTIFY_ANTICIPATE >= 128 * 4096);
-	/* The edge is still the edge: what the loop compares usage with. */
-	assert_true(f->nt.usage_edge == edge && notify_first_level(&f->nt) == level);
+	assert_true(registered_level(f) == edge - NOTIFY_ANTICIPATE);
+	assert_true(notify_first_level(&f->nt) == edge - NOTIFY_ANTICIPATE);
+	assert_true(f->nt.usage_edge == edge);
+
+	/* The reflex gave it back: the controller's own is registered at the edge again. */
+	close(handed);
+	notify_first_returned(&f->nt);
+	assert_int_equal(notify_arm_usage(&f->nt, &f->dom, edge, 64 * MIB, f->epfd, TAGS, NULL), 1);
+	assert_true(registered_level(f) == edge && notify_first_level(&f->nt) == edge);
 }
 
 int main(void)
@@ -160,7 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(the_same_edge_should_register_only_what_is_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_new_edge_should_register_everything_anew, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_threshold_should_be_registered_a_ratelimit_window_early, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_reflex_threshold_should_be_a_ratelimit_window_early, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
