@@ -8,6 +8,7 @@
  * says so. Prints one line per round and the median / p99 in milliseconds, and how many rounds released early.
  *   bench_react DOMAIN_CG_DIR BALLOON_CG_DIR HEADROOM_BYTES LOWER_BYTES ROUNDS
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 	const char *dom = argv[1], *bal = argv[2];
 	uint64_t headroom = strtoull(argv[3], NULL, 10), lower = strtoull(argv[4], NULL, 10);
 	int rounds = atoi(argv[5]), done = 0, early = 0;
+	int64_t most_ahead = 0;
 	double *ms = calloc((size_t)rounds, sizeof(double));
 	const size_t cross = 8 * MIB;
 
@@ -88,20 +90,29 @@ int main(int argc, char **argv)
 		 * kernel checks v1 thresholds every 128 charged pages per CPU, so an app that stopped exactly at the
 		 * edge would not be noticed until its next allocation. */
 		uint64_t t0 = 0, t1 = 0;
+		int64_t ahead = -1; /* a release before the crossing: how far short of it the app was (by the plan), bytes */
 		for (size_t off = 0; off < cross; off += 64 * KIB) {
+			bool released;
+
 			touch(p + before + off, 64 * KIB);
-			if (!t0 && domain_free(dom) < headroom)
+			if (t0 && t1)
+				continue;
+			released = read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0;
+			if (!t0 && released) {
+				t0 = t1 = clock_ns(); /* released before the app reached the headroom */
+				ahead = (int64_t)(cross / 2) - (int64_t)(off + 64 * KIB);
+				if (ahead < 0)
+					ahead = 0;
+				if (ahead > most_ahead)
+					most_ahead = ahead;
+				early++;
+			} else if (!t0 && domain_free(dom) < headroom)
 				t0 = clock_ns();
-			else if (t0 && !t1 && read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0)
+			else if (t0 && released)
 				t1 = clock_ns();
 		}
-		if (!t0) {
+		if (!t0)
 			t0 = clock_ns();
-			if (read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0) {
-				t1 = t0; /* released before the app reached the headroom */
-				early++;
-			}
-		}
 		while (!t1 && clock_ns() - t0 < 5000000000ull) {
 			if (read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0) {
 				t1 = clock_ns();
@@ -115,8 +126,9 @@ int main(int argc, char **argv)
 		}
 		ms[done] = (double)(t1 - t0) / 1e6;
 		/* The crossing's CLOCK_MONOTONIC time joins the round to usbd's debug "hops:" lines (bench_core.sh). */
-		if (t1 == t0)
-			printf("round %d: no crossing, the balloon released before the app reached the headroom (0 ms)\n", r);
+		if (ahead >= 0)
+			printf("round %d: no crossing, the balloon released before the app reached the headroom, about %lld KiB "
+			       "short of it (0 ms)\n", r, (long long)(ahead / 1024));
 		else
 			printf("round %d: released after %.2f ms (crossed at %llu ns)\n", r, ms[done],
 			       (unsigned long long)t0);
@@ -128,8 +140,8 @@ int main(int argc, char **argv)
 	size_t p99 = (size_t)((double)done * 0.99);
 	if (p99 >= (size_t)done)
 		p99 = (size_t)done - 1;
-	printf("rounds %d median_ms %.2f p99_ms %.2f max_ms %.2f early %d\n", done, ms[done / 2], ms[p99], ms[done - 1],
-	       early);
+	printf("rounds %d median_ms %.2f p99_ms %.2f max_ms %.2f early %d (at most %lld KiB short)\n", done, ms[done / 2],
+	       ms[p99], ms[done - 1], early, (long long)(most_ahead / 1024));
 	free(ms);
 	return 0;
 }
