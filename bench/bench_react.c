@@ -90,26 +90,35 @@ int main(int argc, char **argv)
 		 * kernel checks v1 thresholds every 128 charged pages per CPU, so an app that stopped exactly at the
 		 * edge would not be noticed until its next allocation. */
 		uint64_t t0 = 0, t1 = 0;
-		int64_t ahead = -1; /* a release before the crossing: how far short of it the app was (by the plan), bytes */
+		/* A release before the crossing: how far short of the headroom the app was, bytes (free memory as it would be
+		 * without what the balloon gave back, less the headroom). */
+		int64_t ahead = -1;
 		for (size_t off = 0; off < cross; off += 64 * KIB) {
-			bool released;
-
 			touch(p + before + off, 64 * KIB);
 			if (t0 && t1)
 				continue;
-			released = read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0;
-			if (!t0 && released) {
+			uint64_t held = read_u64_file(bal, "memory.usage_in_bytes");
+			bool released = held + 2 * MIB <= grab0;
+
+			if (t0) {
+				if (released)
+					t1 = clock_ns();
+				continue;
+			}
+			/* Free memory as it would be without what the balloon gave back: the app's own distance to the edge. */
+			uint64_t fr_app = sat_sub(domain_free(dom), released ? grab0 - held : 0);
+
+			if (fr_app < headroom) {
+				t0 = clock_ns(); /* crossed in this step (and, if released, seen released in it too) */
+				if (released)
+					t1 = t0;
+			} else if (released) {
 				t0 = t1 = clock_ns(); /* released before the app reached the headroom */
-				ahead = (int64_t)(cross / 2) - (int64_t)(off + 64 * KIB);
-				if (ahead < 0)
-					ahead = 0;
+				ahead = (int64_t)(fr_app - headroom);
 				if (ahead > most_ahead)
 					most_ahead = ahead;
 				early++;
-			} else if (!t0 && domain_free(dom) < headroom)
-				t0 = clock_ns();
-			else if (t0 && released)
-				t1 = clock_ns();
+			}
 		}
 		if (!t0)
 			t0 = clock_ns();
