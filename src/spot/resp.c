@@ -50,12 +50,15 @@ bool resp_parse_ll(const char *s, size_t n, long long *v)
 		return false;
 	if (s[i] == '0' && neg)
 		return false;
+	/* Up to 18 digits cannot overflow (10^18 - 1 < LLONG_MAX): only longer numbers pay the check's division. */
+	bool check = n - i > 18;
+
 	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (d > 9 || (check && acc > (lim - d) / 10))
 			return false;
-		if (acc > (lim - (unsigned)(s[i] - '0')) / 10)
-			return false;
-		acc = acc * 10 + (unsigned)(s[i] - '0');
+		acc = acc * 10 + d;
 	}
 	*v = neg ? (long long)(0 - acc) : (long long)acc;
 	return true;

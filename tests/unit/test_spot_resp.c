@@ -453,6 +453,14 @@ static void parse_ll_should_follow_redis_string2ll(void **state)
 	assert_true(resp_parse_ll("9223372036854775807", 19, &v) && v == LLONG_MAX);
 	assert_true(resp_parse_ll("-9223372036854775808", 20, &v) && v == LLONG_MIN);
 	assert_false(resp_parse_ll("9223372036854775808", 19, &v));
+	assert_false(resp_parse_ll("-9223372036854775809", 20, &v));
+	assert_false(resp_parse_ll("99999999999999999999", 20, &v));
+	assert_false(resp_parse_ll("18446744073709551616", 20, &v));
+	assert_true(resp_parse_ll("999999999999999999", 18, &v) && v == 999999999999999999LL);
+	assert_true(resp_parse_ll("-999999999999999999", 19, &v) && v == -999999999999999999LL);
+	assert_true(resp_parse_ll("1000000000000000000", 19, &v) && v == 1000000000000000000LL);
+	assert_false(resp_parse_ll("12a", 3, &v));
+	assert_false(resp_parse_ll("-", 1, &v));
 	assert_false(resp_parse_ll("007", 3, &v));
 	assert_false(resp_parse_ll("-0", 2, &v));
 	assert_false(resp_parse_ll("+1", 2, &v));
