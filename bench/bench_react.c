@@ -97,7 +97,16 @@ int main(int argc, char **argv)
 			touch(p + before + off, 64 * KIB);
 			if (t0 && t1)
 				continue;
-			uint64_t held = read_u64_file(bal, "memory.usage_in_bytes");
+			/* The balloon's usage and the domain's free memory from one moment: a release in progress between the
+			 * two reads would count the balloon's munmap as the app's own room. */
+			uint64_t held = read_u64_file(bal, "memory.usage_in_bytes"), fr_now = 0;
+			for (int tries = 0; tries < 8; tries++) {
+				fr_now = domain_free(dom);
+				uint64_t again = read_u64_file(bal, "memory.usage_in_bytes");
+				if (again == held)
+					break;
+				held = again;
+			}
 			bool released = held + 2 * MIB <= grab0;
 
 			if (t0) {
@@ -106,7 +115,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			/* Free memory as it would be without what the balloon gave back: the app's own distance to the edge. */
-			uint64_t fr_app = sat_sub(domain_free(dom), released ? grab0 - held : 0);
+			uint64_t fr_app = sat_sub(fr_now, released ? grab0 - held : 0);
 
 			if (fr_app < headroom) {
 				t0 = clock_ns(); /* crossed in this step (and, if released, seen released in it too) */
