@@ -185,15 +185,17 @@ static int cmp_ptr(const void *a, const void *b)
 }
 
 /*
- * Unmaps the sorted bases in v[0..k), one munmap per address-contiguous run. Bases whose munmap failed
- * are moved to the front of v; returns how many, so the caller keeps holding them.
+ * Unmaps the sorted bases in v[0..k), one munmap per address-contiguous run of at most a batch. The kernel frees a
+ * munmap's huge pages together at its end, so a run of a batch gives the first memory back after a batch's worth of
+ * freeing rather than after the whole release's. Bases whose munmap failed are moved to the front of v; returns how
+ * many, so the caller keeps holding them.
  */
 static size_t release_sorted(void **v, size_t k)
 {
 	size_t kept = 0, j;
 
 	for (size_t i = 0; i < k; i = j) {
-		for (j = i + 1; j < k && (char *)v[j] == (char *)v[j - 1] + CHUNK_SIZE; j++)
+		for (j = i + 1; j < k && j - i < BATCH_CHUNKS && (char *)v[j] == (char *)v[j - 1] + CHUNK_SIZE; j++)
 			;
 		if (munmap(v[i], (j - i) * CHUNK_SIZE) == 0)
 			continue;

@@ -4,7 +4,7 @@
  * In reclaimable mode chunks are not locked but lazily freed (MADV_FREE) once populated: the kernel may drop their
  * pages under pressure, inline with reclaim, and they read back as zeros.
  * Growth maps regions of up to CHUNK_REGION bytes and fills them in batches of CHUNK_BATCH, and can be
- * interrupted between batches; release coalesces address-contiguous chunks into one munmap. New chunks go
+ * interrupted between batches; release coalesces address-contiguous chunks into one munmap per batch. New chunks go
  * to the tenant (chunk_added); on release the tenant picks which chunks to give back (chunks_take); without
  * a tenant the most recently added go first.
  * Bookkeeping is one pointer per chunk, on the heap.

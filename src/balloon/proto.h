@@ -16,8 +16,9 @@
 #include "balloon/tenant.h"
 
 /* 2: WMSG_SETUP, the worker is exec'd rather than forked. 3: the spot store's tenants (in WMSG_SETUP, and
- * WMSG_USER), and WMSG_STATS carries struct tenant_stats. 4: and one struct tenant_user_stats per spot user. */
-#define WPROTO_VERSION 4
+ * WMSG_USER), and WMSG_STATS carries struct tenant_stats. 4: and one struct tenant_user_stats per spot user.
+ * 5: the reflex (WMSG_REFLEX with a notification fd, WMSG_REFLEXED), and WMSG_DONE says when the worker began. */
+#define WPROTO_VERSION 5
 
 enum wmsg_type {
 	WMSG_GROW = 1,   /* controller -> worker: grow by `bytes` (multiple of 2 MiB); reply WMSG_DONE */
@@ -28,6 +29,9 @@ enum wmsg_type {
 	WMSG_HELLO,      /* worker -> controller: ready, once, after start-up */
 	WMSG_SETUP,      /* controller -> worker: its settings, once, first, before the worker does anything */
 	WMSG_USER,       /* controller -> worker: add, change or remove a spot tenant (struct wmsg_user_op); no reply */
+	WMSG_REFLEX,     /* controller -> worker: arm, re-size or disarm the reflex (struct wmsg_reflex); no reply */
+	WMSG_REFLEXED,   /* worker -> controller: the reflex fired and released (struct wmsg_done); the seq of the
+	                  * WMSG_REFLEX that armed it */
 	WMSG_TYPE_MAX
 };
 
@@ -46,6 +50,20 @@ struct wmsg_done {
 	uint64_t changed; /* bytes actually grown or released */
 	uint64_t grab;    /* bytes held after the operation */
 	uint64_t elapsed_ns;
+	uint64_t started_ns; /* CLOCK_MONOTONIC when the worker began the operation (or the reflex woke it) */
+};
+
+/*
+ * WMSG_REFLEX. Sent with one fd (SCM_RIGHTS): arms the reflex with that notification fd, replacing any armed one;
+ * the worker releases `bytes` the moment the fd becomes readable (an eventfd: it reads it first), closes it (one
+ * shot) and reports WMSG_REFLEXED. Without an fd: `bytes` becomes the armed reflex's amount, or, when 0, disarms
+ * it (an fd sent with 0 is closed at once). Decode refuses bytes that are not a multiple of WREFLEX_UNIT, and
+ * reserved != 0.
+ */
+#define WREFLEX_UNIT (UINT64_C(2) << 20)   /* = CHUNK_SIZE */
+struct wmsg_reflex {
+	uint64_t bytes;
+	uint64_t reserved;      /* 0 */
 };
 
 struct wmsg_stats {
@@ -61,7 +79,7 @@ struct wmsg_stats {
 
 /*
  * The tenant's settings: in usbd the spot store's (src/spot/spot.h, struct spot_config, minus `reclaimable`, which
- * follows the balloon's mode). Strings end with a NUL inside their arrays.
+ * follows the balloon's mode, and `plain_io`, for tests). Strings end with a NUL inside their arrays.
  */
 #define WMSG_USERS_MAX 16u     /* = SPOT_MAX_TENANTS */
 _Static_assert(TENANT_USERS_MAX == 1 + WMSG_USERS_MAX, "the stats carry the default user and every tenant");
@@ -110,6 +128,7 @@ struct wmsg {
 		struct wmsg_stats stats;
 		struct wmsg_setup setup;
 		struct wmsg_user_op user_op;
+		struct wmsg_reflex reflex;
 	} u;
 };
 
@@ -121,13 +140,21 @@ bool wmsg_stats_valid(const struct wmsg_stats *s);
 bool wmsg_user_op_valid(const struct wmsg_user_op *op);
 /* True when every field of a WMSG_SETUP is in range (see struct wmsg_setup). */
 bool wmsg_setup_valid(const struct wmsg_setup *s);
+/* True when a WMSG_REFLEX is well-formed (see struct wmsg_reflex). */
+bool wmsg_reflex_valid(const struct wmsg_reflex *r);
 /* Validates a received datagram (and a WMSG_SETUP's fields) and copies it into *out. */
 int wmsg_decode(const void *buf, size_t n, struct wmsg *out);
 /* Encodes type/seq/payload into buf (>= sizeof(struct wmsg)); returns the length or -EINVAL (also for a
  * WMSG_SETUP that decode would refuse). */
 int wmsg_encode(void *buf, size_t len, uint16_t type, uint64_t seq, const void *payload);
-/* send(2)/recv(2) of one message; recv returns -EAGAIN when nothing is pending, -ECONNRESET on EOF. */
+/* send(2)/recv(2) of one message; recv returns -EAGAIN when nothing is pending, -ECONNRESET on EOF. A descriptor
+ * that came with the datagram is closed: only wmsg_recv_fd takes one. */
 int wmsg_send(int fd, uint16_t type, uint64_t seq, const void *payload);
 int wmsg_recv(int fd, struct wmsg *out);
+/* The same with one descriptor passed (SCM_RIGHTS): send passes pass_fd (>= 0) along with the message (the caller
+ * keeps its copy); recv sets *got_fd to the received one (close-on-exec) or -1. A descriptor that comes with a
+ * malformed datagram, or beyond the first, is closed. */
+int wmsg_send_fd(int fd, uint16_t type, uint64_t seq, const void *payload, int pass_fd);
+int wmsg_recv_fd(int fd, struct wmsg *out, int *got_fd);
 
 #endif

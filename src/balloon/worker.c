@@ -131,6 +131,16 @@ int worker_send_user(struct worker_handle *w, const struct wmsg_user_op *op)
 	return err;
 }
 
+int worker_send_reflex(struct worker_handle *w, uint64_t bytes, int fd)
+{
+	struct wmsg_reflex r = { .bytes = bytes };
+	int err = wmsg_send_fd(w->fd, WMSG_REFLEX, w->next_seq, &r, fd);
+
+	if (err == 0)
+		w->next_seq++;
+	return err;
+}
+
 int worker_receive(struct worker_handle *w, struct wmsg *out)
 {
 	return wmsg_recv(w->fd, out);

@@ -74,6 +74,10 @@ int worker_start(const struct worker_config *cfg, struct worker_handle *w);
 int64_t worker_request(struct worker_handle *w, uint16_t type, uint64_t bytes);
 /* Sends a WMSG_USER (no reply): 0, -EINVAL (malformed op), -EAGAIN (socket full) or -errno. */
 int worker_send_user(struct worker_handle *w, const struct wmsg_user_op *op);
+/* Sends a WMSG_REFLEX (no reply): with fd >= 0 arms the reflex on that notification fd (the worker gets its own
+ * copy; the caller closes its one), else re-sizes it (bytes > 0) or disarms it (0). Returns 0, -EINVAL (bytes not
+ * a multiple of 2 MiB), -EAGAIN (socket full) or -errno. */
+int worker_send_reflex(struct worker_handle *w, uint64_t bytes, int fd);
 /* Receives one message if any: 0, -EAGAIN when none, -ECONNRESET when the worker is gone, -EPROTO for a
  * malformed datagram (dropped). */
 int worker_receive(struct worker_handle *w, struct wmsg *out);

@@ -38,7 +38,7 @@ static const struct key usbd_keys[] = {
 	SIZE("grab_lower", TARGET_GRAB_LOWER), SIZE("grab_upper", TARGET_GRAB_UPPER),
 	SIZE("swap_target", TARGET_SWAP_TARGET), SIZE("headroom", TARGET_HEADROOM), SIZE("threshold", TARGET_THRESHOLD),
 	{ "balloon_mode", K_MODE, 0, 0, 0, 0 },
-	BOOL("deflate_on_oom", deflate_on_oom), BOOL("no_events", no_events),
+	BOOL("deflate_on_oom", deflate_on_oom), BOOL("no_events", no_events), BOOL("no_reflex", no_reflex),
 	U32("tick_ms", tick_ms, 10, 10000), U32("status_interval_s", status_interval_s, 0, 86400),
 	U32("worker_cooldown_ms", worker_cooldown_ms, 0, 3600000),
 	U32("api_vsock", api_vsock_port, 1, UINT32_MAX - 1), U32("api_vsock_peer", api_vsock_peer_cid, 1, UINT32_MAX - 1),

@@ -60,32 +60,85 @@ void notify_setup(struct notify *nt, const struct domain *d, int epfd, uint32_t 
 		log_warn("no OOM notifications on %s: %s", domain_label(d), strerror(-fd));
 }
 
-int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, uint64_t step, int epfd,
-		     uint32_t tag_base)
+/* Registers the usage threshold of level k (NOTIFY_ANTICIPATE early for the reflex); -errno when the backend
+ * refuses (-ENOTSUP: it has none). */
+static int open_level(struct notify *nt, const struct domain *d, int k, bool early)
 {
-	int n = 0, fd;
+	uint64_t level = sat_add(nt->usage_edge, nt->usage_step * (uint64_t)k);
 
-	for (int k = 0; k < NOTIFY_USAGE_LEVELS; k++)
-		drop(nt, k, epfd);
+	if (early)
+		level = sat_sub(level, NOTIFY_ANTICIPATE);
+	int fd;
+
+	if (level == 0 || level >= d->total)
+		return -ERANGE;
+	if ((fd = d->hier.ops->usage_threshold_open(&d->dom, level)) < 0) {
+		if (fd != -ENOTSUP)
+			log_warn("cannot register a usage threshold on %s: %s", domain_label(d), strerror(-fd));
+		nt->no_usage = fd == -ENOTSUP;
+	}
+	return fd;
+}
+
+int notify_arm_usage(struct notify *nt, const struct domain *d, uint64_t edge, uint64_t step, int epfd,
+		     uint32_t tag_base, int *handover)
+{
+	int n = 0, opened = 0, fd;
+
+	if (handover)
+		*handover = -1;
+	if (nt->usage_edge != edge || nt->usage_step != step) {
+		for (int k = 0; k < NOTIFY_USAGE_LEVELS; k++)
+			drop(nt, k, epfd);
+		nt->first_handed = false; /* the caller replaces or disarms the reflex holding the old one */
+	}
 	nt->usage_edge = edge;
 	nt->usage_step = step;
-	if (d->host)
+	if (d->host || nt->no_usage) {
+		nt->no_usage = true;
 		return 0; /* the root's usage is not what MemAvailable measures: pressure and the timer serve there */
-	for (int k = 0; k < NOTIFY_USAGE_LEVELS; k++) {
-		uint64_t level = sat_add(edge, step * (uint64_t)k);
-		if (level == 0 || level >= d->total)
-			break;
-		if ((fd = d->hier.ops->usage_threshold_open(&d->dom, level)) < 0) {
-			if (fd != -ENOTSUP)
-				log_warn("cannot register a usage threshold on %s: %s", domain_label(d), strerror(-fd));
-			break;
-		}
-		put(nt, k, fd, NOTIFY_USAGE, epfd, tag_base);
-		n++;
 	}
-	log_debug("usage thresholds: %d from %llu MiB, every %llu MiB", n, (unsigned long long)(edge >> 20),
-		  (unsigned long long)(step >> 20));
+	for (int k = 0; k < NOTIFY_USAGE_LEVELS; k++) {
+		bool hand = k == 0 && handover;
+
+		if (hand && nt->first_handed) {
+			n++; /* the reflex still holds it */
+			continue;
+		}
+		if (hand)
+			drop(nt, 0, epfd); /* the controller's goes: the reflex gets its own */
+		else if (nt->fd[k] >= 0) {
+			n++;
+			continue;
+		}
+		if ((fd = open_level(nt, d, k, hand)) < 0)
+			break;
+		if (hand) {
+			*handover = fd;
+			nt->first_handed = true;
+		} else {
+			put(nt, k, fd, NOTIFY_USAGE, epfd, tag_base);
+			if (k == 0)
+				nt->first_handed = false;
+		}
+		n++;
+		opened++;
+	}
+	if (opened)
+		log_debug("usage thresholds: %d from %llu MiB, every %llu MiB, %d new%s", n, (unsigned long long)(edge >> 20),
+			  (unsigned long long)(step >> 20), opened,
+			  handover && *handover >= 0 ? ", the first for the reflex" : "");
 	return n;
+}
+
+uint64_t notify_first_level(const struct notify *nt)
+{
+	return nt->first_handed ? sat_sub(nt->usage_edge, NOTIFY_ANTICIPATE) : nt->usage_edge;
+}
+
+void notify_first_returned(struct notify *nt)
+{
+	nt->first_handed = false;
 }
 
 bool notify_is_oom(struct notify *nt, const struct domain *d)
@@ -105,4 +158,5 @@ void notify_teardown(struct notify *nt, int epfd)
 	for (int i = 0; i < NOTIFY_SLOTS; i++)
 		drop(nt, i, epfd);
 	nt->usage_edge = 0;
+	nt->first_handed = false;
 }

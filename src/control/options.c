@@ -12,8 +12,8 @@ enum {
 	OPT_DOMAIN = 256, OPT_API_SOCK, OPT_GRAB_LOWER, OPT_GRAB_UPPER, OPT_SWAP_TARGET, OPT_HEADROOM,
 	OPT_THRESHOLD, OPT_SPOT_LISTEN, OPT_SPOT_PASSWORD_FILE, OPT_SPOT_TENANTS_FILE, OPT_MODE, OPT_NO_DEFLATE_ON_OOM,
 	OPT_TICK,
-	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_APPS_SOCK, OPT_HARVEST_JOURNAL, OPT_API_VSOCK,
-	OPT_API_VSOCK_PEER, OPT_CONFIG_FILE, OPT_STATE_FILE, OPT_METRICS_LISTEN, OPT_APP_UNIT,
+	OPT_STATUS_INTERVAL, OPT_WORKER_COOLDOWN, OPT_NO_EVENTS, OPT_NO_REFLEX, OPT_APPS_SOCK, OPT_HARVEST_JOURNAL,
+	OPT_API_VSOCK, OPT_API_VSOCK_PEER, OPT_CONFIG_FILE, OPT_STATE_FILE, OPT_METRICS_LISTEN, OPT_APP_UNIT,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +38,7 @@ static const struct option long_opts[] = {
 	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
 	{ "worker-cooldown-ms", required_argument, NULL, OPT_WORKER_COOLDOWN },
 	{ "no-events", no_argument, NULL, OPT_NO_EVENTS },
+	{ "no-reflex", no_argument, NULL, OPT_NO_REFLEX },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
@@ -83,6 +84,7 @@ const char *options_usage(void)
 	       "  --state-file PATH|off    targets set at run time, restored at start (default " USBD_DEFAULT_STATE_FILE ")\n"
 	       "  --metrics-listen ADDR:PORT|off  serve GET /metrics over TCP for Prometheus (default off)\n"
 	       "  --no-events              wake only on the timer, like a polling balloon (for comparisons)\n"
+	       "  --no-reflex              the controller alone releases on app growth (for comparisons)\n"
 	       "  -v, --verbose  -q, --quiet  -h, --help  -V, --version\n";
 }
 
@@ -194,6 +196,7 @@ int options_parse_onto(int argc, char *const argv[], struct options *o, char *er
 			break;
 		case OPT_NO_DEFLATE_ON_OOM: o->deflate_on_oom = false; break;
 		case OPT_NO_EVENTS: o->no_events = true; break;
+		case OPT_NO_REFLEX: o->no_reflex = true; break;
 		case OPT_TICK:
 			if ((r = parse_u32(optarg, 10, 10000, &o->tick_ms)))
 				snprintf(err, errlen, "--tick-ms: '%s' is not a number from 10 to 10000", optarg);

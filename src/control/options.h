@@ -40,6 +40,7 @@ struct options {
 	enum balloon_mode mode;
 	bool deflate_on_oom;
 	bool no_events;               /* no notifications: timer only (benchmark baseline) */
+	bool no_reflex;               /* the worker holds no reflex: the controller alone releases (baseline) */
 	uint32_t tick_ms;             /* control loop timer */
 	uint32_t status_interval_s;   /* one-line status on stderr; 0 = off */
 	uint32_t worker_cooldown_ms;  /* wait before restarting a dead worker */

@@ -43,6 +43,7 @@ struct ctl_due {
 	enum policy_pressure pressure; /* strongest pressure event since the last decision */
 	bool oom;                     /* an OOM event since the last decision */
 	bool reclaimed;               /* the kernel dropped balloon pages (reclaimable mode) */
+	bool reflexed;                /* the worker's reflex released memory */
 	bool save_targets;            /* targets were set at run time: write the state file (ctl_targets.h) */
 };
 
@@ -58,6 +59,14 @@ struct ctl_worker {
 	uint64_t grab;                /* bytes the worker last reported holding */
 	int64_t grow_seq, shrink_seq; /* requests in flight, -1 when none */
 	uint64_t shrink_bytes;        /* asked of the shrink in flight (UINT64_MAX: everything) */
+	uint64_t grow_bytes;          /* asked of the grow in flight */
+	/* CLOCK_MONOTONIC ns of the shrink in flight's path in the controller: the turn's wake-up, the domain read, the
+	 * decision, the message sent; with the worker's WMSG_DONE they make the reaction's breakdown (debug log). */
+	struct { uint64_t woke, read, decided, sent; } shrink_ns;
+	uint64_t reflex_bytes;        /* the worker's armed reflex (it holds the threshold at the headroom's edge); 0:
+	                               * none, the controller watches that threshold itself */
+	uint64_t reflex_seq;          /* the seq of the WMSG_REFLEX that armed it, which its WMSG_REFLEXED echoes */
+	uint64_t reflex_past_edge_ms; /* when a decision first saw the usage past the armed reflex's edge; 0: not */
 	struct wmsg_stats stats;      /* last WMSG_STATS */
 	uint64_t stats_asked_ms;      /* when WMSG_STATS_REQ was last sent */
 };
@@ -75,6 +84,8 @@ struct ctl {
 	uint16_t stats_interval_s;
 	struct ctl_due due;
 	uint64_t decisions;           /* decisions run (tests: one per turn at most) */
+	uint64_t turn_ns;             /* CLOCK_MONOTONIC when this turn's epoll_wait returned */
+	uint64_t read_ns, decided_ns; /* this turn's decision: domain read, policy decided */
 
 	struct ctl_worker wk;
 

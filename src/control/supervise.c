@@ -62,6 +62,7 @@ int ctl_worker_start(struct ctl *c)
 	c->wk.started_ms = clock_ms();
 	c->wk.grab = 0;
 	c->wk.grow_seq = c->wk.shrink_seq = -1;
+	c->wk.reflex_bytes = 0;
 	if (r) {
 		log_err("cannot watch the balloon worker: %s", strerror(-r));
 		worker_stop(&c->wk.h, 1000);
@@ -108,6 +109,29 @@ static void on_stats(struct ctl *c, const struct wmsg *m)
 	c->wk.grab = m->u.stats.resident;
 }
 
+static double ms_between(uint64_t from_ns, uint64_t to_ns)
+{
+	return to_ns >= from_ns ? (double)(to_ns - from_ns) / 1e6 : -(double)(from_ns - to_ns) / 1e6;
+}
+
+/*
+ * A shrink's path, each hop from the controller's wake-up (CLOCK_MONOTONIC, shared by both processes): the domain
+ * read, the decision, the message sent, the worker's start, its munmap done, and this reply seen. The wake-up's own
+ * time is printed in ns so that a benchmark can join it to the moment the app crossed the edge.
+ */
+static void log_hops(const struct ctl *c, const struct wmsg_done *d)
+{
+	uint64_t woke = c->wk.shrink_ns.woke;
+
+	if (!woke || !d->started_ns)
+		return;
+	log_debug("hops: woke at %llu ns; read +%.3f decided +%.3f sent +%.3f worker began +%.3f released +%.3f "
+		  "reply seen +%.3f ms", (unsigned long long)woke, ms_between(woke, c->wk.shrink_ns.read),
+		  ms_between(woke, c->wk.shrink_ns.decided), ms_between(woke, c->wk.shrink_ns.sent),
+		  ms_between(woke, d->started_ns), ms_between(woke, d->started_ns + d->elapsed_ns),
+		  ms_between(woke, clock_ns()));
+}
+
 static void on_done(struct ctl *c, const struct wmsg *m)
 {
 	char a[16], b[16];
@@ -130,6 +154,42 @@ static void on_done(struct ctl *c, const struct wmsg *m)
 		log_debug("worker %s %s in %.2f ms, holds %s", grow ? "grew" : "released",
 			  size_format(m->u.done.changed, a, sizeof(a)), (double)m->u.done.elapsed_ns / 1e6,
 			  size_format(m->u.done.grab, b, sizeof(b)));
+	if (!grow)
+		log_hops(c, &m->u.done);
+}
+
+/*
+ * The worker's reflex fired: it released on its own when the app crossed into the headroom. The controller counts it
+ * as an app-growth deflation, re-arms the threshold it used up, and decides at once on fresh readings: what the app
+ * needs beyond the reflex goes out then.
+ */
+static void on_reflexed(struct ctl *c, const struct wmsg *m)
+{
+	const struct wmsg_done *d = &m->u.done;
+	char a[16], b[16];
+
+	if (c->opt.mode == BALLOON_RECLAIMABLE)
+		note_reclaimed(c, sat_add(d->grab, d->changed));
+	c->wk.grab = d->grab;
+	/* A reflex the controller had already replaced (its report crossed the new one) leaves the new one armed. */
+	if (m->hdr.seq == c->wk.reflex_seq) {
+		c->wk.reflex_bytes = 0;
+		notify_first_returned(&c->notify); /* the worker closed it: one shot */
+	}
+	c->due.reflexed = true;
+	c->last_deflation.reason = POLICY_REASON_APP_GROWTH;
+	c->last_deflation.bytes = d->changed;
+	c->last_deflation.at_ms = clock_ms();
+	c->deflations[POLICY_REASON_APP_GROWTH]++;
+	if (d->err)
+		log_warn("the worker's reflex released %s of what was armed: %s (holds %s)",
+			 size_format(d->changed, a, sizeof(a)), strerror(-d->err), size_format(d->grab, b, sizeof(b)));
+	else
+		log_info("deflating %s (app_growth, by the worker's reflex in %.2f ms): holds %s",
+			 size_format(d->changed, a, sizeof(a)), (double)d->elapsed_ns / 1e6,
+			 size_format(d->grab, b, sizeof(b)));
+	log_debug("hops: reflex woke at %llu ns; released +%.3f reply seen +%.3f ms", (unsigned long long)d->started_ns,
+		  ms_between(d->started_ns, d->started_ns + d->elapsed_ns), ms_between(d->started_ns, clock_ns()));
 }
 
 void ctl_worker_on_message(struct ctl *c)
@@ -141,12 +201,17 @@ void ctl_worker_on_message(struct ctl *c)
 		switch (m.hdr.type) {
 		case WMSG_HELLO:
 			c->wk.ready = true;
+			log_debug("balloon worker ready %llu ms after its start",
+				  (unsigned long long)(clock_ms() - c->wk.started_ms));
 			break;
 		case WMSG_DONE:
 			on_done(c, &m);
 			break;
 		case WMSG_STATS:
 			on_stats(c, &m);
+			break;
+		case WMSG_REFLEXED:
+			on_reflexed(c, &m);
 			break;
 		default:
 			log_warn("unexpected message type %u from the worker", m.hdr.type);
@@ -172,6 +237,12 @@ void ctl_worker_on_exit(struct ctl *c)
 	c->wk.up = c->wk.ready = false;
 	c->wk.grab = 0;
 	c->wk.grow_seq = c->wk.shrink_seq = -1;
+	/* The threshold at the headroom's edge went with the worker's reflex: the controller watches it again. */
+	if (c->wk.reflex_bytes) {
+		c->wk.reflex_bytes = 0;
+		notify_first_returned(&c->notify);
+		c->due.decide = true;
+	}
 	if (now - c->wk.started_ms > WORKER_LIVED_LONG_MS)
 		c->wk.deaths_in_row = 0;
 	delay = (uint64_t)c->opt.worker_cooldown_ms << min_u64(c->wk.deaths_in_row, 4);
@@ -222,8 +293,10 @@ int ctl_worker_resize(struct ctl *c, enum policy_action action, uint64_t bytes, 
 		if (c->wk.grow_seq >= 0 || c->wk.shrink_seq >= 0)
 			return -EBUSY;
 		seq = worker_request(&c->wk.h, WMSG_GROW, bytes);
-		if (seq >= 0)
+		if (seq >= 0) {
 			c->wk.grow_seq = seq;
+			c->wk.grow_bytes = bytes;
+		}
 	} else {
 		/* A shrink in flight already counts toward the deficit; only an urgent one goes past it. */
 		if (c->wk.shrink_seq >= 0 && !urgent)
@@ -232,6 +305,10 @@ int ctl_worker_resize(struct ctl *c, enum policy_action action, uint64_t bytes, 
 		if (seq >= 0) {
 			c->wk.shrink_seq = seq;
 			c->wk.shrink_bytes = bytes;
+			c->wk.shrink_ns.woke = c->turn_ns;
+			c->wk.shrink_ns.read = c->read_ns;
+			c->wk.shrink_ns.decided = c->decided_ns;
+			c->wk.shrink_ns.sent = clock_ns();
 		}
 	}
 	if (seq < 0)

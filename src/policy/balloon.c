@@ -188,13 +188,18 @@ static uint64_t pressure_release(const struct policy_snapshot *s, const struct p
 static struct policy_plan plan_inflate(const struct policy_snapshot *s, const struct policy_params *p,
 				       const struct policy_history *h, uint64_t growth)
 {
-	uint64_t room, bytes;
+	uint64_t room, bytes, step;
 
 	if (s->grab >= p->grab_lower || s->now_ms < h->inflate_after_ms || s->pressure != POLICY_PRESSURE_NONE ||
 	    s->oom_event)
 		return plan_hold();
 	room = sat_sub(sat_sub(sat_sub(s->free, growth), p->headroom), p->burst_margin);
-	bytes = round_down(min_u64(min_u64(p->grab_lower - s->grab, room), p->step_max), POLICY_CHUNK);
+	/* The step limit keeps a growing app's allocations in view between steps. An app that grew nothing over the
+	 * window is not outrun by one step to the room: the worker stops a grow between batches the moment a release
+	 * is asked for (the usage thresholds and the reflex watch the headroom meanwhile), and saves a round trip per
+	 * step_max. */
+	step = growth ? p->step_max : UINT64_MAX;
+	bytes = round_down(min_u64(min_u64(p->grab_lower - s->grab, room), step), POLICY_CHUNK);
 	if (bytes == 0)
 		return plan_hold();
 	return (struct policy_plan){ .action = POLICY_INFLATE, .bytes = bytes, .reason = POLICY_REASON_LOWER };
@@ -235,6 +240,9 @@ struct policy_plan policy_decide(const struct policy_snapshot *s, const struct p
 	if (s->reclaimed)
 		h->inflate_after_ms = max_u64(h->inflate_after_ms,
 					      sat_add(s->now_ms, max_u64(h->cooldown_ms, p->cooldown_base_ms)));
+	/* The worker released on its own at the headroom's edge: an app-growth deflation in all but who made it. */
+	if (s->reflexed && p->deflate_on_oom)
+		history_delay_inflation(h, sat_add(s->now_ms, p->cooldown_base_ms));
 	if (!s->worker_ready)
 		return plan_hold();
 	growth = policy_expected_growth(h, p, s->now_ms);
@@ -251,6 +259,14 @@ struct policy_plan policy_decide(const struct policy_snapshot *s, const struct p
 	if (reason != POLICY_REASON_NONE)
 		return plan_deflate(s->grab, want, reason);
 	return plan_inflate(s, p, h, growth);
+}
+
+uint64_t policy_reflex(const struct policy_snapshot *s, const struct policy_params *p, const struct policy_history *h)
+{
+	if (!p->deflate_on_oom)
+		return 0;
+	return plan_deflate(s->grab, sat_add(p->burst_margin, policy_expected_growth(h, p, s->now_ms)),
+			    POLICY_REASON_APP_GROWTH).bytes;
 }
 
 const char *policy_reason_name(enum policy_reason r)

@@ -19,20 +19,22 @@ struct policy_snapshot {
 	uint64_t now_ms;
 	uint64_t total;          /* the domain's memory: its limit, or MemTotal */
 	uint64_t free;           /* the domain's free memory (see docs/POLICY.md for how it is measured) */
-	uint64_t grab;           /* bytes the worker holds now */
+	uint64_t grab;           /* bytes the worker holds now (a grow in flight counted as done, a shrink likewise) */
 	uint64_t app_usage;      /* the app cgroup's usage */
 	enum policy_pressure pressure;  /* strongest pressure event since the last decision */
 	bool oom_event;          /* an OOM event in the domain since the last decision */
 	bool reclaimed;          /* reclaimable mode: the kernel dropped balloon pages since the last decision; the
 	                          * re-inflation then waits the cool-down like after any deflation */
 	bool worker_ready;       /* the worker is running and can take a grow/shrink */
+	bool reflexed;           /* the worker's reflex released memory since the last decision: an app-growth
+	                          * deflation that re-inflation waits out like one the policy made */
 };
 
 struct policy_params {
 	uint64_t grab_lower;     /* inflate toward this */
 	uint64_t grab_upper;     /* above this, deflate at once */
 	uint64_t headroom;       /* free memory kept for the producer */
-	uint64_t step_max;       /* largest inflation step per decision */
+	uint64_t step_max;       /* largest inflation step per decision while the app grows (no limit while it does not) */
 	uint64_t burst_margin;   /* minimum extra released on app growth, beyond restoring headroom */
 	uint32_t medium_percent; /* share of the grab released on medium pressure */
 	uint64_t cooldown_base_ms, cooldown_max_ms; /* re-inflation wait after a deflation, and its cap */
@@ -98,6 +100,16 @@ struct policy_plan policy_decide(const struct policy_snapshot *s, const struct p
  * last window, scaled up to a whole window when the samples cover less (at most 4 times). 0 without samples.
  */
 uint64_t policy_expected_growth(const struct policy_history *h, const struct policy_params *p, uint64_t now_ms);
+
+/*
+ * The reflex: what the worker may release on its own the moment free memory falls to the headroom, before the
+ * controller has looked: the burst margin plus the app's expected growth, which is what the app-growth rule asks for
+ * at that edge (it adds the headroom's shortfall, zero there), so the reflex never releases more than the decision
+ * that follows would. 0 when nothing may be released on app growth: the balloon is pinned, or holds no whole chunk.
+ * A multiple of POLICY_CHUNK, at most the whole chunks in s->grab (the grab may grow before the reflex fires; the
+ * controller re-sizes it when the amount moves). Reads history, never changes it.
+ */
+uint64_t policy_reflex(const struct policy_snapshot *s, const struct policy_params *p, const struct policy_history *h);
 
 const char *policy_reason_name(enum policy_reason r);
 const char *policy_action_name(enum policy_action a);

@@ -120,6 +120,18 @@ static void build_lookup(void)
 	lookup_built = true;
 }
 
+/* Whether p[0..n) is `name` (all lower case) but for the case of its letters: strncasecmp without the call. */
+static bool name_is(const char *p, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] + ('a' - 'A')) : p[i];
+
+		if (name[i] == 0 || c != name[i])
+			return false;
+	}
+	return name[n] == 0;
+}
+
 const struct command *cmd_find(const char *p, size_t n)
 {
 	uint32_t h;
@@ -131,7 +143,7 @@ const struct command *cmd_find(const char *p, size_t n)
 	for (h = name_hash(p, n); lookup_slot[h % LOOKUP_SLOTS]; h++) {
 		const struct command *cmd = &cmd_table[lookup_slot[h % LOOKUP_SLOTS] - 1];
 
-		if (strlen(cmd->name) == n && strncasecmp(p, cmd->name, n) == 0)
+		if (name_is(p, n, cmd->name))
 			return cmd;
 	}
 	return NULL;

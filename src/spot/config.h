@@ -32,6 +32,7 @@ struct spot_config {
 	uint64_t max_query;     /* unparsed input bytes per client; 0: RESP_MAX_QUERY */
 	uint64_t max_output;    /* pending reply bytes per client, past which it is dropped; 0: 64 MiB */
 	bool reclaimable;       /* the balloon is in reclaimable mode: verify reads, re-free written pages */
+	bool plain_io;          /* no io_uring: one system call per socket read and write, as where it is unavailable */
 	uint32_t ntenants;
 	struct spot_tenant_spec tenants[SPOT_MAX_TENANTS];
 };

@@ -50,12 +50,15 @@ bool resp_parse_ll(const char *s, size_t n, long long *v)
 		return false;
 	if (s[i] == '0' && neg)
 		return false;
+	/* Up to 18 digits cannot overflow (10^18 - 1 < LLONG_MAX): only longer numbers pay the check's division. */
+	bool check = n - i > 18;
+
 	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (d > 9 || (check && acc > (lim - d) / 10))
 			return false;
-		if (acc > (lim - (unsigned)(s[i] - '0')) / 10)
-			return false;
-		acc = acc * 10 + (unsigned)(s[i] - '0');
+		acc = acc * 10 + d;
 	}
 	*v = neg ? (long long)(0 - acc) : (long long)acc;
 	return true;
@@ -76,11 +79,27 @@ static void compact(struct resp_parser *p)
 		p->argv[i].off -= shift;
 }
 
+/* The unparsed bytes may not pass max_query. */
+static bool query_fits(const struct resp_parser *p, size_t n)
+{
+	return n <= p->lim->max_query && resp_pending(p) <= p->lim->max_query - n;
+}
+
+int resp_commit(struct resp_parser *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (n > p->cap - p->len || !query_fits(p, n))
+		return -ENOBUFS;
+	p->len += n;
+	return 0;
+}
+
 int resp_feed(struct resp_parser *p, const void *data, size_t n)
 {
 	if (n == 0)
 		return 0;
-	if (n > p->lim->max_query || resp_pending(p) > p->lim->max_query - n)
+	if (!query_fits(p, n))
 		return -ENOBUFS;
 	if (p->len + n > p->cap)
 		compact(p);

@@ -61,6 +61,16 @@ static inline void resp_set_limits(struct resp_parser *p, const struct resp_limi
  * closes the client), or -ENOMEM (no memory, or the budget refused the growth). */
 int resp_feed(struct resp_parser *p, const void *data, size_t n);
 
+/* Room for a read straight into the buffer: *at is where the next bytes go; returns how many fit without the
+ * buffer growing or moving (0 before the first resp_feed). resp_commit(p, n) then takes n bytes written there as
+ * resp_feed would have taken them (the same -ENOBUFS; never -ENOMEM). */
+static inline size_t resp_room(const struct resp_parser *p, char **at)
+{
+	*at = p->buf ? p->buf + p->len : NULL;
+	return p->cap - p->len;
+}
+int resp_commit(struct resp_parser *p, size_t n);
+
 /*
  * Parses the next request. RESP_DONE: p->argc arguments are ready (argc >= 1); call resp_consume() once they
  * are used. RESP_MORE: wait for more bytes. RESP_ERROR: *err is Redis's error text without "-" or CRLF

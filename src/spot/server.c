@@ -1,16 +1,18 @@
+/*
+ * server: the spot server's event loop. The clients' reads (batched), their requests (pipelined, with their keys
+ * prefetched), their writes (batched) and closes, the timer's sweep, the AUTH guard's hooks and CLIENT LIST/KILL,
+ * setup and teardown. Taking connections on, or refusing them, is intake.c's.
+ */
 #include "spot/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -22,62 +24,25 @@
 #include "spot/guard.h"
 #include "spot/reply.h"
 #include "spot/resp.h"
+#include "spot/server_int.h"
+#include "sys/uring.h"
 
 #define READ_CHUNK (16 * 1024)
 #define READS_PER_EVENT 16      /* fairness: then the next client's turn */
 #define EVENTS_PER_RUN 64
-#define ACCEPTS_PER_RUN 64
 #define SWEEP_INTERVAL_MS 100
 #define SWEEP_MIN_BUCKETS 1024
 #define DEFAULT_MAX_OUTPUT (64u * 1024 * 1024)
-/* File descriptors kept out of the client count (the worker's own, the listener, epoll, timer, reserve), as
- * Redis keeps 32: max_clients is lowered to fit RLIMIT_NOFILE. */
-#define RESERVED_FDS 32
 /* The shared argv is given back past this many entries (a large request's), like a parser's. */
 #define ARGV_KEEP 1024
-/* Repeated warnings (out of fds, failed AUTHs, budget refusals) are logged at most once per this, with a count. */
-#define LOG_INTERVAL_MS 5000
 
-struct client {
-	int fd;                 /* -1 once closed; freed at the end of server_run */
-	char peer[64], local[64]; /* "ip:port" of both ends, for CLIENT LIST */
-	struct guard_addr src;  /* the peer's address, for the AUTH guard */
-	bool closing;           /* a protocol error was answered: flush, then close */
-	uint32_t events;        /* what epoll watches for it */
-	struct resp_parser p;
-	struct rbuf out;
-	struct cmd_client st;
-	struct client *next, **pprev;
-};
-
-/* A warning that may repeat fast: said at most once per LOG_INTERVAL_MS, with how many were not said. */
-struct ratelog {
-	uint64_t next_ms;
-	uint64_t unsaid;
-};
-
-struct server {
-	int epfd, lfd, tfd;
-	int reserve_fd;         /* held so that, out of fds, one can be freed to accept and refuse a client */
-	bool accept_paused;     /* out of fds without a reserve: the listener is unwatched until the next tick */
-	uint64_t max_clients, max_output;
-	char password[128];
-	struct resp_limits lim_auth, lim_noauth;
-	struct cmd_env env;
-	struct spot_budget budget;
-	struct auth_guard guard;
-	struct ratelog log_fds, log_auth, log_budget;
-	struct client *clients, *dead;
-	struct cmd_arg *argv;
-	size_t argv_cap;
-	uint64_t next_id;
-};
-
-/* Tags of the two non-client fds in epoll data (client events carry the client pointer). */
-static char listener_tag, timer_tag;
+/* Tags of the two non-client fds in epoll data (client events carry the client pointer); intake.c uses the
+ * listener's. */
+char listener_tag;
+static char timer_tag;
 
 /* True if the warning may be logged now; *unsaid is then how many were held back since the last one. */
-static bool ratelog_due(struct ratelog *r, uint64_t now, uint64_t *unsaid)
+bool ratelog_due(struct ratelog *r, uint64_t now, uint64_t *unsaid)
 {
 	if (now < r->next_ms) {
 		r->unsaid++;
@@ -104,7 +69,7 @@ static void client_close(struct server *srv, struct client *c)
 	srv->env.users->u[c->st.user].clients--;
 }
 
-static void client_free(struct server *srv, struct client *c)
+void client_free(struct server *srv, struct client *c)
 {
 	cmd_client_free(&srv->env, &c->st);
 	resp_free(&c->p);
@@ -150,12 +115,22 @@ static void discard_input(struct client *c)
 			return;
 }
 
-/* Writes what is pending; closes the client once a final reply is out, or on a write error. */
-static void client_flush(struct server *srv, struct client *c)
+/*
+ * Writes what is pending; closes the client once a final reply is out, or on a write error. `first` is the result
+ * of a first write already made (bytes or -errno, from a batch), or URING_NOT_RUN.
+ */
+static void client_flush(struct server *srv, struct client *c, int32_t first)
 {
 	while (rbuf_pending(&c->out)) {
-		ssize_t n = send(c->fd, rbuf_next(&c->out), rbuf_pending(&c->out), MSG_NOSIGNAL);
+		ssize_t n;
 
+		if (first != URING_NOT_RUN) {
+			n = first < 0 ? -1 : first;
+			errno = first < 0 ? -first : 0;
+			first = URING_NOT_RUN;
+		} else {
+			n = send(c->fd, rbuf_next(&c->out), rbuf_pending(&c->out), MSG_NOSIGNAL);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -275,39 +250,56 @@ static void client_process(struct server *srv, struct client *c)
 	}
 }
 
+/*
+ * What one read returned (n bytes, 0: end of stream, or -errno) goes into the client's parser, from buf, or, with buf
+ * NULL, where the read put it (the parser's room, resp_room): the bytes taken, 0 when there were none (or the client
+ * was closed).
+ */
+static size_t client_take(struct server *srv, struct client *c, const char *buf, ssize_t n)
+{
+	int err;
+
+	if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
+		return 0;
+	if (n <= 0) {
+		if (n < 0)
+			log_debug("spot: read from client %llu: %s", (unsigned long long)c->st.id, strerror((int)-n));
+		client_close(srv, c);
+		return 0;
+	}
+	err = buf ? resp_feed(&c->p, buf, (size_t)n) : resp_commit(&c->p, (size_t)n);
+	if (err == -ENOMEM) {
+		log_budget_refusal(srv, c, "its query buffer");
+		client_fail(srv, c, RESP_ERR_OOM);
+		return 0;
+	}
+	if (err < 0) {
+		log_warn("spot: closing client %llu: it reached the query buffer cap", (unsigned long long)c->st.id);
+		client_close(srv, c);
+		return 0;
+	}
+	return (size_t)n;
+}
+
+/* Where a read of READ_CHUNK bytes for this client goes: the parser's room when it has that much (no copy), else
+ * `spare`. */
+static char *read_target(struct client *c, char *spare)
+{
+	char *at;
+
+	return resp_room(&c->p, &at) >= READ_CHUNK ? at : spare;
+}
+
 /* One read into the client's parser: the bytes read, 0 when there was nothing to read (or the client was closed). */
 static size_t client_recv(struct server *srv, struct client *c)
 {
-	char buf[READ_CHUNK];
+	char buf[READ_CHUNK], *to = read_target(c, buf);
+	ssize_t n;
 
-	for (;;) {
-		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-		int err;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			if (n < 0)
-				log_debug("spot: read from client %llu: %s", (unsigned long long)c->st.id,
-					  strerror(errno));
-			client_close(srv, c);
-			return 0;
-		}
-		err = resp_feed(&c->p, buf, (size_t)n);
-		if (err == -ENOMEM) {
-			log_budget_refusal(srv, c, "its query buffer");
-			client_fail(srv, c, RESP_ERR_OOM);
-			return 0;
-		}
-		if (err < 0) {
-			log_warn("spot: closing client %llu: it reached the query buffer cap", (unsigned long long)c->st.id);
-			client_close(srv, c);
-			return 0;
-		}
-		return (size_t)n;
-	}
+	do
+		n = recv(c->fd, to, READ_CHUNK, 0);
+	while (n < 0 && errno == EINTR);
+	return client_take(srv, c, to == buf ? buf : NULL, n < 0 ? -errno : n);
 }
 
 /* Starts loading what the keys of one client's buffered requests need (store_prefetch); returns how many. */
@@ -340,170 +332,6 @@ static void client_read(struct server *srv, struct client *c, size_t got)
 		got = client_recv(srv, c);
 		if (got)
 			prefetch_client(srv, c, STORE_PREFETCH_MAX);
-	}
-}
-
-#define MSG_MAX_CLIENTS "-ERR max number of clients reached\r\n"
-
-/* Answers a connection that is not taken on, and closes it. */
-static void reject(struct server *srv, int fd, const char *msg)
-{
-	/* A fresh socket's send buffer is empty: the line goes out whole or the client is gone anyway. */
-	if (send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("spot: telling a rejected client: %s", strerror(errno));
-	close(fd);
-	srv->env.rejected++;
-}
-
-static void open_reserve(struct server *srv)
-{
-	srv->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-}
-
-/*
- * accept failed for want of file descriptors (EMFILE, ENFILE). The waiting connection keeps the listener readable,
- * so doing nothing would spin. The reserve fd is given up to accept it, tell it the server is full and close it;
- * without a reserve, the listener is unwatched until the next timer tick. True if accepting may go on.
- */
-static bool out_of_fds(struct server *srv, int err)
-{
-	uint64_t unsaid;
-	bool refused = false;
-	int fd;
-
-	if (srv->reserve_fd >= 0) {
-		close(srv->reserve_fd);
-		fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0) {
-			srv->env.connections++;
-			reject(srv, fd, MSG_MAX_CLIENTS);
-			refused = true;
-		}
-		open_reserve(srv);
-	}
-	if (!refused && !srv->accept_paused) {
-		struct epoll_event ev = { .events = 0, .data.ptr = &listener_tag };
-
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->lfd, &ev) == 0)
-			srv->accept_paused = true;
-	}
-	if (ratelog_due(&srv->log_fds, clock_ms(), &unsaid))
-		log_warn("spot: accept: %s (%llu clients, RLIMIT_NOFILE too low for max_clients %llu?); refusing new "
-			 "clients; %llu more such failures not logged", strerror(err),
-			 (unsigned long long)srv->env.clients, (unsigned long long)srv->max_clients,
-			 (unsigned long long)unsaid);
-	return refused;
-}
-
-static void resume_accepting(struct server *srv)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listener_tag };
-
-	if (!srv->accept_paused)
-		return;
-	if (srv->reserve_fd < 0)
-		open_reserve(srv);
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->lfd, &ev) == 0)
-		srv->accept_paused = false;
-}
-
-/* "ip:port" of an address (IPv6 in brackets), or "?". */
-static void format_addr(const struct sockaddr_storage *sa, char *buf, size_t cap)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	bool v6 = sa->ss_family == AF_INET6;
-	const void *a = v6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr :
-			     (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
-	int port = ntohs(v6 ? ((const struct sockaddr_in6 *)sa)->sin6_port : ((const struct sockaddr_in *)sa)->sin_port);
-
-	if (!inet_ntop(sa->ss_family, a, ip, sizeof(ip)))
-		snprintf(ip, sizeof(ip), "?");
-	snprintf(buf, cap, v6 ? "[%s]:%d" : "%s:%d", ip, port);
-}
-
-static void describe_ends(struct client *c, const struct sockaddr_storage *peer)
-{
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
-
-	format_addr(peer, c->peer, sizeof(c->peer));
-	if (getsockname(c->fd, (struct sockaddr *)&local, &len) == 0)
-		format_addr(&local, c->local, sizeof(c->local));
-	else
-		snprintf(c->local, sizeof(c->local), "?");
-}
-
-/* Takes a connection on as a client, its struct charged to the budget. */
-static void add_client(struct server *srv, int fd, const struct sockaddr_storage *peer)
-{
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct client *c = NULL;
-	int one = 1;
-
-	if (!budget_grow(&srv->budget, 0, sizeof(*c))) {
-		reject(srv, fd, "-" RESP_ERR_OOM "\r\n");
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		log_warn("spot: no memory for a new client");
-		budget_release(&srv->budget, sizeof(*c));
-		close(fd);
-		return;
-	}
-	c->fd = fd;
-	c->events = EPOLLIN;
-	guard_addr_from(&c->src, (const struct sockaddr *)peer);
-	describe_ends(c, peer);
-	c->st.id = ++srv->next_id;
-	c->st.created_ms = c->st.last_ms = clock_ms();
-	c->st.authed = !srv->password[0];
-	c->st.store = srv->env.store;
-	srv->env.users->u[0].clients++;
-	resp_init(&c->p, c->st.authed ? &srv->lim_auth : &srv->lim_noauth);
-	c->p.budget = &srv->budget;
-	rbuf_init(&c->out, srv->max_output);
-	c->out.budget = &srv->budget;
-	ev.data.ptr = c;
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		log_warn("spot: epoll_ctl: %s", strerror(errno));
-		close(fd);
-		client_free(srv, c);
-		return;
-	}
-	/* Replies are written whole per event loop turn: Nagle would only add latency. */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		log_debug("spot: TCP_NODELAY: %s", strerror(errno));
-	c->next = srv->clients;
-	if (c->next)
-		c->next->pprev = &c->next;
-	c->pprev = &srv->clients;
-	srv->clients = c;
-	srv->env.clients++;
-}
-
-static void accept_clients(struct server *srv)
-{
-	for (int i = 0; i < ACCEPTS_PER_RUN; i++) {
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer);
-		int fd = accept4(srv->lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-			if (!out_of_fds(srv, errno))
-				return;
-			continue;
-		}
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-				log_warn("spot: accept: %s", strerror(errno));
-			return;
-		}
-		srv->env.connections++;
-		if (srv->env.clients >= srv->max_clients)
-			reject(srv, fd, MSG_MAX_CLIENTS);
-		else
-			add_client(srv, fd, &peer);
 	}
 }
 
@@ -608,12 +436,76 @@ static bool is_client(const struct epoll_event *ev)
 	return ev->data.ptr != &listener_tag && ev->data.ptr != &timer_tag;
 }
 
+/* Reads every ready client once (got[i]: the bytes event i's client brought): one batch through the ring, or one
+ * recv each. */
+static void read_ready(struct server *srv, const struct epoll_event *evs, int n, size_t *got)
+{
+	int32_t res[EVENTS_PER_RUN];
+	int slot[EVENTS_PER_RUN];
+	char *to[EVENTS_PER_RUN];
+
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		got[i] = 0;
+		slot[i] = -1;
+		if (!is_client(&evs[i]) || c->fd < 0 || c->closing || !(evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+			continue;
+		if (srv->ring) {
+			to[i] = read_target(c, srv->rx + (size_t)i * READ_CHUNK);
+			slot[i] = uring_recv(srv->ring, c->fd, to[i], READ_CHUNK, 0);
+		}
+		if (slot[i] < 0)
+			got[i] = client_recv(srv, c);
+	}
+	if (!srv->ring || !uring_queued(srv->ring))
+		return;
+	uring_run(srv->ring, res);
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		if (slot[i] < 0)
+			continue;
+		if (res[slot[i]] == URING_NOT_RUN)
+			got[i] = client_recv(srv, c);
+		else
+			got[i] = client_take(srv, c, to[i] == srv->rx + (size_t)i * READ_CHUNK ? to[i] : NULL,
+					     res[slot[i]]);
+	}
+}
+
+/* Writes the ready clients' replies: the first write of each in one batch through the ring, the rest (a reply
+ * that did not go out whole) one send at a time. */
+static void flush_ready(struct server *srv, const struct epoll_event *evs, int n)
+{
+	int32_t res[EVENTS_PER_RUN];
+	int slot[EVENTS_PER_RUN];
+
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		slot[i] = -1;
+		if (srv->ring && is_client(&evs[i]) && c->fd >= 0 && rbuf_pending(&c->out))
+			slot[i] = uring_send(srv->ring, c->fd, rbuf_next(&c->out), rbuf_pending(&c->out), MSG_NOSIGNAL);
+	}
+	if (srv->ring)
+		uring_run(srv->ring, res);
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		if (is_client(&evs[i]) && c->fd >= 0)
+			client_flush(srv, c, slot[i] >= 0 ? res[slot[i]] : URING_NOT_RUN);
+	}
+}
+
 /*
- * Three passes over the ready fds. 1: every ready client is read once. 2: a window of clients at a time, the keys of
+ * Three passes over the ready fds. 1: every ready client is read once (through the ring: all of them in one system
+ * call). 2: a window of clients at a time, the keys of
  * their requests are prefetched together (store_prefetch), then the window's requests run. A GET is a chain of cache
  * misses (bucket, entry, item); across a window they overlap instead of adding up, with pipelines (-P 16) and without
- * (many clients with one request each) alike. 3: the replies are written, so that no send runs (and evicts what was
- * prefetched) between a window's prefetch and its lookups.
+ * (many clients with one request each) alike. 3: the replies are written (through the ring: every client's first
+ * write in one system call), so that no send runs (and evicts what was prefetched) between a window's prefetch and
+ * its lookups.
  */
 void server_run(struct server *srv)
 {
@@ -623,13 +515,7 @@ void server_run(struct server *srv)
 
 	if (n < 0 && errno != EINTR)
 		log_warn("spot: epoll_wait: %s", strerror(errno));
-	for (int i = 0; i < n; i++) {
-		struct client *c = evs[i].data.ptr;
-
-		got[i] = 0;
-		if (is_client(&evs[i]) && c->fd >= 0 && !c->closing && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-			got[i] = client_recv(srv, c);
-	}
+	read_ready(srv, evs, n, got);
 	for (int i = 0; i < n; i++) {
 		if (i == window) {
 			size_t keys = 0;
@@ -649,12 +535,7 @@ void server_run(struct server *srv)
 		else if (got[i])
 			client_read(srv, evs[i].data.ptr, got[i]);
 	}
-	for (int i = 0; i < n; i++) {
-		struct client *c = evs[i].data.ptr;
-
-		if (is_client(&evs[i]) && c->fd >= 0)
-			client_flush(srv, c);
-	}
+	flush_ready(srv, evs, n);
 	while (srv->dead) {
 		struct client *c = srv->dead;
 
@@ -702,22 +583,6 @@ static int port_of(const struct spot_listen *l)
 	return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
 }
 
-/* Lowers max_clients to what RLIMIT_NOFILE leaves after RESERVED_FDS, so that the cap is met before accept fails. */
-static uint64_t fit_clients(uint64_t max_clients)
-{
-	struct rlimit rl;
-	uint64_t room;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return max_clients;
-	room = rl.rlim_cur > RESERVED_FDS + 1 ? rl.rlim_cur - RESERVED_FDS : 1;
-	if (room >= max_clients)
-		return max_clients;
-	log_warn("spot: max_clients lowered from %llu to %llu to fit the open-file limit (RLIMIT_NOFILE %llu)",
-		 (unsigned long long)max_clients, (unsigned long long)room, (unsigned long long)rl.rlim_cur);
-	return room;
-}
-
 /* Unix time minus the monotonic clock, in ms, taken once: expiry times given as Unix times (EXPIREAT) become
  * monotonic ones, so that a step of the wall clock does not move the expiry of keys already set. */
 static int64_t wall_offset_ms(void)
@@ -729,6 +594,26 @@ static int64_t wall_offset_ms(void)
 }
 
 void server_set_capacity(struct server *srv, uint64_t capacity) { budget_set_capacity(&srv->budget, capacity); }
+
+/* The ring that batches the reads and writes of a loop turn, where io_uring can be used; else plain system calls. */
+static void start_ring(struct server *srv, const struct spot_config *cfg)
+{
+	int err = -ENOMEM;
+
+	if (cfg->plain_io)
+		return;
+	srv->rx = malloc((size_t)EVENTS_PER_RUN * READ_CHUNK);
+	if (srv->rx)
+		err = uring_new(EVENTS_PER_RUN, &srv->ring);
+	if (err == 0) {
+		log_debug("spot: socket reads and writes batched through io_uring");
+		return;
+	}
+	free(srv->rx);
+	srv->rx = NULL;
+	srv->ring = NULL;
+	log_info("spot: io_uring unavailable (%s): one system call per socket read and write", strerror(-err));
+}
 
 int server_new(const struct spot_config *cfg, struct spot_users *users, struct server **out)
 {
@@ -803,6 +688,7 @@ int server_new(const struct spot_config *cfg, struct spot_users *users, struct s
 		server_free(srv);
 		return err;
 	}
+	start_ring(srv, cfg);
 	*out = srv;
 	return 0;
 }
@@ -828,6 +714,8 @@ void server_free(struct server *srv)
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	free_argv(srv);
+	uring_free(srv->ring);
+	free(srv->rx);
 	free(srv);
 }
 

@@ -3,6 +3,8 @@
  * (the worker polls that fd and calls server_run), pipelining, per-client query and output caps, one memory budget
  * for all clients' buffers, a client cap that fits the open-file limit, optional password (AUTH first; tighter
  * protocol limits until then; failures throttled per connection and per source), and a timer for the store's sweep.
+ * Readiness comes from epoll; the reads of all ready clients, then their writes, each go to the kernel as one
+ * io_uring batch (sys/uring.h) where io_uring can be used, else as one recv/send per client.
  */
 #ifndef USBD_SPOT_SERVER_H
 #define USBD_SPOT_SERVER_H

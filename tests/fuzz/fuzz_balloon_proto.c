@@ -1,7 +1,9 @@
 /* fuzz_balloon_proto: libFuzzer target over the controller <-> worker datagrams; a decoded message must
  * re-encode to the same bytes, and a decoded WMSG_SETUP (what a new worker acts on before anything else) must
- * hold only what the worker can use as is: numbers in range, strings ending inside their arrays. */
+ * hold only what the worker can use as is: numbers in range, strings ending inside their arrays; a decoded
+ * WMSG_REFLEX an amount of whole chunks. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +33,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m.hdr.type == WMSG_USER && ((m.u.user_op.verb != WUSER_SET && m.u.user_op.verb != WUSER_DEL) ||
 					!ENDS_INSIDE(m.u.user_op.user.name) || !ENDS_INSIDE(m.u.user_op.user.password)))
 		abort();
+	if (m.hdr.type == WMSG_REFLEX && (m.u.reflex.bytes % (2u << 20) || m.u.reflex.reserved))
+		abort();
 	n = wmsg_encode(again, sizeof(again), m.hdr.type, m.hdr.seq, &m.u);
-	if (n != (int)size || memcmp(again, data, size))
+	if (n != (int)size)
+		abort();
+	/* Decode zeroes a WMSG_STATS's entries past nusers: those bytes of the input need not come back. */
+	if (m.hdr.type == WMSG_STATS) {
+		size_t past = sizeof(struct wmsg_hdr) + offsetof(struct wmsg_stats, users) +
+			      m.u.stats.nusers * sizeof(m.u.stats.users[0]);
+
+		static const unsigned char zero[sizeof(struct wmsg_stats)];
+
+		if (memcmp(again, data, past) || memcmp(again + past, zero, size - past))
+			abort();
+		return 0;
+	}
+	if (memcmp(again, data, size))
 		abort();
 	return 0;
 }

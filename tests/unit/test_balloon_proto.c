@@ -1,11 +1,14 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -14,7 +17,8 @@
 
 #define HDR sizeof(struct wmsg_hdr)
 
-static const struct wmsg_done sample_done = { .err = -ENOMEM, .changed = 64 << 20, .grab = 128 << 20, .elapsed_ns = 7 };
+static const struct wmsg_done sample_done = { .err = -ENOMEM, .changed = 64 << 20, .grab = 128 << 20, .elapsed_ns = 7,
+						.started_ns = 8 };
 /* Every field distinct, so that a field dropped or swapped by the encoding shows in the round trip. */
 static const struct wmsg_stats sample_stats = {
 	.grab = 1, .chunks = 2, .resident = 3,
@@ -34,6 +38,7 @@ static const struct wmsg_setup sample_setup = {
 		    .max_query = 11, .max_output = 12, .nusers = 1,
 		    .users = { { .name = "alice", .password = "pw", .quota = 64 << 20 } } },
 };
+static const struct wmsg_reflex sample_reflex = { .bytes = 130 << 20 };
 static const struct wmsg_user_op sample_user = { .verb = WUSER_SET, .user = { "bob", "pw-b", 1 << 20 } };
 
 static const void *sample(uint16_t type)
@@ -43,7 +48,10 @@ static const void *sample(uint16_t type)
 	case WMSG_SHRINK:
 		return &sample_size;
 	case WMSG_DONE:
+	case WMSG_REFLEXED:
 		return &sample_done;
+	case WMSG_REFLEX:
+		return &sample_reflex;
 	case WMSG_STATS:
 		return &sample_stats;
 	case WMSG_SETUP:
@@ -96,6 +104,8 @@ static void payload_len_should_match_each_type_and_refuse_unknown_ones(void **st
 	assert_int_equal(wmsg_payload_len(WMSG_HELLO), 0);
 	assert_int_equal(wmsg_payload_len(WMSG_SETUP), sizeof(struct wmsg_setup));
 	assert_int_equal(wmsg_payload_len(WMSG_USER), sizeof(struct wmsg_user_op));
+	assert_int_equal(wmsg_payload_len(WMSG_REFLEX), 16);
+	assert_int_equal(wmsg_payload_len(WMSG_REFLEXED), sizeof(struct wmsg_done));
 	assert_int_equal(wmsg_payload_len(0), -1);
 	assert_int_equal(wmsg_payload_len(WMSG_TYPE_MAX), -1);
 	assert_int_equal(wmsg_payload_len(UINT16_MAX), -1);
@@ -342,6 +352,25 @@ static void decode_should_refuse_a_len_that_does_not_match_the_type(void **state
 	assert_int_equal(decode_guarded(buf, HDR + 8, &out), -EPROTO);
 }
 
+static void reflex_should_be_refused_by_encode_and_decode_when_malformed(void **state)
+{
+	const struct wmsg_reflex bad[] = { { .bytes = (2 << 20) + 1 }, { .bytes = 1 }, { .bytes = 2 << 20, .reserved = 1 },
+					   { .bytes = UINT64_MAX } };
+	unsigned char buf[sizeof(struct wmsg)];
+	struct wmsg_hdr hdr = { .version = WPROTO_VERSION, .type = WMSG_REFLEX, .len = sizeof(struct wmsg_reflex) };
+	struct wmsg out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(wmsg_reflex_valid(&bad[i]));
+		assert_int_equal(wmsg_encode(buf, sizeof(buf), WMSG_REFLEX, 1, &bad[i]), -EINVAL);
+		memcpy(buf, &hdr, HDR);
+		memcpy(buf + HDR, &bad[i], sizeof(bad[i]));
+		assert_int_equal(decode_guarded(buf, HDR + sizeof(bad[i]), &out), -EPROTO);
+	}
+	/* 0 disarms: well-formed. */
+	assert_true(wmsg_reflex_valid(&(struct wmsg_reflex){ 0 }));
+}
+
 static void socketpair_seqpacket(int sv[2])
 {
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
@@ -365,6 +394,79 @@ static void recv_should_get_what_send_sent_over_a_socketpair(void **state)
 	assert_int_equal(wmsg_recv(sv[1], &out), -EAGAIN);
 	close(sv[0]);
 	assert_int_equal(wmsg_recv(sv[1], &out), -ECONNRESET);
+	close(sv[1]);
+}
+
+/* Whether fd is open in this process. */
+static bool open_fd(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+static void recv_fd_should_get_the_descriptor_sent_with_a_message(void **state)
+{
+	uint64_t one = 1, got;
+	struct wmsg out;
+	int sv[2], efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), passed = 5;
+
+	assert_true(efd >= 0);
+	socketpair_seqpacket(sv);
+	assert_int_equal(wmsg_send_fd(sv[0], WMSG_REFLEX, 7, &sample_reflex, efd), 0);
+	assert_int_equal(wmsg_send(sv[0], WMSG_STATS_REQ, 8, NULL), 0);
+	assert_int_equal(wmsg_recv_fd(sv[1], &out, &passed), 0);
+	assert_int_equal(out.hdr.type, WMSG_REFLEX);
+	assert_true(out.u.reflex.bytes == sample_reflex.bytes);
+	assert_true(passed >= 0 && passed != efd);
+	assert_true(fcntl(passed, F_GETFD) & FD_CLOEXEC);
+	/* the same eventfd: what one side writes the other reads */
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(read(passed, &got, sizeof(got)), sizeof(got));
+	assert_true(got == 1);
+	close(passed);
+	assert_int_equal(wmsg_recv_fd(sv[1], &out, &passed), 0);
+	assert_int_equal(out.hdr.type, WMSG_STATS_REQ);
+	assert_int_equal(passed, -1);
+	close(efd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void recv_should_close_a_descriptor_nobody_asked_for(void **state)
+{
+	unsigned char bad[sizeof(struct wmsg)];
+	struct wmsg out;
+	int sv[2], efd = eventfd(0, EFD_CLOEXEC), passed, probe;
+
+	assert_true(efd >= 0);
+	socketpair_seqpacket(sv);
+	/* plain recv: the descriptor is closed */
+	assert_int_equal(wmsg_send_fd(sv[0], WMSG_REFLEX, 1, &sample_reflex, efd), 0);
+	probe = dup(efd);
+	close(probe); /* the number the received descriptor would take */
+	assert_int_equal(wmsg_recv(sv[1], &out), 0);
+	assert_false(open_fd(probe));
+	/* a malformed datagram with a descriptor: refused, and the descriptor closed */
+	assert_int_equal(wmsg_encode(bad, sizeof(bad), WMSG_REFLEX, 2, &sample_reflex), HDR + 16);
+	bad[0] ^= 0xff; /* the version */
+	{
+		union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } ctl = { 0 };
+		struct iovec iov = { .iov_base = bad, .iov_len = HDR + 16 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &efd, sizeof(int));
+		assert_int_equal(sendmsg(sv[0], &mh, 0), (ssize_t)(HDR + 16));
+	}
+	passed = 5;
+	assert_int_equal(wmsg_recv_fd(sv[1], &out, &passed), -EPROTO);
+	assert_int_equal(passed, -1);
+	assert_false(open_fd(probe));
+	close(efd);
+	close(sv[0]);
 	close(sv[1]);
 }
 
@@ -439,6 +541,9 @@ int main(void)
 		cmocka_unit_test(decode_should_refuse_a_len_that_does_not_match_the_type),
 		cmocka_unit_test(recv_should_get_what_send_sent_over_a_socketpair),
 		cmocka_unit_test(send_should_refuse_an_unknown_type_without_sending),
+		cmocka_unit_test(reflex_should_be_refused_by_encode_and_decode_when_malformed),
+		cmocka_unit_test(recv_fd_should_get_the_descriptor_sent_with_a_message),
+		cmocka_unit_test(recv_should_close_a_descriptor_nobody_asked_for),
 		cmocka_unit_test(recv_should_refuse_malformed_datagrams_and_keep_reading),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

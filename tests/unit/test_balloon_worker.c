@@ -12,6 +12,7 @@
 #include <string.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -144,6 +145,101 @@ static void grow_should_stop_early_when_another_request_is_pending(void **state)
 	assert_int_equal(m.hdr.type, WMSG_STATS);
 	assert_true(m.hdr.seq == (uint64_t)stats);
 	assert_true(m.u.stats.grab == CHUNK_BATCH);
+	worker_stop(&w, HANG_MS);
+}
+
+/* The reflex: an eventfd stands for the usage threshold the controller hands over. */
+static void reflex_should_release_its_amount_when_the_fd_fires_once(void **state)
+{
+	struct worker_config cfg = plain_config();
+	struct worker_handle w;
+	uint64_t one = 1, armed;
+	struct wmsg m;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	assert_true(efd >= 0);
+	start(&cfg, &w);
+	request(&w, WMSG_GROW, 8 * CHUNK_SIZE, &m);
+	armed = w.next_seq;
+	assert_int_equal(worker_send_reflex(&w, 3 * CHUNK_SIZE, efd), 0);
+	/* The amount is re-sized without a new fd; the STATS reply shows the worker has taken both messages. */
+	assert_int_equal(worker_send_reflex(&w, 2 * CHUNK_SIZE, -1), 0);
+	request(&w, WMSG_STATS_REQ, 0, &m);
+	assert_true(m.u.stats.grab == 8 * CHUNK_SIZE);
+
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	receive(&w, &m);
+	assert_int_equal(m.hdr.type, WMSG_REFLEXED);
+	assert_true(m.hdr.seq == armed); /* the seq of the WMSG_REFLEX that armed it */
+	assert_int_equal(m.u.done.err, 0);
+	assert_true(m.u.done.changed == 2 * CHUNK_SIZE && m.u.done.grab == 6 * CHUNK_SIZE);
+	assert_true(m.u.done.started_ns > 0);
+
+	/* One shot: firing again releases nothing until the controller re-arms. */
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	request(&w, WMSG_STATS_REQ, 0, &m);
+	assert_int_equal(m.hdr.type, WMSG_STATS);
+	assert_true(m.u.stats.grab == 6 * CHUNK_SIZE);
+	close(efd);
+	worker_stop(&w, HANG_MS);
+}
+
+static void reflex_should_be_disarmed_by_a_zero_amount(void **state)
+{
+	struct worker_config cfg = plain_config();
+	struct worker_handle w;
+	uint64_t one = 1;
+	struct wmsg m;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	assert_true(efd >= 0);
+	start(&cfg, &w);
+	request(&w, WMSG_GROW, 4 * CHUNK_SIZE, &m);
+	assert_int_equal(worker_send_reflex(&w, 2 * CHUNK_SIZE, efd), 0);
+	assert_int_equal(worker_send_reflex(&w, 0, -1), 0);
+	/* Fired before the worker has read the disarm: the controller's latest word on the reflex still wins. */
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	request(&w, WMSG_STATS_REQ, 0, &m);
+	assert_int_equal(m.hdr.type, WMSG_STATS);
+	assert_true(m.u.stats.grab == 4 * CHUNK_SIZE);
+	/* A re-size with nothing armed arms nothing. */
+	assert_int_equal(worker_send_reflex(&w, 2 * CHUNK_SIZE, -1), 0);
+	request(&w, WMSG_STATS_REQ, 0, &m);
+	assert_true(m.u.stats.grab == 4 * CHUNK_SIZE);
+	assert_int_equal(worker_send_reflex(&w, CHUNK_SIZE + 1, -1), -EINVAL);
+	close(efd);
+	worker_stop(&w, HANG_MS);
+}
+
+static void reflex_message_should_not_stop_a_grow_but_its_firing_should(void **state)
+{
+	struct worker_config cfg = plain_config();
+	struct worker_handle w;
+	siginfo_t si;
+	uint64_t one = 1;
+	int64_t grow;
+	struct wmsg m;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	assert_true(efd >= 0);
+	start(&cfg, &w);
+	/* While the worker is stopped: a long grow, then a reflex on an fd that has already fired. The grow takes the
+	 * reflex after its first batch and goes on; after its second it sees the fd readable and stops, and the reflex
+	 * releases. */
+	assert_int_equal(kill(w.pid, SIGSTOP), 0);
+	assert_int_equal(waitid(P_PID, w.pid, &si, WSTOPPED | WNOWAIT), 0);
+	grow = worker_request(&w, WMSG_GROW, 64 * CHUNK_BATCH);
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(worker_send_reflex(&w, CHUNK_SIZE, efd), 0);
+	assert_int_equal(kill(w.pid, SIGCONT), 0);
+	receive(&w, &m);
+	assert_int_equal(m.hdr.type, WMSG_DONE);
+	assert_true(m.hdr.seq == (uint64_t)grow);
+	assert_true(m.u.done.changed == 2 * CHUNK_BATCH);
+	receive(&w, &m);
+	assert_int_equal(m.hdr.type, WMSG_REFLEXED);
+	assert_true(m.u.done.changed == CHUNK_SIZE && m.u.done.grab == 2 * CHUNK_BATCH - CHUNK_SIZE);
+	close(efd);
 	worker_stop(&w, HANG_MS);
 }
 
@@ -598,6 +694,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(worker_should_grow_report_and_shrink_on_request),
 		cmocka_unit_test(request_should_refuse_other_types_and_partial_chunks),
 		cmocka_unit_test(grow_should_stop_early_when_another_request_is_pending),
+		cmocka_unit_test(reflex_should_release_its_amount_when_the_fd_fires_once),
+		cmocka_unit_test(reflex_should_be_disarmed_by_a_zero_amount),
+		cmocka_unit_test(reflex_message_should_not_stop_a_grow_but_its_firing_should),
 		cmocka_unit_test(worker_should_exit_cleanly_when_the_controller_closes_the_socket),
 		cmocka_unit_test(reap_should_see_a_killed_worker_and_receive_should_see_it_gone),
 		cmocka_unit_test(stop_should_end_the_worker_with_sigterm),

@@ -22,6 +22,7 @@ static void config_should_read_both_sections(void **state)
 			   " \"usbd\": {\"app\": \"prod/app\", \"domain\": \"prod\", \"headroom\": \"256M\", \"threshold\": 1024,"
 			   " \"balloon_mode\": \"reclaimable\", \"tick_ms\": 50, \"status_interval_s\": 0, \"verbosity\": -1,"
 			   " \"metrics_listen\": \"127.0.0.1:9753\", \"state_file\": \"off\", \"no_events\": true,"
+			   " \"no_reflex\": true,"
 			   " \"api_vsock\": 5000, \"api_vsock_peer\": 3}}";
 
 	options_defaults(&o);
@@ -43,6 +44,7 @@ static void config_should_read_both_sections(void **state)
 	assert_string_equal(o.metrics_listen, "127.0.0.1:9753");
 	assert_string_equal(o.state_file, "off");
 	assert_true(o.no_events);
+	assert_true(o.no_reflex);
 	assert_int_equal(o.api_vsock_port, 5000);
 	assert_int_equal(o.api_vsock_peer_cid, 3);
 	config_release(&hold);

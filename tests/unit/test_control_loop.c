@@ -3,9 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <cmocka.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/size.h"
@@ -131,6 +133,65 @@ static void a_pressure_event_should_reach_the_one_decision_and_be_cleared(void *
 	f->c.notify.fd[1] = -1;
 }
 
+/* A grow in flight counts as held: an app that grows meanwhile gets a release at once, which also stops the grow
+ * between batches, instead of waiting for the step to end. */
+static void a_release_should_count_the_grow_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct wmsg m;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	f->c.wk.h.fd = sv[0];
+	f->c.wk.h.next_seq = 2;
+	f->c.wk.ready = true;
+	f->c.wk.grab = 0;
+	f->c.wk.grow_seq = 1;
+	f->c.wk.grow_bytes = 256 * MIB;
+	/* 1 GiB domain, 256 MiB headroom: 900 MiB used leaves 124 MiB free. */
+	assert_int_equal(tree_put(f->dir, "cg/dom/memory.usage_in_bytes", "943718400\n"), 0);
+	f->c.due.decide = true;
+	ctl_end_turn(&f->c);
+	assert_int_equal(wmsg_recv(sv[1], &m), 0);
+	assert_int_equal(m.hdr.type, WMSG_SHRINK);
+	assert_true(m.u.size.bytes >= 132 * MIB && m.u.size.bytes <= 256 * MIB);
+	assert_true(f->c.wk.shrink_seq == 2);
+	f->c.wk.h.fd = -1;
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The app is past the edge the worker's reflex holds: the reflex is releasing, and the controller's own app-growth
+ * release waits for its report (or, should the kernel never signal it, for REFLEX_WAIT_MS) instead of doubling it. */
+static void an_app_growth_release_should_wait_for_a_reflex_past_its_edge(void **state)
+{
+	struct fixture *f = *state;
+	struct wmsg m;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	f->c.wk.h.fd = sv[0];
+	f->c.wk.h.next_seq = 2;
+	f->c.wk.ready = true;
+	f->c.wk.grab = 512 * MIB;
+	f->c.wk.reflex_bytes = 64 * MIB;
+	f->c.notify.usage_edge = 768 * MIB; /* 1 GiB - the 256 MiB headroom */
+	assert_int_equal(tree_put(f->dir, "cg/dom/memory.usage_in_bytes", "943718400\n"), 0); /* 900 MiB */
+	f->c.due.decide = true;
+	ctl_end_turn(&f->c);
+	assert_int_equal(wmsg_recv(sv[1], &m), -EAGAIN);
+	assert_true(f->c.wk.shrink_seq < 0);
+	/* The reflex never reported: the controller releases alone once the wait is over. */
+	f->c.wk.reflex_past_edge_ms -= 1000;
+	f->c.due.decide = true;
+	ctl_end_turn(&f->c);
+	assert_int_equal(wmsg_recv(sv[1], &m), 0);
+	assert_int_equal(m.hdr.type, WMSG_SHRINK);
+	f->c.wk.h.fd = -1;
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +199,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(target_changes_should_only_mark_the_decision_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_pressure_event_should_reach_the_one_decision_and_be_cleared, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_release_should_count_the_grow_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_app_growth_release_should_wait_for_a_reflex_past_its_edge, setup,
 						teardown),
 	};
 

@@ -210,24 +210,49 @@ static void decide_should_hold_when_the_worker_is_not_ready(void **state)
 	assert_plan(decide_once(&w), POLICY_HOLD, 0, POLICY_REASON_NONE);
 }
 
-static void decide_should_inflate_toward_lower_in_steps_no_bigger_than_step_max(void **state)
+static void decide_should_inflate_toward_lower_in_steps_no_bigger_than_step_max_while_the_app_grows(void **state)
 {
 	struct world w = world_make(8 * GIB, 2 * GIB, 3 * GIB);
 	int steps = 0;
 
 	while (w.grab < w.params.grab_lower && steps < 100) {
+		w.app += 4 * MIB;
 		struct policy_plan plan = world_tick(&w);
+		if (steps == 0) { /* one sample: no growth seen yet */
+			assert_plan(plan, POLICY_INFLATE, 3 * GIB, POLICY_REASON_LOWER);
+			w.grab = 0;
+			steps++;
+			continue;
+		}
 		assert_int_equal(plan.action, POLICY_INFLATE);
 		assert_int_equal(plan.reason, POLICY_REASON_LOWER);
 		assert_true(plan.bytes <= w.params.step_max);
 		steps++;
 	}
 	assert_true(w.grab == 3 * GIB);
-	assert_int_equal(steps, 12);
+	assert_int_equal(steps, 13);
 
 	w = world_make(8 * GIB, 2 * GIB, 3 * GIB);
 	w.params.step_max = 3 * MIB;
+	world_tick(&w);
+	w.grab = 0;
+	w.app += 4 * MIB;
 	assert_plan(world_tick(&w), POLICY_INFLATE, POLICY_CHUNK, POLICY_REASON_LOWER);
+}
+
+static void decide_should_inflate_to_the_room_in_one_step_while_the_app_is_idle(void **state)
+{
+	struct world w = world_make(8 * GIB, 2 * GIB, 6 * GIB);
+
+	/* free 6 GiB - headroom 1 GiB - margin 256 MiB, in one step */
+	assert_plan(world_tick(&w), POLICY_INFLATE, 6 * GIB - GIB - 256 * MIB, POLICY_REASON_LOWER);
+	assert_plan(world_tick(&w), POLICY_HOLD, 0, POLICY_REASON_NONE);
+	/* Shrinking counts as idle too. */
+	w = world_make(8 * GIB, 2 * GIB, 3 * GIB);
+	world_tick(&w);
+	w.grab = 0;
+	w.app -= 512 * MIB;
+	assert_plan(world_tick(&w), POLICY_INFLATE, 3 * GIB, POLICY_REASON_LOWER);
 }
 
 static void decide_should_never_inflate_past_lower(void **state)
@@ -436,7 +461,7 @@ static void cool_down_should_block_reinflation_until_it_ends(void **state)
 	assert_true(w.history.inflate_after_ms == t0 + w.params.cooldown_base_ms);
 	while (w.now_ms < w.history.inflate_after_ms)
 		assert_plan(world_tick(&w), POLICY_HOLD, 0, POLICY_REASON_NONE);
-	assert_plan(world_tick(&w), POLICY_INFLATE, w.params.step_max, POLICY_REASON_LOWER);
+	assert_plan(world_tick(&w), POLICY_INFLATE, 4 * GIB, POLICY_REASON_LOWER); /* the app is idle: one step */
 }
 
 static void cool_down_should_double_on_repeated_pressure_up_to_the_cap(void **state)
@@ -639,8 +664,6 @@ static void decide_should_not_wrap_near_uint64_max(void **state)
 	const uint64_t all = round_down(UINT64_MAX, POLICY_CHUNK);
 	struct world w = world_make(UINT64_MAX, 0, UINT64_MAX);
 
-	assert_plan(decide_once(&w), POLICY_INFLATE, 256 * MIB, POLICY_REASON_LOWER);
-	w.params.step_max = UINT64_MAX;
 	assert_plan(decide_once(&w), POLICY_INFLATE, all - GIB - 256 * MIB, POLICY_REASON_LOWER);
 
 	w.grab = UINT64_MAX;
@@ -744,13 +767,104 @@ static void decide_should_always_plan_whole_chunks_within_bounds(void **state)
 		assert_plan_possible(plan, s.grab);
 		if (plan.action == POLICY_INFLATE) {
 			assert_true(s.grab + plan.bytes <= p.grab_lower);
-			assert_true(plan.bytes <= p.step_max);
+			if (policy_expected_growth(&h, &p, s.now_ms))
+				assert_true(plan.bytes <= p.step_max);
 			assert_true(plan.bytes <= sat_sub(sat_sub(s.free, p.headroom), p.burst_margin));
 		}
 		if (plan.action == POLICY_DEFLATE && !p.deflate_on_oom)
 			assert_int_equal(plan.reason, POLICY_REASON_UPPER);
 		assert_true(h.nsamples <= POLICY_GROWTH_SAMPLES && h.next < POLICY_GROWTH_SAMPLES);
 	}
+}
+
+/* The reflex: what the worker releases on its own when free memory falls to the headroom. */
+static void reflex_should_be_the_margin_plus_the_expected_growth(void **state)
+{
+	struct world w = world_make(8 * GIB, 2 * GIB, 4 * GIB);
+	struct policy_snapshot s;
+
+	world_run(&w, 30);
+	assert_true(w.grab == 4 * GIB);
+	s = world_snapshot(&w);
+	assert_true(policy_reflex(&s, &w.params, &w.history) == w.params.burst_margin);
+	/* The app grows 100 MiB a tick: the reflex adds the growth the decision would expect. */
+	for (int i = 0; i < 5; i++) {
+		w.app += 100 * MIB;
+		world_tick(&w);
+	}
+	s = world_snapshot(&w);
+	assert_true(policy_expected_growth(&w.history, &w.params, s.now_ms) > 0);
+	assert_true(policy_reflex(&s, &w.params, &w.history) ==
+		    round_up(w.params.burst_margin + policy_expected_growth(&w.history, &w.params, s.now_ms),
+			     POLICY_CHUNK));
+}
+
+static void reflex_should_be_zero_when_pinned_or_empty_and_never_exceed_the_grab(void **state)
+{
+	struct world w = world_make(8 * GIB, 2 * GIB, 4 * GIB);
+	struct policy_snapshot s;
+
+	s = world_snapshot(&w);
+	assert_true(policy_reflex(&s, &w.params, &w.history) == 0); /* nothing held */
+	w.grab = 3 * POLICY_CHUNK + 4096;
+	s = world_snapshot(&w);
+	assert_true(policy_reflex(&s, &w.params, &w.history) == 3 * POLICY_CHUNK);
+	w.grab = 4 * GIB;
+	w.params.deflate_on_oom = false;
+	s = world_snapshot(&w);
+	assert_true(policy_reflex(&s, &w.params, &w.history) == 0);
+}
+
+/* Whatever the world, the reflex releases no more than the decision at the edge would, and that decision releases at
+ * least the reflex: the controller's own release after it is never less than it decides. */
+static void reflex_should_never_exceed_the_decision_just_past_the_edge(void **state)
+{
+	const uint64_t apps[] = { 0, 512 * MIB, 2 * GIB, 5 * GIB };
+	const uint64_t grabs[] = { POLICY_CHUNK, 100 * MIB, GIB, 4 * GIB };
+
+	for (size_t a = 0; a < sizeof(apps) / sizeof(apps[0]); a++) {
+		for (size_t g = 0; g < sizeof(grabs) / sizeof(grabs[0]); g++) {
+			struct world w = world_make(8 * GIB, apps[a], 4 * GIB);
+			struct policy_history h;
+			struct policy_snapshot s;
+			uint64_t reflex;
+
+			world_run(&w, 5);
+			w.grab = grabs[g];
+			s = world_snapshot(&w);
+			reflex = policy_reflex(&s, &w.params, &w.history);
+			/* just past the edge: free a page under the headroom */
+			s.free = w.params.headroom - 4096;
+			h = w.history;
+			struct policy_plan plan = policy_decide(&s, &w.params, &h);
+			if (!reflex)
+				continue;
+			assert_int_equal(plan.action, POLICY_DEFLATE);
+			assert_true(plan.bytes >= reflex);
+		}
+	}
+}
+
+static void reflexed_should_delay_reinflation_like_app_growth(void **state)
+{
+	struct world w = world_make(8 * GIB, 2 * GIB, 4 * GIB);
+	struct policy_snapshot s;
+	struct policy_plan plan;
+	uint64_t t0;
+
+	world_run(&w, 30);
+	w.grab -= 256 * MIB; /* the reflex released */
+	s = world_snapshot(&w);
+	s.reflexed = true;
+	t0 = s.now_ms;
+	plan = policy_decide(&s, &w.params, &w.history);
+	assert_plan(plan, POLICY_HOLD, 0, POLICY_REASON_NONE);
+	assert_true(w.history.inflate_after_ms == t0 + w.params.cooldown_base_ms);
+	assert_true(w.history.cooldown_ms == 0); /* not pressure: the cool-down does not grow */
+	w.now_ms += TICK_MS;
+	while (w.now_ms < w.history.inflate_after_ms)
+		assert_plan(world_tick(&w), POLICY_HOLD, 0, POLICY_REASON_NONE);
+	assert_plan(world_tick(&w), POLICY_INFLATE, 256 * MIB, POLICY_REASON_LOWER);
 }
 
 static void names_should_be_stable_words(void **state)
@@ -778,7 +892,8 @@ int main(void)
 		cmocka_unit_test(params_check_should_name_the_offending_field),
 		cmocka_unit_test(params_check_should_accept_every_limit_itself),
 		cmocka_unit_test(decide_should_hold_when_the_worker_is_not_ready),
-		cmocka_unit_test(decide_should_inflate_toward_lower_in_steps_no_bigger_than_step_max),
+		cmocka_unit_test(decide_should_inflate_toward_lower_in_steps_no_bigger_than_step_max_while_the_app_grows),
+		cmocka_unit_test(decide_should_inflate_to_the_room_in_one_step_while_the_app_is_idle),
 		cmocka_unit_test(decide_should_never_inflate_past_lower),
 		cmocka_unit_test(decide_should_hold_when_free_minus_headroom_is_too_small),
 		cmocka_unit_test(decide_should_stop_inflating_at_headroom_plus_margin),
@@ -795,6 +910,10 @@ int main(void)
 		cmocka_unit_test(cool_down_should_halve_once_per_calm_period_down_to_its_base),
 		cmocka_unit_test(app_growth_should_not_shorten_a_pressure_cool_down),
 		cmocka_unit_test(alternating_pressure_should_not_swing_the_balloon_between_full_and_empty),
+		cmocka_unit_test(reflex_should_be_the_margin_plus_the_expected_growth),
+		cmocka_unit_test(reflex_should_be_zero_when_pinned_or_empty_and_never_exceed_the_grab),
+		cmocka_unit_test(reflex_should_never_exceed_the_decision_just_past_the_edge),
+		cmocka_unit_test(reflexed_should_delay_reinflation_like_app_growth),
 		cmocka_unit_test(expected_growth_should_extrapolate_recent_samples_to_one_window),
 		cmocka_unit_test(expected_growth_should_ignore_shrinking_old_and_stale_samples),
 		cmocka_unit_test(expected_growth_should_survive_a_storm_of_events),

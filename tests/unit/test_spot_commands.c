@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "spot/cmd_int.h"
 #include "spot/commands.h"
 
 #define CHUNK STORE_CHUNK_SIZE
@@ -303,10 +304,30 @@ static void read_commands_should_count_a_hit_or_a_miss_per_key(void **state)
 	assert_int_equal(f->env.hits, 8);
 }
 
+/* Command names match whatever the case of their letters, and nothing else: not a prefix, not a longer name, not a
+ * name with a NUL or a byte that only a careless case fold (| 0x20) would take for a letter. */
+static void command_names_should_match_only_themselves(void **state)
+{
+	(void)state;
+	assert_non_null(cmd_find("GET", 3));
+	assert_ptr_equal(cmd_find("get", 3), cmd_find("GeT", 3));
+	assert_string_equal(cmd_find("gEt", 3)->name, "get");
+	assert_string_equal(cmd_find("GETRANGE", 8)->name, "getrange");
+	assert_null(cmd_find("ge", 2));
+	assert_null(cmd_find("gets", 4));
+	assert_null(cmd_find("get\0", 4));
+	assert_null(cmd_find("g\x05t", 3));
+	assert_null(cmd_find("GE\x14", 3));
+	assert_null(cmd_find("", 0));
+	for (size_t i = 0; i < cmd_table_len; i++)
+		assert_ptr_equal(cmd_find(cmd_table[i].name, strlen(cmd_table[i].name)), &cmd_table[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(unknown_commands_should_get_redis_error_text, setup, teardown),
+		cmocka_unit_test(command_names_should_match_only_themselves),
 		cmocka_unit_test_setup_teardown(set_and_get_should_follow_redis_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(incr_should_refuse_non_integers_and_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(expire_should_honour_time_and_options, setup, teardown),

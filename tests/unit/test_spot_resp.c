@@ -316,6 +316,50 @@ static void feed_should_refuse_bytes_past_the_query_buffer_cap(void **state)
 	resp_free(&p);
 }
 
+/* A read straight into the buffer's room, committed, is parsed as the same bytes fed; the cap applies alike. */
+static void commit_should_take_bytes_read_into_the_room_as_feed_would(void **state)
+{
+	static const char req[] = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+	struct resp_limits small = lim;
+	struct resp_parser p;
+	const char *err = NULL;
+	char *at;
+	size_t room;
+
+	resp_init(&p, &lim);
+	assert_int_equal(resp_room(&p, &at), 0);
+	assert_int_equal(resp_feed(&p, "*1\r\n$4\r\nPING\r\n", 14), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	resp_consume(&p);
+	room = resp_room(&p, &at);
+	assert_true(room >= sizeof(req));
+	assert_ptr_equal(at, p.buf + p.len);
+	memcpy(at, req, 10);
+	assert_int_equal(resp_commit(&p, 10), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_MORE);
+	room = resp_room(&p, &at);
+	memcpy(at, req + 10, sizeof(req) - 1 - 10);
+	assert_int_equal(resp_commit(&p, sizeof(req) - 1 - 10), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_arg(&p, 0, "GET");
+	assert_arg(&p, 1, "k");
+	resp_consume(&p);
+	room = resp_room(&p, &at);
+	assert_int_equal(resp_commit(&p, room + 1), -ENOBUFS);
+	assert_int_equal(resp_pending(&p), 0);
+	resp_free(&p);
+
+	small.max_query = 100;
+	resp_init(&p, &small);
+	assert_int_equal(resp_feed(&p, "x", 1), 0);
+	resp_room(&p, &at);
+	assert_int_equal(resp_commit(&p, 99), 0);
+	assert_int_equal(resp_pending(&p), 100);
+	assert_int_equal(resp_commit(&p, 1), -ENOBUFS);
+	assert_int_equal(resp_pending(&p), 100);
+	resp_free(&p);
+}
+
 /* Every growth of the buffer and argv is charged to the budget, refused past it (or past half of it for one
  * buffer), and a parser with nothing pending gives its large buffers back. */
 static void parser_should_charge_the_budget_and_give_big_buffers_back(void **state)
@@ -409,6 +453,14 @@ static void parse_ll_should_follow_redis_string2ll(void **state)
 	assert_true(resp_parse_ll("9223372036854775807", 19, &v) && v == LLONG_MAX);
 	assert_true(resp_parse_ll("-9223372036854775808", 20, &v) && v == LLONG_MIN);
 	assert_false(resp_parse_ll("9223372036854775808", 19, &v));
+	assert_false(resp_parse_ll("-9223372036854775809", 20, &v));
+	assert_false(resp_parse_ll("99999999999999999999", 20, &v));
+	assert_false(resp_parse_ll("18446744073709551616", 20, &v));
+	assert_true(resp_parse_ll("999999999999999999", 18, &v) && v == 999999999999999999LL);
+	assert_true(resp_parse_ll("-999999999999999999", 19, &v) && v == -999999999999999999LL);
+	assert_true(resp_parse_ll("1000000000000000000", 19, &v) && v == 1000000000000000000LL);
+	assert_false(resp_parse_ll("12a", 3, &v));
+	assert_false(resp_parse_ll("-", 1, &v));
 	assert_false(resp_parse_ll("007", 3, &v));
 	assert_false(resp_parse_ll("-0", 2, &v));
 	assert_false(resp_parse_ll("+1", 2, &v));
@@ -505,6 +557,7 @@ int main(void)
 		cmocka_unit_test(parse_should_refuse_lines_longer_than_the_inline_limit),
 		cmocka_unit_test(parse_should_apply_tighter_limits_before_auth),
 		cmocka_unit_test(feed_should_refuse_bytes_past_the_query_buffer_cap),
+		cmocka_unit_test(commit_should_take_bytes_read_into_the_room_as_feed_would),
 		cmocka_unit_test(parser_should_charge_the_budget_and_give_big_buffers_back),
 		cmocka_unit_test(parse_should_survive_random_garbage),
 		cmocka_unit_test(parse_ll_should_follow_redis_string2ll),
