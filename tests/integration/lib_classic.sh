@@ -5,8 +5,8 @@
 # the region, answers SIGBALLOON with usbd_balloon() and scans its first half (read-modify-write) again and again.
 # A non-registered hog in the same app cgroup takes free memory under the threshold, then a second one pushes the
 # domain past its limit, so that the kernel must reclaim, and only the registered app may give memory to swap:
-#   1. the app is not OOM-killed (before the re-charge at late registration it was: registered after the fill, its charges
-#      stayed in the app cgroup, where swap is kept off), gets SIGBALLOONs and counts them;
+#   1. the app is not OOM-killed (before the re-charge at late registration it was: registered after the fill, its
+#      charges stayed in the app cgroup, where swap is kept off), gets SIGBALLOONs and counts them;
 #   2. its first page-out takes nothing from the hot half: right after the first usbd_balloon() the app reads
 #      /proc/self/pagemap and counts the pages of each half that are swapped out (a swap entry in their place);
 #      the hot half must have none, the cold half some;
