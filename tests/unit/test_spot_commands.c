@@ -319,6 +319,16 @@ static void command_names_should_match_only_themselves(void **state)
 	assert_null(cmd_find("g\x05t", 3));
 	assert_null(cmd_find("GE\x14", 3));
 	assert_null(cmd_find("", 0));
+	/* Only A-Z fold: not the bytes a bit 0x20 or 0x80 away from a letter, nor a name past 16 bytes. */
+	assert_null(cmd_find("\xc7" "ET", 3));
+	assert_null(cmd_find("G\xe5T", 3));
+	assert_null(cmd_find("GE\x54\x00", 4));
+	assert_null(cmd_find("G@T", 3));
+	assert_null(cmd_find("GE[", 3));
+	assert_non_null(cmd_find("INCRBYFLOAT", 11));
+	assert_null(cmd_find("INCRBYFLOAT\0\0\0\0\0", 16));
+	assert_null(cmd_find("INCRBYFLOATINCRBYFLOAT", 17));
+	assert_null(cmd_find("aaaaaaaaaaaaaaaa", 16));
 	for (size_t i = 0; i < cmd_table_len; i++)
 		assert_ptr_equal(cmd_find(cmd_table[i].name, strlen(cmd_table[i].name)), &cmd_table[i]);
 }

@@ -539,10 +539,65 @@ static void peek_should_find_keys_of_whole_requests_and_change_nothing(void **st
 	resp_free(&p);
 }
 
+/* A bulk length, and the multibulk count, read as resp_parse_ll reads them, whatever the form: the header's quick
+ * path (plain digits) and its general path must agree, in resp_parse and in resp_peek_keys, whole or cut short. */
+static void headers_should_read_lengths_as_parse_ll_does(void **state)
+{
+	static const char *const nums[] = { "0", "00", "01", "1", "2", "9", "10", "099", "-0", "-1", "+2", " 2", "2 ",
+					    "2a", "", "1048576", "1048577", "999999999999999999", "1000000000000000000",
+					    "0000000000000000002", "9223372036854775808", "99999999999999999999" };
+	char req[128];
+
+	(void)state;
+	for (size_t n = 0; n < sizeof(nums) / sizeof(nums[0]); n++) {
+		long long v = -1;
+		bool parsed = resp_parse_ll(nums[n], strlen(nums[n]), &v);
+		/* What the whole request must give: DONE (a length of 0..8, the bytes are there), MORE (a valid length
+		 * longer than the bytes sent) or ERROR. */
+		enum resp_status want = !parsed || v < 0 || (uint64_t)v > lim.max_bulk ? RESP_ERROR :
+					v <= 8 ? RESP_DONE : RESP_MORE;
+		int len = snprintf(req, sizeof(req), "*2\r\n$3\r\nGET\r\n$%s\r\n%.*s\r\n", nums[n],
+				   want == RESP_DONE ? (int)v : 0, "abcdefgh");
+
+		for (int cut = 1; cut <= len; cut++) {
+			struct resp_span k[2];
+			struct resp_parser p;
+			const char *err = NULL;
+
+			resp_init(&p, &lim);
+			assert_int_equal(resp_feed(&p, req, (size_t)cut), 0);
+			enum resp_status st = resp_parse(&p, &err);
+
+			if (cut < len || want == RESP_MORE)
+				assert_true(st == RESP_MORE || (want == RESP_ERROR && st == RESP_ERROR));
+			else
+				assert_int_equal(st, want);
+			if (st == RESP_ERROR)
+				assert_string_equal(err, "ERR Protocol error: invalid bulk length");
+			assert_int_equal(resp_peek_keys(&p, cmd_key_spec, k, 2), cut == len && want == RESP_DONE);
+			if (st == RESP_DONE) {
+				assert_int_equal(p.argv[1].len, (size_t)v);
+				assert_int_equal(k[0].n, (size_t)v);
+			}
+			resp_free(&p);
+		}
+		/* The same number as the request's count of arguments: refused, or waiting for the arguments. */
+		struct resp_parser p;
+		const char *err = NULL;
+
+		len = snprintf(req, sizeof(req), "*%s\r\n", nums[n]);
+		resp_init(&p, &lim);
+		assert_int_equal(resp_feed(&p, req, (size_t)len), 0);
+		assert_int_equal(resp_parse(&p, &err), !parsed || v > (long long)lim.max_argc ? RESP_ERROR : RESP_MORE);
+		resp_free(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_should_need_more_until_a_split_multibulk_is_whole),
+		cmocka_unit_test(headers_should_read_lengths_as_parse_ll_does),
 		cmocka_unit_test(parse_should_split_inline_requests_on_whitespace),
 		cmocka_unit_test(parse_should_honour_quotes_and_escapes_in_inline_requests),
 		cmocka_unit_test(parse_should_refuse_unbalanced_quotes_in_inline_requests),
