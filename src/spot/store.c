@@ -111,15 +111,27 @@ static uint64_t rnd(struct store *s)
 	return s->rng;
 }
 
+/* A key's hash, seeded, 8 bytes at a time (the tail in at most two loads that overlap), then murmur3's finalizer:
+ * every request hashes its key twice (the prefetch and the lookup). */
 static uint64_t hash_key(const struct store *s, const void *key, size_t n)
 {
-	const unsigned char *p = key;
-	uint64_t h = 0xcbf29ce484222325u ^ s->seed;
+	const unsigned char *b = key;
+	uint64_t h = s->seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15u), w;
+	uint32_t lo, hi;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3u;
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
 	}
+	if (n >= 4) {
+		memcpy(&lo, b, 4);
+		memcpy(&hi, b + n - 4, 4);
+		w = lo | (uint64_t)hi << 32;
+	} else {
+		w = n ? b[0] | (uint64_t)b[n / 2] << 8 | (uint64_t)b[n - 1] << 16 : 0;
+	}
+	h = (h ^ w ^ ((uint64_t)n << 56)) * 0xc4ceb9fe1a85ec53u;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdu;
 	h ^= h >> 33;
