@@ -75,7 +75,20 @@ static INLINE const char *quick_number(const char *s, size_t room, long long *v)
 {
 	size_t lim = room < 19 ? room : 19, i = 0;
 	unsigned long long acc = 0;
+	unsigned d0, d1;
 
+	if (room == 0)
+		return NULL;
+	d0 = (unsigned)(s[0] - '0');
+	/* One or two digits, most headers of a pipeline of small requests, without the loop. */
+	if (room >= 2 && d0 <= 9 && s[1] == '\r') {
+		*v = d0;
+		return s + 1;
+	}
+	if (room >= 3 && d0 - 1 < 9 && (d1 = (unsigned)(s[1] - '0')) <= 9 && s[2] == '\r') {
+		*v = d0 * 10 + d1;
+		return s + 2;
+	}
 	for (; i < lim; i++) {
 		unsigned d = (unsigned)(s[i] - '0');
 
