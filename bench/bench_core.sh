@@ -14,7 +14,7 @@
 #   3. the controller's CPU over 60 s idle and its RSS.
 # Usage: bench/bench_core.sh [ROUNDS]   (default 20)
 #   BENCH_BUILD=DIR  the build to measure (default build; another checkout's, to compare two versions)
-#   BENCH_ONLY=reaction|inflate  that part alone
+#   BENCH_ONLY=reaction|inflate|burst|idle  that part alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-20}
@@ -150,8 +150,7 @@ awk -v u="$(med "$OUT/inflate.usbd")" -v r="$(med "$OUT/inflate.raw")" -v t="$(m
 rmdir "$CG/$D/raw" 2>/dev/null || true
 echo $((2 << 30)) > "$CG/$D/memory.limit_in_bytes"
 fi
-only burst || only idle || exit 0
-
+if only burst; then
 echo "== burst: the app touches 1.2 GiB as fast as it can (ms), 5 rounds each, alternating"
 for i in 1 2 3 4 5; do
   in_app "$B/helpers/workload" burst 1200M | awk '{print $5}' >> "$OUT/none"
@@ -164,7 +163,9 @@ for i in 1 2 3 4 5; do
 done
 med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "no balloon: median $(med "$OUT/none") ms; beside an inflated balloon: median $(med "$OUT/with") ms; ratio $(awk -v a="$(med "$OUT/with")" -v b="$(med "$OUT/none")" 'BEGIN {printf "%.3f", a/b}')x"
+fi
 
+only idle || exit 0
 echo "== idle controller: CPU over 60 s and RSS"
 start
 until (( $(cat "$CG/$D/usbd-balloon/memory.usage_in_bytes" 2>/dev/null || echo 0) >= (1 << 30) )); do sleep 0.1; done
