@@ -78,6 +78,7 @@ start -v
 in_app "$B/bench/bench_react" "$CG/$D" "$CG/$D/usbd-balloon" $headroom $((1 << 30)) "$ROUNDS" > "$OUT/ev.rounds"
 stop
 tail -n 1 "$OUT/ev.rounds" | tee "$OUT/ev"
+awk '/released after/ && $5 > 1 { sub(/^/, "  over 1 ms: "); print }' "$OUT/ev.rounds"
 hops "$OUT/ev.rounds" "$OUT/usbd.log"
 grep -c "by the worker's reflex" "$OUT/usbd.log" | sed 's/^/  reflex releases: /'
 echo "-- usbd --no-reflex (the controller alone)"

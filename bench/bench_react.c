@@ -5,7 +5,9 @@
  * is under the headroom, and time from that moment until the balloon's cgroup usage has dropped (checked
  * between 64 KiB steps while the app goes on touching, then in a tight loop). A round whose app never got under the
  * headroom because the balloon had already released (usbd's thresholds fire slightly early) counts as 0 ms, and
- * says so. Prints one line per round and the median / p99 in milliseconds, and how many rounds released early.
+ * says so. Prints one line per round and the median / p99 in milliseconds, and how many rounds released early. For
+ * a round that crossed, also the longest the app went between two of its checks until it saw the release: a round
+ * as long as that pause was the app waiting for a CPU, not for the balloon.
  *   bench_react DOMAIN_CG_DIR BALLOON_CG_DIR HEADROOM_BYTES LOWER_BYTES ROUNDS
  */
 #include <stdbool.h>
@@ -63,6 +65,7 @@ int main(int argc, char **argv)
 	uint64_t headroom = strtoull(argv[3], NULL, 10), lower = strtoull(argv[4], NULL, 10);
 	int rounds = atoi(argv[5]), done = 0, early = 0;
 	int64_t most_ahead = 0;
+	double worst_pause = 0;
 	double *ms = calloc((size_t)rounds, sizeof(double));
 	const size_t cross = 8 * MIB;
 
@@ -89,7 +92,7 @@ int main(int argc, char **argv)
 		 * controller measures it) first falls under the headroom: the moment the balloon should react to. The
 		 * kernel checks v1 thresholds every 128 charged pages per CPU, so an app that stopped exactly at the
 		 * edge would not be noticed until its next allocation. */
-		uint64_t t0 = 0, t1 = 0;
+		uint64_t t0 = 0, t1 = 0, last = 0, pause = 0;
 		/* A release before the crossing: how far short of the headroom the app was, bytes (free memory as it would be
 		 * without what the balloon gave back, less the headroom). */
 		int64_t ahead = -1;
@@ -99,6 +102,13 @@ int main(int argc, char **argv)
 				continue;
 			/* The balloon's usage and the domain's free memory from one moment: a release in progress between the
 			 * two reads would count the balloon's munmap as the app's own room. */
+			if (t0) { /* between the crossing and the release seen: how long the app went without a check */
+				uint64_t now = clock_ns();
+
+				if (now - last > pause)
+					pause = now - last;
+				last = now;
+			}
 			uint64_t held = read_u64_file(bal, "memory.usage_in_bytes"), fr_now = 0;
 			for (int tries = 0; tries < 8; tries++) {
 				fr_now = domain_free(dom);
@@ -118,7 +128,7 @@ int main(int argc, char **argv)
 			uint64_t fr_app = sat_sub(fr_now, released ? grab0 - held : 0);
 
 			if (fr_app < headroom) {
-				t0 = clock_ns(); /* crossed in this step (and, if released, seen released in it too) */
+				t0 = last = clock_ns(); /* crossed in this step (and, if released, seen released in it too) */
 				if (released)
 					t1 = t0;
 			} else if (released) {
@@ -130,8 +140,13 @@ int main(int argc, char **argv)
 			}
 		}
 		if (!t0)
-			t0 = clock_ns();
+			t0 = last = clock_ns();
 		while (!t1 && clock_ns() - t0 < 5000000000ull) {
+			uint64_t now = clock_ns();
+
+			if (now - last > pause)
+				pause = now - last;
+			last = now;
 			if (read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0) {
 				t1 = clock_ns();
 				break;
@@ -147,9 +162,12 @@ int main(int argc, char **argv)
 		if (ahead >= 0)
 			printf("round %d: no crossing, the balloon released before the app reached the headroom, about %lld KiB "
 			       "short of it (0 ms)\n", r, (long long)(ahead / 1024));
-		else
-			printf("round %d: released after %.2f ms (crossed at %llu ns)\n", r, ms[done],
-			       (unsigned long long)t0);
+		else {
+			printf("round %d: released after %.2f ms (crossed at %llu ns; the app's longest pause between two "
+			       "checks meanwhile %.2f ms)\n", r, ms[done], (unsigned long long)t0, (double)pause / 1e6);
+			if ((double)pause / 1e6 > worst_pause)
+				worst_pause = (double)pause / 1e6;
+		}
 		done++;
 	}
 	if (!done)
@@ -158,8 +176,8 @@ int main(int argc, char **argv)
 	size_t p99 = (size_t)((double)done * 0.99);
 	if (p99 >= (size_t)done)
 		p99 = (size_t)done - 1;
-	printf("rounds %d median_ms %.2f p99_ms %.2f max_ms %.2f early %d (at most %lld KiB short)\n", done, ms[done / 2],
-	       ms[p99], ms[done - 1], early, (long long)(most_ahead / 1024));
+	printf("rounds %d median_ms %.2f p99_ms %.2f max_ms %.2f early %d (at most %lld KiB short) longest_pause_ms %.2f\n",
+	       done, ms[done / 2], ms[p99], ms[done - 1], early, (long long)(most_ahead / 1024), worst_pause);
 	free(ms);
 	return 0;
 }
