@@ -5,7 +5,8 @@
 #      (--no-events --tick-ms 1000, the original balloon's behaviour), ROUNDS each; for the first two, the hops of
 #      each release (usbd -v's "hops:" lines joined to the crossing); a round whose app never got under the headroom
 #      because the balloon released first counts as 0 ms (bench_react's summary line ends with how many, "early N",
-#      and how far short of the headroom the app was at most);
+#      and how far short of the headroom the app was at most, then the longest pause of the app between two of its
+#      checks in a round that crossed); the reflex's rounds over 1 ms are listed with that pause;
 #   1b. inflation from the daemon's start: usbd --grab-lower 2G in a 4 GiB domain, from its exec until its balloon
 #      cgroup holds 2 GiB, against a raw populate of 2 GiB (MAP_POPULATE, and MADV_HUGEPAGE + MADV_POPULATE_WRITE as
 #      the balloon does) timed the same way from its exec, INFLATE_ROUNDS alternating (default 3); usbd's share of

@@ -7,7 +7,7 @@
  * headroom because the balloon had already released (usbd's thresholds fire slightly early) counts as 0 ms, and
  * says so. Prints one line per round and the median / p99 in milliseconds, and how many rounds released early. For
  * a round that crossed, also the longest the app went between two of its checks until it saw the release: a round
- * as long as that pause was the app waiting for a CPU, not for the balloon.
+ * about as long as that pause was the app held up (off its CPU, or in its own reads), not waiting for the balloon.
  *   bench_react DOMAIN_CG_DIR BALLOON_CG_DIR HEADROOM_BYTES LOWER_BYTES ROUNDS
  */
 #include <stdbool.h>
