@@ -92,24 +92,27 @@ int main(int argc, char **argv)
 		 * controller measures it) first falls under the headroom: the moment the balloon should react to. The
 		 * kernel checks v1 thresholds every 128 charged pages per CPU, so an app that stopped exactly at the
 		 * edge would not be noticed until its next allocation. */
-		uint64_t t0 = 0, t1 = 0, last = 0, pause = 0;
+		/* The longest pause between two checks after the crossing, and the longest touch and reads among them. */
+		uint64_t t0 = 0, t1 = 0, last = 0, pause = 0, touching = 0, reading = 0;
 		/* A release before the crossing: how far short of the headroom the app was, bytes (free memory as it would be
 		 * without what the balloon gave back, less the headroom). */
 		int64_t ahead = -1;
 		for (size_t off = 0; off < cross; off += 64 * KIB) {
+			uint64_t t_touch = clock_ns();
+
 			touch(p + before + off, 64 * KIB);
 			if (t0 && t1)
 				continue;
-			/* The balloon's usage and the domain's free memory from one moment: a release in progress between the
-			 * two reads would count the balloon's munmap as the app's own room. */
 			if (t0) { /* between the crossing and the release seen: how long the app went without a check */
 				uint64_t now = clock_ns();
 
-				if (now - last > pause)
-					pause = now - last;
+				pause = now - last > pause ? now - last : pause;
+				touching = now - t_touch > touching ? now - t_touch : touching;
 				last = now;
 			}
-			uint64_t held = read_u64_file(bal, "memory.usage_in_bytes"), fr_now = 0;
+			/* The balloon's usage and the domain's free memory from one moment: a release in progress between the
+			 * two reads would count the balloon's munmap as the app's own room. */
+			uint64_t t_read = clock_ns(), held = read_u64_file(bal, "memory.usage_in_bytes"), fr_now = 0;
 			for (int tries = 0; tries < 8; tries++) {
 				fr_now = domain_free(dom);
 				uint64_t again = read_u64_file(bal, "memory.usage_in_bytes");
@@ -117,6 +120,8 @@ int main(int argc, char **argv)
 					break;
 				held = again;
 			}
+			if (t0)
+				reading = clock_ns() - t_read > reading ? clock_ns() - t_read : reading;
 			bool released = held + 2 * MIB <= grab0;
 
 			if (t0) {
@@ -147,7 +152,10 @@ int main(int argc, char **argv)
 			if (now - last > pause)
 				pause = now - last;
 			last = now;
-			if (read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0) {
+			bool released = read_u64_file(bal, "memory.usage_in_bytes") + 2 * MIB <= grab0;
+
+			reading = clock_ns() - now > reading ? clock_ns() - now : reading;
+			if (released) {
 				t1 = clock_ns();
 				break;
 			}
@@ -164,7 +172,9 @@ int main(int argc, char **argv)
 			       "short of it (0 ms)\n", r, (long long)(ahead / 1024));
 		else {
 			printf("round %d: released after %.2f ms (crossed at %llu ns; the app's longest pause between two "
-			       "checks meanwhile %.2f ms)\n", r, ms[done], (unsigned long long)t0, (double)pause / 1e6);
+			       "checks meanwhile %.2f ms, its longest touch of 64 KiB %.2f ms, its longest reads %.2f ms)\n",
+			       r, ms[done], (unsigned long long)t0, (double)pause / 1e6, (double)touching / 1e6,
+			       (double)reading / 1e6);
 			if ((double)pause / 1e6 > worst_pause)
 				worst_pause = (double)pause / 1e6;
 		}
