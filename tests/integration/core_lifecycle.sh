@@ -26,7 +26,15 @@ else
   grep -q "cannot lower the controller's oom_score_adj" "$T_DIR/usbd.log" || fail "usbd hid a failed oom_score_adj write"
   echo "note: no CAP_SYS_RESOURCE here, the controller's oom_score_adj stays $ctl_adj (usbd warned)"
 fi
-(( $(grep VmRSS "/proc/$USBD_PID/status" | awk '{print $2}') < 16384 )) || fail "controller RSS is large"
+rss=$(grep VmRSS "/proc/$USBD_PID/status" | awk '{print $2}')
+echo "controller VmRSS: $rss KiB"
+# AddressSanitizer's runtime (its shadow, and freed memory kept in quarantine) is most of such a build's RSS, and
+# grows with how long the start took: the bound is usbd's own, checked in the plain build.
+if grep -qa __asan_init "$USBD"; then
+  echo "NOTE: $USBD is built with AddressSanitizer: the controller's RSS bound is not checked" >&2
+else
+  (( rss < 16384 )) || fail "controller RSS is large: $rss KiB"
+fi
 
 killed_at=$SECONDS
 kill -9 "$worker"
