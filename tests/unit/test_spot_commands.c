@@ -326,6 +326,9 @@ static void command_names_should_match_only_themselves(void **state)
 	assert_null(cmd_find("G@T", 3));
 	assert_null(cmd_find("GE[", 3));
 	assert_non_null(cmd_find("INCRBYFLOAT", 11));
+	/* A name past 8 bytes is two words: a difference in the second one alone must tell it apart. */
+	assert_null(cmd_find("INCRBYFLOAX", 11));
+	assert_null(cmd_find("INCRBYFXOAT", 11));
 	assert_null(cmd_find("INCRBYFLOAT\0\0\0\0\0", 16));
 	assert_null(cmd_find("INCRBYFLOATINCRBYFLOAT", 17));
 	assert_null(cmd_find("aaaaaaaaaaaaaaaa", 16));
