@@ -10,9 +10,9 @@
 #      too), or utime+stime of /proc/PID/stat (10 ms ticks) without the cpuacct controller. Prints CPU
 #      microseconds per request, medians over the rounds, and usbd/redis. Beside them (FLOOR=1, the default) the
 #      floor: bench/bench_floor_server, a server of the same kind (epoll, a recv and a send per ready client) that
-#      keeps nothing and answers each request with the shortest reply (+OK, a nil for GET); what it spends is what
-#      the kernel takes per request, and no server of that kind can spend less. Printed as floor_us/req and
-#      floor/redis.
+#      keeps no values and answers each request with the shortest reply that carries what a store must send (+OK;
+#      for a GET of a key it was SET, a bulk of the last value's length, else a nil); what it spends is what the
+#      kernel takes per request, and no server of that kind can spend less. Printed as floor_us/req and floor/redis.
 #   callgrind: each server under valgrind --tool=callgrind, its counters zeroed before the stream and dumped after
 #      it: instructions executed in user space per request, -n CG_REQUESTS (10000) per run; deterministic up to the
 #      random keys, and the kernel's work is not counted. usbd's side is its spot tenant run standalone by
