@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -41,6 +42,14 @@ static uint64_t domain_free(const char *dom)
 	if (read_small_file(path, buf, sizeof(buf)) > 0 && (p = strstr(buf, "\ntotal_inactive_file ")))
 		inactive = strtoull(p + 21, NULL, 10);
 	return sat_sub(limit, sat_sub(usage, inactive));
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void touch(char *p, size_t len)
@@ -93,12 +102,12 @@ int main(int argc, char **argv)
 		 * kernel checks v1 thresholds every 128 charged pages per CPU, so an app that stopped exactly at the
 		 * edge would not be noticed until its next allocation. */
 		/* The longest pause between two checks after the crossing, and the longest touch and reads among them. */
-		uint64_t t0 = 0, t1 = 0, last = 0, pause = 0, touching = 0, reading = 0;
+		uint64_t t0 = 0, t1 = 0, last = 0, pause = 0, touching = 0, touching_cpu = 0, reading = 0;
 		/* A release before the crossing: how far short of the headroom the app was, bytes (free memory as it would be
 		 * without what the balloon gave back, less the headroom). */
 		int64_t ahead = -1;
 		for (size_t off = 0; off < cross; off += 64 * KIB) {
-			uint64_t t_touch = clock_ns();
+			uint64_t t_touch = clock_ns(), cpu_touch = thread_cpu_ns();
 
 			touch(p + before + off, 64 * KIB);
 			if (t0 && t1)
@@ -107,7 +116,10 @@ int main(int argc, char **argv)
 				uint64_t now = clock_ns();
 
 				pause = now - last > pause ? now - last : pause;
-				touching = now - t_touch > touching ? now - t_touch : touching;
+				if (now - t_touch > touching) { /* and of its longest touch, how much it spent on its CPU */
+					touching = now - t_touch;
+					touching_cpu = thread_cpu_ns() - cpu_touch;
+				}
 				last = now;
 			}
 			/* The balloon's usage and the domain's free memory from one moment: a release in progress between the
@@ -172,9 +184,10 @@ int main(int argc, char **argv)
 			       "short of it (0 ms)\n", r, (long long)(ahead / 1024));
 		else {
 			printf("round %d: released after %.2f ms (crossed at %llu ns; the app's longest pause between two "
-			       "checks meanwhile %.2f ms, its longest touch of 64 KiB %.2f ms, its longest reads %.2f ms)\n",
+			       "checks meanwhile %.2f ms, its longest touch of 64 KiB %.2f ms (%.2f ms of it on its CPU), its longest "
+			       "reads %.2f ms)\n",
 			       r, ms[done], (unsigned long long)t0, (double)pause / 1e6, (double)touching / 1e6,
-			       (double)reading / 1e6);
+			       (double)touching_cpu / 1e6, (double)reading / 1e6);
 			if ((double)pause / 1e6 > worst_pause)
 				worst_pause = (double)pause / 1e6;
 		}
