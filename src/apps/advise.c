@@ -9,7 +9,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "common/clock.h"
 #include "common/log.h"
 #include "common/size.h"
 #include "policy/pageout.h"
@@ -65,7 +64,8 @@ static int read_areas(pid_t pid, struct pageout_area *areas, size_t max)
 	return n;
 }
 
-void advise_serve(struct app *a, const struct umsg_pageout *m, uint64_t free_bytes, uint64_t threshold)
+uint64_t advise_serve(struct app *a, const struct umsg_pageout *m, uint64_t now_ms, uint64_t free_bytes,
+		      uint64_t threshold)
 {
 	static struct pageout_area areas[MAX_AREAS];
 	struct pageout_limits lim;
@@ -83,23 +83,24 @@ void advise_serve(struct app *a, const struct umsg_pageout *m, uint64_t free_byt
 		snprintf(msg, sizeof(msg), "cannot read the maps: %s", strerror(-n));
 		log_warn("registry: pid %d page-out failed: %s", (int)a->pid, msg);
 		app_reply(a, m->hdr.seq, -EIO, USBD_REASON_FAILED, 0, free_bytes, threshold, msg);
-		return;
+		return 0;
 	}
 	reason = pageout_judge(m->ranges, m->nranges, areas, (size_t)n, free_bytes, threshold, &lim, &bytes);
 	if (reason != USBD_REASON_OK) {
 		log_debug("registry: pid %d page-out refused: %s", (int)a->pid, pageout_reason_text(reason));
 		app_reply(a, m->hdr.seq, pageout_reason_errno(reason), reason, 0, free_bytes, threshold,
 			  pageout_reason_text(reason));
-		return;
+		return 0;
 	}
 	done = advise(a, m->ranges, m->nranges);
 	if (done < 0) {
 		snprintf(msg, sizeof(msg), "process_madvise: %s", strerror((int)-done));
 		app_reply(a, m->hdr.seq, -EIO, USBD_REASON_FAILED, 0, free_bytes, threshold, msg);
-		return;
+		return 0;
 	}
 	log_debug("registry: pid %d paged out %llu bytes", (int)a->pid, (unsigned long long)done);
-	a->pageout_ms = clock_ms();
+	a->pageout_ms = now_ms;
 	app_reply(a, m->hdr.seq, 0, USBD_REASON_OK, (uint64_t)done, free_bytes, threshold,
 		  pageout_reason_text(USBD_REASON_OK));
+	return (uint64_t)done;
 }

@@ -11,7 +11,9 @@
 #include "apps/app.h"
 #include "lib/proto.h"
 
-/* Serves m for the registered app a; sets a->pageout_ms when honoured. Always replies. */
-void advise_serve(struct app *a, const struct umsg_pageout *m, uint64_t free_bytes, uint64_t threshold);
+/* Serves m for the registered app a; sets a->pageout_ms to now_ms when honoured. Always replies. Returns the bytes
+ * paged out (0 unless honoured). */
+uint64_t advise_serve(struct app *a, const struct umsg_pageout *m, uint64_t now_ms, uint64_t free_bytes,
+		      uint64_t threshold);
 
 #endif

@@ -46,6 +46,7 @@ struct registry {
 	struct app *apps;
 	unsigned nconn, nreg;
 	uint64_t free_bytes, threshold;
+	struct pageout_unseen unseen;   /* page-outs the readings may not show yet */
 	struct rounds rounds;
 	uint32_t listener_tag;  /* epoll data for the listener: its address, never an app's */
 };
@@ -167,9 +168,11 @@ static const char *register_error(int err)
 	return err == -EXDEV ? "not inside the domain" : strerror(-err);
 }
 
+/* Judged with the free memory read now, counting what earlier page-outs freed that the reading may not show yet;
+ * what this one pages out is counted likewise. */
 static void serve_pageout(struct registry *r, struct app *a, const struct umsg_pageout *m)
 {
-	uint64_t free_bytes = r->free_bytes;
+	uint64_t free_bytes = r->free_bytes, now = clock_ms();
 
 	if (!a->registered) {
 		app_reply(a, m->hdr.seq, -EPERM, USBD_REASON_NOT_REGISTERED, 0, free_bytes, r->threshold,
@@ -178,7 +181,8 @@ static void serve_pageout(struct registry *r, struct app *a, const struct umsg_p
 	}
 	if (r->cfg.read_free && r->cfg.read_free(r->cfg.ctx, &free_bytes) < 0)
 		free_bytes = r->free_bytes;
-	advise_serve(a, m, free_bytes, r->threshold);
+	free_bytes = pageout_free(&r->unseen, now, free_bytes);
+	pageout_unseen_add(&r->unseen, now, free_bytes, advise_serve(a, m, now, free_bytes, r->threshold));
 }
 
 /* Serves one packet. Returns false when the app must be dropped. */
@@ -329,9 +333,9 @@ static void drop_stale(struct registry *r, uint64_t now_ms)
 
 void registry_tick(struct registry *r, uint64_t now_ms, uint64_t domain_free_bytes, uint64_t threshold_bytes)
 {
-	r->free_bytes = domain_free_bytes;
+	r->free_bytes = pageout_free(&r->unseen, now_ms, domain_free_bytes);
 	r->threshold = threshold_bytes;
-	rounds_tick(&r->rounds, r->apps, now_ms, domain_free_bytes, threshold_bytes);
+	rounds_tick(&r->rounds, r->apps, now_ms, r->free_bytes, threshold_bytes);
 	drop_stale(r, now_ms);
 }
 

@@ -50,7 +50,9 @@ void registry_run(struct registry *r);
 /*
  * Records the reading: the domain's free memory counting its idle swap cache (domain.h). What an app paged out is
  * charged until the next reclaim drops it without I/O; without counting it, an app that gave what it was asked
- * would be asked again every second, and would end up paging out all it has.
+ * would be asked again every second, and would end up paging out all it has. For PAGEOUT_UNSEEN_MS after an
+ * honoured page-out, free memory is at least what that page-out was judged with plus what it paged out
+ * (pageout_free, policy/pageout.h): the counters behind the reading can lag a page-out by 2 s.
  * While free < threshold sends SIGBALLOON to every registered app when it first falls below, then again every
  * resignal_ms; an app honoured a page-out less than 250 ms ago is left out of that round. now_ms is clock_ms().
  * The signal's value is the app's part of the deficit in MiB (pageout_share: in proportion to the apps' resident

@@ -128,6 +128,19 @@ uint64_t pageout_share(uint64_t deficit, uint64_t app_rss, uint64_t all_rss)
 	return min_u64(deficit, max_u64((uint64_t)part, MIB));
 }
 
+void pageout_unseen_add(struct pageout_unseen *u, uint64_t now_ms, uint64_t free_bytes, uint64_t bytes)
+{
+	if (bytes == 0)
+		return;
+	u->floor = sat_add(pageout_free(u, now_ms, free_bytes), bytes);
+	u->until_ms = sat_add(now_ms, PAGEOUT_UNSEEN_MS);
+}
+
+uint64_t pageout_free(const struct pageout_unseen *u, uint64_t now_ms, uint64_t free_read)
+{
+	return now_ms < u->until_ms ? max_u64(free_read, u->floor) : free_read;
+}
+
 int pageout_reason_errno(enum usbd_reason reason)
 {
 	switch (reason) {

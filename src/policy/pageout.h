@@ -49,6 +49,31 @@ enum usbd_reason pageout_judge(const struct umsg_range *r, size_t n, const struc
  */
 uint64_t pageout_share(uint64_t deficit, uint64_t app_rss, uint64_t all_rss);
 
+/*
+ * Page-outs the kernel's counters do not show yet. The registry's free memory comes from memory.stat (/proc/meminfo
+ * on the host), which the kernel keeps lazily: a reader gets the counters as of their last flush, and memcg
+ * flushes them on a read only past a number of updates, otherwise every 2 s. So for up to 2 s after a page-out
+ * its pages can still read as mapped, not as idle swap cache: a round then would ask the apps again for the
+ * deficit they just covered, and they would page it out twice. For PAGEOUT_UNSEEN_MS after an honoured page-out
+ * the registry's free memory is therefore at least what that page-out was judged with plus what it paged out;
+ * a page-out in that window adds to the same floor (judged against the floor, or a higher reading) and prolongs
+ * it. 3 s: the flush period and a second more for a late flush (the flusher is deferrable work). Memory taken in
+ * the window stays hidden until it ends; then the readings rule again.
+ */
+#define PAGEOUT_UNSEEN_MS 3000
+
+struct pageout_unseen {
+	uint64_t floor;         /* free memory is at least this ... */
+	uint64_t until_ms;      /* ... before then (0: nothing unseen) */
+};
+
+/* Records a page-out of `bytes` honoured at now_ms, judged with free_bytes (pageout_free()'s value then). */
+void pageout_unseen_add(struct pageout_unseen *u, uint64_t now_ms, uint64_t free_bytes, uint64_t bytes);
+
+/* The free memory the registry judges with at now_ms: the reading free_read, or the floor while it holds and
+ * is higher. */
+uint64_t pageout_free(const struct pageout_unseen *u, uint64_t now_ms, uint64_t free_read);
+
 /* The -errno a refusal maps to (see usbd_pageout() in usbd.h), and a sentence for people. */
 int pageout_reason_errno(enum usbd_reason reason);
 const char *pageout_reason_text(enum usbd_reason reason);

@@ -36,7 +36,8 @@ static void put_maps(const char *text)
 	fclose(f);
 }
 
-/* Serves one page-out of [addr, addr+len) below the threshold and returns the reply. */
+/* Serves one page-out of [addr, addr+len) below the threshold and returns the reply; every case here is refused or
+ * fails, so nothing counts as paged out. */
 static struct umsg_reply serve(uint64_t addr, uint64_t len)
 {
 	struct app a = { .pid = PID, .pidfd = -1, .registered = true };
@@ -50,7 +51,8 @@ static struct umsg_reply serve(uint64_t addr, uint64_t len)
 	umsg_init(&m.hdr, UMSG_PAGEOUT, 7);
 	m.nranges = 1;
 	m.ranges[0] = (struct umsg_range){ addr, len };
-	advise_serve(&a, &m, 0, GIB);
+	assert_true(advise_serve(&a, &m, 1000, 0, GIB) == 0);
+	assert_true(a.pageout_ms == 0);
 	assert_int_equal(recv(sv[1], &r, sizeof(r), MSG_DONTWAIT), sizeof(struct umsg_reply));
 	close(sv[0]);
 	close(sv[1]);

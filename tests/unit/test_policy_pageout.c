@@ -148,6 +148,52 @@ static void share_should_split_a_deficit_by_resident_memory(void **state)
 	assert_true(pageout_share((uint64_t)INT32_MAX * MIB, 1, 3) == UINT64_C(715827883) * MIB);
 }
 
+/* A lib_deficit.sh run where two apps paged out a 68 MiB deficit twice (167 MiB): threshold 128 MiB, free read
+ * 60 MiB. The 128 MiB app paged out 39 MiB at 35.050 s, the 256 MiB app 61 MiB at 35.223 s; memory.stat showed
+ * 35 MiB of it at the next round (36.1 s), which asked both again, and all of it only at 36.97 s, 2 s after its
+ * flush before. */
+static void free_should_count_page_outs_the_counters_do_not_show_yet(void **state)
+{
+	struct pageout_unseen u = { 0 };
+	uint64_t t = 35000000, judged;
+
+	assert_true(pageout_free(&u, t, 60 * MIB) == 60 * MIB);
+	judged = pageout_free(&u, t + 50, 60 * MIB);
+	assert_true(judged < 128 * MIB);
+	pageout_unseen_add(&u, t + 50, judged, 39 * MIB);
+	/* The second app's request, judged on a reading that does not show the first page-out. */
+	judged = pageout_free(&u, t + 223, 60 * MIB);
+	assert_true(judged == 99 * MIB);
+	pageout_unseen_add(&u, t + 223, judged, 61 * MIB);
+	/* The next round, on a reading that shows 35 of the 100 MiB: the deficit is covered, nobody is asked. */
+	assert_true(pageout_free(&u, t + 1100, 95 * MIB) == 160 * MIB);
+	assert_true(pageout_free(&u, t + 223 + PAGEOUT_UNSEEN_MS - 1, 60 * MIB) == 160 * MIB);
+	/* A reading above the floor is taken as it is. */
+	assert_true(pageout_free(&u, t + 2000, 170 * MIB) == 170 * MIB);
+	/* Once the counters have had time to show it, the readings rule again, memory taken meanwhile included. */
+	assert_true(pageout_free(&u, t + 223 + PAGEOUT_UNSEEN_MS, 100 * MIB) == 100 * MIB);
+	/* A page-out after the window starts from what it was judged with, not from the old floor. */
+	pageout_unseen_add(&u, t + 5000, 100 * MIB, 10 * MIB);
+	assert_true(pageout_free(&u, t + 5001, 100 * MIB) == 110 * MIB);
+}
+
+static void free_should_start_from_a_higher_reading_and_never_overflow(void **state)
+{
+	struct pageout_unseen u = { 0 };
+
+	/* Judged with more than the floor (memory freed meanwhile): the new floor starts there. */
+	pageout_unseen_add(&u, 1000, 50 * MIB, 10 * MIB);
+	pageout_unseen_add(&u, 1500, 80 * MIB, 10 * MIB);
+	assert_true(pageout_free(&u, 1600, 0) == 90 * MIB);
+	/* Nothing honoured yet, or nothing paged out: the reading. */
+	u = (struct pageout_unseen){ 0 };
+	assert_true(pageout_free(&u, 0, 7) == 7);
+	pageout_unseen_add(&u, 1000, 50 * MIB, 0);
+	assert_true(pageout_free(&u, 1001, 40 * MIB) == 40 * MIB);
+	pageout_unseen_add(&u, UINT64_MAX - 10, UINT64_MAX - 1, 5);
+	assert_true(pageout_free(&u, UINT64_MAX - 9, 0) == UINT64_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +207,8 @@ int main(void)
 		cmocka_unit_test(judge_should_refuse_too_many_ranges_and_too_many_bytes),
 		cmocka_unit_test(reasons_should_map_to_the_errnos_usbd_pageout_documents),
 		cmocka_unit_test(share_should_split_a_deficit_by_resident_memory),
+		cmocka_unit_test(free_should_count_page_outs_the_counters_do_not_show_yet),
+		cmocka_unit_test(free_should_start_from_a_higher_reading_and_never_overflow),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
