@@ -1,7 +1,6 @@
 #include "balloon/chunks.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,10 +187,8 @@ static int cmp_ptr(const void *a, const void *b)
 /*
  * Unmaps the sorted bases in v[0..k), one munmap per address-contiguous run of at most a batch. The kernel frees a
  * munmap's huge pages together at its end, so a run of a batch gives the first memory back after a batch's worth of
- * freeing rather than after the whole release's. Between two runs the CPU is offered to whoever waits for it: a
- * release is usually woken by an app's own growth, often onto the app's CPU, and the app must not sit out the whole
- * release (hundreds of MiB, milliseconds) while the first run already gave it room. Bases whose munmap failed are
- * moved to the front of v; returns how many, so the caller keeps holding them.
+ * freeing rather than after the whole release's. Bases whose munmap failed are moved to the front of v; returns how
+ * many, so the caller keeps holding them.
  */
 static size_t release_sorted(void **v, size_t k)
 {
@@ -200,8 +197,6 @@ static size_t release_sorted(void **v, size_t k)
 	for (size_t i = 0; i < k; i = j) {
 		for (j = i + 1; j < k && j - i < BATCH_CHUNKS && (char *)v[j] == (char *)v[j - 1] + CHUNK_SIZE; j++)
 			;
-		if (i > 0)
-			sched_yield();
 		if (munmap(v[i], (j - i) * CHUNK_SIZE) == 0)
 			continue;
 		log_err("munmap of %zu chunks at %p: %s", j - i, v[i], strerror(errno));
