@@ -153,8 +153,9 @@ awk -v u="$(med "$OUT/inflate.usbd")" -v r="$(med "$OUT/inflate.raw")" -v t="$(m
   printf "medians: usbd %.1f ms, raw MAP_POPULATE %.1f ms, raw THP populate %.1f ms; usbd rate vs raw %.3fx, vs raw THP %.3fx\n", u, r, t, r / u, t / u }'
 # On a guest whose host takes freed huge pages back, a round draws warm or cold memory by luck, either variant alike:
 # the fastest round of each is its speed on memory the guest holds, the hardware's and its own cost alone.
-awk -v u="$(fastest "$OUT/inflate.usbd")" -v r="$(fastest "$OUT/inflate.raw")" -v t="$(fastest "$OUT/inflate.raw_thp")" 'BEGIN {
-  printf "fastest rounds: usbd %.1f ms, raw MAP_POPULATE %.1f ms, raw THP populate %.1f ms; usbd rate vs raw %.3fx, vs raw THP %.3fx\n", u, r, t, r / u, t / u }'
+awk -v u="$(fastest "$OUT/inflate.usbd")" -v r="$(fastest "$OUT/inflate.raw")" \
+  -v t="$(fastest "$OUT/inflate.raw_thp")" 'BEGIN { printf "fastest rounds: usbd %.1f ms, raw MAP_POPULATE %.1f ms, " \
+  "raw THP populate %.1f ms; usbd rate vs raw %.3fx, vs raw THP %.3fx\n", u, r, t, r / u, t / u }'
 rmdir "$CG/$D/raw" 2>/dev/null || true
 echo $((2 << 30)) > "$CG/$D/memory.limit_in_bytes"
 fi

@@ -57,7 +57,7 @@ free_port() {
 	while (exec 9<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
 	echo "$p"
 }
-# below the ephemeral range (32768 up): a client connection elsewhere cannot hold the port between the check and the bind
+# below the ephemeral range (32768 up): no client connection can hold the port between the check and the bind
 UPORT=$(free_port $((20000 + $$ % 12000)))
 RPORT=$(free_port $((UPORT + 1)))
 
