@@ -1,9 +1,10 @@
 /*
  * lib_scan_app: the libusbd test app, in the spirit of the classic exercise. It registers, maps SIZE, writes it
- * all with known values, then scans the first half again and again, checking every value it reads. SIGBALLOON
- * runs the library's answer (select cold blocks, page them out); nothing else in the app knows about swap.
- *   lib_scan_app --size SIZE [--huge] [--apps-sock PATH] [--status FILE] [--margin SIZE] [--tick-ms N]
- * Before tracking it asks for a page-out of the cold half: refused, nothing swapped, while free memory is above
+ * all with known values, then scans its hot part (the first half, or HOT) again and again, checking every value it
+ * reads. SIGBALLOON runs the library's answer (select cold blocks, page them out); nothing else in the app knows
+ * about swap.
+ *   lib_scan_app --size SIZE [--hot HOT] [--huge] [--apps-sock PATH] [--status FILE] [--margin SIZE] [--tick-ms N]
+ * Before tracking it asks for a page-out of the cold rest: refused, nothing swapped, while free memory is above
  * the threshold. On SIGUSR1 it asks for memory it does not own (refused), reads every page back, prints the
  * summary and exits: 0 if all held, 3 if a request was wrongly honoured, 4 on a wrong value, 1 on errors.
  * The status file (rewritten after every pass): "signals N", "calls N", "honoured BYTES", "out BYTES",
@@ -141,10 +142,11 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' }, { "huge", no_argument, NULL, 'H' },
 		{ "apps-sock", required_argument, NULL, 'a' }, { "status", required_argument, NULL, 'S' },
 		{ "margin", required_argument, NULL, 'm' }, { "tick-ms", required_argument, NULL, 't' },
+		{ "hot", required_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *status = NULL;
-	uint64_t size = 0, margin = 16 * MIB, passes = 0, signals;
+	uint64_t size = 0, hot = 0, margin = 16 * MIB, passes = 0, signals;
 	unsigned tick_ms = 500;
 	int c, huge = 0, err;
 	struct usbd_pageout_result res;
@@ -162,10 +164,15 @@ int main(int argc, char **argv)
 		case 'S': status = optarg; break;
 		case 'm': if (size_parse(optarg, &margin) < 0) return 2; break;
 		case 't': tick_ms = (unsigned)atoi(optarg); break;
+		case 'h': if (size_parse(optarg, &hot) < 0) return 2; break;
 		default: return 2;
 		}
 	}
 	if (size < 4 * MIB || size % (4 * MIB))
+		return 2;
+	if (!hot)
+		hot = size / 2;
+	if (hot > size || hot % (2 * MIB))
 		return 2;
 	signal(SIGUSR1, on_usr1);
 	err = usbd_open(sock, &h);
@@ -188,7 +195,7 @@ int main(int argc, char **argv)
 	printf("written %llu MiB, AnonHugePages %llu MiB\n", (unsigned long long)(size >> 20),
 	       (unsigned long long)(self_kb("/proc/self/smaps_rollup", "AnonHugePages") >> 20));
 
-	cold = (struct usbd_range){ (char *)mem + size / 2, size / 2 };
+	cold = (struct usbd_range){ (char *)mem + hot, size - hot };
 	err = usbd_pageout(h, &cold, 1, &res);
 	printf("above threshold: %s (free %llu MiB, threshold %llu MiB), VmSwap %llu\n", res.message,
 	       (unsigned long long)(res.free_bytes >> 20), (unsigned long long)(res.threshold_bytes >> 20),
@@ -208,7 +215,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	while (!finish) {
-		if (check_words(0, size / 16) < 0)
+		if (check_words(0, hot / 8) < 0)
 			return 4;
 		write_status(status, t, ++passes);
 	}

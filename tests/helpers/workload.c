@@ -19,24 +19,33 @@
 #define SEG (64 * MIB)    /* memory is mapped in segments so that shrinking can unmap part of it */
 #define MAX_SEGS 4096
 
+/* The segments held: each SEG long but the last, so that the total is the size asked, to the page. */
 static void *segs[MAX_SEGS];
+static size_t seg_len[MAX_SEGS];
 static size_t nsegs;
+static uint64_t held;
 
 static void set_size(uint64_t bytes)
 {
-	size_t want = (size_t)(round_up(bytes, SEG) / SEG);
+	uint64_t want = round_up(bytes, 4096);
 
-	while (nsegs > want)
-		munmap(segs[--nsegs], SEG);
-	while (nsegs < want && nsegs < MAX_SEGS) {
-		char *p = mmap(NULL, SEG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	while (held > want || (nsegs && seg_len[nsegs - 1] < SEG && held < want)) {
+		held -= seg_len[--nsegs];
+		munmap(segs[nsegs], seg_len[nsegs]);
+	}
+	while (held < want && nsegs < MAX_SEGS) {
+		size_t len = want - held < SEG ? (size_t)(want - held) : SEG;
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
 		if (p == MAP_FAILED) {
 			fprintf(stderr, "workload: mmap: %s\n", strerror(errno));
 			exit(1);
 		}
-		for (size_t off = 0; off < SEG; off += 4096)
+		for (size_t off = 0; off < len; off += 4096)
 			p[off] = (char)(off >> 12 | 1);
-		segs[nsegs++] = p;
+		segs[nsegs] = p;
+		seg_len[nsegs++] = len;
+		held += len;
 	}
 }
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # libusbd end to end, as root with swap this test makes and removes (cgroup v1, or v2 in the guest).
-# Domain 1 GiB, threshold 128 MiB (in the guest every size halved). The registered app maps 4x the threshold (512 MiB), writes it, scans the
-# first half. A non-registered hog (448 MiB) in the same app cgroup drives free memory under the threshold:
-#   1. the app gets SIGBALLOONs, pages its cold half out through libusbd, and reads every value back intact;
-#   2. under the same pressure, and more (a second hog pushes the domain ~60 MiB past its limit), the hogs end with VmSwap 0;
+# Domain 1 GiB, threshold 128 MiB (in the guest every size halved). The registered app maps 4x the threshold
+# (512 MiB), writes it, scans its first quarter (hot). A non-registered hog (448 MiB) in the same app cgroup drives
+# free memory under the threshold:
+#   1. the app gets SIGBALLOONs, pages cold memory out through libusbd, and reads every value back intact;
+#   2. under the same pressure, and more (a second hog pushes the domain past its limit), the hogs end with
+#      VmSwap 0 and the domain's reclaim swaps the registered app;
 #   3. before the pressure a page-out is refused and nothing is swapped; memory it does not own is refused;
 #   4. lib_pageout_thp.sh runs all of it with MADV_HUGEPAGE memory (--huge), swapping to a zram device this test
 #      makes (at the top priority, so it is the device tried first for a huge page): the app's huge pages
@@ -48,11 +50,13 @@ vmswap_kb() { local v; v=$(awk '/^VmSwap:/ { print $2 }' "/proc/$1/status" 2>/de
 out_at_least() { (( $(stat_of out || echo 0) >= $1 )); }
 signals_at_least() { (( $(stat_of signals || echo 0) >= $1 )); }
 
-spawn_in_cg "$APP" "$HELPERS/lib_scan_app" --size $((512 / H))M --apps-sock "$SOCK" --status "$STATUS" "${HUGE_ARG[@]}" \
-  >"$T_DIR/app.log" 2>&1
+spawn_in_cg "$APP" "$HELPERS/lib_scan_app" --size $((512 / H))M --hot $((128 / H))M --apps-sock "$SOCK" \
+  --status "$STATUS" "${HUGE_ARG[@]}" >"$T_DIR/app.log" 2>&1
 APP_PID=$!
 T_PIDS+=("$APP_PID")
 wait_for 60 "the app to write its memory and start scanning" grep -q '^ready' "$T_DIR/app.log"
+# Its status file is written after each pass (the checks below read it; a sanitizer build's first pass is slow).
+wait_for 30 "the app's first pass" test -s "$STATUS"
 grep -q '^above threshold: free memory is above the threshold' "$T_DIR/app.log" || fail "page-out above the threshold: $(cat "$T_DIR/app.log")"
 [[ $(cg_procs "$APP/usbd-registered") == "$APP_PID" ]] || fail "the app is not in $APP/usbd-registered"
 if ((CG_VER == 1)); then
@@ -98,11 +102,13 @@ else
   pass "usbd says once that a swap file cannot take huge pages whole"
 fi
 
-# More pressure: the domain must reclaim; only the registered app may give memory to swap. The app holds
-# 512 MiB - its page-out (the deficit, ~70 MiB, idle swap cache the kernel drops first) and hog1 448 MiB: a
-# 224 MiB hog2 overshoots the 1 GiB limit by ~90 MiB past that, well inside the app's remaining cold half
-# (~186 MiB), so reclaim never has to take the hot half and race the scan into an OOM (a 320 MiB hog2 left no
-# margin and was OOM-killed on a busy CI machine).
+# More pressure: the domain must reclaim; only the registered app may give memory to swap. The domain holds the
+# app's 512 MiB less its page-outs (~75-145 MiB, SIGBALLOON may come again now; idle swap cache the kernel drops
+# first) and hog1 448 MiB: a 224 MiB hog2 takes the free memory left (~145 MiB) and overshoots the limit, so reclaim
+# must swap the app. The hogs then hold 672 MiB of 1 GiB: the ~350 MiB left holds the app's 128 MiB hot quarter,
+# its runtime (more under ASan) and the kernel's share with ~150 MiB to spare, so reclaim takes cold pages only and
+# never races the scan into an OOM. (With the hot part a half, 256 MiB, and the second hog 256 MiB where 224 was
+# asked, the room was ~10 MiB: a sanitizer build was OOM-killed there, twice in the suite.)
 SWAP_BEFORE=$(vmswap_kb "$APP_PID")
 spawn_in_cg "$HOGS" "$HELPERS/workload" hold $((224 / H))M >"$T_DIR/hog2.log" 2>&1
 HOG2=$!
