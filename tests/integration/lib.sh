@@ -243,17 +243,14 @@ wait_for() {
 
 mib() { echo $(( $1 / 1048576 )); }
 
-# free_port: a TCP port on 127.0.0.1 that nobody listens on now (the kernel's pick, so concurrent tests differ).
-# Without python3 (the Debian guest): a random port from 20000-59999 that `ss` shows nobody listening on.
+# free_port: a TCP port on 127.0.0.1 that no socket uses now, below the ephemeral range (32768-60999 here): a port
+# the kernel picks (bind to 0) lies in that range, where a client's connection elsewhere can take it before usbd
+# binds it. Random, so that tests started one after another differ.
 free_port() {
   local p
-  if command -v python3 >/dev/null; then
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-    return
-  fi
   for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 40000))
-    [[ -n $(ss -ltnH "sport = :$p") ]] || { echo "$p"; return; }
+    p=$((20000 + RANDOM % 12000))
+    [[ -n $(ss -tanH "sport = :$p") ]] || { echo "$p"; return; }
   done
   fail "no free TCP port found"
 }
