@@ -19,7 +19,11 @@ start() {
   T_PIDS+=("$SPID")
   wait_for 10 "spot_server to answer" bash -c "redis-cli -p $port PING 2>&1 | grep -q -e PONG -e NOAUTH"
 }
-stop() { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
+# stop: ends the server and waits until nothing listens on the port, so that the next one can bind it. SPID may
+# not be this shell's child (the one started in a subshell under ulimit): `wait` then returns at once, before the
+# server has closed its socket (a run failed so: "cannot listen on 127.0.0.1:22978: Address already in use").
+port_free() { [[ -z $(ss -ltnH "sport = :$port") ]]; }
+stop() { kill "$SPID"; wait "$SPID" 2>/dev/null || true; wait_for 10 "the server to close port $port" port_free; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # --- 1. out of file descriptors ---
