@@ -133,10 +133,8 @@ int resp_commit(struct resp_parser *p, size_t n)
 	return 0;
 }
 
-int resp_feed(struct resp_parser *p, const void *data, size_t n)
+int resp_reserve(struct resp_parser *p, size_t n)
 {
-	if (n == 0)
-		return 0;
 	if (!query_fits(p, n))
 		return -ENOBUFS;
 	if (p->len + n > p->cap)
@@ -157,6 +155,18 @@ int resp_feed(struct resp_parser *p, const void *data, size_t n)
 		p->buf = nb;
 		p->cap = cap;
 	}
+	return 0;
+}
+
+int resp_feed(struct resp_parser *p, const void *data, size_t n)
+{
+	int err;
+
+	if (n == 0)
+		return 0;
+	err = resp_reserve(p, n);
+	if (err)
+		return err;
 	memcpy(p->buf + p->len, data, n);
 	p->len += n;
 	return 0;

@@ -70,6 +70,10 @@ static inline size_t resp_room(const struct resp_parser *p, char **at)
 	return p->cap - p->len;
 }
 int resp_commit(struct resp_parser *p, size_t n);
+/* Makes resp_room at least n, as resp_feed of n bytes would (the unparsed bytes moved to the front, the buffer grown
+ * and charged to the budget): 0, or resp_feed's -ENOBUFS / -ENOMEM with nothing grown. A read can then go straight
+ * into the buffer instead of being copied in. */
+int resp_reserve(struct resp_parser *p, size_t n);
 
 /*
  * Parses the next request. RESP_DONE: p->argc arguments are ready (argc >= 1); call resp_consume() once they

@@ -27,7 +27,8 @@
 #include "spot/server_int.h"
 #include "sys/uring.h"
 
-#define READ_CHUNK (16 * 1024)
+#define READ_CHUNK (16 * 1024)  /* the least a read asks for, and what one into a spare buffer asks */
+#define READ_MAX (64 * 1024)    /* a read straight into the parser asks for the room it has, up to this */
 #define READS_PER_EVENT 16      /* fairness: then the next client's turn */
 #define EVENTS_PER_RUN 64
 #define SWEEP_INTERVAL_MS 100
@@ -281,13 +282,22 @@ static size_t client_take(struct server *srv, struct client *c, const char *buf,
 	return (size_t)n;
 }
 
-/* Where a read of READ_CHUNK bytes for this client goes: the parser's room when it has that much (no copy), else
- * `spare`. */
+/*
+ * Where the next read for this client goes, and how much it asks for (c->asked): the parser's room, made at least
+ * READ_CHUNK and asked for whole up to READ_MAX (no copy, and a pipeline of large values in fewer reads); else (the
+ * query cap or the budget refused the room) READ_CHUNK into `spare`, whose bytes resp_feed then takes or refuses.
+ */
 static char *read_target(struct client *c, char *spare)
 {
 	char *at;
+	size_t room;
 
-	return resp_room(&c->p, &at) >= READ_CHUNK ? at : spare;
+	if (resp_reserve(&c->p, READ_CHUNK) == 0 && (room = resp_room(&c->p, &at)) >= READ_CHUNK) {
+		c->asked = (uint32_t)(room < READ_MAX ? room : READ_MAX);
+		return at;
+	}
+	c->asked = READ_CHUNK;
+	return spare;
 }
 
 /* One read into the client's parser: the bytes read, 0 when there was nothing to read (or the client was closed). */
@@ -297,7 +307,7 @@ static size_t client_recv(struct server *srv, struct client *c)
 	ssize_t n;
 
 	do
-		n = recv(c->fd, to, READ_CHUNK, 0);
+		n = recv(c->fd, to, c->asked, 0);
 	while (n < 0 && errno == EINTR);
 	return client_take(srv, c, to == buf ? buf : NULL, n < 0 ? -errno : n);
 }
@@ -327,7 +337,7 @@ static void client_read(struct server *srv, struct client *c, size_t got)
 	for (int i = 1; got && c->fd >= 0; i++) {
 		client_process(srv, c);
 		/* A short read drained the socket: skip the recv that would only say EAGAIN. */
-		if (c->fd < 0 || c->closing || got < READ_CHUNK || i == READS_PER_EVENT)
+		if (c->fd < 0 || c->closing || got < c->asked || i == READS_PER_EVENT)
 			return;
 		got = client_recv(srv, c);
 		if (got)
@@ -453,7 +463,7 @@ static void read_ready(struct server *srv, const struct epoll_event *evs, int n,
 			continue;
 		if (srv->ring) {
 			to[i] = read_target(c, srv->rx + (size_t)i * READ_CHUNK);
-			slot[i] = uring_recv(srv->ring, c->fd, to[i], READ_CHUNK, 0);
+			slot[i] = uring_recv(srv->ring, c->fd, to[i], c->asked, 0);
 		}
 		if (slot[i] < 0)
 			got[i] = client_recv(srv, c);

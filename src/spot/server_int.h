@@ -26,6 +26,7 @@ struct client {
 	struct guard_addr src;  /* the peer's address, for the AUTH guard */
 	bool closing;           /* a protocol error was answered: flush, then close */
 	uint32_t events;        /* what epoll watches for it */
+	uint32_t asked;         /* bytes the last read asked for: a read that brought fewer drained the socket */
 	struct resp_parser p;
 	struct rbuf out;
 	struct cmd_client st;

@@ -1,5 +1,6 @@
-/* fuzz_spot_resp: libFuzzer target over the RESP2 request parser, fed in pieces whose size the first byte picks;
- * checks that every argument (and every key resp_peek_keys finds for prefetching) lies inside the buffer and that
+/* fuzz_spot_resp: libFuzzer target over the RESP2 request parser, fed in pieces whose size the first byte picks
+ * (its low four bits) and how (its top bit: resp_feed, or as the server reads, resp_reserve then resp_commit of
+ * bytes written into the room); checks that every argument (and every key resp_peek_keys finds for prefetching) lies inside the buffer and that
  * every error is one of Redis's protocol errors. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,18 +22,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct resp_parser p;
 	size_t step, off = 1;
+	int direct;
 
 	if (size < 1)
 		return 0;
 	step = (size_t)data[0] % 16 + 1;
+	direct = data[0] & 0x80;
 	resp_init(&p, &lim);
 	while (off < size) {
 		size_t n = size - off < step ? size - off : step;
 		const char *err = NULL;
 		enum resp_status st;
 
-		if (resp_feed(&p, data + off, n) < 0)
+		if (direct) {
+			char *at;
+
+			if (resp_reserve(&p, n) < 0 || resp_room(&p, &at) < n)
+				break;
+			memcpy(at, data + off, n);
+			if (resp_commit(&p, n) < 0)
+				abort(); /* the room reserved takes what it was reserved for */
+		} else if (resp_feed(&p, data + off, n) < 0) {
 			break;
+		}
 		off += n;
 		/* The prefetch scan: every key it finds lies inside the buffered bytes. */
 		{

@@ -360,6 +360,62 @@ static void commit_should_take_bytes_read_into_the_room_as_feed_would(void **sta
 	resp_free(&p);
 }
 
+/* Room made for a read: the unparsed bytes of a half-read request move to the front and still parse; the growth is
+ * the one resp_feed would make, charged alike; past the query cap or the budget nothing grows. */
+static void reserve_should_make_room_as_feed_would_and_refuse_alike(void **state)
+{
+	static const char req[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n";
+	struct spot_budget b = { .limit = 256 * 1024 };
+	struct resp_limits small = lim;
+	struct resp_parser p;
+	const char *err = NULL;
+	char *at;
+	size_t half = 20, cap, argv;
+
+	resp_init(&p, &lim);
+	p.budget = &b;
+	assert_int_equal(resp_reserve(&p, 1000), 0);
+	assert_true(resp_room(&p, &at) >= 1000);
+	assert_int_equal(b.used, p.cap);
+	assert_int_equal(resp_feed(&p, "*1\r\n$4\r\nPING\r\n", 14), 0);
+	assert_int_equal(resp_feed(&p, req, half), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	resp_consume(&p);
+	assert_int_equal(resp_parse(&p, &err), RESP_MORE);
+	cap = p.cap;
+	assert_int_equal(resp_reserve(&p, cap - half), 0);
+	assert_int_equal(p.cap, cap);         /* room enough once the consumed PING is gone: moved, not grown */
+	assert_int_equal(p.pos, 0);
+	assert_int_equal(resp_room(&p, &at), cap - half);
+	memcpy(at, req + half, sizeof(req) - 1 - half);
+	assert_int_equal(resp_commit(&p, sizeof(req) - 1 - half), 0);
+	assert_int_equal(resp_parse(&p, &err), RESP_DONE);
+	assert_arg(&p, 0, "SET");
+	assert_arg(&p, 1, "k");
+	assert_arg(&p, 2, "value");
+	resp_consume(&p);
+	assert_int_equal(resp_reserve(&p, 3 * cap), 0);
+	assert_true(p.cap >= 3 * cap);
+	argv = p.argv_cap * sizeof(*p.argv);
+	assert_int_equal(b.used, p.cap + argv);
+	cap = p.cap;
+	assert_int_equal(resp_reserve(&p, b.limit), -ENOMEM); /* one buffer may not take over half the budget */
+	assert_int_equal(p.cap, cap);
+	assert_int_equal(b.used, cap + argv);
+	resp_free(&p);
+	assert_int_equal(b.used, 0);
+
+	small.max_query = 100;
+	resp_init(&p, &small);
+	assert_int_equal(resp_feed(&p, "x", 1), 0);
+	cap = p.cap;
+	assert_int_equal(resp_reserve(&p, 100), -ENOBUFS);
+	assert_int_equal(resp_reserve(&p, 99), 0);
+	assert_int_equal(p.cap, cap);
+	assert_int_equal(resp_pending(&p), 1);
+	resp_free(&p);
+}
+
 /* Every growth of the buffer and argv is charged to the budget, refused past it (or past half of it for one
  * buffer), and a parser with nothing pending gives its large buffers back. */
 static void parser_should_charge_the_budget_and_give_big_buffers_back(void **state)
@@ -613,6 +669,7 @@ int main(void)
 		cmocka_unit_test(parse_should_apply_tighter_limits_before_auth),
 		cmocka_unit_test(feed_should_refuse_bytes_past_the_query_buffer_cap),
 		cmocka_unit_test(commit_should_take_bytes_read_into_the_room_as_feed_would),
+		cmocka_unit_test(reserve_should_make_room_as_feed_would_and_refuse_alike),
 		cmocka_unit_test(parser_should_charge_the_budget_and_give_big_buffers_back),
 		cmocka_unit_test(parse_should_survive_random_garbage),
 		cmocka_unit_test(parse_ll_should_follow_redis_string2ll),
