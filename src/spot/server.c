@@ -284,15 +284,19 @@ static size_t client_take(struct server *srv, struct client *c, const char *buf,
 
 /*
  * Where the next read for this client goes, and how much it asks for (c->asked): the parser's room, made at least
- * READ_CHUNK and asked for whole up to READ_MAX (no copy, and a pipeline of large values in fewer reads); else (the
- * query cap or the budget refused the room) READ_CHUNK into `spare`, whose bytes resp_feed then takes or refuses.
+ * READ_CHUNK and asked for whole up to READ_MAX and up to what the query cap still lets in (no copy, and a pipeline
+ * of large values in fewer reads, never past the cap in one); else (the query cap or the budget refused the room)
+ * READ_CHUNK into `spare`, whose bytes resp_feed then takes or refuses.
  */
 static char *read_target(struct client *c, char *spare)
 {
 	char *at;
-	size_t room;
+	size_t room, left;
 
 	if (resp_reserve(&c->p, READ_CHUNK) == 0 && (room = resp_room(&c->p, &at)) >= READ_CHUNK) {
+		left = c->p.lim->max_query - resp_pending(&c->p); /* at least READ_CHUNK: resp_reserve checked */
+		if (room > left)
+			room = left;
 		c->asked = (uint32_t)(room < READ_MAX ? room : READ_MAX);
 		return at;
 	}

@@ -3,7 +3,7 @@
  * can be tested against it. It maps N chunks itself and hands them over with chunk_added; deflation is
  * simulated with chunks_take, and taken chunks are unmapped at once, so a read from a taken chunk would crash.
  *   spot_server [--listen ADDR:PORT] [--chunks N] [--password PW] [--max-clients N] [--max-keys N]
- *               [--max-output BYTES] [--tenants-file FILE] [--plain-io]
+ *               [--max-output BYTES] [--max-query BYTES] [--tenants-file FILE] [--plain-io]
  *   --plain-io: one system call per socket read and write, as where io_uring is unavailable.
  *   SIGUSR1: take half the chunks held (at least one). SIGUSR2: add chunks back up to N. SIGTERM/SIGINT: exit.
  *   stdin lines: "take K", "add K", "stats" (prints one line of counters to stdout).
@@ -130,6 +130,7 @@ int main(int argc, char **argv)
 		{ "password", required_argument, NULL, 'p' },    { "max-clients", required_argument, NULL, 'm' },
 		{ "max-keys", required_argument, NULL, 'k' },    { "max-output", required_argument, NULL, 'o' },
 		{ "tenants-file", required_argument, NULL, 't' }, { "plain-io", no_argument, NULL, 'P' },
+		{ "max-query", required_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct spot_config cfg;
@@ -150,6 +151,7 @@ int main(int argc, char **argv)
 		case 'm': cfg.max_clients = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'k': cfg.max_keys = strtoull(optarg, NULL, 10); break;
 		case 'o': cfg.max_output = strtoull(optarg, NULL, 10); break;
+		case 'q': cfg.max_query = strtoull(optarg, NULL, 10); break;
 		case 't': load_tenants(&cfg, optarg); break;
 		case 'P': cfg.plain_io = true; break;
 		default: fprintf(stderr, "usage: see the comment at the top of spot_server.c\n"); return 2;
