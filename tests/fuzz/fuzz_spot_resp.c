@@ -1,7 +1,7 @@
 /* fuzz_spot_resp: libFuzzer target over the RESP2 request parser, fed in pieces whose size the first byte picks
  * (its low four bits) and how (its top bit: resp_feed, or as the server reads, resp_reserve then resp_commit of
- * bytes written into the room); checks that every argument (and every key resp_peek_keys finds for prefetching) lies inside the buffer and that
- * every error is one of Redis's protocol errors. */
+ * bytes written into the room); checks that every argument (and every key resp_peek_keys finds for prefetching)
+ * lies inside the buffer and that every error is one of Redis's protocol errors. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
