@@ -82,6 +82,7 @@ struct api_server {
 	unsigned int n_root, n_owner;
 	unsigned int n_draining;
 	struct conn *head, *tail;	/* the activity list */
+	struct conn *dead;		/* closed in this batch of events, freed after it (linked by next) */
 };
 
 /* The activity list: touching moves a connection to the end with a fresh deadline. */
@@ -119,22 +120,41 @@ static void set_listening(struct api_server *srv, bool on)
 		srv->listening = on;
 }
 
+/*
+ * Closes a connection; its memory is freed by reap, once the batch of events being handled is done: closing one
+ * connection may happen while handling another's event (turn_away closes the oldest refused peer), and the closed
+ * one's own event may still wait later in the batch. Its fd is -1 from here on, and such an event is skipped.
+ */
 static void conn_close(struct api_server *srv, struct conn *c)
 {
 	list_unlink(srv, c);
 	close(c->fd);		/* also leaves the epoll set */
+	c->fd = -1;
 	http_req_free(&c->req);
 	free(c->in);
 	free(c->out);
+	c->in = c->out = NULL;
 	if (c->draining) {
 		srv->n_draining--;
 	} else {
 		srv->n_conns--;
 		(*(c->root ? &srv->n_root : &srv->n_owner))--;
 	}
-	free(c);
+	c->next = srv->dead;
+	srv->dead = c;
 	if (srv->n_conns < srv->max_conns && !srv->resume_ms)
 		set_listening(srv, true);
+}
+
+/* Frees the connections closed since the last call: none of them has an event left to handle. */
+static void reap(struct api_server *srv)
+{
+	while (srv->dead) {
+		struct conn *c = srv->dead;
+
+		srv->dead = c->next;
+		free(c);
+	}
 }
 
 /*
@@ -601,14 +621,18 @@ void api_server_run(struct api_server *srv)
 		if (n < 0 && errno != EINTR)
 			log_err("api: epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.ptr)
-				conn_event(srv, ev[i].data.ptr, ev[i].events);
-			else
+			struct conn *c = ev[i].data.ptr;
+
+			if (!c)
 				accept_all(srv);
+			else if (c->fd >= 0)	/* not closed earlier in this batch */
+				conn_event(srv, c, ev[i].events);
 		}
+		reap(srv);
 		handled += n > 0 ? n : 0;
 	} while (n == 64 && handled < EVENTS_PER_RUN);
 	expire(srv);
+	reap(srv);
 	if (srv->resume_ms && clock_ms() >= srv->resume_ms) {
 		srv->resume_ms = 0;
 		if (srv->n_conns < srv->max_conns)
@@ -710,6 +734,7 @@ void api_server_close(struct api_server *srv)
 		return;
 	while (srv->head)
 		conn_close(srv, srv->head);
+	reap(srv);
 	close(srv->listen_fd);
 	close(srv->epoll_fd);
 	if (srv->path)
