@@ -61,13 +61,20 @@ static inline void resp_set_limits(struct resp_parser *p, const struct resp_limi
  * closes the client), or -ENOMEM (no memory, or the budget refused the growth). */
 int resp_feed(struct resp_parser *p, const void *data, size_t n);
 
+/* Bytes buffered but not yet parsed into a finished request. */
+static inline size_t resp_pending(const struct resp_parser *p) { return p->len - p->pos; }
+
 /* Room for a read straight into the buffer: *at is where the next bytes go; returns how many fit without the
- * buffer growing or moving (0 before the first resp_feed). resp_commit(p, n) then takes n bytes written there as
- * resp_feed would have taken them (the same -ENOBUFS; never -ENOMEM). */
+ * buffer growing or moving and without the unparsed bytes passing max_query (0 before the first resp_feed, and
+ * at the cap). resp_commit(p, n) then takes n bytes written there as resp_feed would have taken them (the same
+ * -ENOBUFS; never -ENOMEM). */
 static inline size_t resp_room(const struct resp_parser *p, char **at)
 {
+	size_t room = p->cap - p->len, pending = resp_pending(p);
+	size_t left = pending < p->lim->max_query ? p->lim->max_query - pending : 0;
+
 	*at = p->buf ? p->buf + p->len : NULL;
-	return p->cap - p->len;
+	return room < left ? room : left;
 }
 int resp_commit(struct resp_parser *p, size_t n);
 /* Makes resp_room at least n, as resp_feed of n bytes would (the unparsed bytes moved to the front, the buffer grown
@@ -89,9 +96,6 @@ void resp_consume(struct resp_parser *p);
  * them when `all`; the next bytes allocate afresh. Does nothing while a request is pending. */
 #define RESP_KEEP (256 * 1024)
 void resp_shrink(struct resp_parser *p, bool all);
-
-/* Bytes buffered but not yet parsed into a finished request. */
-static inline size_t resp_pending(const struct resp_parser *p) { return p->len - p->pos; }
 
 /* A stretch of the parser's buffer. */
 struct resp_span {

@@ -291,12 +291,11 @@ static size_t client_take(struct server *srv, struct client *c, const char *buf,
 static char *read_target(struct client *c, char *spare)
 {
 	char *at;
-	size_t room, left;
+	size_t room;
 
+	/* The room stops where the query cap would be passed: reading more could close a client for bytes that
+	 * READ_CHUNK reads would take. */
 	if (resp_reserve(&c->p, READ_CHUNK) == 0 && (room = resp_room(&c->p, &at)) >= READ_CHUNK) {
-		left = c->p.lim->max_query - resp_pending(&c->p); /* at least READ_CHUNK: resp_reserve checked */
-		if (room > left)
-			room = left;
 		c->asked = (uint32_t)(room < READ_MAX ? room : READ_MAX);
 		return at;
 	}

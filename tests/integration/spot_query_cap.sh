@@ -44,12 +44,15 @@ PY
 
 out=$(send "$port" 40 4096)
 echo "40 pipelined SETs of 4 KiB under a 24 KiB query cap: $out"
-[[ $out == "ok=40 other=0 closed=0" ]] || fail "the pipeline was not served whole: $out; log: $(tail -n 3 "$T_DIR/server.log")"
-grep -q "query buffer cap" "$T_DIR/server.log" && fail "a client was closed at the cap: $(grep "query buffer cap" "$T_DIR/server.log")"
+[[ $out == "ok=40 other=0 closed=0" ]] ||
+  fail "the pipeline was not served whole: $out; log: $(tail -n 3 "$T_DIR/server.log")"
+grep -q "query buffer cap" "$T_DIR/server.log" &&
+  fail "a client was closed at the cap: $(grep "query buffer cap" "$T_DIR/server.log")"
 
 out=$(send "$port" 1 30000)
 echo "one SET of a 30000-byte value: $out"
 [[ $out == "ok=0 other=0 closed=1" ]] || fail "a request over the cap was not refused by closing: $out"
 grep -q "reached the query buffer cap" "$T_DIR/server.log" || fail "no log line for the client closed at the cap"
-[[ $(redis-cli -p "$port" DBSIZE) == 40 ]] || fail "the server did not go on serving: DBSIZE $(redis-cli -p "$port" DBSIZE)"
+[[ $(redis-cli -p "$port" DBSIZE) == 40 ]] ||
+  fail "the server did not go on serving: DBSIZE $(redis-cli -p "$port" DBSIZE)"
 pass "a pipeline far over the query cap served whole with reads straight into the buffer; one request over it refused"

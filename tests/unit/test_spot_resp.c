@@ -352,8 +352,9 @@ static void commit_should_take_bytes_read_into_the_room_as_feed_would(void **sta
 	small.max_query = 100;
 	resp_init(&p, &small);
 	assert_int_equal(resp_feed(&p, "x", 1), 0);
-	resp_room(&p, &at);
+	assert_int_equal(resp_room(&p, &at), 99);	/* the buffer has more, the cap lets 99 in */
 	assert_int_equal(resp_commit(&p, 99), 0);
+	assert_int_equal(resp_room(&p, &at), 0);
 	assert_int_equal(resp_pending(&p), 100);
 	assert_int_equal(resp_commit(&p, 1), -ENOBUFS);
 	assert_int_equal(resp_pending(&p), 100);
