@@ -73,6 +73,9 @@ hops() {
 }
 
 BURST_ROUNDS=${BURST_ROUNDS:-5}
+# The median and the fastest of a file of numbers, one a line.
+med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+fastest() { sort -n "$1" | head -n 1; }
 only() { [[ -z ${BENCH_ONLY:-} || $BENCH_ONLY == "$1" ]]; }
 
 if only reaction; then
@@ -149,8 +152,6 @@ for i in $(seq "${INFLATE_ROUNDS:-5}"); do
     else finish "$4" "$CG/$D/raw"; echo "  round $i: $kind $2 ms"; fi
   done
 done
-med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-fastest() { sort -n "$1" | head -n 1; }
 awk -v u="$(med "$OUT/inflate.usbd")" -v r="$(med "$OUT/inflate.raw")" -v t="$(med "$OUT/inflate.raw_thp")" 'BEGIN {
   printf "medians: usbd %.1f ms, raw MAP_POPULATE %.1f ms, raw THP populate %.1f ms; usbd rate vs raw %.3fx, vs raw THP %.3fx\n", u, r, t, r / u, t / u }'
 # On a guest whose host takes freed huge pages back, a round draws warm or cold memory by luck, either variant alike:
@@ -172,12 +173,10 @@ for i in $(seq "$BURST_ROUNDS"); do
   grep -q "worker died" "$OUT/usbd.log" && echo "  (round $i: the worker was OOM-killed)"
   stop
 done
-med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "rounds, in order: no balloon $(tr '\n' ' ' < "$OUT/none")| beside the balloon $(tr '\n' ' ' < "$OUT/with")"
 echo "no balloon: median $(med "$OUT/none") ms; beside an inflated balloon: median $(med "$OUT/with") ms; ratio $(awk -v a="$(med "$OUT/with")" -v b="$(med "$OUT/none")" 'BEGIN {printf "%.3f", a/b}')x"
 # As for inflation: where the host takes freed memory back, a round's memory is warm or cold by luck (1.2 GiB
 # touched with no balloon at all took 0.45-1.3 s within a minute); the fastest rounds compare the two on warm memory.
-fastest() { sort -n "$1" | head -n 1; }
 echo "fastest rounds: no balloon $(fastest "$OUT/none") ms; beside an inflated balloon $(fastest "$OUT/with") ms; ratio $(awk -v a="$(fastest "$OUT/with")" -v b="$(fastest "$OUT/none")" 'BEGIN {printf "%.3f", a/b}')x"
 fi
 
