@@ -35,6 +35,7 @@ struct usbd {
 	void *arg;
 	pthread_t thread;
 	bool thread_started;
+	bool closed_on_thread;	/* usbd_close ran on the library's thread (from the callback): it frees h */
 };
 
 static _Atomic int handles;
@@ -264,8 +265,15 @@ static void *dispatcher(void *arg)
 			break;
 		if (p[1].revents)
 			break;
-		if (p[0].revents)
+		if (p[0].revents) {
 			usbd_dispatch(h);
+			/* The callback closed the handle: its fds are closed (their numbers may be the application's
+			 * already) and nobody can join this thread, so it frees h and ends, touching nothing else. */
+			if (h->closed_on_thread) {
+				free(h);
+				return NULL;
+			}
+		}
 	}
 	return NULL;
 }
@@ -284,10 +292,15 @@ int usbd_start_thread(struct usbd *h)
 void usbd_close(struct usbd *h)
 {
 	uint64_t one = 1;
+	bool on_thread;
 
 	if (!h)
 		return;
-	if (h->thread_started) {
+	/* From the callback on the library's thread, which cannot join itself: it ends once the callback returns. */
+	on_thread = h->thread_started && pthread_equal(pthread_self(), h->thread);
+	if (on_thread) {
+		pthread_detach(h->thread);
+	} else if (h->thread_started) {
 		/* An eventfd write only fails on a full counter, and the thread stops at the first wake-up. */
 		(void)!write(h->stopfd, &one, sizeof(one));
 		pthread_join(h->thread, NULL);
@@ -299,8 +312,11 @@ void usbd_close(struct usbd *h)
 	close(h->stopfd);
 	sigballoon_uninstall();
 	pthread_mutex_destroy(&h->lock);
-	free(h);
 	atomic_store(&handles, 0);
+	if (on_thread)
+		h->closed_on_thread = true;	/* the dispatcher frees h */
+	else
+		free(h);
 }
 
 static uint64_t now_ms(void)

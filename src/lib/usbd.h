@@ -89,7 +89,9 @@ int usbd_open(const char *sock_path, struct usbd **out);
  * was charged: the kernel's reclaim cannot take it, usbd_pageout() can. */
 int usbd_register(struct usbd *h);
 int usbd_unregister(struct usbd *h);
-/* Unregisters if needed, disconnects, restores the previous SIGBALLOON disposition, frees h (NULL is fine). */
+/* Unregisters if needed, disconnects, restores the previous SIGBALLOON disposition, frees h (NULL is fine). The
+ * callback may close its handle, even on the library's thread: h is then freed, and that thread ends, once the
+ * callback returns (h must not be used after usbd_close either way). */
 void usbd_close(struct usbd *h);
 
 /* SIGBALLOONs received since usbd_open. Async-signal-safe. */
@@ -208,7 +210,8 @@ void usbd_tracker_mark_out(struct usbd_tracker *t, const struct usbd_range *r, s
 void usbd_tracker_stats(struct usbd_tracker *t, struct usbd_tracker_stats *out);
 /*
  * Stops the thread, unprotects everything, restores the previous SIGSEGV handler, frees t (NULL is fine). Free it
- * only once no callback can be running with it: after usbd_close(), which joins the dispatcher thread.
+ * only once no callback can be running with it: after usbd_close(), which joins the dispatcher thread (or, when
+ * the callback closed the handle itself, once that callback has returned).
  */
 void usbd_tracker_free(struct usbd_tracker *t);
 

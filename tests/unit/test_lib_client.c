@@ -1,4 +1,5 @@
 /* The library's error codes as an application sees them, against a scripted daemon on a real socket (no root). */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -8,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -171,12 +175,83 @@ static void balloon_should_say_when_nothing_is_left(void **state)
 	munmap(raw, len + 65536);
 }
 
+/* What the callback below did: the handle's closed fd numbers taken back, the event fd's made readable. */
+static struct {
+	int efd;		/* the handle's event fd number, from usbd_event_fd */
+	int fillers[16];	/* eventfds that are never readable, on the lowest free numbers */
+	int hot;		/* a readable eventfd, also dup2'd onto efd's number */
+	atomic_int done;
+} cb_close;
+
+static void close_in_callback(struct usbd *h, uint64_t deficit, void *arg)
+{
+	(void)deficit;
+	(void)arg;
+	usbd_close(h);
+	/* The fd numbers the handle had are free again and an application may get them at once: the stop fd's as an
+	 * fd that never becomes readable, the event fd's as one that is. */
+	for (int i = 0; i < 16; i++)
+		cb_close.fillers[i] = eventfd(0, EFD_CLOEXEC);
+	cb_close.hot = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	dup2(cb_close.hot, cb_close.efd);
+	atomic_store(&cb_close.done, 1);
+}
+
+/* The process's threads, from /proc/self/task. */
+static int threads(void)
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(dir);
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/*
+ * An application may close the handle from its callback, on the library's thread (usbd_start_thread): that thread
+ * cannot join itself. Before the fix usbd_close freed the handle anyway and the thread went on polling the closed
+ * fd numbers, here reused: it read the freed handle (ASan: heap-use-after-free) and blocked reading, or read, the
+ * application's own fds. Now the thread ends once the callback returns, touching none of them.
+ */
+static void close_should_be_safe_from_the_callback_on_the_library_thread(void **state)
+{
+	struct usbd *h;
+	uint64_t v = 0;
+	int alone;
+
+	daemon_start(NULL, 0);
+	assert_int_equal(usbd_open(d.path, &h), 0);
+	daemon_stop();		/* its thread has accepted and ended: the count below is the library's thread alone */
+	alone = threads();
+	cb_close.efd = usbd_event_fd(h);
+	usbd_set_callback(h, close_in_callback, NULL);
+	assert_int_equal(usbd_start_thread(h), 0);
+	assert_int_equal(raise(usbd_sigballoon()), 0);
+	for (int i = 0; i < 10000 && (!atomic_load(&cb_close.done) || threads() > alone); i++)
+		poll(NULL, 0, 1);
+	assert_true(atomic_load(&cb_close.done));
+	assert_int_equal(threads(), alone);
+	/* The application's readable eventfd was left alone: nothing of the closed handle's read it. */
+	assert_int_equal(read(cb_close.hot, &v, sizeof(v)), sizeof(v));
+	assert_int_equal(v, 1);
+	for (int i = 0; i < 16; i++)
+		if (cb_close.fillers[i] >= 0 && cb_close.fillers[i] != cb_close.efd)
+			close(cb_close.fillers[i]);
+	close(cb_close.hot);
+	close(cb_close.efd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(open_should_say_why_it_cannot_connect),
 		cmocka_unit_test(register_and_pageout_should_return_one_code_per_cause),
 		cmocka_unit_test(balloon_should_say_when_nothing_is_left),
+		cmocka_unit_test(close_should_be_safe_from_the_callback_on_the_library_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
