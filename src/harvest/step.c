@@ -152,15 +152,36 @@ static bool swap_left(void)
 }
 
 /*
- * Lowers the knob in slices toward `goal` until usage is within `slack` of it, the deadline, *stop, or swap running
- * out (-EAGAIN). Between slices the knob is held HARVEST_CUSHION above the slice just reclaimed, not at usage: a
- * charge that cannot swap anything out (swapoff bringing pages back, say) then finds room instead of an OOM kill,
- * and a swapoff, which empties the host's free swap at once, ends the step at the next slice.
+ * Where the knob waits between slices: never at usage, where a charge that cannot swap anything out (a swapoff
+ * bringing the app's pages back) would OOM-kill the app.
+ * - A v1 limit: room for all the app has in swap to come back, plus HARVEST_CUSHION, above the slice just reclaimed
+ *   (its lowering write has reclaimed synchronously, so what it pushed to swap stays there); the app is then held at
+ *   usage only from that write's return to this one. When memory.stat cannot be read, the value before the step
+ *   (a kernel without swap accounting reports no swap: the cushion alone).
+ * - memory.high, whose lowering write does not reclaim (the app's own charges above it do, and it never
+ *   OOM-kills): HARVEST_CUSHION above the slice, and never above usage at the step's start.
  */
-static int lower_and_wait(const struct harvest_step_args *a, enum harvest_knob k, uint64_t ceiling, uint64_t goal,
-			  uint64_t slack, uint64_t deadline_ms)
+static uint64_t hold_between(const struct cgroup *cg, enum harvest_knob k, uint64_t before, uint64_t start,
+			     uint64_t ceiling)
 {
-	uint64_t usage, previous = ceiling;
+	uint64_t swap;
+
+	if (k == HARVEST_KNOB_HIGH)
+		return min_u64(start, sat_add(ceiling, HARVEST_CUSHION));
+	if (cg_swap(cg, &swap))
+		return before;
+	return min_u64(before, sat_add(sat_add(ceiling, swap), HARVEST_CUSHION));
+}
+
+/*
+ * Lowers the knob in slices toward `goal` until usage is within `slack` of it, the deadline, *stop, or swap running
+ * out (-EAGAIN); between slices it waits where hold_between says. A swapoff empties the host's free swap at once,
+ * which ends the step at the next slice.
+ */
+static int lower_and_wait(const struct harvest_step_args *a, enum harvest_knob k, uint64_t before, uint64_t ceiling,
+			  uint64_t goal, uint64_t slack, uint64_t deadline_ms)
+{
+	uint64_t usage, start = ceiling;
 	int err;
 
 	for (;;) {
@@ -177,7 +198,8 @@ static int lower_and_wait(const struct harvest_step_args *a, enum harvest_knob k
 			if ((err = lower_to(a->cg, k, ceiling)))
 				return err;
 			/* The last slice stays: usage is at the goal then, and the step ends at the next turn. */
-			if (ceiling > goal && (err = knob_set(a->cg, k, min_u64(previous, sat_add(ceiling, HARVEST_CUSHION)))))
+			if (ceiling > goal &&
+			    (err = knob_set(a->cg, k, hold_between(a->cg, k, before, start, ceiling))))
 				return err;
 			continue;
 		}
@@ -209,7 +231,7 @@ static int step_with_knob(const struct harvest_step_args *a, enum harvest_knob k
 		return err;
 	}
 	journal_err_reported = 0;
-	err = lower_and_wait(a, k, min_u64(j.previous, u0), goal, a->bytes / 8, deadline);
+	err = lower_and_wait(a, k, j.previous, min_u64(j.previous, u0), goal, a->bytes / 8, deadline);
 	rerr = harvest_knob_restore(a->cg, k, j.previous, a->stop);
 	if (rerr) {
 		r->unrestored = true;

@@ -19,7 +19,7 @@
 #include "sys/cgroup.h"
 
 #define HARVEST_SLICE (UINT64_C(8) << 20)
-/* Room left above the last slice while a step goes on (see lower_and_wait in harvest_step.c). */
+/* Room left above the last slice while a step goes on (see hold_between in step.c). */
 #define HARVEST_CUSHION (UINT64_C(64) << 20)
 
 struct harvest_step_args {
