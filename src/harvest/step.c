@@ -153,16 +153,17 @@ static bool swap_left(void)
 
 /*
  * Where the knob waits between slices: never at usage, where a charge that cannot swap anything out (a swapoff
- * bringing the app's pages back) would OOM-kill the app.
- * - A v1 limit: room for all the app has in swap to come back, plus HARVEST_CUSHION, above the slice just reclaimed
- *   (its lowering write has reclaimed synchronously, so what it pushed to swap stays there); the app is then held at
- *   usage only from that write's return to this one. When memory.stat cannot be read, the value before the step
- *   (a kernel without swap accounting reports no swap: the cushion alone).
+ * bringing the app's pages back) would OOM-kill the app. Worked out before the slice's lowering write, so that
+ * nothing but the write that puts it there follows that write.
+ * - A v1 limit: the app's usage and swap at the slice's start (what a slice pushes to swap moves from one to the
+ *   other; its lowering write reclaims synchronously, so it stays there), plus HARVEST_CUSHION: all the app has in
+ *   swap can come back. When memory.stat cannot be read, the value before the step (a kernel without swap
+ *   accounting reports no swap: the cushion alone).
  * - memory.high, whose lowering write does not reclaim (the app's own charges above it do, and it never
  *   OOM-kills): HARVEST_CUSHION above the slice, and never above usage at the step's start.
  */
 static uint64_t hold_between(const struct cgroup *cg, enum harvest_knob k, uint64_t before, uint64_t start,
-			     uint64_t ceiling)
+			     uint64_t usage, uint64_t ceiling)
 {
 	uint64_t swap;
 
@@ -170,7 +171,7 @@ static uint64_t hold_between(const struct cgroup *cg, enum harvest_knob k, uint6
 		return min_u64(start, sat_add(ceiling, HARVEST_CUSHION));
 	if (cg_swap(cg, &swap))
 		return before;
-	return min_u64(before, sat_add(sat_add(ceiling, swap), HARVEST_CUSHION));
+	return min_u64(before, sat_add(sat_add(usage, swap), HARVEST_CUSHION));
 }
 
 /*
@@ -181,7 +182,7 @@ static uint64_t hold_between(const struct cgroup *cg, enum harvest_knob k, uint6
 static int lower_and_wait(const struct harvest_step_args *a, enum harvest_knob k, uint64_t before, uint64_t ceiling,
 			  uint64_t goal, uint64_t slack, uint64_t deadline_ms)
 {
-	uint64_t usage, start = ceiling;
+	uint64_t usage, start = ceiling, hold;
 	int err;
 
 	for (;;) {
@@ -195,11 +196,11 @@ static int lower_and_wait(const struct harvest_step_args *a, enum harvest_knob k
 			return -EAGAIN;
 		if (ceiling > goal) {
 			ceiling = max_u64(goal, sat_sub(min_u64(ceiling, usage), HARVEST_SLICE));
+			hold = hold_between(a->cg, k, before, start, usage, ceiling);
 			if ((err = lower_to(a->cg, k, ceiling)))
 				return err;
 			/* The last slice stays: usage is at the goal then, and the step ends at the next turn. */
-			if (ceiling > goal &&
-			    (err = knob_set(a->cg, k, hold_between(a->cg, k, before, start, ceiling))))
+			if (ceiling > goal && (err = knob_set(a->cg, k, hold)))
 				return err;
 			continue;
 		}

@@ -11,15 +11,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/harvest_lib.bash"
 require_root_v1
 
-make_swap 1024
-swapfile=${T_SWAPS[-1]}
-mkcg "$T_NAME" $((3 << 30))
-mkcg "$T_NAME/app"
-limit=$(cg_get "$T_NAME/app" memory.limit_in_bytes)
-run_in_cg "$T_NAME/app" "$HARVEST_APP" --hot 64M --status "$T_DIR/app" 768M &
-app=$!
-T_PIDS+=("$app")
-wait_for 60 "the app to hold 768 MiB" bash -c "[[ -f $T_DIR/app ]] && grep -q 'size=805306368 growing=0' $T_DIR/app"
+swapoff_setup
 
 journal=$T_DIR/journal
 start_usbd --domain "$T_NAME" "$T_NAME/app" --swap-target 700M --harvest-journal "$journal" --api-sock off \
